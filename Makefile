@@ -1,0 +1,145 @@
+# korus-trade: reproducible analysis of U.S. goods trade with South Korea.
+# `make` (or `make help`) lists the targets. Every step writes real files, so a second
+# `make all` does nothing and an edit re-runs only what depends on it.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules --no-builtin-variables
+.SUFFIXES:
+
+# ---- parameters (override on the command line: make report PARTNER=Japan) -----------------
+PARTNER ?= 5800
+START   ?= 2000-01
+END     ?=
+BREAKS  ?= 2012-03,2019-01
+PYTHON  ?= python3
+
+# ---- environment ---------------------------------------------------------------------------
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+ENV_STAMP := $(VENV)/.installed
+SRC       := src/analysis
+CACHE     := $(CURDIR)/build/cache
+# Keep matplotlib, IPython and Jupyter state inside the build tree, not in $HOME.
+export MPLCONFIGDIR       := $(CACHE)/matplotlib
+export IPYTHONDIR         := $(CACHE)/ipython
+export JUPYTER_CONFIG_DIR := $(CACHE)/jupyter/config
+export JUPYTER_DATA_DIR   := $(CACHE)/jupyter/data
+export JUPYTER_RUNTIME_DIR := $(CACHE)/jupyter/runtime
+export JUPYTER_PLATFORM_DIRS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export MPLBACKEND := Agg
+# Outputs land in this checkout even when the package is installed from another one.
+export ANALYSIS_ROOT := $(CURDIR)
+
+RUN_NB := $(PY) -m analysis.run_notebook
+
+# ---- files ---------------------------------------------------------------------------------
+RAW_CENSUS := data/raw/country.xlsx
+RAW_WDI    := data/raw/wdi_kor.csv
+PROCESSED  := data/processed/trade_monthly.csv data/processed/trade_monthly.parquet \
+              data/processed/trade_monthly.meta.json data/processed/partners.csv
+CLEAN_SRC  := $(SRC)/census.py $(SRC)/clean.py $(SRC)/io.py $(SRC)/acquire.py
+MODEL_SRC  := $(SRC)/models.py $(SRC)/figures.py $(SRC)/series.py $(SRC)/io.py
+PUBLISH_SRC := $(SRC)/publish.py $(wildcard $(SRC)/templates/offline/*)
+CONTEXT_SRC := $(SRC)/comparison.py $(SRC)/worldbank.py $(SRC)/claims.py $(SRC)/figures.py
+CLAIMS_FILE := data/external/claims.csv
+
+##@ Main
+help: ## List the targets (this text)
+	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_.\/-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "  Parameters: PARTNER=$(PARTNER) START=$(START) END=$(END) BREAKS=$(BREAKS)"
+
+all: $(PROCESSED) reports/data-quality.html ## Everything: environment, data, cleaning, models, figures, HTML report
+	@$(MAKE) --no-print-directory report PARTNER=$(PARTNER)
+	@$(MAKE) --no-print-directory context
+
+.PHONY: help all venv data clean-data report context publish test lab clean distclean lint
+
+# ---- environment ---------------------------------------------------------------------------
+$(ENV_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@# Optional jsonschema plugin: adds ~2 s to every Jupyter process start, unused here.
+	$(PY) -m pip uninstall --quiet -y rfc3987-syntax >/dev/null 2>&1 || true
+	touch $@
+
+venv: $(ENV_STAMP) ## Create .venv and install the package (re-runs when pyproject.toml changes)
+
+# ---- data ----------------------------------------------------------------------------------
+data: $(RAW_CENSUS) $(RAW_WDI) ## Obtain raw data (official URL, or ANALYSIS_DATA_MIRROR) and verify checksums
+
+$(RAW_CENSUS): data/raw/sources.json | $(ENV_STAMP)
+	$(PY) -m analysis.acquire census
+
+$(RAW_WDI): data/raw/sources.json | $(ENV_STAMP)
+	$(PY) -m analysis.acquire wdi
+
+$(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) notebooks/01_clean.ipynb $(CLEAN_SRC) | $(ENV_STAMP)
+	$(RUN_NB) notebooks/01_clean.ipynb build/notebooks/01_clean.ipynb \
+	  -r raw_path $(RAW_CENSUS) -r out_dir data/processed
+
+##@ Reports
+# The partner's slug (reports/<slug>/) comes from the Census name, so it is looked up once the
+# partner table exists; an unknown partner stops here with the closest names.
+report: $(PROCESSED) ## Models, figures and HTML for PARTNER (code or name; default 5800)
+	@slug=$$($(PY) -m analysis.partners slug '$(PARTNER)') && \
+	$(PY) -m analysis.params reports/$$slug/params.json --partner '$(PARTNER)' \
+	  --start '$(START)' --end '$(END)' --breaks '$(BREAKS)' && \
+	$(MAKE) --no-print-directory reports/$$slug/trends.html reports/index.html SLUG=$$slug
+
+reports/%/params.json:
+	@echo "run 'make report PARTNER=...' to create $@" >&2; exit 2
+
+reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) notebooks/02_trends.ipynb $(MODEL_SRC) | $(ENV_STAMP)
+	$(RUN_NB) notebooks/02_trends.ipynb reports/$*/02_trends.ipynb -f reports/$*/params.json \
+	  -r out_dir reports/$* -r data_path data/processed/trade_monthly.csv
+
+reports/%/trends.html: reports/%/02_trends.ipynb reports/%/results.json $(PUBLISH_SRC) | $(ENV_STAMP)
+	$(PY) -m analysis.publish notebook $< $@
+
+context: reports/korus/partners.html reports/korus/claims.html reports/claims.csv reports/index.html ## KORUS context pages: comparison partners, Korea macro, claims check
+
+reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) notebooks/03_partners.ipynb $(CONTEXT_SRC) | $(ENV_STAMP)
+	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
+	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
+
+reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(CONTEXT_SRC) | $(ENV_STAMP)
+	$(RUN_NB) notebooks/04_claims.ipynb reports/korus/04_claims.ipynb -r out_dir reports \
+	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI) -r claims_path $(CLAIMS_FILE)
+
+reports/data-quality.html: build/notebooks/01_clean.ipynb $(PUBLISH_SRC) | $(ENV_STAMP)
+	$(PY) -m analysis.publish notebook $< $@
+
+reports/korus/partners.html: reports/korus/03_partners.ipynb $(PUBLISH_SRC) | $(ENV_STAMP)
+	$(PY) -m analysis.publish notebook $< $@
+
+reports/korus/claims.html: reports/korus/04_claims.ipynb $(PUBLISH_SRC) | $(ENV_STAMP)
+	$(PY) -m analysis.publish notebook $< $@
+
+# The landing page lists every partner report present (and the one being built).
+reports/index.html: $(sort $(wildcard reports/*/results.json) $(if $(SLUG),reports/$(SLUG)/results.json)) $(wildcard reports/korus/*.html) $(PUBLISH_SRC) | $(ENV_STAMP)
+	$(PY) -m analysis.publish index reports
+
+publish: all ## Explain where the publishable site is (reports/ is self-contained)
+	@echo "reports/ is a static site: upload the folder as it is (entry page reports/index.html)."
+
+##@ Development
+test: $(ENV_STAMP) ## Run the test suite (unit + integration on ANALYSIS_DATA_MIRROR)
+	$(PY) -m pytest
+
+lint: $(ENV_STAMP) ## Ruff lint of src and tests
+	$(PY) -m ruff check src tests benchmarks
+
+lab: $(ENV_STAMP) ## Open JupyterLab on the project's environment
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+clean: ## Remove outputs (processed data, reports, build); never raw data or .venv
+	rm -rf data/processed/*.csv data/processed/*.parquet data/processed/*.json data/processed/sa reports build
+
+distclean: clean ## Also remove the virtual environment (raw data stays)
+	rm -rf $(VENV)

@@ -1,0 +1,68 @@
+"""Project paths and constants, in one place (cookiecutter-data-science style).
+
+Every path is absolute and derived from the repository root, so code behaves the same
+from a notebook, the Makefile or the tests. Nothing here imports pandas.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Repository root: ``src/analysis/config.py`` -> two levels up from ``src``.
+ROOT: Path = Path(os.environ.get("ANALYSIS_ROOT") or Path(__file__).resolve().parents[2])
+
+DATA_DIR: Path = ROOT / "data"
+RAW_DIR: Path = DATA_DIR / "raw"
+PROCESSED_DIR: Path = DATA_DIR / "processed"
+EXTERNAL_DIR: Path = DATA_DIR / "external"
+REPORTS_DIR: Path = ROOT / "reports"
+NOTEBOOKS_DIR: Path = ROOT / "notebooks"
+BUILD_DIR: Path = ROOT / "build"
+
+#: Committed manifest of raw sources (URLs, file names, known sha256 vintages).
+SOURCES_MANIFEST: Path = RAW_DIR / "sources.json"
+#: Machine-local log of every vintage obtained (not committed).
+VINTAGE_LOG: Path = RAW_DIR / "vintages.csv"
+
+#: Cleaned outputs (issue 2 fixes the names and columns).
+TRADE_MONTHLY_CSV: Path = PROCESSED_DIR / "trade_monthly.csv"
+TRADE_MONTHLY_PARQUET: Path = PROCESSED_DIR / "trade_monthly.parquet"
+TRADE_MONTHLY_META: Path = PROCESSED_DIR / "trade_monthly.meta.json"
+PARTNERS_CSV: Path = PROCESSED_DIR / "partners.csv"
+
+TRADE_COLUMNS: tuple[str, ...] = (
+    "date",
+    "partner_code",
+    "partner",
+    "is_aggregate",
+    "exports",
+    "imports",
+    "balance",
+)
+
+#: Census country code of South Korea, the project's default partner.
+DEFAULT_PARTNER: int = 5800
+
+#: Environment variable naming a local mirror of the official files.
+MIRROR_ENV: str = "ANALYSIS_DATA_MIRROR"
+
+
+def mirror_dir() -> Path | None:
+    """Return the data mirror folder from ``$ANALYSIS_DATA_MIRROR``, or None if unset.
+
+    A relative path is resolved against the repository root (not the current directory),
+    so ``ANALYSIS_DATA_MIRROR=../shared/data`` means the same thing from any folder.
+    """
+    value = os.environ.get(MIRROR_ENV, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = ROOT / path
+    return path.resolve()
+
+
+def partner_report_dir(slug: str) -> Path:
+    """Folder of one partner's report pages: ``reports/<slug>/``."""
+    return REPORTS_DIR / slug

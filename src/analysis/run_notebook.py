@@ -1,0 +1,122 @@
+"""Run a notebook with papermill, atomically, with a one-line error on failure.
+
+``python -m analysis.run_notebook IN.ipynb OUT.ipynb [-r NAME VALUE]... [-f PARAMS.json]``
+
+* Parameters are passed as raw strings (``-r``), never parsed as YAML numbers, so a Census
+  code like ``0015`` or a date like ``2012-03`` arrive intact; ``-f`` reads a JSON/YAML file.
+* The executed notebook is written to a temporary file beside ``OUT`` and renamed only when
+  every cell succeeded (papermill writes the output notebook even when a cell fails).
+* The kernel runs in the repository root, so relative paths in parameters mean the same as
+  on the Makefile's command line.
+* On failure the last line on stderr is ``error: <file>: <the exception's message>``, and the
+  exit status is 2: no traceback is the last thing a user sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from . import config
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _quiet() -> None:
+    """Silence the start-up chatter of jupyter_client / ipykernel that is not actionable."""
+    warnings.filterwarnings("ignore", message=".*TCP.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*Jupyter is migrating its paths.*")
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+
+
+def run(
+    notebook: str | Path,
+    output: str | Path,
+    parameters: dict[str, Any] | None = None,
+    *,
+    kernel: str = "python3",
+    cwd: str | Path | None = None,
+) -> Path:
+    """Execute ``notebook`` into ``output`` with papermill; rename into place on success."""
+    _quiet()
+    import papermill as pm  # imported late: slow
+
+    notebook, output = Path(notebook), Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.stem}.{os.getpid()}.tmp.ipynb")
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(tmp),
+            parameters=parameters or {},
+            kernel_name=kernel,
+            language="python",
+            cwd=str(cwd or config.ROOT),
+            progress_bar=False,
+            report_mode=False,
+            log_output=False,
+        )
+        os.replace(tmp, output)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return output
+
+
+def _one_line(exc: BaseException) -> str:
+    """The user-facing message of a papermill failure: the kernel's exception, one line."""
+    ename = getattr(exc, "ename", None)
+    evalue = getattr(exc, "evalue", None)
+    if ename is not None:
+        text = _ANSI.sub("", str(evalue or "")).strip().splitlines()
+        msg = text[0] if text else ""
+        user_errors = {"AnalysisError", "DataError", "ChecksumMismatch", "ParameterError", "SourceUnavailable"}
+        return msg if ename in user_errors else f"{ename}: {msg}"
+    return _ANSI.sub("", str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m analysis.run_notebook", description=__doc__.splitlines()[0])
+    ap.add_argument("notebook")
+    ap.add_argument("output")
+    ap.add_argument("-r", "--raw", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                    help="parameter passed as a string")
+    ap.add_argument("-f", "--file", action="append", default=[], help="JSON file of parameters")
+    ap.add_argument("-k", "--kernel", default="python3")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point (see the module docstring)."""
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    params: dict[str, Any] = {}
+    for f in args.file:
+        try:
+            params.update(json.loads(Path(f).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            print(f"error: {f}: cannot read parameters ({exc})", file=sys.stderr)
+            return 2
+    params.update({k: v for k, v in args.raw})
+    print(f"run {args.notebook} -> {args.output}", file=sys.stderr)
+    try:
+        run(args.notebook, args.output, params, kernel=args.kernel)
+    except KeyboardInterrupt:
+        print(f"error: {args.notebook}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # papermill raises PapermillExecutionError for cell failures
+        print(f"error: {args.notebook}: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

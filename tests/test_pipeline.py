@@ -1,0 +1,99 @@
+"""End to end: ``make all`` on the data mirror, in a fresh copy of the repository.
+
+The copy holds exactly what git would check out (tracked and not-ignored files) and shares
+this test run's virtual environment (``VENV=``), so it exercises the Makefile, acquisition
+from the mirror, cleaning, models, figures and the HTML report as a new user would.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis import config
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _make(root: Path, *args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    venv = Path(sys.executable).resolve().parent.parent
+    proc = subprocess.run(["make", "-C", str(root), f"VENV={venv}", *args], env=env,
+                          capture_output=True, text=True, timeout=1500)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"make {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path, dict[str, str]]:
+    """A fresh copy of the repository after one full ``make all``."""
+    root = tmp_path_factory.mktemp("fresh") / "korus-trade"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=config.ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\n")
+    for rel in filter(None, files):
+        src = config.ROOT / rel
+        if src.is_file():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, root / rel)
+    env = {**os.environ, "ANALYSIS_DATA_MIRROR": str(mirror)}
+    env.pop("MAKEFLAGS", None)
+    env.pop("MAKELEVEL", None)
+    _make(root, "all", env=env)
+    return root, env
+
+
+def test_outputs_exist_with_known_census_figures(built: tuple[Path, dict[str, str]]) -> None:
+    root, _ = built
+    for rel in ["data/raw/country.xlsx", "data/processed/trade_monthly.csv",
+                "data/processed/trade_monthly.parquet", "data/processed/trade_monthly.meta.json",
+                "data/processed/partners.csv", "reports/korea-south/results.json",
+                "reports/korea-south/trends.html", "reports/index.html", "reports/claims.csv",
+                "reports/korus/partners.html", "reports/korus/claims.html"]:
+        assert (root / rel).is_file(), rel
+    sums: dict[int, dict[str, float]] = {}
+    with open(root / "data/processed/trade_monthly.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["partner_code"] == "5800" and row["date"][:4] in {"2011", "2015"}:
+                year = sums.setdefault(int(row["date"][:4]), {"exports": 0.0, "balance": 0.0})
+                year["exports"] += float(row["exports"])
+                year["balance"] += float(row["balance"])
+    assert sums[2011]["balance"] == pytest.approx(-13199.7, abs=0.05)
+    assert sums[2011]["exports"] == pytest.approx(43461.6, abs=0.05)
+    assert sums[2015]["balance"] == pytest.approx(-28291.3, abs=0.05)
+    results = json.loads((root / "reports/korea-south/results.json").read_text())
+    assert results["partner_code"] == 5800 and results["data_through"] == "2024-06"
+    annual = {a["year"]: a for a in results["annual"]}
+    assert annual[2015]["balance"] == pytest.approx(-28291.3, abs=0.05)
+    html = (root / "reports/index.html").read_text()
+    assert "<script src=\"http" not in html and "<link href=\"http" not in html
+    # Raw data is read-only after acquisition.
+    assert not os.access(root / "data/raw/country.xlsx", os.W_OK) or os.geteuid() == 0
+    assert (root / "data/raw/country.xlsx").stat().st_mode & 0o222 == 0
+
+
+def test_second_make_all_does_nothing(built: tuple[Path, dict[str, str]]) -> None:
+    root, env = built
+    before = {p: p.stat().st_mtime_ns for p in (root / "reports").rglob("*") if p.is_file()}
+    proc = _make(root, "all", env=env)
+    assert "run notebooks/" not in proc.stderr, proc.stderr
+    after = {p: p.stat().st_mtime_ns for p in (root / "reports").rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_second_partner_by_name_and_unknown_partner(built: tuple[Path, dict[str, str]]) -> None:
+    root, env = built
+    _make(root, "report", "PARTNER=Japan", env=env)
+    results = json.loads((root / "reports/japan/results.json").read_text())
+    assert results["partner_code"] == 5880
+    assert (root / "reports/japan/trends.html").is_file()
+    assert "japan/trends.html" in (root / "reports/index.html").read_text()
+    proc = _make(root, "report", "PARTNER=Jpan", env=env, check=False)
+    assert proc.returncode != 0
+    assert "error: partner 'Jpan': unknown; closest: Japan (5880)" in proc.stderr
