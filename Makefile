@@ -15,6 +15,7 @@ START   ?= 2000-01
 END     ?=
 BREAKS  ?= 2012-03,2019-01
 PYTHON  ?= python3
+comma   := ,
 
 # ---- environment ---------------------------------------------------------------------------
 VENV      ?= .venv
@@ -57,7 +58,7 @@ all: $(PROCESSED) reports/data-quality.html ## Everything: environment, data, cl
 	@$(MAKE) --no-print-directory report PARTNER=$(PARTNER)
 	@$(MAKE) --no-print-directory context
 
-.PHONY: help all venv data clean-data report context publish test lab clean distclean lint
+.PHONY: help all all-partners venv data report context publish test lab clean distclean lint bench
 
 # ---- environment ---------------------------------------------------------------------------
 $(ENV_STAMP): pyproject.toml
@@ -92,8 +93,13 @@ report: $(PROCESSED) ## Models, figures and HTML for PARTNER (code or name; defa
 	  --start '$(START)' --end '$(END)' --breaks '$(BREAKS)' && \
 	$(MAKE) --no-print-directory reports/$$slug/trends.html reports/index.html SLUG=$$slug
 
-reports/%/params.json:
-	@echo "run 'make report PARTNER=...' to create $@" >&2; exit 2
+# Default parameters for a partner whose report has none yet (used by all-partners).
+reports/%/params.json: | $(PROCESSED)
+	$(PY) -m analysis.params $@ --partner '$*' --start '$(START)' --end '$(END)' --breaks '$(BREAKS)'
+
+all-partners: $(PROCESSED) ## Reports for every country with data around the first break (use -j N)
+	@$(MAKE) --no-print-directory $$($(PY) -m analysis.partners list $(firstword $(subst $(comma), ,$(BREAKS))) \
+	  | sed 's|.*|reports/&/trends.html|') reports/index.html
 
 reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) notebooks/02_trends.ipynb $(MODEL_SRC) | $(ENV_STAMP)
 	$(RUN_NB) notebooks/02_trends.ipynb reports/$*/02_trends.ipynb -f reports/$*/params.json \

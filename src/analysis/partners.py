@@ -8,6 +8,7 @@ Command line::
 
     python -m analysis.partners slug QUERY   # prints the slug, e.g. korea-south
     python -m analysis.partners code QUERY   # prints the Census code, e.g. 5800
+    python -m analysis.partners list 2012-03 # slugs of countries with data around that month
 """
 
 from __future__ import annotations
@@ -110,11 +111,37 @@ def resolve(query: str | int, partners: list[Partner] | None = None) -> Partner:
     )
 
 
+def countries_covering(month: str, partners: list[Partner] | None = None, *, margin: int = 36) -> list[Partner]:
+    """Countries (not aggregates) with trade in every month from ``margin`` months before
+    ``month`` (YYYY-MM) to ``margin`` months after it: those a break model can be fitted to."""
+    if partners is None:
+        partners = load_partners()
+    y, m = int(month[:4]), int(month[5:7])
+    first = (y * 12 + m - 1) - margin
+    last = (y * 12 + m - 1) + margin
+
+    def index(ym: str) -> int:
+        return int(ym[:4]) * 12 + int(ym[5:7]) - 1
+
+    return [
+        p for p in partners
+        if not p.is_aggregate and index(p.first_month) <= first and index(p.last_month) >= last
+        and p.months_with_trade == p.months
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     args = sys.argv[1:] if argv is None else argv
+    if len(args) == 2 and args[0] == "list":
+        try:
+            print("\n".join(p.slug for p in countries_covering(args[1])))
+        except AnalysisError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if len(args) != 2 or args[0] not in {"slug", "code", "name"}:
-        print("usage: python -m analysis.partners {slug|code|name} QUERY", file=sys.stderr)
+        print("usage: python -m analysis.partners {slug|code|name|list} QUERY", file=sys.stderr)
         return 2
     try:
         p = resolve(args[1])

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,15 @@ def _one_line(exc: BaseException) -> str:
     return _ANSI.sub("", str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+def _record_timing(output: str, seconds: float) -> None:
+    """Append ``{"step": output, "seconds": s}`` to ``$ANALYSIS_TIMINGS`` when it is set
+    (used by the benchmark to time each step of a real ``make`` run)."""
+    path = os.environ.get("ANALYSIS_TIMINGS")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"step": str(output), "seconds": round(seconds, 3)}) + "\n")
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m analysis.run_notebook", description=__doc__.splitlines()[0])
     ap.add_argument("notebook")
@@ -107,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     params.update({k: v for k, v in args.raw})
     print(f"run {args.notebook} -> {args.output}", file=sys.stderr)
+    started = time.perf_counter()
     try:
         run(args.notebook, args.output, params, kernel=args.kernel)
+        _record_timing(args.output, time.perf_counter() - started)
     except KeyboardInterrupt:
         print(f"error: {args.notebook}: interrupted", file=sys.stderr)
         return 130
