@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -39,6 +40,24 @@ def _quiet() -> None:
     logging.getLogger("traitlets").setLevel(logging.ERROR)
 
 
+def _kernel_manager_class(socket_dir: str) -> type:
+    """A kernel manager that talks to the kernel over local IPC sockets instead of TCP.
+
+    The kernel runs on this machine only; IPC keeps its traffic off the network stack and
+    avoids ipykernel 7's warning about unencrypted TCP on every run.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.setdefault("transport", "ipc")
+            super().__init__(**kwargs)
+            # A short private folder: unix socket paths are limited to ~100 characters.
+            self.ip = str(Path(socket_dir) / "k")
+
+    return IPCKernelManager
+
+
 def run(
     notebook: str | Path,
     output: str | Path,
@@ -55,17 +74,19 @@ def run(
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.{os.getpid()}.tmp.ipynb")
     try:
-        pm.execute_notebook(
-            str(notebook),
-            str(tmp),
-            parameters=parameters or {},
-            kernel_name=kernel,
-            language="python",
-            cwd=str(cwd or config.ROOT),
-            progress_bar=False,
-            report_mode=False,
-            log_output=False,
-        )
+        with tempfile.TemporaryDirectory(prefix="kernel-") as socket_dir:
+            pm.execute_notebook(
+                str(notebook),
+                str(tmp),
+                parameters=parameters or {},
+                kernel_name=kernel,
+                language="python",
+                cwd=str(cwd or config.ROOT),
+                progress_bar=False,
+                report_mode=False,
+                log_output=False,
+                kernel_manager_class=_kernel_manager_class(socket_dir),
+            )
         os.replace(tmp, output)
     finally:
         if tmp.exists():
