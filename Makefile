@@ -74,10 +74,10 @@ venv: $(ENV_STAMP) ## Create .venv and install the package (re-runs when pyproje
 # ---- data ----------------------------------------------------------------------------------
 data: $(RAW_CENSUS) $(RAW_WDI) ## Obtain raw data (official URL, or ANALYSIS_DATA_MIRROR) and verify checksums
 
-$(RAW_CENSUS): data/raw/sources.json | $(ENV_STAMP)
+$(RAW_CENSUS): | data/raw/sources.json $(ENV_STAMP)
 	$(PY) -m analysis.acquire census
 
-$(RAW_WDI): data/raw/sources.json | $(ENV_STAMP)
+$(RAW_WDI): | data/raw/sources.json $(ENV_STAMP)
 	$(PY) -m analysis.acquire wdi
 
 $(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) notebooks/01_clean.ipynb $(CLEAN_SRC) | $(ENV_STAMP)

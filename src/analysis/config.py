@@ -22,7 +22,7 @@ BUILD_DIR: Path = ROOT / "build"
 
 #: Committed manifest of raw sources (URLs, file names, known sha256 vintages).
 SOURCES_MANIFEST: Path = RAW_DIR / "sources.json"
-#: Machine-local log of every vintage obtained (not committed).
+#: Machine-local log of the unknown (not pinned) vintages obtained (not committed).
 VINTAGE_LOG: Path = RAW_DIR / "vintages.csv"
 
 #: Cleaned outputs (issue 2 fixes the names and columns).
