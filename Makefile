@@ -42,7 +42,7 @@ RAW_CENSUS := data/raw/country.xlsx
 RAW_WDI    := data/raw/wdi_kor.csv
 PROCESSED  := data/processed/trade_monthly.csv data/processed/trade_monthly.parquet \
               data/processed/trade_monthly.meta.json data/processed/partners.csv
-CLEAN_SRC  := $(SRC)/census.py $(SRC)/clean.py $(SRC)/io.py $(SRC)/acquire.py
+CLEAN_SRC  := $(SRC)/census.py $(SRC)/clean.py $(SRC)/io.py $(SRC)/acquire.py $(SRC)/partners.py
 MODEL_SRC  := $(SRC)/models.py $(SRC)/figures.py $(SRC)/series.py $(SRC)/io.py
 PUBLISH_SRC := $(SRC)/publish.py $(wildcard $(SRC)/templates/offline/*)
 CONTEXT_SRC := $(SRC)/comparison.py $(SRC)/worldbank.py $(SRC)/claims.py $(SRC)/figures.py

@@ -99,8 +99,12 @@ def resolve(query: str | int, partners: list[Partner] | None = None) -> Partner:
         raise ParameterError(f"partner {q}: no Census partner has this code (Korea, South is 5800)")
     folded = q.casefold()
     for p in partners:
-        if folded in (p.name.casefold(), p.slug):
+        if folded == p.slug:
             return p
+    # Census reuses a few names under two codes (Israel 5080/5081): take the current one.
+    same_name = [p for p in partners if p.name.casefold() == folded]
+    if same_name:
+        return max(same_name, key=lambda p: (p.last_month, p.code))
     names = {p.name.casefold(): p for p in partners}
     close = difflib.get_close_matches(folded, list(names), n=3, cutoff=0.5)
     # Also offer names that contain the query ("korea" -> both Koreas).
