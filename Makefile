@@ -69,6 +69,9 @@ $(ENV_STAMP): pyproject.toml
 	$(PY) -m pip uninstall --quiet -y rfc3987-syntax >/dev/null 2>&1 || true
 	touch $@
 
+$(CACHE):
+	mkdir -p $(MPLCONFIGDIR) $(IPYTHONDIR) $(JUPYTER_CONFIG_DIR) $(JUPYTER_DATA_DIR) $(JUPYTER_RUNTIME_DIR)
+
 venv: $(ENV_STAMP) ## Create .venv and install the package (re-runs when pyproject.toml changes)
 
 # ---- data ----------------------------------------------------------------------------------
@@ -80,7 +83,7 @@ $(RAW_CENSUS): | data/raw/sources.json $(ENV_STAMP)
 $(RAW_WDI): | data/raw/sources.json $(ENV_STAMP)
 	$(PY) -m analysis.acquire wdi
 
-$(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) notebooks/01_clean.ipynb $(CLEAN_SRC) | $(ENV_STAMP)
+$(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) notebooks/01_clean.ipynb $(CLEAN_SRC) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/01_clean.ipynb build/notebooks/01_clean.ipynb \
 	  -r raw_path $(RAW_CENSUS) -r out_dir data/processed
 
@@ -101,47 +104,47 @@ all-partners: $(PROCESSED) ## Reports for every country with data around the fir
 	@$(MAKE) --no-print-directory $$($(PY) -m analysis.partners list $(firstword $(subst $(comma), ,$(BREAKS))) \
 	  | sed 's|.*|reports/&/trends.html|') reports/index.html
 
-reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) notebooks/02_trends.ipynb $(MODEL_SRC) | $(ENV_STAMP)
+reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) notebooks/02_trends.ipynb $(MODEL_SRC) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/02_trends.ipynb reports/$*/02_trends.ipynb -f reports/$*/params.json \
 	  -r out_dir reports/$* -r data_path data/processed/trade_monthly.csv
 
-reports/%/trends.html: reports/%/02_trends.ipynb reports/%/results.json $(PUBLISH_SRC) | $(ENV_STAMP)
+reports/%/trends.html: reports/%/02_trends.ipynb reports/%/results.json $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.publish notebook $< $@
 
 context: reports/korus/partners.html reports/korus/claims.html reports/claims.csv reports/index.html ## KORUS context pages: comparison partners, Korea macro, claims check
 
-reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) notebooks/03_partners.ipynb $(CONTEXT_SRC) | $(ENV_STAMP)
+reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) notebooks/03_partners.ipynb $(CONTEXT_SRC) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
 
-reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(CONTEXT_SRC) | $(ENV_STAMP)
+reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(CONTEXT_SRC) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/04_claims.ipynb reports/korus/04_claims.ipynb -r out_dir reports \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI) -r claims_path $(CLAIMS_FILE)
 
-reports/data-quality.html: build/notebooks/01_clean.ipynb $(PUBLISH_SRC) | $(ENV_STAMP)
+reports/data-quality.html: build/notebooks/01_clean.ipynb $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.publish notebook $< $@
 
-reports/korus/partners.html: reports/korus/03_partners.ipynb $(PUBLISH_SRC) | $(ENV_STAMP)
+reports/korus/partners.html: reports/korus/03_partners.ipynb $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.publish notebook $< $@
 
-reports/korus/claims.html: reports/korus/04_claims.ipynb $(PUBLISH_SRC) | $(ENV_STAMP)
+reports/korus/claims.html: reports/korus/04_claims.ipynb $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.publish notebook $< $@
 
 # The landing page lists every partner report present (and the one being built).
-reports/index.html: $(sort $(wildcard reports/*/results.json) $(if $(SLUG),reports/$(SLUG)/results.json)) $(wildcard reports/korus/*.html) $(PUBLISH_SRC) | $(ENV_STAMP)
+reports/index.html: $(sort $(wildcard reports/*/results.json) $(if $(SLUG),reports/$(SLUG)/results.json)) $(wildcard reports/korus/*.html) $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.publish index reports
 
 publish: all ## Explain where the publishable site is (reports/ is self-contained)
 	@echo "reports/ is a static site: upload the folder as it is (entry page reports/index.html)."
 
 ##@ Development
-test: $(ENV_STAMP) ## Run the test suite (unit + integration on ANALYSIS_DATA_MIRROR)
+test: $(ENV_STAMP) $(CACHE) ## Run the test suite (unit + integration on ANALYSIS_DATA_MIRROR)
 	$(PY) -m pytest
 
 lint: $(ENV_STAMP) ## Ruff lint of src and tests
 	$(PY) -m ruff check src tests benchmarks
 
-lab: $(ENV_STAMP) ## Open JupyterLab on the project's environment
+lab: $(ENV_STAMP) $(CACHE) ## Open JupyterLab on the project's environment
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 clean: ## Remove outputs (processed data, reports, build); never raw data or .venv
