@@ -131,7 +131,9 @@ reports/korus/claims.html: reports/korus/04_claims.ipynb $(PUBLISH_SRC) | $(ENV_
 	$(PY) -m analysis.publish notebook $< $@
 
 # The landing page lists every partner report present (and the one being built).
-reports/index.html: $(sort $(wildcard reports/*/results.json) $(if $(SLUG),reports/$(SLUG)/results.json)) $(wildcard reports/korus/*.html) $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
+reports/index.html: $(sort $(wildcard reports/*/results.json reports/*/figures/*.png reports/korus/*.html) \
+    $(wildcard reports/claims.csv reports/data-quality.html) $(if $(SLUG),reports/$(SLUG)/results.json)) \
+    data/processed/trade_monthly.meta.json $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.publish index reports
 
 publish: all ## Explain where the publishable site is (reports/ is self-contained)

@@ -1,0 +1,781 @@
+"""Figures of the report: one seaborn theme, colour-blind-safe colours, events of the story.
+
+Every ``plot_*`` function returns a matplotlib :class:`~matplotlib.figure.Figure` (shown inline
+in a notebook when it is the last expression of a cell, or with ``display(fig)``); saving is
+separate (:func:`save_figure`, which also closes the figure in pyplot so that the inline
+backend does not show it twice).
+
+Conventions shared by all figures:
+
+* Monthly inputs are US$ millions, not seasonally adjusted (NSA) unless a column is named
+  ``*_sa``; axes show US$ billions where that reads better, and the axis label says so.
+* The title is the figure's headline: pass ``title=`` to state the finding (computed by the
+  caller); the default title describes what is shown.
+* A source line at the bottom names the Census table and the last month of data.
+* The events of the KORUS story (:data:`EVENTS`) are thin vertical lines with small labels,
+  stacked in rows so that they never overlap.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import blended_transform_factory, offset_copy
+
+from .errors import ParameterError
+from .io import write_atomic
+
+# ---- palette and theme -----------------------------------------------------------------------
+
+#: Okabe & Ito (2008) colour-blind-safe palette.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+
+#: Colours by meaning, used consistently across figures.
+COLORS: dict[str, str] = {
+    "exports": OKABE_ITO["blue"],
+    "imports": OKABE_ITO["orange"],
+    "balance": "#333333",
+    "deficit": OKABE_ITO["vermillion"],
+    "surplus": OKABE_ITO["green"],
+    "actual": "#9a9a9a",
+    "fitted": OKABE_ITO["blue"],
+    "trend": "#222222",
+    "counterfactual": OKABE_ITO["vermillion"],
+    "event": "#6b6b6b",
+    "break": "#111111",
+    "muted": "#5f5f5f",
+}
+
+#: Fixed salt for the ids matplotlib writes into SVG files (deterministic output).
+SVG_HASHSALT = "korus-trade"
+#: Resolution of saved PNG files.
+PNG_DPI = 150
+
+SOURCE_TEXT = "Source: U.S. Census Bureau, U.S. goods trade by country"
+MINUS = "\u2212"
+
+_THEME_RC: dict[str, object] = {
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlelocation": "left",
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.labelcolor": "#333333",
+    "axes.edgecolor": "#bbbbbb",
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.8,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "xtick.color": "#444444",
+    "ytick.color": "#444444",
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "figure.dpi": 100,
+    "savefig.dpi": PNG_DPI,
+    "svg.hashsalt": SVG_HASHSALT,
+    "font.family": "sans-serif",
+    "axes.unicode_minus": True,
+    "lines.solid_capstyle": "butt",
+}
+
+
+def set_theme() -> None:
+    """Apply the project's one plotting theme (seaborn whitegrid, Okabe-Ito palette).
+
+    In a Jupyter kernel it also makes a returned Figure display as PNG (``fig`` as the last
+    expression of a cell, or ``display(fig)``) whatever the matplotlib backend, so reports
+    run with ``MPLBACKEND=Agg`` still embed their figures.
+    """
+    sns.set_theme(context="notebook", style="whitegrid", palette=list(OKABE_ITO.values())[1:])
+    mpl.rcParams.update(_THEME_RC)
+    _enable_notebook_display()
+
+
+def _enable_notebook_display() -> None:
+    """Register a PNG display formatter for Figure in a running IPython shell (idempotent)."""
+    ipython_mod = sys.modules.get("IPython")
+    if ipython_mod is None:
+        return
+    shell = ipython_mod.get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters.get("image/png")
+    if formatter is None:
+        return
+    try:
+        formatter.lookup_by_type(Figure)
+        return  # already registered (inline backend or an earlier call)
+    except KeyError:
+        pass
+    from IPython.core.pylabtools import print_figure
+
+    formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
+# ---- events ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """A dated event marked on time axes; ``kind`` is ``"event"`` or ``"break"`` (styling)."""
+
+    date: pd.Timestamp
+    label: str
+    kind: str = "event"
+
+
+#: The events of the KORUS story, in date order.
+EVENTS: list[Event] = [
+    Event(pd.Timestamp("2007-06-30"), "KORUS signed"),
+    Event(pd.Timestamp("2012-03-15"), "KORUS in force"),
+    Event(pd.Timestamp("2018-03-01"), "Renegotiation; §232 steel tariffs"),
+    Event(pd.Timestamp("2019-01-01"), "Revised KORUS in force"),
+    Event(pd.Timestamp("2020-03-01"), "Pandemic"),
+]
+
+
+def _decimal_year(ts: pd.Timestamp) -> float:
+    """Position of a date on an axis of annual bars centred on integer years."""
+    days = 366 if ts.is_leap_year else 365
+    return ts.year - 0.5 + (ts.day_of_year - 1) / days
+
+
+def _to_x(ts: pd.Timestamp, x: str) -> float:
+    if x == "year":
+        return _decimal_year(ts)
+    return float(mpl.dates.date2num(ts.to_pydatetime()))
+
+
+def add_events(
+    ax: Axes,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    *,
+    events: Sequence[Event] | None = None,
+    labels: bool = True,
+    x: str = "date",
+    fontsize: float = 7.5,
+) -> None:
+    """Mark ``events`` (default :data:`EVENTS`) on ``ax`` as thin vertical lines.
+
+    Only events between ``start`` and ``end`` (default: the current x-range) are drawn.
+    ``x="date"`` for matplotlib date axes, ``x="year"`` for bars centred on integer years.
+    Labels sit at the top of the axes, left-aligned beside their line (right-aligned when
+    they would leave the axes), greedily stacked in rows so that no two labels overlap;
+    the y-range is raised to leave room for the rows above the data.
+    """
+    if x not in ("date", "year"):
+        raise ParameterError(f"add_events: x must be 'date' or 'year', not {x!r}")
+    chosen = sorted(EVENTS if events is None else events, key=lambda e: e.date)
+    lo, hi = ax.get_xlim()
+    if start is not None:
+        lo = max(lo, _to_x(pd.Timestamp(start), x))
+    if end is not None:
+        hi = min(hi, _to_x(pd.Timestamp(end), x))
+    chosen = [e for e in chosen if lo <= _to_x(e.date, x) <= hi]
+    if not chosen:
+        return
+    for ev in chosen:
+        is_break = ev.kind == "break"
+        ax.axvline(
+            _to_x(ev.date, x),
+            color=COLORS["break" if is_break else "event"],
+            linewidth=1.1 if is_break else 0.8,
+            linestyle="-" if is_break else (0, (4, 2)),
+            alpha=0.9 if is_break else 0.75,
+            zorder=1.5,
+            gid=f"event:{ev.label}",
+        )
+    if labels:
+        _place_event_labels(ax, chosen, x, fontsize)
+
+
+def _place_event_labels(ax: Axes, chosen: Sequence[Event], x: str, fontsize: float) -> None:
+    fig = ax.figure
+    if fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()  # final axes position, so pixel widths are right
+    renderer = fig.canvas.get_renderer()
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    axbox = ax.get_window_extent(renderer)
+    pad_px = 4.0
+    rows: list[list[tuple[float, float]]] = []  # occupied pixel intervals per row
+    placed: list[tuple[object, int]] = []
+    for ev in chosen:
+        xv = _to_x(ev.date, x)
+        x_px = trans.transform((xv, 0))[0]
+        text = ax.text(
+            xv,
+            0.0,
+            ev.label,
+            transform=offset_copy(trans, fig=fig, x=3, units="points"),
+            ha="left",
+            va="top",
+            fontsize=fontsize,
+            color=COLORS["break"] if ev.kind == "break" else COLORS["muted"],
+            fontweight="bold" if ev.kind == "break" else "normal",
+            bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none",
+                  "alpha": 0.85},
+            zorder=5,
+            clip_on=False,
+            gid=f"event-label:{ev.label}",
+        )
+        width = text.get_window_extent(renderer).width
+        left, right = x_px + 3, x_px + 3 + width
+        if right > axbox.x1 - 2:  # would leave the axes: put it on the line's left
+            text.set_transform(offset_copy(trans, fig=fig, x=-3, units="points"))
+            text.set_ha("right")
+            left, right = x_px - 3 - width, x_px - 3
+        for r, row in enumerate(rows):
+            if all(right + pad_px < a or left - pad_px > b for a, b in row):
+                row.append((left, right))
+                placed.append((text, r))
+                break
+        else:
+            rows.append([(left, right)])
+            placed.append((text, len(rows) - 1))
+    height_px = max(t.get_window_extent(renderer).height for t, _ in placed)  # type: ignore[attr-defined]
+    row_frac = 1.35 * height_px / max(axbox.height, 1.0)
+    top_pad = 0.015
+    for text, r in placed:
+        text.set_y(1.0 - top_pad - r * row_frac)  # type: ignore[attr-defined]
+    # Raise the top of the y-range only as far as needed to keep data under the labels.
+    ymin, ymax = ax.get_ylim()
+    inv = ax.transData.inverted()
+    need = ymax
+    for text, r in placed:
+        box = text.get_window_extent(renderer)  # type: ignore[attr-defined]
+        x0 = inv.transform((box.x0, 0))[0]
+        x1 = inv.transform((box.x1, 0))[0]
+        top = _data_max(ax, x0, x1)
+        bottom_frac = 1.0 - top_pad - (r + 1) * row_frac - 0.01
+        if top is None or top <= ymin or bottom_frac <= 0.3:
+            continue
+        need = max(need, ymin + (top - ymin) / bottom_frac)
+    if need > ymax:
+        ax.set_ylim(ymin, need)
+
+
+def _data_max(ax: Axes, x0: float, x1: float) -> float | None:
+    """Largest y of the lines and bars of ``ax`` with x in ``[x0, x1]``."""
+    best: float | None = None
+
+    def take(xs: np.ndarray, ys: np.ndarray) -> None:
+        nonlocal best
+        mask = (xs >= x0) & (xs <= x1) & np.isfinite(ys)
+        if mask.any():
+            m = float(np.max(ys[mask]))
+            best = m if best is None else max(best, m)
+
+    for line in ax.lines:
+        if str(line.get_gid() or "").startswith("event"):
+            continue
+        xy = np.asarray(line.get_xydata(), dtype=float)
+        if xy.ndim != 2 or len(xy) == 0:
+            continue
+        if line.get_transform() != ax.transData:  # axhline: data y across the whole axes
+            take(np.full(len(xy), x0), xy[:, 1])
+        else:
+            take(xy[:, 0], xy[:, 1])
+    for patch in ax.patches:
+        bbox = patch.get_bbox() if hasattr(patch, "get_bbox") else None
+        if bbox is not None and bbox.x1 >= x0 and bbox.x0 <= x1:
+            take(np.array([x0]), np.array([max(bbox.y0, bbox.y1)]))
+    # Filled areas (intervals, shading) are translucent and bounded by lines or may be clipped
+    # on purpose: labels may sit over them.
+    return best
+
+
+# ---- formatting helpers ----------------------------------------------------------------------
+
+
+def fmt_number(value: float, decimals: int = 1) -> str:
+    """``-13.2`` -> ``"−13.2"`` (typographic minus), thousands separated."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace("-", MINUS)
+
+
+def _tick(value: float) -> str:
+    """Tick label: up to two decimals, trailing zeros dropped, typographic minus."""
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text.replace("-", MINUS)
+
+
+def billions(ax: Axes, axis: str = "y") -> None:
+    """Label an axis whose data are US$ millions in US$ billions (``12,500`` -> ``12.5``)."""
+    formatter = FuncFormatter(lambda v, _pos: _tick(v / 1000.0))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+
+
+def money_axis(ax: Axes, values: Iterable[float], axis: str = "y") -> str:
+    """Format an axis of US$ millions: billions when values reach US$ 1 billion, else millions.
+
+    Returns the unit to write in the axis label (``"US$ billions"`` or ``"US$ millions"``).
+    """
+    arr = np.asarray(list(values), dtype=float)
+    arr = arr[np.isfinite(arr)]
+    if arr.size and np.max(np.abs(arr)) >= 1000.0:
+        billions(ax, axis)
+        return "US$ billions"
+    formatter = FuncFormatter(lambda v, _pos: _tick(v))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+    return "US$ millions"
+
+
+def display_name(partner: str) -> str:
+    """Census names like ``"Korea, South"`` read as ``"South Korea"``; others unchanged."""
+    m = re.fullmatch(r"\s*(.+?),\s*(South|North)\s*", partner)
+    return f"{m.group(2)} {m.group(1)}" if m else partner.strip()
+
+
+def add_source(fig: Figure, data_through: str, extra: str = "") -> None:
+    """Add the source line at the bottom left of ``fig`` (inside the constrained layout)."""
+    text = f"{SOURCE_TEXT}; data through {data_through}."
+    if extra:
+        text += " " + extra.strip()
+    label = fig.supxlabel(
+        _wrap(text, fig, 8.0), x=0.01, ha="left", fontsize=8, color=COLORS["muted"]
+    )
+    label.set_gid("source")
+
+
+def _wrap(text: str, fig: Figure, fontsize: float) -> str:
+    """Wrap ``text`` to the figure width (average glyph width ~0.55 em)."""
+    width_chars = int(fig.get_figwidth() * 72 / (fontsize * 0.56))
+    return "\n".join(textwrap.wrap(text, width=max(width_chars, 20))) or text
+
+
+def _title(fig: Figure, title: str) -> None:
+    """The figure's headline, left-aligned above the legend (wrapped to the figure width)."""
+    fig.suptitle(_wrap(title, fig, 13), x=0.01, ha="left", fontsize=13, fontweight="bold",
+                 color="#111111")
+
+
+def _new_figure(nrows: int, height: float, height_ratios: Sequence[float] | None = None,
+                sharex: bool = True) -> tuple[Figure, np.ndarray]:
+    set_theme()
+    fig, axes = plt.subplots(
+        nrows,
+        1,
+        figsize=(10, height),
+        sharex=sharex,
+        layout="constrained",
+        gridspec_kw={"height_ratios": list(height_ratios)} if height_ratios else None,
+        squeeze=False,
+    )
+    return fig, axes[:, 0]
+
+
+def _date_axis(ax: Axes) -> None:
+    locator = mpl.dates.AutoDateLocator(minticks=5, maxticks=14)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mpl.dates.ConciseDateFormatter(locator))
+
+
+def _check_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ParameterError(f"{what}: missing column(s) {', '.join(missing)}")
+
+
+def _check_dates(df: pd.DataFrame, what: str) -> None:
+    if not isinstance(df.index, pd.DatetimeIndex):
+        raise ParameterError(f"{what}: index must be a DatetimeIndex")
+    if len(df) == 0:
+        raise ParameterError(f"{what}: no rows to plot")
+
+
+def _legend(ax: Axes, handles: list, labels: list[str], ncols: int | None = None) -> None:
+    """Legend in a band above the top axes (part of the layout, clear of the event labels).
+
+    Columns are dropped until the legend is no wider than the figure.
+    """
+    ncols = ncols or len(labels)
+    fig = ax.figure
+    while True:
+        legend = ax.legend(
+            handles,
+            labels,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.01),
+            borderaxespad=0.0,
+            ncols=ncols,
+            fontsize=9,
+            handlelength=2.2,
+            columnspacing=1.4,
+        )
+        if ncols <= 1:
+            return
+        renderer = fig.canvas.get_renderer()
+        width = legend.get_window_extent(renderer).width
+        if width <= 0.92 * fig.bbox.width:
+            return
+        ncols -= 1
+
+
+# ---- figures ---------------------------------------------------------------------------------
+
+
+def plot_monthly_trade(
+    monthly: pd.DataFrame,
+    sa: pd.DataFrame,
+    *,
+    partner: str,
+    data_through: str,
+    title: str | None = None,
+    sa_label: str = "seasonally adjusted",
+) -> Figure:
+    """Monthly exports and imports (NSA thin, seasonally adjusted bold) and the balance.
+
+    ``monthly``: DatetimeIndex, columns ``exports``, ``imports`` (US$ millions, NSA);
+    ``sa``: same index, columns ``exports_sa``, ``imports_sa``. Top panel: both flows;
+    bottom panel: the balance (exports − imports), deficits shaded.
+    """
+    _check_dates(monthly, "plot_monthly_trade: monthly")
+    _check_columns(monthly, ("exports", "imports"), "plot_monthly_trade: monthly")
+    _check_columns(sa, ("exports_sa", "imports_sa"), "plot_monthly_trade: sa")
+    sa = sa.reindex(monthly.index)
+    name = display_name(partner)
+    fig, (ax, axb) = _new_figure(2, 7.2, height_ratios=(2.1, 1))
+
+    handles, labels = [], []
+    for col in ("exports", "imports"):
+        color = COLORS[col]
+        (raw,) = ax.plot(monthly.index, monthly[col], color=color, linewidth=0.8, alpha=0.45)
+        (adj,) = ax.plot(sa.index, sa[f"{col}_sa"], color=color, linewidth=2.0)
+        handles += [adj, raw]
+        labels += [f"U.S. {col} ({sa_label})", f"U.S. {col} (NSA)"]
+    unit = money_axis(ax, np.concatenate([monthly[["exports", "imports"]].to_numpy().ravel(),
+                                          sa[["exports_sa", "imports_sa"]].to_numpy().ravel()]))
+    ax.set_ylabel(f"{unit} per month")
+    ax.set_ylim(bottom=0)
+
+    bal = monthly["exports"] - monthly["imports"]
+    bal_sa = sa["exports_sa"] - sa["imports_sa"]
+    axb.axhline(0, color="#888888", linewidth=0.8)
+    axb.plot(bal.index, bal, color=COLORS["balance"], linewidth=0.7, alpha=0.35)
+    (bal_line,) = axb.plot(bal_sa.index, bal_sa, color=COLORS["balance"], linewidth=1.8)
+    axb.fill_between(bal_sa.index, bal_sa, 0, where=bal_sa < 0, interpolate=True,
+                     color=COLORS["deficit"], alpha=0.25, linewidth=0)
+    axb.fill_between(bal_sa.index, bal_sa, 0, where=bal_sa > 0, interpolate=True,
+                     color=COLORS["surplus"], alpha=0.25, linewidth=0)
+    axb.set_ylabel(f"Balance,\n{money_axis(axb, np.concatenate([bal, bal_sa]))}")
+    handles.append(bal_line)
+    labels.append(f"Balance ({sa_label}; deficit shaded)")
+    _date_axis(axb)
+    axb.set_xlim(monthly.index.min() - pd.Timedelta(days=20),
+                 monthly.index.max() + pd.Timedelta(days=20))
+
+    first, last = monthly.index.min(), monthly.index.max()
+    _title(fig, title or f"U.S. goods trade with {name}, monthly, {first:%b %Y}–{last:%b %Y}")
+    _legend(ax, handles, labels, ncols=3)
+    add_source(fig, data_through, "NSA = not seasonally adjusted.")
+    add_events(ax)
+    add_events(axb, labels=False)
+    return fig
+
+
+def plot_annual_balance(
+    annual: pd.DataFrame,
+    *,
+    partner: str,
+    data_through: str,
+    title: str | None = None,
+) -> Figure:
+    """Annual U.S. goods balance with the partner: one bar a year, deficits in vermillion.
+
+    ``annual``: columns ``year``, ``exports``, ``imports``, ``balance`` (US$ millions),
+    ``months`` and ``complete``. An incomplete year is hatched and labelled with its
+    month count (its total covers only those months).
+    """
+    _check_columns(annual, ("year", "balance"), "plot_annual_balance: annual")
+    if len(annual) == 0:
+        raise ParameterError("plot_annual_balance: annual: no rows to plot")
+    df = annual.sort_values("year").reset_index(drop=True)
+    months = df["months"].astype(int) if "months" in df else pd.Series(12, index=df.index)
+    complete = df["complete"].astype(bool) if "complete" in df else months >= 12
+    name = display_name(partner)
+    fig, (ax,) = _new_figure(1, 5.6)
+
+    years = df["year"].astype(int).to_numpy()
+    millions = df["balance"].astype(float).to_numpy()
+    scale = 1000.0 if np.nanmax(np.abs(millions)) >= 1000.0 else 1.0
+    unit = "US$ billions" if scale == 1000.0 else "US$ millions"
+    values = millions / scale
+    colors = [COLORS["deficit"] if v < 0 else COLORS["surplus"] for v in values]
+    bars = ax.bar(years, values, width=0.8, color=colors, edgecolor="none", zorder=2)
+    handles = [Patch(color=COLORS["deficit"]), Patch(color=COLORS["surplus"])]
+    labels = ["Deficit (U.S. imports > exports)", "Surplus"]
+    for bar, is_complete, n, v in zip(bars, complete, months, values, strict=True):
+        bar.set_gid("partial" if not is_complete else "complete")
+        if not is_complete:
+            base = bar.get_facecolor()
+            bar.set_facecolor((*base[:3], 0.35))
+            bar.set_edgecolor(base)
+            bar.set_hatch("////")
+            bar.set_linewidth(0.8)
+            ax.annotate(
+                f"{n} mo.",
+                (bar.get_x() + bar.get_width() / 2, v),
+                xytext=(0, -3 if v < 0 else 3),
+                textcoords="offset points",
+                ha="center",
+                va="top" if v < 0 else "bottom",
+                fontsize=8,
+                color=COLORS["muted"],
+            )
+            handles.append(Patch(facecolor="white", edgecolor=COLORS["muted"], hatch="////"))
+            labels.append(f"{int(bar.get_x() + 0.5)}: partial year, {n} months")
+    # Value of the latest complete year, written at the end of its bar.
+    full = np.flatnonzero(complete.to_numpy())
+    if len(full):
+        i = int(full[-1])
+        v = values[i]
+        ax.annotate(
+            fmt_number(v),
+            (years[i], v),
+            xytext=(0, -3 if v < 0 else 3),
+            textcoords="offset points",
+            ha="center",
+            va="top" if v < 0 else "bottom",
+            fontsize=8,
+            fontweight="bold",
+            color="#222222",
+        )
+    ax.axhline(0, color="#888888", linewidth=0.8, zorder=2.5)
+    ax.set_xlim(years.min() - 0.7, years.max() + 0.7)
+    span = years.max() - years.min()
+    step = 5 if span > 20 else (2 if span > 8 else 1)
+    ax.set_xticks([y for y in years if y % step == 0])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{int(v)}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
+    ax.set_ylabel(f"{unit} per year (NSA)")
+    ax.grid(axis="x", visible=False)
+    lo, hi = ax.get_ylim()
+    margin = 0.06 * (hi - lo)
+    ax.set_ylim(lo - (margin if lo < 0 else 0), hi + (margin if hi > 0 else 0))
+
+    _title(
+        fig,
+        title or f"U.S. goods trade balance with {name}, {years.min()}–{years.max()}",
+    )
+    _legend(ax, handles, labels)
+    add_source(fig, data_through, "Balance = U.S. exports − U.S. imports.")
+    add_events(ax, x="year")
+    return fig
+
+
+def _month_label(value: str | pd.Timestamp) -> str:
+    return f"{pd.Timestamp(value):%b %Y}"
+
+
+def _its_events(breaks: Sequence[str]) -> list[Event]:
+    """Break markers; a story event within two months of a break names that break."""
+    out: list[Event] = []
+    used: set[Event] = set()
+    for b in breaks:
+        ts = pd.Timestamp(b)
+        near = [e for e in EVENTS if abs((e.date - ts).days) <= 62]
+        label = f"Break {_month_label(ts)}"
+        if near:
+            label = f"{near[0].label} (break)"
+            used.update(near)
+        out.append(Event(ts, label, "break"))
+    out += [e for e in EVENTS if e not in used]
+    return out
+
+
+def plot_its(
+    fit: pd.DataFrame,
+    *,
+    forecast: pd.DataFrame | None,
+    series_label: str,
+    partner: str,
+    data_through: str,
+    breaks: list[str],
+    unit: str,
+    title: str | None = None,
+    adjustment: str = "NSA",
+    interval_label: str = "95% interval",
+) -> Figure:
+    """Interrupted time series: actual, model fit, pre-break trend and counterfactual.
+
+    ``fit``: DatetimeIndex, columns ``actual``, ``fitted``, ``pre_trend`` (in ``unit``);
+    ``forecast`` (optional): DatetimeIndex, columns ``mean``, ``lower``, ``upper``: what the
+    pre-break model predicts after the break. ``breaks`` are months (``"2012-03"``).
+    """
+    _check_dates(fit, "plot_its: fit")
+    _check_columns(fit, ("actual", "fitted", "pre_trend"), "plot_its: fit")
+    if forecast is not None:
+        _check_dates(forecast, "plot_its: forecast")
+        _check_columns(forecast, ("mean", "lower", "upper"), "plot_its: forecast")
+    name = display_name(partner)
+    fig, (ax,) = _new_figure(1, 5.6)
+
+    handles, labels = [], []
+    (h,) = ax.plot(fit.index, fit["actual"], color=COLORS["actual"], linewidth=0.9)
+    handles.append(h)
+    labels.append(f"Actual ({adjustment})")
+    (h,) = ax.plot(fit.index, fit["fitted"], color=COLORS["fitted"], linewidth=1.8)
+    handles.append(h)
+    labels.append("Model fit (segmented trend)")
+    first_break = _month_label(breaks[0]) if breaks else "break"
+    (h,) = ax.plot(fit.index, fit["pre_trend"], color=COLORS["trend"], linewidth=1.3,
+                   linestyle=(0, (6, 3)))
+    handles.append(h)
+    labels.append(f"Trend before {first_break}, extrapolated")
+    # The y-range follows the lines; a forecast interval that fans out far beyond them
+    # (long horizons) is clipped at the axis rather than flattening everything else.
+    lines = [fit["actual"], fit["fitted"], fit["pre_trend"]]
+    if forecast is not None and len(forecast):
+        lines.append(forecast["mean"])
+    values = pd.concat(lines).to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    pad = 0.12 * (hi - lo or abs(hi) or 1.0)
+    y_lo, y_hi = lo - pad, hi + pad
+    if forecast is not None and len(forecast):
+        band = ax.fill_between(forecast.index, forecast["lower"], forecast["upper"],
+                               color=COLORS["counterfactual"], alpha=0.18, linewidth=0)
+        (h,) = ax.plot(forecast.index, forecast["mean"], color=COLORS["counterfactual"],
+                       linewidth=1.6, linestyle=(0, (2, 1.5)))
+        clipped = bool((forecast["upper"] > y_hi).any() or (forecast["lower"] < y_lo).any())
+        handles += [h, band]
+        labels += ["Counterfactual: no break (forecast mean)",
+                   f"Counterfactual {interval_label}" + (" (clipped at the axis)" if clipped
+                                                        else "")]
+    ax.set_ylim(y_lo, y_hi)
+
+    in_millions = unit.strip().lower() == "us$ millions"
+    if in_millions:
+        shown = money_axis(ax, np.concatenate([fit["actual"], fit["fitted"]]))
+        ax.set_ylabel(f"{shown} per month ({adjustment})" if adjustment else f"{shown} per month")
+    else:
+        ax.set_ylabel(f"{unit} ({adjustment})" if adjustment else unit)
+    if (fit["actual"].dropna() < 0).any() or (fit["fitted"].dropna() < 0).any():
+        ax.axhline(0, color="#888888", linewidth=0.8)
+    _date_axis(ax)
+    ax.set_xlim(fit.index.min() - pd.Timedelta(days=20), fit.index.max() + pd.Timedelta(days=20))
+
+    if len(breaks) == 1:
+        default = f"{series_label}, {name}: trend before and after {_month_label(breaks[0])}"
+    elif breaks:
+        months = [_month_label(b) for b in breaks]
+        default = (f"{series_label}, {name}: segmented trend with breaks in "
+                   f"{', '.join(months[:-1])} and {months[-1]}")
+    else:
+        default = f"{series_label}, {name}: trend and model fit"
+    _title(fig, title or default)
+    _legend(ax, handles, labels, ncols=3)
+    add_source(fig, data_through, "Segmented regression with month effects.")
+    add_events(ax, events=_its_events(breaks))
+    return fig
+
+
+def plot_stl(
+    stl: pd.DataFrame,
+    *,
+    series_label: str,
+    partner: str,
+    data_through: str,
+    title: str | None = None,
+    unit: str = "US$ millions",
+    log: bool = False,
+) -> Figure:
+    """STL decomposition: observed, trend, seasonal and remainder in four panels sharing x.
+
+    ``stl``: DatetimeIndex, columns ``observed``, ``trend``, ``seasonal``, ``resid`` in ``unit``
+    (US$ millions are shown as billions when large). For a decomposition of the logarithm
+    (``models.stl_decompose(..., log=True)``) pass ``log=True``: the panels are then in log
+    points (a seasonal value of 0.1 is about +10 %).
+    """
+    _check_dates(stl, "plot_stl: stl")
+    columns = ("observed", "trend", "seasonal", "resid")
+    _check_columns(stl, columns, "plot_stl: stl")
+    name = display_name(partner)
+    fig, axes = _new_figure(4, 8.4, height_ratios=(2, 2, 1.3, 1.3))
+    in_millions = unit.strip().lower() == "us$ millions" and not log
+    shown_unit = f"log points (log of {unit})" if log else unit
+    if in_millions:
+        shown_unit = "US$ billions" if stl["observed"].abs().max() >= 1000.0 else "US$ millions"
+    titles = {
+        "observed": "Observed (NSA)",
+        "trend": "Trend",
+        "seasonal": "Seasonal",
+        "resid": "Remainder",
+    }
+    for ax, col in zip(axes, columns, strict=True):
+        style = {"observed": (COLORS["actual"], 1.0), "trend": (COLORS["fitted"], 1.8),
+                 "seasonal": (COLORS["imports"], 0.9), "resid": (COLORS["balance"], 0.8)}[col]
+        ax.plot(stl.index, stl[col], color=style[0], linewidth=style[1])
+        if col in ("seasonal", "resid"):
+            ax.axhline(0, color="#888888", linewidth=0.7)
+        if in_millions and shown_unit == "US$ billions":
+            billions(ax)
+        ax.set_ylabel(titles[col], fontsize=9)
+    axes[0].plot(stl.index, stl["trend"], color=COLORS["fitted"], linewidth=1.2, alpha=0.6)
+    _date_axis(axes[-1])
+    axes[-1].set_xlim(stl.index.min() - pd.Timedelta(days=20),
+                      stl.index.max() + pd.Timedelta(days=20))
+    fig.align_ylabels(axes)
+
+    if log:
+        default = f"{series_label}, {name}: seasonal-trend decomposition (STL) of the logarithm"
+        note = (f"Panels in log points (log of {unit} per month; 0.1 is about +10%); "
+                "observed = trend + seasonal + remainder.")
+    else:
+        default = f"{series_label}, {name}: seasonal-trend decomposition (STL), {shown_unit}"
+        note = f"Panels in {shown_unit} per month; observed = trend + seasonal + remainder."
+    _title(fig, title or default)
+    add_source(fig, data_through, note)
+    add_events(axes[0])
+    for ax in axes[1:]:
+        add_events(ax, labels=False)
+    return fig
+
+
+# ---- saving ----------------------------------------------------------------------------------
+
+
+def save_figure(fig: Figure, out_dir: Path, name: str) -> list[Path]:
+    """Write ``out_dir/name.png`` and ``out_dir/name.svg`` atomically and deterministically.
+
+    PNG without the ``Software`` tag, SVG without a date and with a fixed hash salt, so two
+    runs give byte-identical files. The figure is then closed in pyplot (it stays usable
+    for ``display(fig)``). Returns ``[png_path, svg_path]``.
+    """
+    if not name or not re.fullmatch(r"[A-Za-z0-9._-]+", name) or name.startswith("."):
+        raise ParameterError(f"save_figure: invalid figure name {name!r} (letters, digits, ._-)")
+    out_dir = Path(out_dir)
+    png = out_dir / f"{name}.png"
+    svg = out_dir / f"{name}.svg"
+    with mpl.rc_context({"svg.hashsalt": SVG_HASHSALT}):
+        write_atomic(png, lambda p: fig.savefig(p, format="png", dpi=PNG_DPI,
+                                                metadata={"Software": None}))
+        write_atomic(svg, lambda p: fig.savefig(p, format="svg", metadata={"Date": None}))
+    plt.close(fig)
+    return [png, svg]

@@ -1,0 +1,264 @@
+"""Publishing: offline notebook HTML, the landing page, and a headless-browser screenshot."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from analysis import publish  # noqa: E402
+from analysis.errors import DataError  # noqa: E402
+
+SECRET_CODE = "secret_variable_name = 41 + 1"
+
+
+def _png_bytes() -> bytes:
+    fig, ax = plt.subplots(figsize=(2, 1.5), dpi=50)
+    ax.plot([0, 1, 2], [1, 3, 2], color="#0072B2")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _notebook(path: Path) -> Path:
+    """A tiny executed notebook: title, parameters cell, narrative, code with a PNG output."""
+    png = base64.b64encode(_png_bytes()).decode("ascii")
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("partner = '5800'", metadata={"tags": ["parameters"]})
+    params.execution_count = 1
+    code = nbformat.v4.new_code_cell(SECRET_CODE + "\nfig")
+    code.execution_count = 2
+    code.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("stream", name="stdout", text="forty-two computed\n"),
+    ]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# U.S.–Korea *trade* trends\n\nIntro paragraph."),
+        params,
+        nbformat.v4.new_markdown_cell("## Findings\n\nThe deficit **widened** after 2012."),
+        code,
+    ]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def meta(tmp_path: Path) -> Path:
+    path = tmp_path / "trade_monthly.meta.json"
+    path.write_text(json.dumps({
+        "source": {"file": "country.xlsx", "sha256": "ab" * 32},
+        "first_month": "1985-01",
+        "last_month": "2024-06",
+    }), encoding="utf-8")
+    return path
+
+
+def test_export_notebook_offline(tmp_path: Path, meta: Path) -> None:
+    ipynb = _notebook(tmp_path / "02_trends.ipynb")
+    out = tmp_path / "reports" / "korea-south" / "trends.html"
+    assert publish.export_notebook(ipynb, out, meta_path=meta) == out
+    text = out.read_text(encoding="utf-8")
+    assert "<script src=\"http" not in text and "<script src='http" not in text
+    assert "<link href=\"http" not in text and 'rel="stylesheet" href="http' not in text
+    assert "<script" not in text  # nothing to load at all: require.js, MathJax, mermaid gone
+    assert "secret_variable_name" not in text and "partner = " not in text  # inputs hidden
+    assert "In&nbsp;[" not in text and "In [" not in text  # prompts hidden
+    assert "data:image/png;base64," in text
+    assert "forty-two computed" in text
+    assert "Intro paragraph." in text and "<strong>widened</strong>" in text
+    assert "<title>U.S.–Korea trade trends</title>" in text  # first heading, markdown stripped
+    assert 'href="../index.html"' in text  # header bar back to the landing page
+    assert "sha256 abababababab" in text and "2024-06" in text  # data vintage in the footer
+    # deterministic: a second export gives the same bytes
+    again = publish.export_notebook(ipynb, tmp_path / "again.html", meta_path=meta,
+                                    index_href="../index.html")
+    assert again.read_text(encoding="utf-8") == text
+
+
+def test_index_href_depends_on_depth(tmp_path: Path) -> None:
+    assert publish.index_href_for(tmp_path / "reports" / "data-quality.html") == "index.html"
+    assert publish.index_href_for(tmp_path / "reports" / "korus" / "x.html") == "../index.html"
+
+
+def test_export_notebook_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no such notebook"):
+        publish.export_notebook(tmp_path / "missing.ipynb", tmp_path / "x.html")
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(DataError, match="bad.ipynb: not a readable notebook"):
+        publish.export_notebook(bad, tmp_path / "x.html")
+    assert not (tmp_path / "x.html").exists()
+
+
+def _results(code: int, partner: str, slug: str, scale: float = 1.0) -> dict:
+    """A results.json in the layout of analysis.models.results_dict (values made up)."""
+    def year(y: int, e: float, i: float, months: int = 12) -> dict:
+        return {"year": y, "exports": e * scale, "imports": i * scale,
+                "balance": round((e - i) * scale, 1), "months": months,
+                "complete": months == 12}
+
+    return {
+        "partner_code": code,
+        "partner": partner,
+        "slug": slug,
+        "data_through": "2024-06",
+        "annual": [year(2010, 38844.0, 48875.4), year(2011, 43461.6, 56661.4),
+                   year(2012, 42000.0, 58000.0, months=6)],
+        "its": {
+            "exports": {"log": True, "breaks": [
+                {"break": "2012-03", "level_change": -0.052, "level_change_ci": [-0.1, -0.004],
+                 "pct_level_change": -5.07, "pct_level_change_ci": [-9.52, -0.4],
+                 "pct_slope_change_per_year": 1.234, "pct_slope_change_per_year_ci": [-0.5, 3.0],
+                 "p_level": 0.0312, "p_slope": 0.21},
+            ]},
+            "balance": {"log": False, "breaks": [
+                {"break": "2012-03", "level_change": -512.4, "level_change_ci": [-900.2, -124.6],
+                 "slope_change": -10.0, "slope_change_ci": [-20.0, 0.0],
+                 "p_level": 0.0004, "p_slope": 0.05},
+                {"break": "2019-01"},  # everything missing: n/a, not a crash
+            ]},
+        },
+        "counterfactual": {"exports": {"post_start": "2012-03", "post_end": "2024-06",
+                                       "cumulative_gap": -12345.6, "gap_ci": [-20000, -3000],
+                                       "pct_gap": -2.5}},
+        "caveats": ["Goods only; services are not covered."],
+    }
+
+
+@pytest.fixture
+def reports(tmp_path: Path) -> Path:
+    root = tmp_path / "reports"
+    korea = root / "korea-south"
+    (korea / "figures").mkdir(parents=True)
+    (korea / "results.json").write_text(json.dumps(_results(5800, "Korea, South", "korea-south")))
+    (korea / "trends.html").write_text("<html></html>")
+    png = _png_bytes()
+    (korea / "figures" / "annual_balance.png").write_bytes(png)
+    (korea / "figures" / "monthly_trade.png").write_bytes(png)
+    japan = root / "japan"
+    japan.mkdir()
+    (japan / "results.json").write_text(json.dumps(_results(5880, "Japan", "japan", 2.0)))
+    (root / "korus").mkdir()
+    (root / "korus" / "claims.html").write_text("<html></html>")
+    (root / "claims.csv").write_text(
+        "id,claim,stated,computed,unit,verdict,note\n"
+        "a,x,1,1,u,supported,\nb,x,1,2,u,supported,\nc,x,1,3,u,contradicted,\n"
+        "d,x,1,,u,not_checkable,\n", encoding="utf-8")
+    return root
+
+
+def test_build_index(reports: Path, meta: Path) -> None:
+    out = publish.build_index(reports, meta_path=meta, built="2025-01-02")
+    assert out == reports / "index.html"
+    text = out.read_text(encoding="utf-8")
+    # key numbers of the default partner (5800): latest complete year 2011, US$ billions
+    assert "Key numbers, 2011" in text
+    assert 'data-key="exports">43.5<' in text
+    assert 'data-key="imports">56.7<' in text
+    assert 'data-key="balance">\u221213.2<' in text
+    # KORUS effects with intervals, in % for log models and US$ millions for the balance
+    assert "\u22125.1%" in text and "\u22129.5% to \u22120.4%" in text
+    assert "US$ \u2212512 mn<" in text and "\u2212900 to \u2212125" in text
+    assert "US$ \u2212120 mn<" in text  # slope x 12
+    assert "0.031" in text and "&lt;0.001" in text
+    assert "Jan 2019" in text and "n/a" in text  # the empty break entry
+    assert "\u221212.3" in text  # counterfactual gap in US$ billions
+    # vintage and build date
+    assert "abababababab" in text and "2024-06" in text and "2025-01-02" in text
+    # links and thumbnails (relative), other partners, claims summary
+    assert 'href="korea-south/trends.html"' in text
+    assert 'href="korus/claims.html"' in text
+    assert 'src="korea-south/figures/annual_balance.png"' in text
+    assert 'src="korea-south/figures/monthly_trade.png"' in text
+    assert "Japan" in text and "\u221226.4" in text  # Japan 2011 balance (scaled x2)
+    assert 'data-verdict="supported" style="background:#1b7837;color:#ffffff">2 supported' in text
+    assert ">1 contradicted<" in text and ">1 not checkable<" in text
+    assert "Goods only; services are not covered." in text
+    assert "http://" not in text and "https://" not in text  # no external resources
+
+
+def test_build_index_defensive(tmp_path: Path, meta: Path) -> None:
+    root = tmp_path / "reports"
+    (root / "odd").mkdir(parents=True)
+    (root / "odd" / "results.json").write_text(json.dumps({"partner": "Odd", "annual": "?"}))
+    text = publish.build_index(root, meta_path=tmp_path / "none.json", built="x").read_text()
+    assert "n/a" in text and "Odd" in text
+    (root / "odd" / "results.json").write_text("{broken")
+    with pytest.raises(DataError, match="results.json: not valid JSON"):
+        publish.build_index(root, meta_path=meta)
+    with pytest.raises(DataError, match="no such reports folder"):
+        publish.build_index(tmp_path / "nope")
+
+
+def test_formatting() -> None:
+    assert publish.fmt_billions(-13199.7) == "\u221213.2"
+    assert publish.fmt_billions(43461.6) == "43.5"
+    assert publish.fmt_billions(None) == "n/a"
+    assert publish.fmt_billions(float("nan")) == "n/a"
+    assert publish.fmt_billions(-20.0) == "0.0"  # no negative zero
+    assert publish.fmt_pct(12.345) == "+12.3%" and publish.fmt_pct(-0.01) == "0.0%"
+    assert publish._caption(Path("02_its_exports.png")) == "ITS exports"
+    assert publish.fmt_p(0.00001) == "<0.001" and publish.fmt_p("x") == "n/a"
+
+
+def test_cli(tmp_path: Path, reports: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert publish.main(["index", str(reports)]) == 0
+    assert (reports / "index.html").is_file()
+    assert publish.main(["notebook", str(tmp_path / "none.ipynb"), str(tmp_path / "o.html")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "none.ipynb" in err[0]
+
+
+# ---- headless browser ------------------------------------------------------------------------
+
+CHROMIUM_NAMES = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome",
+                  "chrome-headless-shell")
+
+
+def _chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def screenshot(html: Path, png: Path, profile: Path, size: str = "1280,2000") -> None:
+    """Render ``html`` with headless Chromium into ``png`` (offline flags, 60 s timeout)."""
+    binary = _chromium()
+    assert binary is not None
+    subprocess.run(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
+         "--hide-scrollbars", f"--screenshot={png}", f"--window-size={size}", html.as_uri()],
+        check=True, capture_output=True, timeout=60,
+    )
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no Chromium binary on PATH (apt-get install "
+                    "chromium-headless-shell) for the screenshot test")
+def test_index_screenshot_not_blank(tmp_path: Path, reports: Path, meta: Path) -> None:
+    index = publish.build_index(reports, meta_path=meta, built="2025-01-02")
+    png = tmp_path / "index.png"
+    screenshot(index, png, tmp_path / "profile")
+    image = plt.imread(png)
+    assert image.shape[0] == 2000 and image.shape[1] == 1280
+    rgb = (image[..., :3] * 255).astype(np.uint8).reshape(-1, 3)
+    colours = np.unique(rgb, axis=0)
+    non_white = np.any(rgb < 245, axis=1).mean()
+    assert len(colours) > 50, "page rendered with almost no colours"
+    assert non_white > 0.05, "page rendered nearly blank"
+    # the dark header band is at the top
+    assert image[20, 640, :3].max() < 0.3
