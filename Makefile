@@ -32,6 +32,9 @@ export JUPYTER_RUNTIME_DIR := $(CACHE)/jupyter/runtime
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export MPLBACKEND := Agg
+# Multi-threaded OpenBLAS on 2 shared cores makes one SARIMAX fit 50x slower: one thread each.
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
 # Outputs land in this checkout even when the package is installed from another one.
 export ANALYSIS_ROOT := $(CURDIR)
 
@@ -45,7 +48,7 @@ PROCESSED  := data/processed/trade_monthly.csv data/processed/trade_monthly.parq
 CLEAN_SRC  := $(SRC)/census.py $(SRC)/clean.py $(SRC)/io.py $(SRC)/acquire.py $(SRC)/partners.py
 MODEL_SRC  := $(SRC)/models.py $(SRC)/figures.py $(SRC)/series.py $(SRC)/io.py
 PUBLISH_SRC := $(SRC)/publish.py $(wildcard $(SRC)/templates/offline/*)
-CONTEXT_SRC := $(SRC)/comparison.py $(SRC)/worldbank.py $(SRC)/claims.py $(SRC)/figures.py
+CONTEXT_SRC := $(SRC)/comparison.py $(SRC)/worldbank.py $(SRC)/claims.py $(SRC)/figures.py $(SRC)/context_plots.py
 CLAIMS_FILE := data/external/claims.csv
 
 ##@ Main

@@ -74,6 +74,9 @@ def load_trade(path: str | Path = config.TRADE_MONTHLY_CSV) -> pd.DataFrame:
             out[col] = pd.to_numeric(raw[col], errors="raise").astype("float64")
     except (ValueError, TypeError) as exc:
         raise DataError(path, f"bad value: {exc}".splitlines()[0]) from exc
+    empty = [c for c in out.columns if out[c].isna().any()]
+    if empty:
+        raise DataError(path, f"empty values in column(s) {', '.join(empty)}")
     if (out["date"].dt.day != 1).any():
         raise DataError(path, "date must be the first day of a month (YYYY-MM-01)")
     return out
@@ -143,7 +146,8 @@ def partner_monthly(
     or None means the partner's first/last month. A ``start`` before the first month of data is
     moved to it (the window starts with the data); a window that ends before ``start``, starts
     after the data or ends after it raises ``ParameterError`` naming the parameter and the data
-    range. Months missing inside the partner's range are an error (``DataError``).
+    range. Months that Census omits inside the window (years without recorded trade) stay in
+    the index as NaN and are listed in ``result.attrs["missing_months"]``.
     """
     try:
         code_int = int(str(code).strip())
@@ -171,15 +175,14 @@ def partner_monthly(
     if out.index.has_duplicates:
         raise DataError(None, f"trade table: partner {code_int} has duplicate months")
     full = pd.date_range(s, e, freq="MS", name="date")
-    if len(full) != len(out):
-        gaps = full.difference(out.index)
-        raise DataError(
-            None,
-            f"trade table: partner {code_int} has {len(gaps)} missing month(s) inside its range "
-            f"(first {_ym(gaps[0])})",
-        )
+    # Census omits some partner-years (mostly years without recorded trade); the cleaned
+    # table keeps those gaps, and so do we: the months are NaN here, never invented zeros.
     out = out.reindex(full).astype("float64")
-    out.attrs = {"partner_code": code_int, "partner": name}
+    out.attrs = {
+        "partner_code": code_int,
+        "partner": name,
+        "missing_months": [_ym(d) for d in out.index[out["exports"].isna()]],
+    }
     return out
 
 
@@ -187,7 +190,7 @@ def annual(monthly: pd.DataFrame) -> pd.DataFrame:
     """Calendar-year sums of a monthly frame, with months counted and growth rates.
 
     Columns: ``year`` (int), ``exports``, ``imports``, ``balance`` (sums, US$ millions),
-    ``months`` (int), ``complete`` (``months == 12``), ``exports_growth`` and
+    ``months`` (int: months with data; years with none are left out), ``complete`` (``months == 12``), ``exports_growth`` and
     ``imports_growth`` (percent change on the previous year; NaN unless both this year and the
     previous calendar year are complete and the previous value is non-zero).
     """
@@ -195,8 +198,9 @@ def annual(monthly: pd.DataFrame) -> pd.DataFrame:
         raise ParameterError("annual: the monthly frame is empty")
     years = monthly.index.year
     g = monthly[list(SERIES)].groupby(years)
-    out = g.sum()
-    out["months"] = g.size().astype("int64")
+    out = g.sum(min_count=1)
+    out["months"] = monthly["exports"].notna().groupby(years).sum().astype("int64")
+    out = out.loc[out["months"] > 0]
     out.index.name = "year"
     out = out.reset_index()
     out["year"] = out["year"].astype("int64")

@@ -1,0 +1,467 @@
+"""analysis.models on synthetic series with known, planted breaks (fixed seeds)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.signal import lfilter
+
+from analysis import config, models, series
+from analysis.errors import ParameterError
+
+N = 180  # 2000-01 .. 2014-12
+K = 96  # planted break at 2008-01
+BREAK = "2008-01"
+
+
+def synth(
+    *,
+    n: int = N,
+    k: int = K,
+    level: float = 0.0,
+    slope: float = 0.0,
+    phi: float = 0.5,
+    sigma: float = 0.02,
+    seas: float = 0.1,
+    base: float = 8.0,
+    trend: float = 0.003,
+    log: bool = True,
+    seed: int = 0,
+    name: str = "exports",
+) -> pd.Series:
+    """``base + trend*t + seas*sin(month) + level*1(t>=k) + slope*(t-k)*1(t>=k) + AR(1) noise``,
+    exponentiated when ``log`` (so ``level`` is in log points)."""
+    idx = pd.date_range("2000-01-01", periods=n, freq="MS")
+    rng = np.random.default_rng(seed)
+    u = lfilter([1.0], [1.0, -phi], rng.normal(0.0, sigma, n + 100))[100:]
+    t = np.arange(n)
+    after = t >= k
+    z = (base + trend * t + seas * np.sin(2 * np.pi * (idx.month - 1) / 12)
+         + level * after + slope * np.where(after, t - k, 0) + u)
+    return pd.Series(np.exp(z) if log else z, index=idx, name=name)
+
+
+def synth_monthly(seed: int = 1, n: int = N, **kw) -> pd.DataFrame:
+    ex = synth(seed=seed, n=n, base=8.0, name="exports", **kw)
+    im = synth(seed=seed + 100, n=n, base=8.3, name="imports", **kw)
+    return pd.DataFrame({"exports": ex, "imports": im, "balance": ex - im})
+
+
+# ---- ITS -------------------------------------------------------------------------------------
+
+def test_its_recovers_planted_level_and_slope_log():
+    y = synth(level=math.log(1.2), slope=0.004, seed=3)
+    its = models.fit_its(y, [BREAK], log=True)
+    (e,) = its.effects
+    assert e.break_ == BREAK and e.log and its.nobs == N
+    lo, hi = e.level_change_ci
+    assert lo < math.log(1.2) < hi
+    slo, shi = e.slope_change_ci
+    assert slo < 0.004 < shi
+    assert e.slope_change_per_year == pytest.approx(12 * e.slope_change)
+    # The planted 20 % jump, as a percentage, with the CI transformed the same way.
+    assert e.pct_level_change == pytest.approx(20.0, abs=3.0)
+    assert e.pct_level_change_ci[0] < 20.0 < e.pct_level_change_ci[1]
+    assert e.pct_level_change == pytest.approx(100 * math.expm1(e.level_change))
+    assert e.pct_level_change_ci[0] == pytest.approx(100 * math.expm1(lo))
+    assert e.p_level < 1e-6 and e.p_slope < 1e-3
+    assert e.level_change_ci_boot is None and its.tests[0].p_value == its.tests[0].p_value_asymptotic
+    assert "HAC" in e.cov_type and its.rsquared > 0.9
+    assert {d["lag"] for d in its.diagnostics["ljung_box"]} == {12, 24}
+
+
+def test_its_recovers_planted_change_in_levels_and_fit_frame():
+    y = synth(log=False, base=-1000.0, trend=-2.0, seas=100.0, sigma=40.0, level=-300.0, slope=-5.0,
+              seed=4, name="balance")
+    its = models.fit_its(y, [BREAK], log=False, crisis_dummies=True)
+    (e,) = its.effects
+    assert e.level_change_ci[0] < -300.0 < e.level_change_ci[1]
+    assert e.slope_change_ci[0] < -5.0 < e.slope_change_ci[1]
+    assert e.pct_level_change is None
+    assert its.crisis_dummies == ["crisis_2008_09"]  # the pandemic window is outside 2000-2014
+    assert list(its.fit.columns) == ["actual", "fitted", "pre_trend"]
+    pd.testing.assert_series_equal(its.fit["actual"], y, check_names=False, check_freq=False)
+    # The pre-break trend (seasonality averaged out) passes through the pre-break data.
+    pre = its.fit.iloc[:K]
+    assert (pre["actual"] - pre["pre_trend"]).mean() == pytest.approx(0.0, abs=25.0)
+    # After the break the data fall below the extrapolated pre-break trend.
+    assert (its.fit["actual"].iloc[-12:] < its.fit["pre_trend"].iloc[-12:]).all()
+
+
+def test_its_log_fit_frame_is_in_levels():
+    y = synth(level=0.1, seed=5)
+    fit = models.fit_its(y, [BREAK], log=True).fit
+    ratio = fit["fitted"] / fit["actual"]
+    assert ratio.between(0.9, 1.1).all()
+
+
+# ---- break tests -----------------------------------------------------------------------------
+
+def test_known_break_test_and_search_find_the_planted_break():
+    y = synth(level=0.15, slope=0.002, seed=7)
+    kt = models.known_break_test(y, BREAK, log=True, n_boot=199)
+    assert kt.df == 2 and kt.date == BREAK and kt.n_boot == 199
+    assert kt.p_value == pytest.approx(1 / 200) and kt.p_value_asymptotic < 1e-6
+    s = models.supf_search(y, log=True, n_boot=99, seed=1)
+    best = pd.Timestamp(s.best)
+    assert abs((best.year - 2008) * 12 + best.month - 1) <= 2
+    assert s.p_value < 0.05
+    assert s.first_candidate == "2002-04" and s.last_candidate == "2012-10"  # 15 % trimming of 180
+    assert s.statistic == pytest.approx(s.stats.max())
+
+
+def test_no_break_is_rarely_significant():
+    known_rejections = search_rejections = 0
+    for seed in range(5):
+        y = synth(seed=100 + seed)
+        known_rejections += models.known_break_test(y, BREAK, log=True, n_boot=99, seed=seed).p_value < 0.05
+        search_rejections += models.supf_search(y, log=True, n_boot=99, seed=seed).p_value < 0.05
+    assert known_rejections <= 1
+    assert search_rejections <= 1
+
+
+def test_vectorised_wald_equals_statsmodels_hac_wald():
+    y = synth(level=0.03, slope=0.001, seed=11)
+    s = models.supf_search(y, log=True, n_boot=9)
+    for month in ("2004-01", "2008-01", "2011-06"):
+        kt = models.known_break_test(y, month, log=True, n_boot=0)
+        assert s.stats.loc[pd.Timestamp(month)] == pytest.approx(kt.statistic, rel=1e-7)
+
+
+def test_known_break_test_conditions_on_other_breaks():
+    y = synth(level=0.1, seed=12)
+    kt = models.known_break_test(y, "2011-01", log=True, other_breaks=[BREAK], n_boot=199)
+    its = models.fit_its(y, [BREAK, "2011-01"], log=True, n_boot=199)
+    assert kt == its.tests[1] and "given the break(s) at 2008-01" in kt.test
+    assert kt.p_value > 0.05 and its.effects[0].p_level_boot < 0.01
+
+
+def test_hac_covariance_rows_equal_statsmodels():
+    import statsmodels.api as sm
+
+    y = np.log(synth(level=0.05, seed=13))
+    X = models.its_design(y.index, [BREAK], crisis_dummies=True)
+    res = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": 12})
+    P = np.linalg.pinv(X.to_numpy())
+    rows = [X.columns.get_loc(f"level_{BREAK}"), X.columns.get_loc(f"slope_{BREAK}")]
+    V = models._hac_cov_rows(P[rows], np.asarray(res.resid)[None, :], 12)[0]
+    np.testing.assert_allclose(V, res.cov_params().iloc[rows, rows].to_numpy(), rtol=1e-8)
+
+
+def test_bootstrap_calibration_widens_intervals_for_persistent_noise():
+    y = synth(level=0.05, phi=0.8, seed=14)
+    its = models.fit_its(y, [BREAK], log=True, n_boot=199, seed=2)
+    (e,) = its.effects
+    hac, boot = e.level_change_ci, e.level_change_ci_boot
+    assert boot[1] - boot[0] > hac[1] - hac[0]  # HAC is too optimistic with rho = 0.8
+    assert boot[0] < e.level_change < boot[1]
+    assert e.pct_level_change_ci_boot == pytest.approx((100 * math.expm1(boot[0]), 100 * math.expm1(boot[1])))
+    assert its.ar_order is not None and its.ar_order >= 1
+    assert 0 < e.p_level_boot <= 1 and e.p_level_boot > e.p_level
+
+
+# ---- counterfactual --------------------------------------------------------------------------
+
+def test_counterfactual_without_intervention_covers_zero():
+    y = synth(n=156, seed=21)
+    cf = models.counterfactual(y, "2009-12", log=True, n_sim=300, seed=1)
+    assert cf.post_start == "2010-01" and cf.months_post == 36
+    assert cf.gap_ci[0] < 0 < cf.gap_ci[1]
+    assert cf.gap_ci[0] < cf.cumulative_gap < cf.gap_ci[1]
+    assert cf.model == "SARIMAX(1,1,1)(0,1,1,12) on log"
+    f = cf.forecast
+    assert list(f.columns) == ["mean", "lower", "upper"] and len(f) == 36
+    assert (f["lower"] < f["mean"]).all() and (f["mean"] < f["upper"]).all()
+    assert f["mean"].iloc[0] == pytest.approx(y.iloc[120], rel=0.15)  # levels, not logs
+    assert [h["months"] for h in cf.by_horizon] == [12]
+    assert {d["lag"] for d in cf.diagnostics["ljung_box"]} == {12, 24}
+
+
+def test_counterfactual_detects_post_period_jump():
+    y = synth(n=156, k=120, level=math.log(1.3), seed=21)
+    cf = models.counterfactual(y, "2009-12", log=True, n_sim=300, seed=1)
+    assert cf.cumulative_gap > 0 and cf.gap_ci[0] > 0
+    assert cf.pct_gap == pytest.approx(30.0, abs=10.0)
+
+
+def test_counterfactual_levels_and_ets():
+    y = synth(n=156, log=False, base=-500.0, trend=-1.0, seas=50.0, sigma=20.0, seed=22, name="balance")
+    cf = models.counterfactual(y, "2009-12", log=False, n_sim=200)
+    assert cf.model == "SARIMAX(0,1,1)(0,1,1,12) on levels" and cf.pct_gap is None
+    ets = models.counterfactual(synth(n=156, seed=23), "2009-12", log=True, model="ets", n_sim=200)
+    assert ets.model.startswith("ETS") and math.isfinite(ets.cumulative_gap)
+    with pytest.raises(ParameterError, match="forecast_model"):
+        models.counterfactual(y, "2009-12", log=False, model="prophet")
+
+
+# ---- STL / SA --------------------------------------------------------------------------------
+
+def test_stl_recovers_seasonal_amplitude():
+    y = synth(seas=0.1, sigma=0.01, seed=31)
+    d = models.stl_decompose(y, log=True)
+    assert list(d.columns) == ["observed", "trend", "seasonal", "resid"]
+    mid = d["seasonal"].loc["2004":"2010"]
+    amplitude = (mid.groupby(mid.index.month).mean().max() - mid.groupby(mid.index.month).mean().min()) / 2
+    assert amplitude == pytest.approx(0.1, abs=0.02)
+    lev = models.stl_decompose(synth(log=False, base=0.0, trend=0.0, seas=50.0, sigma=5.0, seed=32))
+    assert lev["seasonal"].loc["2004":"2010"].abs().max() == pytest.approx(50.0, rel=0.2)
+
+
+def test_seasonally_adjust_methods_and_indirect_balance():
+    m = synth_monthly(seed=2)
+    sa = models.seasonally_adjust(m)
+    assert list(sa.columns) == ["exports_sa", "imports_sa", "balance_sa"]
+    np.testing.assert_allclose(sa["balance_sa"], sa["exports_sa"] - sa["imports_sa"])
+    assert sa.attrs["methods"]["exports"].startswith("STL on logs")
+    # The adjusted series lost the seasonal swing: month means of log(SA/trend) are flat.
+    ratio = np.log(sa["exports_sa"] / m["exports"].rolling(12, center=True).mean()).dropna()
+    assert ratio.groupby(ratio.index.month).mean().abs().max() < 0.02
+    m.loc["2003-05-01", "exports"] = 0.0
+    sa0 = models.seasonally_adjust(m, balance_method="direct")
+    assert sa0.attrs["methods"]["exports"].startswith("STL additive")
+    assert sa0.attrs["methods"]["balance"].startswith("STL additive")
+
+
+# ---- whole run, JSON, skips, outputs -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_run():
+    m = synth_monthly(seed=3, level=0.05)
+    run = models.run_models(m, breaks=[BREAK, "2011-01"], train_end="2007-12", n_boot=49, n_sim=100)
+    return m, run
+
+
+def test_results_dict_is_json_safe_with_required_keys(small_run):
+    m, run = small_run
+    res = models.build_results("5800", "Korea, South", m, run=run)
+    text = json.dumps(res, allow_nan=False, sort_keys=True)
+    assert json.loads(text) == res
+    for key in ("partner_code", "partner", "slug", "data_through", "params", "annual", "its",
+                "break_tests", "counterfactual", "diagnostics", "skipped"):
+        assert key in res, key
+    assert res["partner_code"] == 5800 and res["slug"] == "korea-south" and res["data_through"] == "2014-12"
+    assert res["params"]["breaks"] == [BREAK, "2011-01"] and res["skipped"] == {}
+    assert set(res["annual"][0]) >= {"year", "exports", "imports", "balance", "months", "exports_growth"}
+    for col in ("exports", "imports", "balance"):
+        b = res["its"][col]["breaks"]
+        assert [x["break"] for x in b] == [BREAK, "2011-01"]
+        assert {"level_change", "level_change_ci", "slope_change", "slope_change_ci", "p_level",
+                "p_slope", "cov_type"} <= set(b[0])
+        assert res["its"][col]["crisis"]["dummies"] == ["crisis_2008_09"]
+        assert [k["date"] for k in res["break_tests"][col]["known"]] == [BREAK, "2011-01"]
+        assert {"best", "statistic", "p_value"} <= set(res["break_tests"][col]["search"])
+        assert {"model", "train_end", "cumulative_gap", "gap_ci"} <= set(res["counterfactual"][col])
+        assert res["diagnostics"][col]["its"]["ljung_box"][0]["lag"] == 12
+    assert res["its"]["exports"]["breaks"][0]["pct_level_change"] is not None
+    assert res["its"]["balance"]["breaks"][0]["pct_level_change"] is None
+    # Rounding: money to 0.1, p-values to 4 significant digits.
+    gap = res["counterfactual"]["balance"]["cumulative_gap"]
+    assert gap == round(gap, 1)
+    p = res["its"]["exports"]["breaks"][0]["p_level"]
+    assert p == float(f"{p:.4g}")
+
+
+def test_run_is_deterministic(small_run):
+    m, run = small_run
+    again = models.run_models(m, breaks=[BREAK, "2011-01"], train_end="2007-12", n_boot=49, n_sim=100)
+    a = models.build_results(5800, "Korea, South", m, run=run)
+    b = models.build_results(5800, "Korea, South", m, run=again)
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def test_coefficients_table_and_write_outputs(small_run, tmp_path):
+    m, run = small_run
+    coef = models.coefficients_table(run)
+    assert list(coef.columns) == ["series", "model", "term", "estimate", "std_err", "ci_low", "ci_high", "p_value"]
+    row = coef[(coef.series == "exports") & (coef.model == "its") & (coef.term == f"level_{BREAK}")]
+    assert row["estimate"].item() == pytest.approx(run.its["exports"].effects[0].level_change)
+    assert coef["model"].str.startswith("counterfactual SARIMAX").any()
+    res = models.build_results(5800, "Korea, South", m, run=run)
+    out, sa_path = tmp_path / "reports" / "korea-south", tmp_path / "sa" / "korea-south.csv"
+    paths = models.write_outputs(res, coef, run.sa, out, sa_path)
+    assert [p.name for p in paths] == ["results.json", "coefficients.csv", "korea-south.csv"]
+    first = [p.read_bytes() for p in paths]
+    models.write_outputs(res, coef, run.sa, out, sa_path)
+    assert [p.read_bytes() for p in paths] == first
+    sa = pd.read_csv(sa_path)
+    assert list(sa.columns) == ["date", "exports_sa", "imports_sa", "balance_sa"]
+    assert sa["date"].iloc[0] == "2000-01-01" and len(sa) == N
+    assert json.loads((out / "results.json").read_text())["slug"] == "korea-south"
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_zero_months_skip_log_models_with_reason():
+    m = synth_monthly(seed=4)
+    m.loc["2005-03-01", "exports"] = 0.0
+    m["balance"] = m["exports"] - m["imports"]
+    run = models.run_models(m, breaks=[BREAK], train_end="2007-12", n_boot=19, n_sim=50)
+    for key in ("its.exports", "its_crisis.exports", "supf_search.exports", "counterfactual.exports"):
+        assert "<= 0 (first 2005-03)" in run.skipped[key], key
+    assert run.known_tests["exports"] == [] and len(run.known_tests["imports"]) == 1
+    assert "exports" not in run.its and "imports" in run.its and "balance" in run.its
+    res = models.build_results(5800, "X", m, run=run)
+    json.dumps(res, allow_nan=False)
+    assert "its.exports" in res["skipped"] and "exports" not in res["its"]
+
+
+def test_short_series_are_skipped_not_crashing():
+    m = synth_monthly(seed=5, n=50)  # 2000-01 .. 2004-02
+    run = models.run_models(m, breaks=["2002-03"], train_end="2002-02", n_boot=19, n_sim=50)
+    assert "months before break 2002-03 (< 36)" in run.skipped["its.exports"]
+    assert "training months" in run.skipped["counterfactual.balance"]
+    assert "needed for a break search" in run.skipped["supf_search.imports"]
+    tiny = synth_monthly(seed=6, n=20)
+    run2 = models.run_models(tiny, breaks=["2001-01"], train_end="2000-12", n_boot=19, n_sim=50)
+    assert "needed for STL" in run2.skipped["stl.exports"]
+    assert run2.sa_methods["exports"].startswith("not adjusted")
+    json.dumps(models.build_results(5800, "X", tiny, run=run2), allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("breaks", "train_end", "model", "message"),
+    [
+        (["1999-01"], "", "sarimax", r"breaks=1999-01: outside the data window 2000-01 \.\. 2014-12"),
+        (["2016-01"], "", "sarimax", r"breaks=2016-01: outside"),
+        (["2011-01", "2008-01"], "", "sarimax", "distinct months in increasing order"),
+        ([], "", "sarimax", "at least one break"),
+        (["2008-01"], "2014-12", "sarimax", r"train_end=2014-12: must lie in the data window"),
+        (["2008-01"], "2007-12", "arima", "forecast_model='arima'"),
+        (["2008-13"], "", "sarimax", r"breaks='2008-13': expected a month"),
+    ],
+)
+def test_validate_params_errors(breaks, train_end, model, message):
+    m = synth_monthly(seed=7)
+    with pytest.raises(ParameterError, match=message):
+        models.validate_params(m, breaks, train_end, model)
+
+
+def test_validate_params_normalises():
+    m = synth_monthly(seed=7)
+    assert models.validate_params(m, "2008-01, 2011-01", "", "ets") == (["2008-01", "2011-01"], "2007-12")
+
+
+# ---- narrative -------------------------------------------------------------------------------
+
+def _effect(**kw) -> models.BreakEffect:
+    base = dict(break_="2012-03", level_change=0.1, level_change_ci=(0.02, 0.18), slope_change=0.001,
+                slope_change_ci=(-0.001, 0.003), slope_change_per_year=0.012,
+                slope_change_per_year_ci=(-0.012, 0.036), p_level=0.01, p_slope=0.3, cov_type="HAC",
+                log=True, months_before=146, months_after=82, pct_level_change=10.517,
+                pct_level_change_ci=(2.02, 19.72), pct_slope_change_per_year=1.21,
+                pct_slope_change_per_year_ci=(-1.19, 3.67))
+    base.update(kw)
+    return models.BreakEffect(**base)
+
+
+def test_describe_effect_sentences():
+    s = models.describe_effect(_effect(), "Exports")
+    assert s == ("Exports were 10.5 % higher in 2012-03 than the pre-break trend implied "
+                 "(95 % CI 2.0 % to 19.7 %, HAC).")
+    boot = models.describe_effect(_effect(pct_level_change_ci_boot=(-1.5, 24.0), level_change_ci_boot=(-0.015, 0.215)),
+                                  "Exports")
+    assert boot.endswith("(95 % CI \u22121.5 % to 24.0 %, bootstrap) \u2014 no detectable change.")
+    s = models.describe_effect(_effect(pct_level_change=-3.3, pct_level_change_ci=(-15.4, 10.6)), "Exports")
+    assert "3.3 % lower" in s and s.endswith("no detectable change.") and "\u221215.4 %" in s
+    bal = _effect(log=False, level_change=-850.1, level_change_ci=(-1334.4, -365.7), pct_level_change=None,
+                  pct_level_change_ci=None)
+    assert models.describe_effect(bal, "The balance").startswith(
+        "The balance was US$ 850 million a month lower in 2012-03")
+    assert models.describe_slope(_effect(), "Exports") == (
+        "After 2012-03, the trend growth of exports changed by 1.2 % a year "
+        "(95 % CI \u22121.2 % to 3.7 %, HAC) \u2014 no detectable change in trend.")
+
+
+# ---- real data (integration) -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def korea_monthly(tmp_path_factory) -> pd.DataFrame:
+    if config.TRADE_MONTHLY_CSV.is_file():
+        trade = series.load_trade(config.TRADE_MONTHLY_CSV)
+    else:
+        mirror = config.mirror_dir()
+        if mirror is None:
+            pytest.skip("no data/processed/trade_monthly.csv and ANALYSIS_DATA_MIRROR is not set")
+        try:
+            from analysis import clean
+        except ImportError:
+            pytest.skip("analysis.clean is not available to build the cleaned table")
+        out = tmp_path_factory.mktemp("processed")
+        clean.run(mirror / "census" / "country.xlsx", out, verify=False)
+        trade = series.load_trade(out / config.TRADE_MONTHLY_CSV.name)
+    return series.partner_monthly(trade, 5800, "2000-01")
+
+
+@pytest.mark.integration
+def test_korea_results_structure(korea_monthly):
+    run = models.run_models(korea_monthly, breaks=["2012-03", "2019-01"], train_end="2012-02",
+                            n_boot=49, n_sim=200)
+    res = models.build_results(5800, "Korea, South", korea_monthly, run=run)
+    json.dumps(res, allow_nan=False)
+    annual = {a["year"]: a for a in res["annual"]}
+    assert annual[2011]["balance"] == pytest.approx(-13199.7, abs=0.05)
+    assert annual[2015]["balance"] == pytest.approx(-28291.3, abs=0.05)
+    assert res["slug"] == "korea-south" and res["params"]["start"] == "2000-01"
+    assert res["skipped"] == {}
+    for col in ("exports", "imports", "balance"):
+        assert res["its"][col]["breaks"][0]["break"] == "2012-03"
+        assert res["its"][col]["nobs"] == len(korea_monthly)
+        assert res["counterfactual"][col]["train_end"] == "2012-02"
+
+
+# ---- the notebook (papermill; slow) ---------------------------------------------------------
+
+def _run_notebook(tmp_path, params: dict) -> tuple[object, object]:
+    import subprocess
+    import sys
+
+    trade = synth_monthly(seed=8).reset_index(names="date")
+    trade.insert(1, "partner_code", 5800)
+    trade.insert(2, "partner", "Korea, South")
+    trade.insert(3, "is_aggregate", False)
+    trade["date"] = trade["date"].dt.strftime("%Y-%m-%d")
+    data = tmp_path / "processed" / "trade_monthly.csv"
+    data.parent.mkdir()
+    trade[list(config.TRADE_COLUMNS)].to_csv(data, index=False)
+    pfile = tmp_path / "params.json"
+    pfile.write_text(json.dumps(params))
+    out = tmp_path / "reports" / "korea-south"
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis.run_notebook", str(config.NOTEBOOKS_DIR / "02_trends.ipynb"),
+         str(tmp_path / "02_trends.ipynb"), "-f", str(pfile), "-r", "out_dir", str(out),
+         "-r", "data_path", str(data)],
+        capture_output=True, text=True, timeout=300,
+    )
+    return proc, out
+
+
+@pytest.mark.slow
+def test_notebook_rejects_bad_parameters_before_model_work(tmp_path):
+    proc, out = _run_notebook(tmp_path, {"partner": "5800", "start": "2000-01", "end": "",
+                                         "breaks": ["1999-01"], "train_end": ""})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].endswith(
+        "breaks=1999-01: outside the data window 2000-01 .. 2014-12")
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_notebook_writes_results_figures_and_sa(tmp_path):
+    proc, out = _run_notebook(tmp_path, {"partner": "5800", "start": "2000-01", "end": "",
+                                         "breaks": [BREAK, "2011-01"], "train_end": "2007-12"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((out / "results.json").read_text())
+    assert res["params"]["breaks"] == [BREAK, "2011-01"] and res["data_through"] == "2014-12"
+    assert (out / "coefficients.csv").is_file()
+    sa = pd.read_csv(tmp_path / "processed" / "sa" / "korea-south.csv")
+    assert list(sa.columns) == ["date", "exports_sa", "imports_sa", "balance_sa"]
+    names = {p.name for p in (out / "figures").iterdir()}
+    for stem in ("monthly_trade", "annual_balance", "its_exports", "its_imports", "its_balance", "stl_balance"):
+        assert {f"{stem}.png", f"{stem}.svg"} <= names, stem
+    executed = json.loads((tmp_path / "02_trends.ipynb").read_text())
+    streams = [o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "stream"
+               and o.get("name") == "stderr"]
+    assert streams == [], "unexpected warnings in the notebook output"
