@@ -1,0 +1,726 @@
+"""Check the quantitative statements of the seed policy report against the project's data.
+
+The claims live in ``data/external/claims.csv`` (one row per statement, in our own words,
+with the stated number, its precision, how to compare, the source and a *declared
+computation*). No computed number is typed into that file: every ``computation`` names a
+function registered in :data:`COMPUTATIONS`, which reads the value from the data at run time
+(the cleaned Census table, World Bank WDI, or a reference TSV whose figures were typed by
+their publishers). :func:`verdict` is the one tolerance rule; :data:`RULE_TEXT` states it.
+
+Computation syntax: ``name(key=value, key=value)``; values are plain tokens (no commas or
+parentheses) converted with the function's type annotations.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import config
+from .comparison import annual_totals, partner_name, read_trade
+from .errors import DataError, ParameterError
+from .io import write_atomic
+from .worldbank import read_wdi, wdi_series, wdi_value
+
+#: Columns of ``data/external/claims.csv``, in this order.
+CLAIM_COLUMNS: tuple[str, ...] = (
+    "id",
+    "claim",
+    "section",
+    "stated",
+    "unit",
+    "rounding",
+    "comparison",
+    "source",
+    "computation",
+    "note",
+)
+#: Columns of the evaluated table (``reports/claims.csv``), in this order.
+RESULT_COLUMNS: tuple[str, ...] = ("id", "claim", "stated", "computed", "unit", "verdict", "note")
+
+COMPARISONS: tuple[str, ...] = ("eq", "approx", "gt", "lt", "ge", "le")
+VERDICTS: tuple[str, ...] = ("supported", "contradicted", "not_checkable")
+#: Relative band of ``approx`` ("nearly", "about"): within 10 % of the stated value.
+APPROX_BAND: float = 0.10
+_EPS = 1e-9
+
+#: Claims this project must check (the brief's list).
+REQUIRED_IDS: tuple[str, ...] = (
+    "deficit_2011",
+    "deficit_2015",
+    "exports_decline_after_2011",
+    "gdp_growth_2018",
+    "trade_gdp_2018",
+    "steel_quota_70pct",
+    "steel_drop_2018",
+    "autos_share_2018",
+    "ag_exports_2018",
+    "us_china_share",
+)
+
+RULE_TEXT: str = (
+    "Each claim's stated number is compared with a value computed from the data at run time. "
+    "'eq' (a figure stated to a precision r, e.g. 13.2 with r = 0.1): supported when "
+    "|computed - stated| <= r/2, i.e. when the computed value rounds to the stated figure; "
+    "both ends of that interval count (13.15 and 13.25 are consistent with 13.2), so no "
+    "rounding convention is penalised. 'gt' / 'lt' ('more than' / 'less than'): supported "
+    "when the computed value is strictly above / below the stated threshold ('ge' / 'le' "
+    "allow equality). 'approx' ('nearly', 'about'): supported when the computed value is "
+    f"within +/-{APPROX_BAND:.0%} of the stated value. Otherwise the verdict is "
+    "'contradicted'. When the sources cannot give the number (not in the data, another "
+    "period, or a source that is not available), the verdict is 'not_checkable' and the note "
+    "says why."
+)
+
+_SOURCE = re.compile(r"^(census|wdi|census\+wdi|report|none|reference:[\w.\-]+|census-api:[\w.\-]+)$")
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_CALL = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*\((.*)\)\s*$", re.S)
+_ARG = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*=\s*([^,()=\s]+)\s*$")
+
+
+# ---------------------------------------------------------------------------------------------
+# The tolerance rule
+# ---------------------------------------------------------------------------------------------
+def verdict(stated: float, computed: float | None, rounding: float, comparison: str) -> str:
+    """``supported``, ``contradicted`` or ``not_checkable`` (see :data:`RULE_TEXT`)."""
+    if comparison not in COMPARISONS:
+        raise ParameterError(f"comparison {comparison!r}: expected one of {', '.join(COMPARISONS)}")
+    if computed is None or (isinstance(computed, float) and math.isnan(computed)):
+        return "not_checkable"
+    stated, computed = float(stated), float(computed)
+    if comparison == "eq":
+        ok = abs(computed - stated) <= float(rounding) / 2 + _EPS
+    elif comparison == "approx":
+        ok = abs(computed - stated) <= APPROX_BAND * abs(stated) + _EPS
+    elif comparison == "gt":
+        ok = computed > stated
+    elif comparison == "lt":
+        ok = computed < stated
+    elif comparison == "ge":
+        ok = computed >= stated
+    else:  # le
+        ok = computed <= stated
+    return "supported" if ok else "contradicted"
+
+
+# ---------------------------------------------------------------------------------------------
+# Context: where the computations find their data
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ClaimsContext:
+    """Data the computations may use; a source that is absent has a reason in ``unavailable``.
+
+    ``trade`` is the cleaned monthly Census table (``date`` as datetime), ``wdi`` the long WDI
+    table of :func:`analysis.worldbank.read_wdi`, ``reference_dir`` the folder of reference
+    TSVs and ``census_api_dir`` the folder of Census API extracts (both optional).
+    """
+
+    trade: pd.DataFrame | None = None
+    wdi: pd.DataFrame | None = None
+    reference_dir: Path | None = None
+    census_api_dir: Path | None = None
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_paths(
+        cls,
+        data_path: str | Path,
+        wdi_path: str | Path,
+        reference_dir: str | Path | None = None,
+        census_api_dir: str | Path | None = None,
+    ) -> ClaimsContext:
+        """Load the cleaned trade table and WDI (both required: ``DataError`` if missing);
+        the optional folders are recorded as unavailable (with the reason) when absent."""
+        ctx = cls(trade=read_trade(data_path), wdi=read_wdi(wdi_path))
+        for key, folder in (("reference", reference_dir), ("census-api", census_api_dir)):
+            if folder is None:
+                ctx.unavailable[key] = (
+                    f"the {key} folder is not available (make data does not fetch it; "
+                    f"set the notebook parameter or {config.MIRROR_ENV})"
+                )
+            elif not Path(folder).is_dir():
+                ctx.unavailable[key] = f"the {key} folder {folder} does not exist"
+            else:
+                setattr(ctx, "reference_dir" if key == "reference" else "census_api_dir", Path(folder))
+        return ctx
+
+
+def optional_dir(value: str | Path | None, mirror_subdir: str) -> Path | None:
+    """Resolve an optional input folder parameter.
+
+    A non-empty ``value`` is used as given (relative paths against ``config.ROOT``); an
+    empty one means ``$ANALYSIS_DATA_MIRROR/<mirror_subdir>`` when that variable is set,
+    else None (the computations then report the source as unavailable).
+    """
+    text = str(value).strip() if value is not None else ""
+    if text:
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else config.ROOT / path
+    mirror = config.mirror_dir()
+    return mirror / mirror_subdir if mirror is not None else None
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A computation's result: the value (None when not checkable) and a run-time detail."""
+
+    value: float | None
+    detail: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Registered computations
+# ---------------------------------------------------------------------------------------------
+def _fmt(x: float, digits: int = 1) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def _need_trade(ctx: ClaimsContext) -> pd.DataFrame | Computed:
+    if ctx.trade is None:
+        return Computed(None, ctx.unavailable.get("census", "the cleaned Census table is not available"))
+    return ctx.trade
+
+
+def _need_wdi(ctx: ClaimsContext) -> pd.DataFrame | Computed:
+    if ctx.wdi is None:
+        return Computed(None, ctx.unavailable.get("wdi", "the World Bank WDI file is not available"))
+    return ctx.wdi
+
+
+def _complete_years(trade: pd.DataFrame, partner: int, flow: str) -> pd.Series:
+    annual = annual_totals(trade, [partner])
+    annual = annual[annual["complete"]]
+    return annual.set_index("year")[flow].astype(float)
+
+
+def census_annual(
+    ctx: ClaimsContext, *, partner: int, year: int, flow: str, scale: float = 1.0, later: bool = False
+) -> Computed:
+    """Annual sum of ``flow`` (US$ millions) for ``partner`` in ``year``, times ``scale``.
+
+    None when the year is not complete. With ``later=true`` the detail compares the value
+    with every later complete year in the data (how many exceed it, and the largest).
+    """
+    trade = _need_trade(ctx)
+    if isinstance(trade, Computed):
+        return trade
+    series = _complete_years(trade, partner, flow) * scale
+    if year not in series.index:
+        return Computed(None, f"{year} is not a complete year of {flow} for partner {partner} in the data")
+    value = float(series.loc[year])
+    detail = ""
+    if later:
+        after = series[series.index > year]
+        if after.empty:
+            detail = f"no complete year after {year} in the data"
+        else:
+            top_year = int(after.idxmax())
+            bigger = after[after > value]
+            detail = (
+                f"in the complete years after {year} (to {int(after.index.max())}), {len(bigger)} of "
+                f"{len(after)} exceed it; the largest is {top_year} at {_fmt(float(after.max()))} (claim's unit), "
+                f"{float(after.max()) / value:.2f} times the {year} value"
+            )
+    return Computed(value, detail)
+
+
+def census_rank(
+    ctx: ClaimsContext,
+    *,
+    partner: int,
+    year: int,
+    flow: str,
+    start: int,
+    end: int,
+    scale: float = 1.0,
+    order: str = "desc",
+) -> Computed:
+    """Rank of ``year`` among the complete years ``start..end`` of ``flow * scale``.
+
+    ``order="desc"``: 1 = largest; ``"asc"``: 1 = smallest. Ties share the better rank.
+    """
+    trade = _need_trade(ctx)
+    if isinstance(trade, Computed):
+        return trade
+    series = (_complete_years(trade, partner, flow) * scale).loc[start:end]
+    if year not in series.index or len(series) != end - start + 1:
+        return Computed(None, f"the years {start}-{end} are not all complete in the data")
+    unit = "US$ millions" if abs(scale) == 1 else f"US$ millions x {abs(scale):g}"
+    return _rank(series, year, order, unit)
+
+
+def _rank(series: pd.Series, year: int, order: str, unit: str) -> Computed:
+    if order not in {"asc", "desc"}:
+        raise ParameterError(f"order {order!r}: expected 'asc' or 'desc'")
+    value = float(series.loc[year])
+    better = series < value if order == "asc" else series > value
+    ranked = series.sort_values(ascending=(order == "asc"), kind="mergesort")
+    top = ", ".join(f"{int(y)} {_fmt(float(v), 2)}" for y, v in ranked.head(3).items())
+    which = "smallest" if order == "asc" else "largest"
+    detail = f"{which} first in {int(series.index.min())}-{int(series.index.max())} ({unit}): {top}"
+    return Computed(float(int(better.sum()) + 1), detail)
+
+
+def census_pct_change(ctx: ClaimsContext, *, partner: int, flow: str, base: int, year: int) -> Computed:
+    """Percent change of annual ``flow`` from ``base`` to ``year``; the detail lists every year."""
+    trade = _need_trade(ctx)
+    if isinstance(trade, Computed):
+        return trade
+    series = _complete_years(trade, partner, flow)
+    if base not in series.index or year not in series.index:
+        return Computed(None, f"{base} or {year} is not a complete year of {flow} in the data")
+    pct = 100.0 * (series / series.loc[base] - 1.0)
+    span = pct.loc[base + 1 : year] if year > base else pct.loc[year:base]
+    detail = f"change against {base}: " + ", ".join(f"{int(y)} {v:+.2f} %" for y, v in span.items())
+    return Computed(float(pct.loc[year]), detail)
+
+
+def _wdi_series(wdi: pd.DataFrame, indicator: str) -> pd.Series:
+    """The indicator's series, empty when WDI does not have it (the claim is then not checkable)."""
+    if not (wdi["indicator_code"] == indicator).any():
+        return pd.Series(dtype=float)
+    return wdi_series(wdi, indicator)
+
+
+def wdi_indicator(ctx: ClaimsContext, *, indicator: str, year: int) -> Computed:
+    """Value of a WDI indicator in ``year``."""
+    wdi = _need_wdi(ctx)
+    if isinstance(wdi, Computed):
+        return wdi
+    value = wdi_value(wdi, indicator, year)
+    if value is None:
+        return Computed(None, f"WDI has no {indicator} value for {year}")
+    return Computed(value)
+
+
+def wdi_change(ctx: ClaimsContext, *, indicator: str, base: int, year: int) -> Computed:
+    """Change of a WDI indicator from ``base`` to ``year`` (in the indicator's units)."""
+    wdi = _need_wdi(ctx)
+    if isinstance(wdi, Computed):
+        return wdi
+    a, b = wdi_value(wdi, indicator, base), wdi_value(wdi, indicator, year)
+    if a is None or b is None:
+        return Computed(None, f"WDI lacks {indicator} for {base} or {year}")
+    s = _wdi_series(wdi, indicator).loc[base : year + 1]
+    detail = "values: " + ", ".join(f"{int(y)} {v:.2f}" for y, v in s.items())
+    return Computed(b - a, detail)
+
+
+def wdi_rank(
+    ctx: ClaimsContext, *, indicator: str, year: int, start: int, end: int, order: str = "asc"
+) -> Computed:
+    """Rank of ``year`` among ``start..end`` for a WDI indicator (``asc``: 1 = lowest)."""
+    wdi = _need_wdi(ctx)
+    if isinstance(wdi, Computed):
+        return wdi
+    s = _wdi_series(wdi, indicator).loc[start:end]
+    if year not in s.index or len(s) != end - start + 1:
+        return Computed(None, f"WDI lacks {indicator} for some of {start}-{end}")
+    return _rank(s, year, order, "WDI units")
+
+
+def wdi_min(ctx: ClaimsContext, *, indicator: str, start: int, end: int) -> Computed:
+    """Smallest value of a WDI indicator over ``start..end`` (detail: its year)."""
+    wdi = _need_wdi(ctx)
+    if isinstance(wdi, Computed):
+        return wdi
+    s = _wdi_series(wdi, indicator).loc[start:end]
+    if len(s) != end - start + 1:
+        return Computed(None, f"WDI lacks {indicator} for some of {start}-{end}")
+    return Computed(float(s.min()), f"smallest in {int(s.idxmin())}")
+
+
+def export_share_us_part(
+    ctx: ClaimsContext, *, partner: int, year: int, indicator: str = "TX.VAL.MRCH.CD.WT"
+) -> Computed:
+    """Partly checkable share: only the U.S. part of the partner's exports is in the sources.
+
+    Returns no value (not checkable). The detail gives the U.S. part, approximated as Census
+    U.S. general imports from the partner (US$ millions) over the partner's total merchandise
+    exports in WDI (current US$), and the share the rest of the claim would need.
+    """
+    trade = _need_trade(ctx)
+    wdi = _need_wdi(ctx)
+    for src in (trade, wdi):
+        if isinstance(src, Computed):
+            return src
+    assert isinstance(trade, pd.DataFrame) and isinstance(wdi, pd.DataFrame)
+    series = _complete_years(trade, partner, "imports")
+    total = wdi_value(wdi, indicator, year)
+    if year not in series.index or total is None:
+        return Computed(None, f"Census imports or WDI {indicator} missing for {year}")
+    us = 100.0 * float(series.loc[year]) * 1e6 / total
+    return Computed(
+        None,
+        f"U.S. part only: Census U.S. imports from partner {partner} in {year} are {us:.1f} % of its "
+        f"WDI merchandise exports (U.S. customs value vs exporter's f.o.b. value, so approximate); "
+        f"the other partner's part is not in the sources",
+    )
+
+
+def _reference_table(ctx: ClaimsContext, file: str) -> pd.DataFrame | Computed:
+    if ctx.reference_dir is None:
+        return Computed(None, ctx.unavailable.get("reference", "the reference folder is not available"))
+    path = ctx.reference_dir / file
+    if not path.is_file():
+        return Computed(None, f"reference file {file} not found in {ctx.reference_dir}")
+    return read_reference_table(path)
+
+
+def read_reference_table(path: str | Path) -> pd.DataFrame:
+    """Read the first table of a reference TSV (``#`` lines are comments; all cells text)."""
+    path = Path(path)
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    if len(lines) < 2:
+        raise DataError(path, "reference TSV has no header and rows")
+    rows = [ln.split("\t") for ln in lines]
+    header, body = rows[0], rows[1:]
+    width = len(header)
+    body = [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in body]
+    return pd.DataFrame(body, columns=header, dtype=str)
+
+
+def reference_quota_share(
+    ctx: ClaimsContext, *, file: str, quota: str, start: int, end: int, column: str = "tonnes_million"
+) -> Computed:
+    """Quota row as a percent of the mean of the year rows ``start..end`` of a reference TSV.
+
+    The first column holds the keys (years, and e.g. ``2018_quota``).
+    """
+    table = _reference_table(ctx, file)
+    if isinstance(table, Computed):
+        return table
+    key = table.columns[0]
+    if column not in table.columns:
+        raise DataError(ctx.reference_dir / file if ctx.reference_dir else file, f"no column {column!r}")
+    values = table.set_index(key)[column]
+    years = [str(y) for y in range(start, end + 1)]
+    if quota not in values.index or any(y not in values.index for y in years):
+        return Computed(None, f"{file} lacks the rows {quota} or {start}-{end}")
+    base = pd.to_numeric(values.loc[years]).astype(float)
+    q = float(values.loc[quota])
+    return Computed(
+        100.0 * q / float(base.mean()),
+        f"quota {q:g} against a {start}-{end} average of {float(base.mean()):.3f} ({column})",
+    )
+
+
+def stated_pct_change(ctx: ClaimsContext, *, start: float, end: float) -> Computed:
+    """Percent change between two figures the report itself states (an arithmetic check)."""
+    if start == 0:
+        raise ParameterError("stated_pct_change: start is 0")
+    return Computed(100.0 * (end / start - 1.0), "arithmetic on the report's own figures")
+
+
+def _hs2(ctx: ClaimsContext) -> pd.DataFrame | Computed:
+    if ctx.census_api_dir is None:
+        return Computed(None, ctx.unavailable.get("census-api", "the Census API extracts are not available"))
+    path = ctx.census_api_dir / "imports_hs2_by_country_2023_2024.csv.gz"
+    if not path.is_file():
+        return Computed(None, f"{path.name} not found in {ctx.census_api_dir}")
+    df = pd.read_csv(path, dtype=str, usecols=["I_COMMODITY", "CTY_CODE", "GEN_VAL_MO", "YEAR", "MONTH"])
+    df["GEN_VAL_MO"] = pd.to_numeric(df["GEN_VAL_MO"], errors="raise")
+    return df
+
+
+def _hs2_by_year(ctx: ClaimsContext, partner: int, chapter: str) -> tuple[pd.DataFrame, str] | Computed:
+    df = _hs2(ctx)
+    if isinstance(df, Computed):
+        return df
+    rows = df[df["CTY_CODE"] == f"{partner:04d}"]
+    months = rows.groupby("YEAR")["MONTH"].nunique()
+    full = months.index[months == 12]
+    rows = rows[rows["YEAR"].isin(full)]
+    total = rows.groupby("YEAR")["GEN_VAL_MO"].sum()
+    chap = rows[rows["I_COMMODITY"] == chapter].groupby("YEAR")["GEN_VAL_MO"].sum()
+    out = pd.DataFrame({"chapter": chap, "total": total}).fillna(0.0)
+    out.index = out.index.astype(int)
+    years = ", ".join(str(y) for y in out.index)
+    return out, years
+
+
+def hs2_share(ctx: ClaimsContext, *, partner: int, chapter: str, year: int) -> Computed:
+    """Share (%) of HS2 ``chapter`` in U.S. imports from ``partner`` in ``year`` (Census API
+    extract). When ``year`` is not in the extract: no value, and the detail gives the share in
+    the years it holds."""
+    got = _hs2_by_year(ctx, partner, chapter)
+    if isinstance(got, Computed):
+        return got
+    table, years = got
+    shares = 100.0 * table["chapter"] / table["total"]
+    if year in shares.index:
+        return Computed(float(shares.loc[year]))
+    listing = "; ".join(f"{y} {v:.1f} %" for y, v in shares.items())
+    return Computed(
+        None,
+        f"the HS2 extract covers {years or 'no complete year'}, not {year}; for information, HS {chapter} "
+        f"share of U.S. imports from partner {partner}: {listing}",
+    )
+
+
+def hs2_value(ctx: ClaimsContext, *, partner: int, chapter: str, year: int, scale: float = 1.0) -> Computed:
+    """U.S. imports of HS2 ``chapter`` from ``partner`` in ``year`` (US$ times ``scale``); when
+    the year is not in the extract, no value and the years it holds in the detail."""
+    got = _hs2_by_year(ctx, partner, chapter)
+    if isinstance(got, Computed):
+        return got
+    table, years = got
+    values = table["chapter"] * scale
+    if year in values.index:
+        return Computed(float(values.loc[year]))
+    listing = "; ".join(f"{y} {v:,.0f}" for y, v in values.items())
+    return Computed(
+        None,
+        f"the HS2 extract covers {years or 'no complete year'}, not {year}; for information, HS {chapter} "
+        f"U.S. imports from partner {partner} (claim's unit): {listing}",
+    )
+
+
+def not_in_sources(ctx: ClaimsContext) -> Computed:
+    """No computation: the claim's number is not in any of the project's sources."""
+    return Computed(None)
+
+
+#: Registered computations: name -> function(ctx, **kwargs) -> Computed.
+COMPUTATIONS: dict[str, Callable[..., Computed]] = {
+    "census_annual": census_annual,
+    "census_rank": census_rank,
+    "census_pct_change": census_pct_change,
+    "wdi_value": wdi_indicator,
+    "wdi_change": wdi_change,
+    "wdi_rank": wdi_rank,
+    "wdi_min": wdi_min,
+    "export_share_us_part": export_share_us_part,
+    "reference_quota_share": reference_quota_share,
+    "stated_pct_change": stated_pct_change,
+    "hs2_share": hs2_share,
+    "hs2_value": hs2_value,
+    "none": not_in_sources,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing and validating the claims file
+# ---------------------------------------------------------------------------------------------
+def _convert(raw: str, kind: object, what: str) -> object:
+    if kind is bool:
+        if raw.lower() in {"true", "1", "yes"}:
+            return True
+        if raw.lower() in {"false", "0", "no"}:
+            return False
+        raise ValueError(f"{what}={raw!r} is not a boolean")
+    if kind is int:
+        if not re.fullmatch(r"-?\d+", raw):
+            raise ValueError(f"{what}={raw!r} is not an integer")
+        return int(raw)
+    if kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{what}={raw!r} is not a number") from None
+    return raw
+
+
+def parse_computation(text: str) -> tuple[str, dict[str, object]]:
+    """Parse ``name(key=value, ...)`` into the registered name and converted arguments.
+
+    Raises ``ValueError`` (with the reason) for bad syntax, an unknown name, unknown or
+    missing arguments, or a value of the wrong type.
+    """
+    m = _CALL.match(text or "")
+    if not m:
+        raise ValueError(f"computation {text!r} is not of the form name(key=value, ...)")
+    name, body = m.group(1), m.group(2).strip()
+    if name not in COMPUTATIONS:
+        raise ValueError(f"computation {name!r} is not registered (known: {', '.join(sorted(COMPUTATIONS))})")
+    func = COMPUTATIONS[name]
+    hints = typing.get_type_hints(func)
+    params = {k: p for k, p in inspect.signature(func).parameters.items() if k != "ctx"}
+    args: dict[str, object] = {}
+    for part in [p for p in body.split(",") if p.strip()] if body else []:
+        a = _ARG.match(part)
+        if not a:
+            raise ValueError(f"argument {part.strip()!r} of {name} is not key=value")
+        key, raw = a.group(1), a.group(2)
+        if key not in params:
+            raise ValueError(f"{name} has no argument {key!r} (has: {', '.join(params) or 'none'})")
+        if key in args:
+            raise ValueError(f"{name}: argument {key!r} given twice")
+        args[key] = _convert(raw, hints.get(key, str), key)
+    missing = [k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in args]
+    if missing:
+        raise ValueError(f"{name} needs {', '.join(missing)}")
+    return name, args
+
+
+def load_claims(path: str | Path) -> pd.DataFrame:
+    """Read and validate the claims file; ``DataError`` (naming the file and row) otherwise.
+
+    Checks: the columns are :data:`CLAIM_COLUMNS` in order; ids are unique lower-case
+    identifiers; ``stated`` and ``rounding`` are numbers (``rounding > 0``); ``comparison`` is
+    one of :data:`COMPARISONS`; ``source`` is ``census``, ``wdi``, ``census+wdi``,
+    ``reference:<file>``, ``census-api:<file>``, ``report`` or ``none``; ``computation`` parses
+    and is registered with valid arguments. ``stated`` and ``rounding`` become floats.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "claims file not found")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(path, f"not a readable CSV ({type(exc).__name__})") from None
+    if tuple(df.columns) != CLAIM_COLUMNS:
+        raise DataError(path, f"columns must be {','.join(CLAIM_COLUMNS)}; found {','.join(map(str, df.columns))}")
+    if df.empty:
+        raise DataError(path, "no claims")
+    dup = df["id"][df["id"].duplicated()]
+    if not dup.empty:
+        raise DataError(path, f"id {dup.iloc[0]!r} appears more than once")
+    stated, rounding = [], []
+    for i, row in enumerate(df.itertuples(index=False), start=2):
+        where = f"line {i} (id {row.id!r})"
+        if not _ID.match(row.id):
+            raise DataError(path, f"{where}: id must be lower-case letters, digits and _")
+        if not row.claim.strip() or not row.section.strip():
+            raise DataError(path, f"{where}: empty claim or section")
+        try:
+            s, r = float(row.stated), float(row.rounding)
+        except ValueError:
+            raise DataError(path, f"{where}: stated and rounding must be numbers") from None
+        if not (math.isfinite(s) and math.isfinite(r) and r > 0):
+            raise DataError(path, f"{where}: stated must be finite and rounding > 0")
+        if row.comparison not in COMPARISONS:
+            raise DataError(path, f"{where}: comparison {row.comparison!r} not in {', '.join(COMPARISONS)}")
+        if not _SOURCE.match(row.source):
+            raise DataError(path, f"{where}: source {row.source!r} not census, wdi, census+wdi, reference:<file>, census-api:<file>, report or none")
+        try:
+            name, _ = parse_computation(row.computation)
+        except ValueError as exc:
+            raise DataError(path, f"{where}: {exc}") from None
+        if (name == "none") != (row.source == "none"):
+            raise DataError(path, f"{where}: source 'none' goes with computation none() and only with it")
+        stated.append(s)
+        rounding.append(r)
+    df["stated"] = stated
+    df["rounding"] = rounding
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation and output
+# ---------------------------------------------------------------------------------------------
+def evaluate(claims: pd.DataFrame, context: ClaimsContext) -> pd.DataFrame:
+    """Run every claim's computation and apply :func:`verdict`.
+
+    Returns :data:`RESULT_COLUMNS` in the claims' order; ``computed`` is NaN when not
+    checkable; ``note`` is the claim's note followed by the computation's run-time detail.
+    """
+    rows = []
+    for row in claims.itertuples(index=False):
+        name, args = parse_computation(row.computation)
+        result = COMPUTATIONS[name](context, **args)
+        v = verdict(row.stated, result.value, row.rounding, row.comparison)
+        note = str(row.note).strip()
+        if result.detail:
+            note = f"{note} Computed: {result.detail}." if note else f"Computed: {result.detail}."
+        rows.append(
+            {
+                "id": row.id,
+                "claim": row.claim,
+                "stated": float(row.stated),
+                "computed": float("nan") if result.value is None else float(result.value),
+                "unit": row.unit,
+                "verdict": v,
+                "note": note,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
+def write_results(results: pd.DataFrame, path: str | Path) -> Path:
+    """Write the evaluated claims as CSV, atomically and deterministically (6 significant
+    digits, ``\\n`` line ends, no index)."""
+    if tuple(results.columns) != RESULT_COLUMNS:
+        raise ParameterError(f"results must have columns {','.join(RESULT_COLUMNS)}")
+    return write_atomic(
+        path,
+        lambda p: results.to_csv(p, index=False, float_format="%.6g", lineterminator="\n", encoding="utf-8"),
+    )
+
+
+VERDICT_COLOURS: dict[str, str] = {
+    "supported": "background-color: #1b7837; color: white",
+    "contradicted": "background-color: #c51b7d; color: white",
+    "not_checkable": "background-color: #bdbdbd; color: black",
+}
+
+
+def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
+    """Colour-coded table: green supported, red contradicted, grey not checkable."""
+
+    def colour(v: object) -> str:
+        return VERDICT_COLOURS.get(str(v), "")
+
+    def num(v: object) -> str:
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.6g}"
+
+    return (
+        results.style.hide(axis="index")
+        .map(colour, subset=["verdict"])
+        .format({"stated": num, "computed": num})
+        .set_properties(subset=["note", "claim"], **{"text-align": "left", "white-space": "normal"})
+    )
+
+
+def verdict_counts(results: pd.DataFrame) -> dict[str, int]:
+    """Number of claims per verdict (every verdict present as a key)."""
+    counts = results["verdict"].value_counts()
+    return {v: int(counts.get(v, 0)) for v in VERDICTS}
+
+
+def deficit_outlook(trade: pd.DataFrame, partner: int = config.DEFAULT_PARTNER, year: int = 2015) -> dict[str, object]:
+    """Compare one year's U.S. deficit with the partner against the later complete years.
+
+    Returns the partner name, the year's deficit (US$ millions, positive = deficit), the
+    number of later complete years and how many exceed it, the largest later year and value,
+    and the last month in the data.
+    """
+    deficit = -_complete_years(trade, partner, "balance")
+    if year not in deficit.index:
+        raise ParameterError(f"year {year}: not a complete year for partner {partner}")
+    later = deficit[deficit.index > year]
+    last = trade.loc[trade["partner_code"] == partner, "date"].max()
+    return {
+        "partner": partner_name(trade, partner),
+        "year": year,
+        "deficit": float(deficit.loc[year]),
+        "later_years": len(later),
+        "later_larger": int((later > deficit.loc[year]).sum()),
+        "max_year": int(later.idxmax()) if not later.empty else None,
+        "max_deficit": float(later.max()) if not later.empty else None,
+        "data_through": f"{last:%Y-%m}",
+    }
+
+
+def deficit_sentence(info: dict[str, object]) -> str:
+    """One sentence from :func:`deficit_outlook` (US$ billions)."""
+    from .figures import display_name  # plotting stack imported only when a sentence is wanted
+
+    d = float(info["deficit"]) / 1000  # type: ignore[arg-type]
+    if not info["later_years"]:
+        return f"The {info['year']} deficit was US$ {d:.1f} billion; no later complete year is in the data."
+    m = float(info["max_deficit"]) / 1000  # type: ignore[arg-type]
+    return (
+        f"The report's {info['year']} 'high' of the U.S. goods deficit with {display_name(str(info['partner']))} "
+        f"(US$ {d:.1f} billion in the cleaned Census data) did not last: {info['later_larger']} of the "
+        f"{info['later_years']} complete years since then were larger, and the largest, {info['max_year']}, "
+        f"reached US$ {m:.1f} billion, {m / d:.1f} times as much (data through {info['data_through']})."
+    )
+

@@ -1,0 +1,402 @@
+"""analysis.claims: the tolerance rule, the claims file, the computations and the evaluation."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import claims as cl
+from analysis import config
+from analysis.errors import DataError, ParameterError
+
+CLAIMS_FILE = config.EXTERNAL_DIR / "claims.csv"
+
+
+# ---- verdict ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("stated", "computed", "rounding", "comparison", "expected"),
+    [
+        (13.2, 13.2, 0.1, "eq", "supported"),  # exact
+        (13.2, 13.1997, 0.1, "eq", "supported"),
+        (13.2, 13.25, 0.1, "eq", "supported"),  # edge: half a unit above counts
+        (13.2, 13.15, 0.1, "eq", "supported"),  # edge: half a unit below counts
+        (13.2, 13.2501, 0.1, "eq", "contradicted"),
+        (13.2, 13.1499, 0.1, "eq", "contradicted"),
+        (2.7, 2.907, 0.1, "eq", "contradicted"),
+        (-24.8, -24.7678, 0.1, "eq", "supported"),
+        (70, 70.49, 1, "eq", "supported"),
+        (70, 70.51, 1, "eq", "contradicted"),
+        (80, 80.01, 1, "gt", "supported"),
+        (80, 80.0, 1, "gt", "contradicted"),  # strict
+        (80, 78.99, 1, "gt", "contradicted"),
+        (0, -2.76, 0.1, "lt", "supported"),
+        (0, 0.0, 0.1, "lt", "contradicted"),
+        (0, 0.0, 0.1, "le", "supported"),
+        (0, 0.0, 0.1, "ge", "supported"),
+        (40, 36.0, 1, "approx", "supported"),  # -10 % is inside the band
+        (40, 35.9, 1, "approx", "contradicted"),
+        (40, 44.0, 1, "approx", "supported"),
+        (40, 44.1, 1, "approx", "contradicted"),
+        (13.2, None, 0.1, "eq", "not_checkable"),
+        (13.2, float("nan"), 0.1, "gt", "not_checkable"),
+    ],
+)
+def test_verdict(stated, computed, rounding, comparison, expected) -> None:
+    assert cl.verdict(stated, computed, rounding, comparison) == expected
+
+
+def test_verdict_unknown_comparison() -> None:
+    with pytest.raises(ParameterError, match="comparison 'about'"):
+        cl.verdict(1, 1, 1, "about")
+
+
+def test_rule_text_mentions_every_comparison_and_band() -> None:
+    for word in ("'eq'", "'gt'", "'lt'", "'approx'", "not_checkable", "10%"):
+        assert word in cl.RULE_TEXT
+
+
+# ---- the committed claims file ---------------------------------------------------------------
+
+def test_claims_file_parses_with_required_ids() -> None:
+    claims = cl.load_claims(CLAIMS_FILE)
+    assert set(cl.REQUIRED_IDS) <= set(claims["id"])
+    assert claims["id"].is_unique
+    assert len(claims) >= 30
+    for text in claims["computation"]:
+        name, _ = cl.parse_computation(text)
+        assert name in cl.COMPUTATIONS
+    assert claims["stated"].dtype.kind == "f"
+    # claims are in our own words with a section heading from the report
+    assert (claims["section"].str.len() > 5).all()
+    assert set(claims.loc[claims["id"].isin(["deficit_2011", "deficit_2015"]), "section"]) == {
+        "The Trump Administration and KORUS FTA Renegotiation"
+    }
+
+
+def test_claims_file_has_no_typed_computed_values() -> None:
+    """Every claim that is checked gets its number from a computation, not from the file."""
+    claims = cl.load_claims(CLAIMS_FILE)
+    checked = claims[claims["source"] != "none"]
+    assert (checked["computation"] != "none()").all()
+    unchecked = claims[claims["source"] == "none"]
+    assert (unchecked["computation"] == "none()").all()
+    assert unchecked["note"].str.contains("Not checkable").all()
+
+
+def test_every_claim_gets_a_verdict(trade: pd.DataFrame, wdi: pd.DataFrame) -> None:
+    claims = cl.load_claims(CLAIMS_FILE)
+    ctx = cl.ClaimsContext(trade=trade, wdi=wdi, unavailable={"reference": "no reference folder"})
+    results = cl.evaluate(claims, ctx)
+    assert list(results.columns) == list(cl.RESULT_COLUMNS)
+    assert list(results["id"]) == list(claims["id"])
+    assert set(results["verdict"]) <= set(cl.VERDICTS)
+    steel = results.set_index("id").loc["steel_quota_70pct"]
+    assert steel["verdict"] == "not_checkable" and "no reference folder" in steel["note"]
+
+
+# ---- load_claims errors ----------------------------------------------------------------------
+
+GOOD_ROW = {
+    "id": "x_2011",
+    "claim": "A claim.",
+    "section": "Some Section",
+    "stated": "13.2",
+    "unit": "USD bn",
+    "rounding": "0.1",
+    "comparison": "eq",
+    "source": "census",
+    "computation": "census_annual(partner=5800, year=2011, flow=balance, scale=-0.001)",
+    "note": "",
+}
+
+
+def write_claims(path: Path, rows: list[dict[str, str]], columns=cl.CLAIM_COLUMNS) -> Path:
+    pd.DataFrame(rows, columns=list(columns)).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"computation": "census_total(partner=5800)"}, "not registered"),
+        ({"computation": "census_annual(partner=5800, year=2011)"}, "needs flow"),
+        ({"computation": "census_annual(partner=korea, year=2011, flow=balance)"}, "not an integer"),
+        ({"computation": "census_annual(partner=5800, year=2011, flow=balance, colour=red)"}, "no argument 'colour'"),
+        ({"computation": "census_annual partner=5800"}, "not of the form"),
+        ({"comparison": "about"}, "comparison 'about'"),
+        ({"stated": "13.2bn"}, "must be numbers"),
+        ({"rounding": "0"}, "rounding > 0"),
+        ({"source": "the internet"}, "source 'the internet'"),
+        ({"source": "none"}, "source 'none' goes with computation none()"),
+        ({"id": "Deficit 2011"}, "lower-case"),
+    ],
+)
+def test_load_claims_rejects(tmp_path: Path, change: dict[str, str], message: str) -> None:
+    path = write_claims(tmp_path / "claims.csv", [{**GOOD_ROW, **change}])
+    with pytest.raises(DataError, match=message) as info:
+        cl.load_claims(path)
+    assert "\n" not in str(info.value) and "claims.csv" in str(info.value)
+
+
+def test_load_claims_duplicate_ids_and_columns(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="more than once"):
+        cl.load_claims(write_claims(tmp_path / "a.csv", [GOOD_ROW, GOOD_ROW]))
+    cols = [c for c in cl.CLAIM_COLUMNS if c != "note"]
+    with pytest.raises(DataError, match="columns must be"):
+        cl.load_claims(write_claims(tmp_path / "b.csv", [GOOD_ROW], columns=cols))
+    with pytest.raises(DataError, match="not found"):
+        cl.load_claims(tmp_path / "missing.csv")
+    ok = cl.load_claims(write_claims(tmp_path / "c.csv", [GOOD_ROW]))
+    assert ok["stated"].iloc[0] == 13.2 and ok["rounding"].iloc[0] == 0.1
+
+
+# ---- computations on synthetic data ----------------------------------------------------------
+
+def synthetic_trade() -> pd.DataFrame:
+    """Korea (5800) 2010-2013 complete, 2014 with three months; world (15).
+
+    Monthly exports of Korea are 10, 11, 12, 9 (2010..2013) and imports 20, 25, 30, 26, so the
+    annual balances are -120, -168, -216, -204 (US$ millions).
+    """
+    rows = []
+    for year, x, m in ((2010, 10.0, 20.0), (2011, 11.0, 25.0), (2012, 12.0, 30.0), (2013, 9.0, 26.0), (2014, 50.0, 1.0)):
+        months = 3 if year == 2014 else 12
+        for mo in range(1, months + 1):
+            d = pd.Timestamp(year, mo, 1)
+            rows.append((d, 15, "World, Not Seasonally Adjusted", True, 100.0, 200.0, -100.0))
+            rows.append((d, 5800, "Korea, South", False, x, m, x - m))
+    df = pd.DataFrame(rows, columns=list(config.TRADE_COLUMNS))
+    return df.sort_values(["partner_code", "date"]).reset_index(drop=True)
+
+
+def synthetic_wdi() -> pd.DataFrame:
+    rows = []
+    growth = {2013: 3.2, 2014: 3.2, 2015: 2.8, 2016: 2.9, 2017: 3.2, 2018: 2.7}
+    for y, v in growth.items():
+        rows.append(("NY.GDP.MKTP.KD.ZG", "GDP growth (annual %)", y, v))
+    for y, v in {2017: 3.65, 2018: 3.82}.items():
+        rows.append(("SL.UEM.TOTL.ZS", "Unemployment", y, v))
+    rows.append(("TX.VAL.MRCH.CD.WT", "Merchandise exports (current US$)", 2011, 1_000_000_000.0))
+    rows.append(("NE.TRD.GNFS.ZS", "Trade (% of GDP)", 2018, 81.0))
+    return pd.DataFrame(rows, columns=["indicator_code", "indicator", "year", "value"])
+
+
+@pytest.fixture()
+def trade() -> pd.DataFrame:
+    return synthetic_trade()
+
+
+@pytest.fixture()
+def wdi() -> pd.DataFrame:
+    return synthetic_wdi()
+
+
+@pytest.fixture()
+def ctx(trade: pd.DataFrame, wdi: pd.DataFrame) -> cl.ClaimsContext:
+    return cl.ClaimsContext(trade=trade, wdi=wdi)
+
+
+def run(ctx: cl.ClaimsContext, text: str) -> cl.Computed:
+    name, args = cl.parse_computation(text)
+    return cl.COMPUTATIONS[name](ctx, **args)
+
+
+def test_census_annual(ctx: cl.ClaimsContext) -> None:
+    assert run(ctx, "census_annual(partner=5800, year=2011, flow=balance, scale=-0.001)").value == pytest.approx(0.168)
+    assert run(ctx, "census_annual(partner=5800, year=2012, flow=exports)").value == pytest.approx(144.0)
+    got = run(ctx, "census_annual(partner=5800, year=2011, flow=balance, scale=-1, later=true)")
+    assert got.value == pytest.approx(168.0)
+    assert "2 of 2 exceed it" in got.detail and "2012" in got.detail  # 216 is the largest later deficit
+    partial = run(ctx, "census_annual(partner=5800, year=2014, flow=exports)")
+    assert partial.value is None and "not a complete year" in partial.detail
+
+
+def test_census_rank_and_pct_change(ctx: cl.ClaimsContext) -> None:
+    rank = run(ctx, "census_rank(partner=5800, year=2012, flow=balance, start=2010, end=2013, scale=-1)")
+    assert rank.value == 1.0
+    rank = run(ctx, "census_rank(partner=5800, year=2013, flow=balance, start=2010, end=2013, scale=-1)")
+    assert rank.value == 2.0
+    asc = run(ctx, "census_rank(partner=5800, year=2010, flow=exports, start=2010, end=2013, order=asc)")
+    assert asc.value == 2.0  # 2013 (108) is smaller than 2010 (120)
+    assert run(ctx, "census_rank(partner=5800, year=2012, flow=balance, start=2010, end=2014)").value is None
+    pct = run(ctx, "census_pct_change(partner=5800, flow=exports, base=2011, year=2013)")
+    assert pct.value == pytest.approx(100 * (108 / 132 - 1))
+    assert "2012 +9.09 %" in pct.detail
+
+
+def test_wdi_computations(ctx: cl.ClaimsContext) -> None:
+    assert run(ctx, "wdi_value(indicator=NY.GDP.MKTP.KD.ZG, year=2018)").value == pytest.approx(2.7)
+    assert run(ctx, "wdi_value(indicator=NY.GDP.MKTP.KD.ZG, year=1990)").value is None
+    assert run(ctx, "wdi_rank(indicator=NY.GDP.MKTP.KD.ZG, year=2018, start=2013, end=2018)").value == 1.0
+    assert run(ctx, "wdi_rank(indicator=NY.GDP.MKTP.KD.ZG, year=2016, start=2013, end=2018)").value == 3.0
+    assert run(ctx, "wdi_min(indicator=NY.GDP.MKTP.KD.ZG, start=2013, end=2018)").value == pytest.approx(2.7)
+    assert run(ctx, "wdi_change(indicator=SL.UEM.TOTL.ZS, base=2017, year=2018)").value == pytest.approx(0.17)
+
+
+def test_export_share_us_part_is_not_checkable_with_the_us_part(ctx: cl.ClaimsContext) -> None:
+    got = run(ctx, "export_share_us_part(partner=5800, year=2011)")
+    # Census imports 2011 = 300 (US$ millions) over WDI exports of US$ 1 bn = 30 %
+    assert got.value is None and "30.0 %" in got.detail
+
+
+def test_stated_pct_change(ctx: cl.ClaimsContext) -> None:
+    got = run(ctx, "stated_pct_change(start=3.23, end=2.43)")
+    assert got.value == pytest.approx(-24.7678, abs=1e-4)
+    assert cl.verdict(-24.8, got.value, 0.1, "eq") == "supported"
+
+
+def test_reference_quota_share(tmp_path: Path, ctx: cl.ClaimsContext) -> None:
+    (tmp_path / "steel.tsv").write_text(
+        "# comment line\nyear\ttonnes_million\tsource_url\n2015\t4.0\tu\n2016\t3.0\tu\n2017\t2.0\tu\n"
+        "2018_quota\t2.1\tu\n",
+        encoding="utf-8",
+    )
+    ctx.reference_dir = tmp_path
+    got = run(ctx, "reference_quota_share(file=steel.tsv, quota=2018_quota, start=2015, end=2017)")
+    assert got.value == pytest.approx(70.0)
+    missing = run(ctx, "reference_quota_share(file=other.tsv, quota=2018_quota, start=2015, end=2017)")
+    assert missing.value is None and "not found" in missing.detail
+
+
+def test_reference_unavailable_reason(trade: pd.DataFrame, wdi: pd.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    trade.assign(date=trade["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    wdi_path = tmp_path / "wdi.csv"
+    wdi_path.write_bytes(
+        "\ufeff\"Data Source\",\"WDI\",\n\n\"Last Updated Date\",\"2025-03-24\",\n\n"
+        "\"Country Name\",\"Country Code\",\"Indicator Name\",\"Indicator Code\",\"2018\",\n"
+        "\"Korea, Rep.\",\"KOR\",\"GDP growth\",\"NY.GDP.MKTP.KD.ZG\",\"2.9\",\n".encode()
+    )
+    ctx = cl.ClaimsContext.from_paths(path, wdi_path, None, tmp_path / "nope")
+    assert "make data does not fetch it" in ctx.unavailable["reference"]
+    assert "does not exist" in ctx.unavailable["census-api"]
+    got = run(ctx, "reference_quota_share(file=x.tsv, quota=q, start=2015, end=2017)")
+    assert got.value is None and "make data does not fetch it" in got.detail
+    assert run(ctx, "hs2_share(partner=5800, chapter=87, year=2018)").value is None
+
+
+def test_hs2_share_and_value(tmp_path: Path, ctx: cl.ClaimsContext) -> None:
+    lines = ["I_COMMODITY,I_COMMODITY_LDESC,I_COMMODITY_SDESC,CTY_CODE,CTY_NAME,GEN_VAL_MO,YEAR,MONTH,COMM_LVL"]
+    for month in range(1, 13):
+        lines.append(f"87,VEHICLES,VEH,5800,KOREA SOUTH,30000000,2023,{month:02d},HS2")
+        lines.append(f"85,ELECTRICAL,EL,5800,KOREA SOUTH,70000000,2023,{month:02d},HS2")
+        lines.append(f"87,VEHICLES,VEH,5880,JAPAN,99000000,2023,{month:02d},HS2")
+    with gzip.open(tmp_path / "imports_hs2_by_country_2023_2024.csv.gz", "wt") as fh:
+        fh.write("\n".join(lines) + "\n")
+    ctx.census_api_dir = tmp_path
+    assert run(ctx, "hs2_share(partner=5800, chapter=87, year=2023)").value == pytest.approx(30.0)
+    assert run(ctx, "hs2_value(partner=5800, chapter=87, year=2023, scale=0.000001)").value == pytest.approx(360.0)
+    got = run(ctx, "hs2_share(partner=5800, chapter=87, year=2018)")
+    assert got.value is None and "covers 2023, not 2018" in got.detail and "2023 30.0 %" in got.detail
+
+
+def test_not_in_sources(ctx: cl.ClaimsContext) -> None:
+    assert run(ctx, "none()") == cl.Computed(None, "")
+
+
+# ---- evaluate, write, style ------------------------------------------------------------------
+
+def test_evaluate_and_write(tmp_path: Path, ctx: cl.ClaimsContext) -> None:
+    rows = [
+        {**GOOD_ROW, "id": "a", "stated": "0.3", "computation": "census_annual(partner=5800, year=2011, flow=balance, scale=-0.001)"},
+        {**GOOD_ROW, "id": "b", "stated": "0.168", "rounding": "0.001"},
+        {**GOOD_ROW, "id": "c", "source": "none", "computation": "none()", "note": "Not checkable: x."},
+    ]
+    claims = cl.load_claims(write_claims(tmp_path / "claims.csv", rows))
+    res = cl.evaluate(claims, ctx)
+    assert list(res["verdict"]) == ["contradicted", "supported", "not_checkable"]
+    assert res["computed"].iloc[1] == pytest.approx(0.168)
+    assert np.isnan(res["computed"].iloc[2])
+    out = tmp_path / "reports" / "claims.csv"
+    cl.write_results(res, out)
+    first = out.read_bytes()
+    cl.write_results(res, out)
+    assert out.read_bytes() == first  # deterministic
+    text = first.decode()
+    assert text.splitlines()[0] == "id,claim,stated,computed,unit,verdict,note"
+    assert "\r" not in text and ",0.168," in text
+    back = pd.read_csv(out)
+    assert list(back["verdict"]) == ["contradicted", "supported", "not_checkable"]
+    assert cl.verdict_counts(res) == {"supported": 1, "contradicted": 1, "not_checkable": 1}
+    html = cl.style_results(res).to_html()
+    for colour in ("#1b7837", "#c51b7d", "#bdbdbd"):
+        assert colour in html
+    with pytest.raises(ParameterError):
+        cl.write_results(res.drop(columns="note"), out)
+
+
+def test_deficit_outlook_sentence(trade: pd.DataFrame) -> None:
+    info = cl.deficit_outlook(trade, 5800, 2011)
+    assert info["deficit"] == pytest.approx(168.0)
+    assert info["later_years"] == 2 and info["later_larger"] == 2
+    assert info["max_year"] == 2012 and info["max_deficit"] == pytest.approx(216.0)
+    assert info["data_through"] == "2014-03"
+    text = cl.deficit_sentence(info)
+    assert "2 of the 2 complete years" in text and "2012" in text
+
+
+def test_optional_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(config.MIRROR_ENV, raising=False)
+    assert cl.optional_dir("", "reference") is None
+    monkeypatch.setenv(config.MIRROR_ENV, str(tmp_path))
+    assert cl.optional_dir("", "reference") == tmp_path / "reference"
+    assert cl.optional_dir("some/dir", "reference") == config.ROOT / "some/dir"
+
+
+# ---- integration on the mirror ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    mirror = config.mirror_dir()
+    if mirror is None:
+        pytest.skip("ANALYSIS_DATA_MIRROR is not set (integration test needs the data mirror)")
+    if importlib.util.find_spec("analysis.clean") is None:
+        pytest.skip("analysis.clean is not present")
+    from analysis import clean
+
+    raw = mirror / "census" / "country.xlsx"
+    wdi = mirror / "worldbank" / "API_KOR_DS2_en_csv_v2_15934.csv"
+    if not raw.exists() or not wdi.exists():
+        pytest.skip("mirror lacks census/country.xlsx or the WDI file")
+    out = tmp_path_factory.mktemp("clean")
+    clean.run(raw, out, verify=False)
+    ctx = cl.ClaimsContext.from_paths(out / "trade_monthly.csv", wdi, mirror / "reference", mirror / "census-api")
+    return cl.evaluate(cl.load_claims(CLAIMS_FILE), ctx), ctx.trade
+
+
+@pytest.mark.integration
+def test_real_deficits_supported_and_equal_annual_sums(real_results) -> None:
+    results, trade = real_results
+    r = results.set_index("id")
+    assert r.loc["deficit_2011", "verdict"] == "supported"
+    assert r.loc["deficit_2015", "verdict"] == "supported"
+    korea = trade[trade["partner_code"] == 5800]
+    for year, cid in ((2011, "deficit_2011"), (2015, "deficit_2015")):
+        annual = korea.loc[korea["date"].dt.year == year, "balance"].sum()
+        assert r.loc[cid, "computed"] == pytest.approx(-annual / 1000, abs=1e-9)
+    # the mirror's published anchors (US$ millions), allowed in tests only
+    assert r.loc["deficit_2011", "computed"] == pytest.approx(13.1997, abs=1e-4)
+    assert r.loc["deficit_2015", "computed"] == pytest.approx(28.2913, abs=1e-4)
+
+
+@pytest.mark.integration
+def test_real_other_verdicts(real_results) -> None:
+    results, _ = real_results
+    r = results.set_index("id")["verdict"]
+    assert r["deficit_2015_high"] == "supported"
+    assert r["steel_quota_70pct"] == "supported"
+    assert r["steel_drop_2018"] == "supported"
+    assert r["exports_decline_after_2011"] == "supported"
+    assert r["gdp_growth_2018"] == "contradicted"  # revised: WDI now has 2.9 %
+    assert r["trade_gdp_2018"] == "contradicted"  # WDI: just under 80 %
+    for cid in ("autos_share_2018", "ag_exports_2018", "us_china_share"):
+        assert r[cid] == "not_checkable"
+    notes = results.set_index("id")["note"]
+    assert "HS 87 share" in notes["autos_share_2018"]
+    assert "U.S. part only" in notes["us_china_share"]
