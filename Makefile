@@ -5,6 +5,8 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
+# Keep the executed notebooks that pattern rules make (they are published, not intermediate).
+.SECONDARY:
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-builtin-rules --no-builtin-variables
 .SUFFIXES:
