@@ -60,10 +60,10 @@ help: ## List the targets (this text)
 	@echo "  Parameters: PARTNER=$(PARTNER) START=$(START) END=$(END) BREAKS=$(BREAKS)"
 
 all: $(PROCESSED) reports/data-quality.html ## Everything: environment, data, cleaning, models, figures, HTML report
+	@$(MAKE) --no-print-directory context-pages
 	@$(MAKE) --no-print-directory report PARTNER=$(PARTNER)
-	@$(MAKE) --no-print-directory context
 
-.PHONY: help all all-partners venv data report context publish test lab clean distclean lint bench
+.PHONY: help all all-partners venv data report context context-pages publish test lab clean distclean lint bench
 
 # ---- environment ---------------------------------------------------------------------------
 $(ENV_STAMP): pyproject.toml
@@ -116,7 +116,13 @@ reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROC
 reports/%/trends.html: reports/%/02_trends.ipynb reports/%/results.json $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.publish notebook $< $@
 
-context: reports/korus/partners.html reports/korus/claims.html reports/claims.csv reports/index.html ## KORUS context pages: comparison partners, Korea macro, claims check
+# The landing page is made in a second make so that its wildcard prerequisites see the
+# pages made in the first (make expands a rule's prerequisites when it reads the Makefile).
+context: $(PROCESSED) ## KORUS context pages: comparison partners, Korea macro, claims check
+	@$(MAKE) --no-print-directory context-pages
+	@$(MAKE) --no-print-directory reports/index.html
+
+context-pages: reports/korus/partners.html reports/korus/claims.html reports/claims.csv
 
 reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) notebooks/03_partners.ipynb $(CONTEXT_SRC) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
@@ -147,6 +153,9 @@ publish: all ## Explain where the publishable site is (reports/ is self-containe
 ##@ Development
 test: $(ENV_STAMP) $(CACHE) ## Run the test suite (unit + integration on ANALYSIS_DATA_MIRROR)
 	$(PY) -m pytest
+
+bench: $(ENV_STAMP) $(CACHE) ## Time the pipeline (cold, no-op, one more partner, steps, floor) -> benchmarks/results.md
+	$(PY) benchmarks/bench.py
 
 lint: $(ENV_STAMP) ## Ruff lint of src and tests
 	$(PY) -m ruff check src tests benchmarks
