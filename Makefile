@@ -45,6 +45,10 @@ RUN_NB := $(PY) -m analysis.run_notebook
 # ---- files ---------------------------------------------------------------------------------
 RAW_CENSUS := data/raw/country.xlsx
 RAW_WDI    := data/raw/wdi_kor.csv
+# Optional inputs of the claims check, kept in the data mirror only (no single official file):
+RAW_STEEL  := data/raw/korea_steel_exports_to_us_tonnes.tsv
+RAW_HS2    := data/raw/imports_hs2_by_country_2023_2024.csv.gz
+RAW_OPTIONAL := $(RAW_STEEL) $(RAW_HS2)
 PROCESSED  := data/processed/trade_monthly.csv data/processed/trade_monthly.parquet \
               data/processed/trade_monthly.meta.json data/processed/partners.csv
 CLEAN_SRC  := $(SRC)/census.py $(SRC)/clean.py $(SRC)/io.py $(SRC)/acquire.py $(SRC)/partners.py
@@ -80,13 +84,20 @@ $(CACHE):
 venv: $(ENV_STAMP) ## Create .venv and install the package (re-runs when pyproject.toml changes)
 
 # ---- data ----------------------------------------------------------------------------------
-data: $(RAW_CENSUS) $(RAW_WDI) ## Obtain raw data (official URL, or ANALYSIS_DATA_MIRROR) and verify checksums
+data: $(RAW_CENSUS) $(RAW_WDI) $(RAW_OPTIONAL) ## Obtain raw data (official URL, or ANALYSIS_DATA_MIRROR) and verify checksums
 
 $(RAW_CENSUS): | data/raw/sources.json $(ENV_STAMP)
 	$(PY) -m analysis.acquire census
 
 $(RAW_WDI): | data/raw/sources.json $(ENV_STAMP)
 	$(PY) -m analysis.acquire wdi
+
+# Optional: when they cannot be had, the claims that need them are reported not_checkable.
+$(RAW_STEEL): | data/raw/sources.json $(ENV_STAMP)
+	-@$(PY) -m analysis.acquire steel_reference || echo "note: optional source steel_reference unavailable; its claims will be not_checkable"
+
+$(RAW_HS2): | data/raw/sources.json $(ENV_STAMP)
+	-@$(PY) -m analysis.acquire census_hs2_imports || echo "note: optional source census_hs2_imports unavailable; its claims will be not_checkable"
 
 $(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) notebooks/01_clean.ipynb $(CLEAN_SRC) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/01_clean.ipynb build/notebooks/01_clean.ipynb \
@@ -128,9 +139,11 @@ reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) notebooks/03_partners.i
 	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
 
-reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(CONTEXT_SRC) | $(ENV_STAMP) $(CACHE)
+reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(CONTEXT_SRC) \
+    $(wildcard $(RAW_OPTIONAL)) | $(RAW_OPTIONAL) $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/04_claims.ipynb reports/korus/04_claims.ipynb -r out_dir reports \
-	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI) -r claims_path $(CLAIMS_FILE)
+	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI) -r claims_path $(CLAIMS_FILE) \
+	  -r reference_dir data/raw -r census_api_dir data/raw
 
 reports/data-quality.html: build/notebooks/01_clean.ipynb $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.publish notebook $< $@

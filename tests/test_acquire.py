@@ -253,9 +253,12 @@ def manifest() -> Path:
 # ---- manifest ------------------------------------------------------------------------------
 
 
-def test_committed_manifest_describes_both_sources() -> None:
+def test_committed_manifest_describes_the_sources() -> None:
     sources = acquire.load_manifest(REAL_MANIFEST)
-    assert list(sources) == ["census", "wdi"]
+    assert list(sources) == ["census", "wdi", "steel_reference", "census_hs2_imports"]
+    steel, hs2 = sources["steel_reference"], sources["census_hs2_imports"]
+    assert steel.url == "" and steel.required is False and steel.format == "tsv"
+    assert hs2.format == "csv.gz" and hs2.required is False
     census, wdi = sources["census"], sources["wdi"]
     assert census.file == "country.xlsx" and census.mirror_path == "census/country.xlsx"
     assert census.format == "xlsx" and census.required is True and census.zip_member_glob is None
@@ -275,7 +278,7 @@ def test_committed_manifest_describes_both_sources() -> None:
         (lambda s: s.update(file="../x.xlsx"), "plain file name"),
         (lambda s: s.update(format="parquet"), "'format'"),
         (lambda s: s["known_vintages"].append({"sha256": "abc", "bytes": 1}), "64 lower-case hex"),
-        (lambda s: s.pop("url"), "'url'"),
+        (lambda s: s.update(url=5), "'url'"),
         (lambda s: s.update(mirror_path="/etc/passwd"), "mirror_path"),
     ],
 )
@@ -688,3 +691,38 @@ def test_real_census_coverage() -> None:
     )
     wdi = REAL_MIRROR / "worldbank" / "API_KOR_DS2_en_csv_v2_15934.csv"
     assert acquire.wdi_coverage(wdi) == ("1960", "2023")
+
+
+def _mirror_only_source(fmt: str, file: str) -> acquire.Source:
+    return acquire.Source(id="ref", title="t", url="", file=file, mirror_path=f"reference/{file}",
+                          format=fmt, license="", attribution="", required=False)
+
+
+def test_mirror_only_source_without_mirror_says_how_to_supply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANALYSIS_DATA_MIRROR", raising=False)
+    src = _mirror_only_source("tsv", "table.tsv")
+    with pytest.raises(SourceUnavailable, match="no official download address.*ANALYSIS_DATA_MIRROR"):
+        acquire.ensure("ref", manifest={"ref": src}, raw_dir=tmp_path / "raw")
+    assert not list((tmp_path / "raw").glob("*"))
+
+
+def test_tsv_and_gzip_content_checks(tmp_path: Path) -> None:
+    import gzip
+
+    tsv = _mirror_only_source("tsv", "table.tsv")
+    good = tmp_path / "table.tsv"
+    good.write_text("# note\nyear\tvalue\n2015\t4.40\n", encoding="utf-8")
+    assert acquire.check_content(tsv, good) == ("", "")
+    html = tmp_path / "page.tsv"
+    html.write_text("<!DOCTYPE html><html>Not found</html>")
+    with pytest.raises(DataError, match="not a tab-separated table"):
+        acquire.check_content(tsv, html)
+    gz = _mirror_only_source("csv.gz", "x.csv.gz")
+    ok = tmp_path / "x.csv.gz"
+    with gzip.open(ok, "wt") as fh:
+        fh.write("I_COMMODITY,CTY_CODE,GEN_VAL_MO\n87,5800,100\n")
+    assert acquire.check_content(gz, ok) == ("", "")
+    with pytest.raises(DataError, match="not a gzip file"):
+        acquire.check_content(gz, good)

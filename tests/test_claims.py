@@ -274,10 +274,10 @@ def test_reference_unavailable_reason(trade: pd.DataFrame, wdi: pd.DataFrame, tm
         "\"Korea, Rep.\",\"KOR\",\"GDP growth\",\"NY.GDP.MKTP.KD.ZG\",\"2.9\",\n".encode()
     )
     ctx = cl.ClaimsContext.from_paths(path, wdi_path, None, tmp_path / "nope")
-    assert "make data does not fetch it" in ctx.unavailable["reference"]
+    assert "from the data mirror only" in ctx.unavailable["reference"]
     assert "does not exist" in ctx.unavailable["census-api"]
     got = run(ctx, "reference_quota_share(file=x.tsv, quota=q, start=2015, end=2017)")
-    assert got.value is None and "make data does not fetch it" in got.detail
+    assert got.value is None and "from the data mirror only" in got.detail
     assert run(ctx, "hs2_share(partner=5800, chapter=87, year=2018)").value is None
 
 

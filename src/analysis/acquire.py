@@ -96,7 +96,8 @@ DEFAULT_RETRIES: int = 3
 DEFAULT_BACKOFF: float = 1.0
 USER_AGENT: str = f"korus-trade/{__version__} (reproducible research; Python urllib)"
 _CHUNK: int = 1 << 16
-_FORMATS: frozenset[str] = frozenset({"xlsx", "csv"})
+_FORMATS: frozenset[str] = frozenset({"xlsx", "csv", "tsv", "csv.gz"})
+GZIP_MAGIC = b"\x1f\x8b"
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -206,7 +207,7 @@ def _parse_source(path: Path, index: int, entry: Any) -> Source:
     return Source(
         id=sid,
         title=text("title") or "",
-        url=text("url") or "",
+        url=text("url", optional=True) or "",
         file=file,
         mirror_path=mirror_path,
         format=fmt,
@@ -379,6 +380,29 @@ def check_content(source: Source, path: str | Path, label: str | None = None) ->
                 f"{WDI_HEADER.decode()}): {_sniff(head)}",
             )
         return wdi_coverage(path, label=label)
+    if source.format == "tsv":
+        # A small hand-compiled table: UTF-8 text, tab-separated, `#` comment lines.
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DataError(label, "not a UTF-8 text table") from None
+        rows = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+        if head.lstrip().lower().startswith((b"<!doctype", b"<html")) or not rows or "\t" not in rows[0]:
+            raise DataError(label, f"not a tab-separated table: {_sniff(head)}")
+        return "", ""
+    if source.format == "csv.gz":
+        import gzip
+
+        if not head.startswith(GZIP_MAGIC):
+            raise DataError(label, f"not a gzip file: {_sniff(head)}")
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                first = fh.readline()
+        except (OSError, EOFError) as exc:
+            raise DataError(label, f"unreadable gzip: {exc}") from None
+        if "CTY_CODE" not in first:
+            raise DataError(label, "not a Census API extract (no CTY_CODE column in the header)")
+        return "", ""
     raise DataError(label, f"unsupported format {source.format!r}")  # pragma: no cover
 
 
@@ -721,14 +745,19 @@ def ensure(
             if not origin_path.is_file():
                 raise SourceUnavailable(
                     f"{src.id}: {config.MIRROR_ENV}={mirror_root} has no {src.mirror_path}; "
-                    f"point it at a folder laid out like ../shared/data, or unset it to download "
-                    f"from {src.url}"
+                    f"point it at a folder laid out like ../shared/data"
+                    + (f", or unset it to download from {src.url}" if src.url else "")
                 )
             fetched = staging / src.file
             shutil.copyfile(origin_path, fetched)  # reads the mirror; never touches it otherwise
             origin = f"mirror {origin_path}"
         else:
             url = url_override or src.url
+            if not url:
+                raise SourceUnavailable(
+                    f"{src.id}: no official download address (the file is a compilation kept in "
+                    f"the data mirror); {_how_to_supply(src, dest)}"
+                )
             fetched = staging / src.file
             try:
                 download(url, fetched, timeout=timeout, retries=retries, backoff=backoff)

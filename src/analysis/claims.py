@@ -142,7 +142,7 @@ class ClaimsContext:
         for key, folder in (("reference", reference_dir), ("census-api", census_api_dir)):
             if folder is None:
                 ctx.unavailable[key] = (
-                    f"the {key} folder is not available (make data does not fetch it; "
+                    f"the {key} folder is not available (make data takes it from the data mirror only; "
                     f"set the notebook parameter or {config.MIRROR_ENV})"
                 )
             elif not Path(folder).is_dir():
