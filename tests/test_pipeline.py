@@ -97,3 +97,34 @@ def test_second_partner_by_name_and_unknown_partner(built: tuple[Path, dict[str,
     proc = _make(root, "report", "PARTNER=Jpan", env=env, check=False)
     assert proc.returncode != 0
     assert "error: partner 'Jpan': unknown; closest: Japan (5880)" in proc.stderr
+
+
+def test_real_index_has_key_numbers_and_renders(built: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """The landing page shows the latest complete year's numbers computed from the cleaned data,
+    loads nothing from the network, and renders non-blank in headless Chromium."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from test_publish import _chromium, screenshot
+
+    root, _ = built
+    totals = {"exports": 0.0, "imports": 0.0}
+    with open(root / "data/processed/trade_monthly.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["partner_code"] == "5800" and row["date"].startswith("2023-"):
+                totals["exports"] += float(row["exports"])
+                totals["imports"] += float(row["imports"])
+    html = (root / "reports/index.html").read_text()
+    for value in totals.values():
+        assert f"{value / 1000:,.1f}" in html
+    for page in [root / "reports/index.html", *sorted((root / "reports").rglob("*.html"))]:
+        text = page.read_text()
+        assert '<script src="http' not in text and '<link href="http' not in text, page
+    if _chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install chromium-headless-shell for the report screenshot test")
+        pytest.skip("no Chromium binary on PATH (apt-get install chromium-headless-shell)")
+    png = tmp_path / "index.png"
+    screenshot(root / "reports/index.html", png, tmp_path / "profile", size="1280,2400")
+    rgb = (plt.imread(png)[..., :3] * 255).astype(np.uint8).reshape(-1, 3)
+    assert len(np.unique(rgb, axis=0)) > 100, "landing page rendered with almost no colours"
+    assert np.any(rgb < 245, axis=1).mean() > 0.05, "landing page rendered nearly blank"
