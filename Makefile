@@ -5,8 +5,6 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
-# Keep the executed notebooks that pattern rules make (they are published, not intermediate).
-.SECONDARY:
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-builtin-rules --no-builtin-variables
 .SUFFIXES:
@@ -56,6 +54,20 @@ MODEL_SRC  := $(SRC)/models.py $(SRC)/figures.py $(SRC)/series.py $(SRC)/io.py
 PUBLISH_SRC := $(SRC)/publish.py $(wildcard $(SRC)/templates/offline/*)
 CONTEXT_SRC := $(SRC)/comparison.py $(SRC)/worldbank.py $(SRC)/claims.py $(SRC)/figures.py $(SRC)/context_plots.py
 CLAIMS_FILE := data/external/claims.csv
+
+# Every output is written to a temporary file and renamed into place, so a failed or killed
+# recipe never leaves a half-written target. Make must not delete the last good outputs either:
+# GNU make 4.3 deletes the *unchanged* other targets of a grouped rule (&:) when its recipe
+# fails or is interrupted, and deletes intermediate files (the pattern rules' outputs).
+.PRECIOUS: $(PROCESSED) build/notebooks/01_clean.ipynb reports/korus/04_claims.ipynb reports/claims.csv \
+           reports/%/params.json reports/%/results.json reports/%/02_trends.ipynb
+# Name the pattern rules' outputs of the reports present (and of the one being built), so that
+# they are not intermediate: make remakes them when they are missing. (No blanket .SECONDARY:
+# it would stop make from remaking *any* missing file, e.g. a deleted data/raw/country.xlsx.)
+REPORT_SLUGS := $(sort $(SLUG) $(patsubst reports/%/params.json,%,$(wildcard reports/*/params.json)))
+ifneq ($(REPORT_SLUGS),)
+$(foreach s,$(REPORT_SLUGS),reports/$(s)/results.json reports/$(s)/02_trends.ipynb):
+endif
 
 ##@ Main
 help: ## List the targets (this text)

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def _make(root: Path, *args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    venv = Path(sys.executable).resolve().parent.parent
+    venv = Path(sys.prefix)  # the venv itself, never the base interpreter it links to
     proc = subprocess.run(["make", "-C", str(root), f"VENV={venv}", *args], env=env,
                           capture_output=True, text=True, timeout=1500)
     if check and proc.returncode != 0:
@@ -42,6 +42,11 @@ def built(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path,
         if src.is_file():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, root / rel)
+    if sys.prefix == sys.base_prefix or not (Path(sys.prefix) / ".installed").exists():
+        pytest.skip("run the tests from the project's virtual environment (make test)")
+    # The copy must not look newer than the shared environment, or make would reinstall it.
+    stamp = (Path(sys.prefix) / ".installed").stat().st_mtime
+    os.utime(root / "pyproject.toml", (stamp - 1, stamp - 1))
     env = {**os.environ, "ANALYSIS_DATA_MIRROR": str(mirror)}
     env.pop("MAKEFLAGS", None)
     env.pop("MAKELEVEL", None)

@@ -1,7 +1,10 @@
 """Atomic file output: write to a temporary file beside the target, then rename.
 
 A reader (or ``make``) therefore sees either the old complete file or the new complete
-file, never a half-written one, even if the process is killed mid-write.
+file, never a half-written one, even if the process is killed mid-write. A writer killed
+mid-write (SIGKILL, or a kernel whose parent died) leaves its hidden temporary file behind;
+temporary names carry the writer's pid so that :func:`remove_stale_temps` can tell such
+leftovers from the files of writers still running.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +28,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp",
+                               dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -61,3 +66,53 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+#: Temporary names of this package's writers: ``.<name>.<pid>.<random>.tmp``
+#: (:func:`atomic_path`) and ``.<stem>.<pid>.tmp.ipynb`` (``analysis.run_notebook``).
+_TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.(?:[^.]+\.tmp|tmp\.ipynb)$")
+
+
+def _pid_alive(pid: int) -> bool:
+    """True if a process with this pid runs (or may run: we cannot tell).
+
+    A killed process that its parent has not reaped yet (a zombie) does not run.
+    """
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return True
+    try:  # Linux: the state after the command name in /proc/<pid>/stat
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in (b"Z", b"X")
+
+
+def remove_stale_temps(folder: str | Path, *, depth: int = 1) -> list[Path]:
+    """Delete the temporary files that killed writers left in ``folder``; return them.
+
+    Only names of this package's temporary files whose writer's pid no longer runs are
+    removed, in ``folder`` and its subfolders down to ``depth`` levels (hidden folders are
+    skipped), so a concurrent writer's file is never touched. A missing folder is fine.
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            if depth > 0 and not entry.name.startswith("."):
+                removed += remove_stale_temps(entry, depth=depth - 1)
+            continue
+        m = _TEMP_NAME.match(entry.name)
+        if m and entry.is_file() and not _pid_alive(int(m["pid"])):
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+                removed.append(entry)
+    return removed

@@ -188,6 +188,25 @@ def index_href_for(html_path: Path) -> str:
     return "../index.html"
 
 
+#: pandas ``Styler`` tables carry a random id (``T_1a2b3``) on every run; papermill gives the
+#: cell it injects a random cell id. Both would make a rebuilt page differ from the last one.
+_STYLER_ID = re.compile(r'id="T_([0-9a-f]{5})[_"]')
+
+
+def stable_ids(nb: Any) -> None:
+    """Give papermill's injected-parameters cell a fixed id (in place)."""
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
+
+
+def stable_styler_ids(body: str) -> str:
+    """Replace the random ids of pandas Styler tables with their order on the page."""
+    for n, uid in enumerate(dict.fromkeys(_STYLER_ID.findall(body))):
+        body = re.sub(rf"\bT_{uid}(?![0-9a-f])", f"T_table{n}", body)
+    return body
+
+
 def _exporter() -> Any:
     from nbconvert import HTMLExporter  # imported late: slow
     from traitlets.config import Config
@@ -231,6 +250,7 @@ def export_notebook(
         raise DataError(ipynb, f"not a readable notebook ({type(exc).__name__})") from exc
     title = notebook_title(nb, default=ipynb.stem)
     nb.metadata["title"] = title
+    stable_ids(nb)
     resources = {
         "metadata": {"name": title, "path": str(ipynb.parent)},
         "offline": {
@@ -243,6 +263,7 @@ def export_notebook(
         body, _ = _exporter().from_notebook_node(nb, resources=resources)
     except Exception as exc:
         raise DataError(ipynb, f"cannot convert to HTML: {exc}".splitlines()[0]) from exc
+    body = stable_styler_ids(body)
     if not body.endswith("\n"):
         body += "\n"
     return write_text_atomic(html, body)

@@ -6,6 +6,9 @@
   code like ``0015`` or a date like ``2012-03`` arrive intact; ``-f`` reads a JSON/YAML file.
 * The executed notebook is written to a temporary file beside ``OUT`` and renamed only when
   every cell succeeded (papermill writes the output notebook even when a cell fails).
+  SIGTERM and SIGHUP are handled like Ctrl-C, so the temporary file is removed when the run
+  is stopped; temporary files that a killed run (SIGKILL) left beside ``OUT`` or in the
+  ``out_dir`` parameter's folder are removed before the next run (``io.remove_stale_temps``).
 * The kernel runs in the repository root, so relative paths in parameters mean the same as
   on the Makefile's command line.
 * On failure the last line on stderr is ``error: <file>: <the exception's message>``, and the
@@ -15,18 +18,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from . import config
+from .io import remove_stale_temps
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -72,6 +79,7 @@ def run(
 
     notebook, output = Path(notebook), Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(output, parameters or {}, Path(cwd or config.ROOT))
     tmp = output.with_name(f".{output.stem}.{os.getpid()}.tmp.ipynb")
     try:
         with tempfile.TemporaryDirectory(prefix="kernel-") as socket_dir:
@@ -92,6 +100,49 @@ def run(
         if tmp.exists():
             tmp.unlink()
     return output
+
+
+def _remove_leftovers(output: Path, parameters: dict[str, Any], cwd: Path) -> list[Path]:
+    """Remove temporary files of killed earlier runs beside ``output`` and in ``out_dir``."""
+    folders = [output.parent]
+    out_dir = parameters.get("out_dir")
+    if isinstance(out_dir, str) and out_dir:
+        folders.append(Path(out_dir) if Path(out_dir).is_absolute() else cwd / out_dir)
+    removed: list[Path] = []
+    for folder in dict.fromkeys(f.resolve() for f in folders):
+        removed += remove_stale_temps(folder)
+    return removed
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so that clean-up code runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _termination_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM/SIGHUP raise :class:`Terminated` (by default they kill the
+    process without clean-up); the previous handlers are restored on exit."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    previous: dict[int, Any] = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                previous[sig] = signal.signal(sig, handler)
+            except (OSError, ValueError):  # not the main thread
+                pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -140,8 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run {args.notebook} -> {args.output}", file=sys.stderr)
     started = time.perf_counter()
     try:
-        run(args.notebook, args.output, params, kernel=args.kernel)
+        with _termination_as_interrupt():
+            run(args.notebook, args.output, params, kernel=args.kernel)
         _record_timing(args.output, time.perf_counter() - started)
+    except Terminated as exc:
+        print(f"error: {args.notebook}: stopped by {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print(f"error: {args.notebook}: interrupted", file=sys.stderr)
         return 130

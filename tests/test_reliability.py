@@ -1,0 +1,760 @@
+"""Reliability of the monthly re-run (issue 6): never publish something half-built, never lose
+the last good report.
+
+The integration tests drive ``make`` in a fresh copy of the repository (as
+tests/test_pipeline.py does), sharing one successful ``make all`` (the module fixture). Before
+each test the copy is put back, contents and timestamps, to the state after that build, so a
+failing test leaves nothing behind for the next. They cover: broken raw files (in place and as
+a new vintage from the mirror, also with ``STRICT=1``), bad parameters, a run killed during
+the model step (SIGINT, SIGTERM, SIGKILL), incremental re-runs, and a byte-identical rebuild.
+
+The small unit tests at the end check the clean-up of temporary files left by killed writers
+(``analysis.io.remove_stale_temps``) and that ``analysis.run_notebook`` removes its temporary
+output when it is stopped with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import config
+from analysis.io import atomic_path, remove_stale_temps
+
+#: What the pipeline writes (and a failed run must leave byte-identical).
+OUTPUT_DIRS: tuple[str, ...] = ("data/processed", "reports", "build/notebooks")
+#: Per-machine state that ``make`` re-creates and no target depends on.
+IGNORED: tuple[str, ...] = ("build/cache",)
+MODEL_NB = "notebooks/02_trends.ipynb"
+KOREA = "reports/korea-south"
+TEMP_GLOB = ".*tmp*"
+#: make's own diagnostics (``make: *** [...] Error 2``, ``make[1]: Leaving directory``).
+_MAKE_LINE = re.compile(r"^make(\[\d+\])?: ")
+_RECIPE_LINE = re.compile(r"^(run |wrote )", re.MULTILINE)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def venv_dir() -> Path:
+    """This test run's virtual environment, which ``make`` uses (``VENV=``) instead of making
+    one. Not ``Path(sys.executable).resolve()``: that follows the venv's symlink to the base
+    interpreter, and make would then run ``python3 -m venv`` and ``pip install`` over it."""
+    prefix = Path(sys.prefix)
+    if sys.prefix == sys.base_prefix or not (prefix / ".installed").is_file():
+        pytest.skip(f"not running in the project's virtual environment made by `make venv` "
+                    f"({prefix}/.installed missing): make would (re)install it")
+    return prefix
+
+
+def copy_repository(dest: Path) -> Path:
+    """Copy what git would check out (tracked and not-ignored files) to ``dest``.
+
+    ``pyproject.toml`` gets the venv's install time if it is newer, so that ``make`` in the copy
+    never reinstalls the shared environment (with an editable install of a temporary copy).
+    """
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=config.ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\n")
+    for rel in filter(None, files):
+        src = config.ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    installed = (venv_dir() / ".installed").stat().st_mtime_ns
+    if (dest / "pyproject.toml").stat().st_mtime_ns > installed:
+        os.utime(dest / "pyproject.toml", ns=(installed, installed))
+    return dest
+
+
+def make_env(mirror: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "ANALYSIS_DATA_MIRROR": str(mirror), **extra}
+    for name in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "STRICT", "ANALYSIS_TIMINGS"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
+
+
+def make_cmd(root: Path, *args: str) -> list[str]:
+    return ["make", "-C", str(root), f"VENV={venv_dir()}", *args]
+
+
+def run_make(root: Path, *args: str, env: dict[str, str], check: bool = True,
+             ) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(make_cmd(root, *args), env=env, capture_output=True, text=True,
+                          timeout=1500)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"make {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _files(root: Path, dirs: tuple[str, ...] | None = None) -> Iterator[Path]:
+    tops = [root / d for d in dirs] if dirs else [root]
+    for top in tops:
+        if not top.is_dir():
+            continue
+        for p in sorted(top.rglob("*")):
+            rel = p.relative_to(root).as_posix()
+            if p.is_file() and not p.is_symlink() and not rel.startswith(IGNORED) \
+                    and "__pycache__" not in p.parts:
+                yield p
+
+
+def outputs(root: Path) -> dict[str, str]:
+    """sha256 of every file the pipeline writes, by path relative to ``root``."""
+    return {p.relative_to(root).as_posix(): sha256(p) for p in _files(root, OUTPUT_DIRS)}
+
+
+def output_mtimes(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in _files(root, OUTPUT_DIRS)}
+
+
+def temp_files(root: Path) -> list[str]:
+    """Temporary files (``.<name>...tmp...``) anywhere under the output folders."""
+    return sorted(p.relative_to(root).as_posix() for d in OUTPUT_DIRS if (root / d).is_dir()
+                  for p in (root / d).rglob(TEMP_GLOB))
+
+
+def diff_maps(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """Human-readable differences between two path -> hash maps."""
+    out = [f"deleted {k}" for k in sorted(before.keys() - after.keys())]
+    out += [f"created {k}" for k in sorted(after.keys() - before.keys())]
+    out += [f"changed {k}" for k in sorted(before.keys() & after.keys()) if before[k] != after[k]]
+    return out
+
+
+def user_message(stderr: str) -> str:
+    """The last line on stderr that is not one of make's own diagnostics."""
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip() and not _MAKE_LINE.match(ln)]
+    return lines[-1] if lines else ""
+
+
+def recipe_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    """The ``run ...`` (notebook) and ``wrote ...`` (HTML) lines that recipes print."""
+    return [ln for ln in (proc.stdout + "\n" + proc.stderr).splitlines() if _RECIPE_LINE.match(ln)]
+
+
+def processes_in(root: Path) -> dict[int, str]:
+    """Processes (other than this one) whose command line or working folder is in ``root``:
+    make, the notebook runner, Jupyter kernels (their connection file is under build/)."""
+    found: dict[int, str] = {}
+    for d in Path("/proc").glob("[0-9]*"):
+        if int(d.name) == os.getpid():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            try:
+                cwd = os.readlink(d / "cwd")
+            except OSError:
+                cwd = ""
+        except OSError:
+            continue
+        if cmd and (str(root) in cmd or cwd == str(root) or cwd.startswith(f"{root}/")):
+            found[int(d.name)] = cmd.strip()[:200]
+    return found
+
+
+def snapshot_tree(root: Path, dest: Path) -> Path:
+    """Copy the repository copy (contents, modes, nanosecond mtimes) to ``dest``."""
+    shutil.copytree(root, dest, symlinks=True,
+                    ignore=lambda d, names: [n for n in names if n in {"cache", "__pycache__"}
+                                             and Path(d).name in {"build", "analysis", "tests"}])
+    return dest
+
+
+def reset_tree(root: Path, snapshot: Path) -> list[str]:
+    """Make ``root`` identical to ``snapshot`` again (contents, modes and mtimes), so ``make``
+    sees exactly the state of the snapshot. Returns what had to be repaired."""
+    want = {p.relative_to(snapshot).as_posix(): p for p in _files(snapshot)}
+    have = {p.relative_to(root).as_posix(): p for p in _files(root)}
+    repaired = []
+    for rel in sorted(have.keys() - want.keys()):
+        have[rel].unlink()
+        repaired.append(f"removed {rel}")
+    for rel, src in sorted(want.items()):
+        dst = root / rel
+        s = src.stat()
+        if dst.is_file():
+            d = dst.stat()
+            if (d.st_mtime_ns, d.st_mode, d.st_size) == (s.st_mtime_ns, s.st_mode, s.st_size) \
+                    and sha256(dst) == sha256(src):
+                continue
+            dst.unlink()
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dst)
+        repaired.append(f"restored {rel}")
+    for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        rel = d.relative_to(root).as_posix()
+        if not rel.startswith(IGNORED) and "__pycache__" not in d.parts \
+                and not (snapshot / rel).is_dir() and not any(d.iterdir()):
+            d.rmdir()
+    return repaired
+
+
+@dataclass
+class Site:
+    """The fresh copy after ``make all``, and what the first two builds did."""
+
+    root: Path
+    env: dict[str, str]
+    mirror: Path
+    first: Path  # the outputs of the first ``make all`` (a copy of OUTPUT_DIRS)
+    settled: Path  # the whole copy after the second ``make all``: every test starts from it
+    second: subprocess.CompletedProcess[str]
+    second_changed: list[str]  # outputs whose mtime the second ``make all`` changed
+
+    @property
+    def good(self) -> dict[str, str]:
+        return outputs(self.settled)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Site:
+    base = tmp_path_factory.mktemp("reliability")
+    root = copy_repository(base / "korus-trade")
+    env = make_env(mirror)
+    run_make(root, "all", env=env)
+    first = base / "first"
+    for d in OUTPUT_DIRS:
+        shutil.copytree(root / d, first / d)
+    before = output_mtimes(root)
+    second = run_make(root, "all", env=env)
+    after = output_mtimes(root)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    settled = snapshot_tree(root, base / "settled")
+    return Site(root, env, mirror, first, settled, second, changed)
+
+
+@pytest.fixture
+def good(site: Site) -> Site:
+    """The site, reset to the state after the second ``make all``."""
+    reset_tree(site.root, site.settled)
+    return site
+
+
+# ---- 1. the first build, and a second make -------------------------------------------------
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_first_build_landing_page_lists_the_context_pages(site: Site) -> None:
+    """``make all`` builds the context pages after the landing page's first version; the
+    page must not say they are "not built yet" once ``make all`` has finished."""
+    index = (site.first / "reports/index.html").read_text(encoding="utf-8")
+    assert (site.first / "reports/korus/claims.html").is_file()
+    assert 'href="korus/claims.html"' in index and 'href="korus/partners.html"' in index, (
+        "reports/index.html from the first `make all` does not link the KORUS context pages "
+        "(it was built before them and not rebuilt)")
+    assert "not built yet" not in index
+    assert "<h2>Claims check</h2>" in index
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_second_make_all_after_first_build_runs_nothing(site: Site) -> None:
+    assert recipe_lines(site.second) == [], site.second.stdout + site.second.stderr
+    assert site.second_changed == []
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_noop_make_all_runs_no_recipe_and_changes_nothing(good: Site) -> None:
+    before = output_mtimes(good.root)
+    proc = run_make(good.root, "all", env=good.env)
+    assert recipe_lines(proc) == [], proc.stdout + proc.stderr
+    assert "run notebooks/" not in proc.stderr
+    assert output_mtimes(good.root) == before
+    assert temp_files(good.root) == []
+
+
+# ---- 2. bad parameters fail before any work -----------------------------------------------
+
+BAD_PARAMS: list[tuple[tuple[str, ...], str]] = [
+    (("PARTNER=Nowhere",), "error: partner 'Nowhere': unknown; closest: "),
+    (("BREAKS=2030-01",), "error: BREAKS=2030-01: outside the data window 2000-01 .. 2024-06 for Korea, South"),
+    (("START=2015-01", "END=2010-01"), "error: END=2010-01 is before START=2015-01"),
+    (("BREAKS=2012-13",), "error: BREAKS='2012-13': expected a month as YYYY-MM"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_PARAMS, ids=[" ".join(a) for a, _ in BAD_PARAMS])
+@pytest.mark.integration
+@pytest.mark.slow
+def test_bad_parameters_fail_before_any_work(good: Site, args: tuple[str, ...], message: str) -> None:
+    proc = run_make(good.root, "report", *args, env=good.env, check=False)
+    assert proc.returncode != 0
+    last = user_message(proc.stderr)
+    assert last.startswith(message), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "run notebooks/" not in proc.stderr, "a notebook ran before the parameters were checked"
+    assert diff_maps(good.good, outputs(good.root)) == []
+
+
+# ---- 3. broken raw files ------------------------------------------------------------------
+
+HTML_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>\n"
+             b"<body><h1>503 Service Unavailable</h1></body></html>\n")
+
+
+def _html(path: Path, good: bytes) -> None:
+    path.write_bytes(HTML_PAGE)
+
+
+def _truncated(path: Path, good: bytes) -> None:
+    path.write_bytes(good[: len(good) // 2])
+
+
+def _negative(path: Path, good: bytes) -> None:
+    """A small, well-formed Census workbook (the synthetic table of test_census.py) with one
+    negative import value: it passes acquisition's header check, cleaning must refuse it."""
+    from test_census import make_wide, write_xlsx
+
+    df = make_wide().astype({"IJUN": object})
+    df.loc[(df["CTY_CODE"] == "5880") & (df["year"] == "2021"), "IJUN"] = -5.0
+    write_xlsx(df, path)
+
+
+BAD_FILES: dict[str, Callable[[Path, bytes], None]] = {
+    "html-page": _html, "truncated-xlsx": _truncated, "negative-value": _negative,
+}
+
+
+def replace_raw(root: Path, writer: Callable[[Path, bytes], None]) -> tuple[bytes, os.stat_result]:
+    """Overwrite data/raw/country.xlsx (read-only) with a bad file, newer than the outputs."""
+    raw = root / "data/raw/country.xlsx"
+    good, st = raw.read_bytes(), raw.stat()
+    raw.chmod(0o644)
+    writer(raw, good)
+    now = time.time_ns()
+    os.utime(raw, ns=(now, now))
+    return good, st
+
+
+def restore_raw(root: Path, good: bytes, st: os.stat_result) -> None:
+    """Put the good raw file back: same bytes, read-only, and its old mtime (the outputs were
+    built from exactly this file, so they are up to date again)."""
+    raw = root / "data/raw/country.xlsx"
+    if raw.exists():
+        raw.chmod(0o644)
+        raw.unlink()
+    raw.write_bytes(good)
+    raw.chmod(0o444)
+    os.utime(raw, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def check_failed_run(site: Site, proc: subprocess.CompletedProcess[str], expect: list[str],
+                     ) -> list[str]:
+    """Problems with a failed ``make``: exit status, the user's last line, the outputs."""
+    problems = []
+    if proc.returncode == 0:
+        problems.append("make succeeded")
+    last = user_message(proc.stderr)
+    if not last.startswith("error: ") or any(e not in last for e in expect):
+        problems.append(f"last line is not a one-line error with {expect}: {last!r}")
+    if last and "Traceback" in proc.stderr.rsplit(last, 1)[-1]:
+        problems.append("a traceback after the error line")
+    changes = diff_maps(site.good, outputs(site.root))
+    if changes:
+        problems.append("outputs changed by the failed run: " + "; ".join(changes))
+    if temp_files(site.root):
+        problems.append(f"temporary files left: {temp_files(site.root)}")
+    return problems
+
+
+def up_to_date(site: Site) -> bool:
+    """Whether make takes the cleaned data and the Korea report as up to date."""
+    targets = ["data/processed/trade_monthly.csv", "data/processed/trade_monthly.meta.json",
+               "data/processed/partners.csv", "data/processed/trade_monthly.parquet",
+               "reports/data-quality.html", f"{KOREA}/trends.html", "reports/korus/claims.html"]
+    proc = subprocess.run(make_cmd(site.root, "-q", *targets), env=site.env,
+                          capture_output=True, text=True, timeout=120)
+    return proc.returncode == 0
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+@pytest.mark.integration
+@pytest.mark.slow
+def test_raw_file_changed_in_place_is_refused(good: Site, case: str) -> None:
+    """A raw file edited or replaced after acquisition fails the checksum before cleaning."""
+    saved = replace_raw(good.root, BAD_FILES[case])
+    proc = run_make(good.root, "all", env=good.env, check=False)
+    problems = check_failed_run(good, proc, [
+        "data/raw/country.xlsx: sha256 ", "is neither a known vintage nor in the vintage log",
+        "delete it and run `make data`"])
+    restore_raw(good.root, *saved)
+    if not up_to_date(good):
+        problems.append("after restoring the good raw file, make does not take the outputs as up to date")
+    assert not problems, "\n".join(problems) + "\n--- stderr:\n" + proc.stderr[-3000:]
+
+
+MIRROR_CASES: dict[str, list[str]] = {
+    "html-page": ["country.xlsx from mirror ", "not an xlsx workbook: it looks like an HTML page"],
+    "truncated-xlsx": ["country.xlsx from mirror ", "not an xlsx workbook"],
+    "negative-value": ["data/raw/country.xlsx: negative value -5 in IJUN, row "],
+}
+
+
+def bad_mirror(tmp: Path, case: str, good: bytes) -> Path:
+    """A mirror whose census/country.xlsx is a bad new vintage (the WDI file stays in data/raw)."""
+    path = tmp / "mirror" / "census" / "country.xlsx"
+    path.parent.mkdir(parents=True)
+    BAD_FILES[case](path, good)
+    return tmp / "mirror"
+
+
+@pytest.mark.parametrize("case", list(MIRROR_CASES))
+@pytest.mark.integration
+@pytest.mark.slow
+def test_bad_new_vintage_fails_and_keeps_the_last_good_outputs(good: Site, case: str,
+                                                               tmp_path: Path) -> None:
+    """The monthly update: the old raw file is removed and ``make data all`` obtains the new
+    vintage. A broken download is refused by acquisition's content check; a well-formed file
+    with bad values is recorded as a new vintage and then refused by cleaning. Either way the
+    last good outputs stay. (``make all`` alone does not obtain a missing raw file: see
+    test_missing_files_are_remade.)"""
+    raw = good.root / "data/raw/country.xlsx"
+    good_bytes, st = raw.read_bytes(), raw.stat()
+    raw.unlink()
+    env = make_env(bad_mirror(tmp_path, case, good_bytes))
+    proc = run_make(good.root, "data", "all", env=env, check=False)
+    problems = check_failed_run(good, proc, MIRROR_CASES[case])
+    leftovers = [p.name for p in (good.root / "data/raw").iterdir() if p.name.startswith(".")]
+    if leftovers:
+        problems.append(f"acquisition left {leftovers} in data/raw")
+    if case != "negative-value" and raw.exists():
+        problems.append("a refused download was kept as data/raw/country.xlsx")
+    restore_raw(good.root, good_bytes, st)
+    if not up_to_date(good):
+        problems.append("after restoring the good raw file, make does not take the outputs as up to date")
+    assert not problems, "\n".join(problems) + "\n--- stderr:\n" + proc.stderr[-3000:]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_strict_refuses_a_modified_raw_file(good: Site, tmp_path: Path) -> None:
+    strict = make_env(good.mirror, STRICT="1")
+    saved = replace_raw(good.root, _negative)
+    proc = run_make(good.root, "all", env=strict, check=False)
+    problems = check_failed_run(good, proc, [
+        "data/raw/country.xlsx: sha256 ", "is not a vintage pinned in the manifest (STRICT=1)"])
+    restore_raw(good.root, *saved)
+    # The same file offered as a new vintage is refused by acquisition under STRICT=1.
+    raw = good.root / "data/raw/country.xlsx"
+    good_bytes, st = raw.read_bytes(), raw.stat()
+    raw.unlink()
+    log = good.root / "data/raw/vintages.csv"
+    log_before = log.read_bytes() if log.exists() else None
+    proc2 = run_make(good.root, "data", "all", check=False,
+                     env=make_env(bad_mirror(tmp_path, "negative-value", good_bytes), STRICT="1"))
+    problems += check_failed_run(good, proc2, ["country.xlsx from mirror ", "refused because STRICT=1"])
+    if raw.exists():
+        problems.append("STRICT=1 kept the refused file as data/raw/country.xlsx")
+    if (log.read_bytes() if log.exists() else None) != log_before:
+        problems.append("STRICT=1 recorded the refused vintage in data/raw/vintages.csv")
+    restore_raw(good.root, good_bytes, st)
+    if not up_to_date(good):
+        problems.append("after restoring the good raw file, make does not take the outputs as up to date")
+    assert not problems, "\n".join(problems) + "\n--- stderr:\n" + proc.stderr[-2000:] + proc2.stderr[-2000:]
+
+
+# ---- 4. incremental runs ------------------------------------------------------------------
+
+#: A file that is gone (deleted by a user, or by make itself after a failed step) and the
+#: command that must remake it.
+MISSING: dict[str, str] = {
+    "data/raw/country.xlsx": "-m analysis.acquire census",
+    f"{KOREA}/results.json": f"-m analysis.run_notebook {MODEL_NB}",
+    f"{KOREA}/02_trends.ipynb": f"-m analysis.run_notebook {MODEL_NB}",
+    "build/notebooks/01_clean.ipynb": "-m analysis.run_notebook notebooks/01_clean.ipynb",
+    "reports/korus/03_partners.ipynb": "-m analysis.run_notebook notebooks/03_partners.ipynb",
+    "reports/claims.csv": "-m analysis.run_notebook notebooks/04_claims.ipynb",
+}
+
+
+@pytest.mark.parametrize("rel", list(MISSING))
+@pytest.mark.integration
+@pytest.mark.slow
+def test_missing_files_are_remade(good: Site, rel: str) -> None:
+    """``make all`` must remake a missing output or raw file, not call the site up to date
+    (with it missing, or with last month's data). Checked with ``make -n`` (nothing runs)."""
+    (good.root / rel).unlink()
+    proc = run_make(good.root, "-n", "all", env=good.env)
+    assert MISSING[rel] in proc.stdout, (
+        f"`make all` would not remake the missing {rel}; it would run:\n"
+        + "\n".join(ln for ln in proc.stdout.splitlines() if "analysis." in ln))
+
+
+def changed_since(root: Path, before: dict[str, int]) -> set[str]:
+    after = output_mtimes(root)
+    return {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_incremental_runs_redo_only_what_depends_on_the_change(good: Site) -> None:
+    root, env = good.root, good.env
+    # Editing the claims notebook re-runs the claims check, its page and the landing page.
+    before = output_mtimes(root)
+    os.utime(root / "notebooks/04_claims.ipynb")
+    proc = run_make(root, "all", env=env)
+    ran = recipe_lines(proc)
+    assert [ln for ln in ran if ln.startswith("run ")] == [
+        "run notebooks/04_claims.ipynb -> reports/korus/04_claims.ipynb"], ran
+    assert sorted(ln for ln in ran if ln.startswith("wrote ")) == [
+        "wrote reports/index.html", "wrote reports/korus/claims.html"], ran
+    changed = changed_since(root, before)
+    assert not {c for c in changed if c.startswith(("data/", "build/", f"{KOREA}/"))}, changed
+    assert {"reports/korus/04_claims.ipynb", "reports/korus/claims.html", "reports/index.html"} <= changed
+
+    # A model parameter re-runs the models and the report, not the cleaning.
+    before = output_mtimes(root)
+    proc = run_make(root, "report", "BREAKS=2012-03", env=env)
+    ran = recipe_lines(proc)
+    assert "run notebooks/01_clean" not in proc.stderr
+    assert f"run {MODEL_NB} -> {KOREA}/02_trends.ipynb" in ran, ran
+    assert f"wrote {KOREA}/trends.html" in ran and "wrote reports/index.html" in ran
+    assert json.loads((root / f"{KOREA}/params.json").read_text())["breaks"] == ["2012-03"]
+    changed = changed_since(root, before)  # the model step also writes data/processed/sa/<slug>.csv
+    assert not {c for c in changed if c.startswith(("data/", "build/", "reports/korus/"))
+                and not c.startswith("data/processed/sa/")}, changed
+    assert (root / f"{KOREA}/results.json").read_bytes() != (good.settled / f"{KOREA}/results.json").read_bytes()
+
+    # Back to the default break dates: the models run again and give the same results.
+    proc = run_make(root, "report", env=env)
+    assert f"run {MODEL_NB} -> {KOREA}/02_trends.ipynb" in recipe_lines(proc)
+    assert "run notebooks/01_clean" not in proc.stderr
+    for rel in (f"{KOREA}/results.json", f"{KOREA}/params.json", f"{KOREA}/coefficients.csv"):
+        assert sha256(root / rel) == good.good[rel], rel
+    # ... and then everything is up to date.
+    proc = run_make(root, "all", env=env)
+    assert recipe_lines(proc) == [], proc.stdout + proc.stderr
+
+
+# ---- 5. a run killed during the model step -------------------------------------------------
+
+
+def _wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def kill_during_model_step(site: Site, sig: signal.Signals, log: Path) -> list[str]:
+    """Start ``make all`` (the model notebook is out of date), kill the whole process group
+    with ``sig`` while the model notebook runs, and return what is wrong afterwards."""
+    root = site.root
+    problems: list[str] = []
+    with open(log, "w") as err:
+        proc = subprocess.Popen(make_cmd(root, "all"), env=site.env, stdout=subprocess.DEVNULL,
+                                stderr=err, start_new_session=True)
+        try:
+            _wait_for(lambda: f"run {MODEL_NB}" in log.read_text(), 300, "the model step")
+            _wait_for(lambda: any((root / KOREA).glob(".02_trends.*.tmp.ipynb")) or proc.poll() is not None,
+                      120, "the model notebook's temporary output")
+            time.sleep(2.0)  # the kernel is now executing cells and writing figures
+            if proc.poll() is not None:
+                return [f"{sig.name}: make finished before it could be killed"]
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    # Kernels run in their own session; they exit when they see their parent die (<= 1 s).
+    deadline = time.monotonic() + 20
+    while (alive := processes_in(root)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if alive:
+        problems.append(f"{sig.name}: processes still running 20 s after the kill: {alive}")
+        for pid in alive:  # children of our make: ours to clean up
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    # Each published file is either absent or complete (the same as before: the inputs only
+    # had their timestamp changed, and the build is deterministic) ...
+    for rel in (f"{KOREA}/results.json", f"{KOREA}/02_trends.ipynb", f"{KOREA}/trends.html",
+                f"{KOREA}/coefficients.csv", "reports/index.html"):
+        path = root / rel
+        if path.exists() and sha256(path) != site.good[rel]:
+            problems.append(f"{sig.name}: {rel} is neither absent nor the complete old file")
+    # ... make still sees the model step as out of date, so the next run redoes it ...
+    q = subprocess.run(make_cmd(root, "-q", f"{KOREA}/02_trends.ipynb", f"{KOREA}/results.json"),
+                       env=site.env, capture_output=True, text=True, timeout=120)
+    if q.returncode == 0:
+        problems.append(f"{sig.name}: make takes the interrupted model step as up to date")
+    # ... and a stopped (not SIGKILLed) run removes its temporary files.
+    if sig != signal.SIGKILL and temp_files(root):
+        problems.append(f"{sig.name}: temporary files left: {temp_files(root)}")
+    stderr = log.read_text()
+    if sig != signal.SIGKILL and not any(ln.startswith(f"error: {MODEL_NB}: ") for ln in stderr.splitlines()):
+        problems.append(f"{sig.name}: no one-line error from the notebook runner:\n{stderr[-1500:]}")
+    return problems
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_killed_model_step_leaves_nothing_half_built(good: Site, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT), a CI cancel (SIGTERM) and a hard kill (SIGKILL) of the whole process
+    group while the model notebook runs; then one ``make all`` completes the build."""
+    root = good.root
+    os.utime(root / MODEL_NB)
+    problems: list[str] = []
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        problems += kill_during_model_step(good, sig, tmp_path / f"{sig.name}.log")
+    leftovers = temp_files(root)  # SIGKILL's, at least
+    proc = run_make(root, "all", env=good.env, check=False)
+    if proc.returncode != 0:
+        problems.append(f"the next make all failed:\n{proc.stderr[-3000:]}")
+    else:
+        if f"run {MODEL_NB}" not in proc.stderr:
+            problems.append("the next make all did not re-run the model step")
+        results = json.loads((root / f"{KOREA}/results.json").read_text())
+        if results.get("partner_code") != 5800:
+            problems.append("results.json after recovery is not Korea's")
+        for rel in (f"{KOREA}/results.json", f"{KOREA}/trends.html", f"{KOREA}/coefficients.csv"):
+            if not (root / rel).is_file() or sha256(root / rel) != good.good[rel]:
+                problems.append(f"after recovery {rel} differs from the good build")
+        if temp_files(root):
+            problems.append(f"temporary files of killed runs survive a successful make all "
+                            f"(published with reports/): {temp_files(root)} (after the kills: {leftovers})")
+        if recipe_lines(again := run_make(root, "all", env=good.env)):
+            problems.append(f"make all after recovery is not a no-op: {recipe_lines(again)}")
+    assert not problems, "\n".join(problems)
+
+
+# ---- 6. determinism -----------------------------------------------------------------------
+
+#: Executed notebooks record papermill's start/end times and durations: not compared.
+NOT_REPRODUCIBLE = re.compile(r"\.ipynb$")
+
+
+def _html_equal(a: bytes, b: bytes) -> bool:
+    """Equal except for a build date (``YYYY-MM-DD``) on lines that differ."""
+    la, lb = a.decode("utf-8").splitlines(), b.decode("utf-8").splitlines()
+    return len(la) == len(lb) and all(
+        x == y or _ISO_DATE.sub("DATE", x) == _ISO_DATE.sub("DATE", y) for x, y in zip(la, lb, strict=True))
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_rebuild_from_scratch_is_byte_identical(good: Site) -> None:
+    root = good.root
+    run_make(root, "clean", env=good.env)
+    assert not (root / "reports").exists() and not (root / "data/processed/trade_monthly.csv").exists()
+    run_make(root, "all", env=good.env)
+    first, again = outputs(good.first), outputs(root)
+    assert sorted(first) == sorted(again), diff_maps(first, again)
+    differ = []
+    for rel in sorted(first):
+        if first[rel] == again[rel] or NOT_REPRODUCIBLE.search(rel):
+            continue
+        if rel.endswith(".html") and _html_equal((good.first / rel).read_bytes(), (root / rel).read_bytes()):
+            continue
+        differ.append(rel)
+    assert differ == [], f"not reproducible: {differ}"
+
+
+# ---- unit tests: temporary files of killed writers -----------------------------------------
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_atomic_temp_name_carries_the_writer_pid(tmp_path: Path) -> None:
+    with atomic_path(tmp_path / "results.json") as tmp:
+        assert tmp.name.startswith(f".results.json.{os.getpid()}.") and tmp.name.endswith(".tmp")
+        tmp.write_text("{}")
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def _zombie() -> subprocess.Popen[bytes]:
+    """A child that has exited but is not reaped yet (as a SIGKILLed writer can be for a while)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    _wait_for(lambda: Path(f"/proc/{proc.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] == b"Z",
+              30, "the child to exit")
+    return proc
+
+
+def test_remove_stale_temps_removes_only_files_of_dead_writers(tmp_path: Path) -> None:
+    dead, alive = _dead_pid(), os.getpid()
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "deeper").mkdir()
+    stale = [tmp_path / f".02_trends.{dead}.tmp.ipynb", tmp_path / f".results.json.{dead}.k3j_x9a1.tmp",
+             tmp_path / "figures" / f".its.png.{dead}.abcd1234.tmp"]
+    keep = [tmp_path / f".02_trends.{alive}.tmp.ipynb", tmp_path / f".results.json.{alive}.zz9_a1b2.tmp",
+            tmp_path / "results.json", tmp_path / ".hidden", tmp_path / "notes.tmp",
+            tmp_path / ".results.json.k3j_x9a1.tmp",  # the old (pid-less) name: not ours to judge
+            tmp_path / "figures" / "deeper" / f".x.png.{dead}.abcd1234.tmp"]  # beyond depth 1
+    zombie = _zombie() if Path("/proc/self/stat").exists() else None
+    if zombie is not None:
+        stale.append(tmp_path / f".results.json.{zombie.pid}.abc_1234.tmp")
+    for p in stale + keep:
+        p.write_text("x")
+    try:
+        removed = remove_stale_temps(tmp_path)
+    finally:
+        if zombie is not None:
+            zombie.wait()
+    assert sorted(removed) == sorted(stale)
+    assert all(p.exists() for p in keep) and not any(p.exists() for p in stale)
+    assert remove_stale_temps(tmp_path / "missing") == []
+
+
+def _sleeping_notebook(path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("out_dir = '.'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("import time\ntime.sleep(60)")]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_run_notebook_stopped_by_sigterm_removes_its_temp_file(tmp_path: Path) -> None:
+    nb = _sleeping_notebook(tmp_path / "in.ipynb")
+    out = tmp_path / "out" / "done.ipynb"
+    out.parent.mkdir()
+    out.write_text("previous good run")
+    old = out.parent / f".done.{_dead_pid()}.tmp.ipynb"  # left by a SIGKILLed run
+    old.write_text("{}")
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.run_notebook", str(nb), str(out)],
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _wait_for(lambda: any(out.parent.glob(f".done.{proc.pid}.tmp.ipynb")), 120, "the temp output")
+        assert not old.exists(), "the stale temporary file of a killed run was not removed"
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert stderr.strip().splitlines()[-1] == f"error: {nb}: stopped by SIGTERM"
+    assert out.read_text() == "previous good run"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["done.ipynb"]
