@@ -1,0 +1,263 @@
+"""The floor of the benchmark: the pipeline's analysis as one plain Python process.
+
+``python benchmarks/floor.py --root DIR [--json OUT]``
+
+Does the work of ``make all`` (every source of the data manifest, cleaning, the default partner's models and figures, the
+KORUS context and the claims check, the landing page) with the same ``analysis`` calls as the
+notebooks ``01``..``04`` (the Korea report's parameters come from ``analysis.params``, as in
+``make report``), but with no ``make``, no papermill, no Jupyter kernel and no nbconvert: one
+interpreter, each library imported once. Tables and narrative that the notebooks only display
+are not rendered, and there are no notebook HTML pages (there are no executed notebooks to
+convert); the landing page ``reports/index.html`` is written. Outputs go under ``DIR`` (a copy
+of the repository; ``ANALYSIS_ROOT`` is set to it before ``analysis`` is imported), raw files
+come from ``$ANALYSIS_DATA_MIRROR`` exactly as in ``make data``.
+
+The environment matches the Makefile's exports (single-threaded BLAS, Agg backend, matplotlib
+state under ``DIR/build/cache``), so the comparison with the pipeline is like for like.
+Phase times (seconds since the interpreter started running this file) are printed as one JSON
+object on stdout, and written to ``--json`` when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+STARTED = time.perf_counter()
+
+PARTNER = "5800"
+START = "2000-01"
+END = ""
+BREAKS = ["2012-03", "2019-01"]
+
+
+def _environment(root: Path) -> None:
+    """The Makefile's exported variables, set before numpy/matplotlib/analysis are imported."""
+    cache = root / "build" / "cache"
+    os.environ["ANALYSIS_ROOT"] = str(root)
+    os.environ["MPLCONFIGDIR"] = str(cache / "matplotlib")
+    os.environ["MPLBACKEND"] = "Agg"
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = "1"
+    (cache / "matplotlib").mkdir(parents=True, exist_ok=True)
+
+
+class Phases:
+    """Cumulative clock: ``mark(name)`` records the seconds spent since the previous mark."""
+
+    def __init__(self) -> None:
+        self.last = STARTED
+        self.seconds: dict[str, float] = {}
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self.last, 3)
+        self.last = now
+
+
+def run(root: Path) -> dict[str, float]:
+    """Do the whole analysis under ``root``; return the seconds of each phase."""
+    _environment(root)
+    clock = Phases()
+
+    import matplotlib.pyplot as plt  # noqa: F401  (imported here so the import phase is separate)
+    import pandas as pd
+
+    from analysis import (
+        acquire,
+        claims,
+        clean,
+        config,
+        context_plots,
+        figures,
+        models,
+        publish,
+        series,
+        worldbank,
+    )
+    from analysis import comparison as cmp
+    from analysis.errors import AnalysisError
+    from analysis.params import build_params
+    from analysis.partners import resolve
+
+    clock.mark("imports")
+
+    # ---- make data -------------------------------------------------------------------------
+    # Every source of the manifest, as `make data` does; optional ones may be unavailable.
+    raw: dict[str, Path] = {}
+    for sid, source in acquire.load_manifest().items():
+        try:
+            raw[sid] = acquire.ensure(sid)
+        except AnalysisError:
+            if source.required:
+                raise
+    raw_census, raw_wdi = raw["census"], config.RAW_DIR / "wdi_kor.csv"
+    clock.mark("data")
+
+    # ---- 01_clean ----------------------------------------------------------------------------
+    result = clean.run(raw_census, config.PROCESSED_DIR)
+    clean.data_quality_summary(result)
+    clock.mark("clean")
+
+    # ---- make report PARTNER=5800 (params) + 02_trends ----------------------------------------
+    params = build_params(resolve(PARTNER), START, END, BREAKS)
+    trade = series.load_trade(config.TRADE_MONTHLY_CSV)
+    who = series.resolve_partner(trade, params["partner"])
+    report_dir = config.REPORTS_DIR / who.slug
+    fig_dir = report_dir / "figures"
+    monthly = series.partner_monthly(trade, who.code, params["start"], params["end"])
+    breaks, train_end = models.validate_params(monthly, params["breaks"], params["train_end"], "sarimax")
+    through = series.data_through(monthly)
+    sa_path = config.TRADE_MONTHLY_CSV.parent / "sa" / f"{who.slug}.csv"
+    figures.set_theme()
+    annual = series.annual(monthly)
+    figures.save_figure(figures.plot_annual_balance(annual, partner=who.name, data_through=through),
+                        fig_dir, "annual_balance")
+    clock.mark("trends: data and first figure")
+
+    mrun = models.run_models(monthly, breaks=breaks, train_end=train_end, forecast_model="sarimax")
+    results = models.build_results(who.code, who.name, monthly, run=mrun)
+    coef = models.coefficients_table(mrun)
+    clock.mark("trends: run_models")
+
+    figures.save_figure(figures.plot_monthly_trade(monthly, mrun.sa, partner=who.name, data_through=through),
+                        fig_dir, "monthly_trade")
+    if "balance" in mrun.stl:
+        figures.save_figure(figures.plot_stl(mrun.stl["balance"], series_label="Balance", partner=who.name,
+                                             data_through=through), fig_dir, "stl_balance")
+    labels = {"exports": "Exports", "imports": "Imports", "balance": "The balance"}
+    for col in models.SERIES:
+        if col not in mrun.its:
+            continue
+        cf = mrun.counterfactuals.get(col)
+        fig = figures.plot_its(mrun.its[col].fit, forecast=cf.forecast if cf else None,
+                               series_label=labels[col].removeprefix("The ").capitalize(), partner=who.name,
+                               data_through=through, breaks=breaks, unit="US$ millions")
+        figures.save_figure(fig, fig_dir, f"its_{col}")
+    for table in (models.effects_table(mrun), models.effects_table(mrun, crisis=True), models.tests_table(mrun),
+                  models.counterfactual_table(mrun), models.diagnostics_table(mrun)):
+        assert isinstance(table, pd.DataFrame)
+    models.write_outputs(results, coef, mrun.sa, report_dir, sa_path)
+    clock.mark("trends: figures and outputs")
+
+    # ---- 03_partners (default parameters of the notebook) ------------------------------------
+    _context(root, cmp, context_plots, figures, worldbank, pd, raw_wdi)
+    clock.mark("context (03_partners)")
+
+    # ---- 04_claims ---------------------------------------------------------------------------
+    table = claims.load_claims(config.EXTERNAL_DIR / "claims.csv")
+    # The Makefile passes reference_dir and census_api_dir = data/raw (optional sources there).
+    ctx = claims.ClaimsContext.from_paths(config.TRADE_MONTHLY_CSV, raw_wdi,
+                                          claims.optional_dir("data/raw", "reference"),
+                                          claims.optional_dir("data/raw", "census-api"))
+    res = claims.evaluate(table, ctx)
+    claims.write_results(res, config.REPORTS_DIR / "claims.csv")
+    claims.verdict_counts(res)
+    _, args = claims.parse_computation(table.set_index("id").loc["deficit_2015", "computation"])
+    claims.deficit_sentence(claims.deficit_outlook(ctx.trade, args["partner"], args["year"]))
+    clock.mark("claims (04_claims)")
+
+    # ---- landing page ------------------------------------------------------------------------
+    publish.build_index(config.REPORTS_DIR)
+    clock.mark("index.html")
+    return clock.seconds
+
+
+def _context(root: Path, cmp: Any, context_plots: Any, figures: Any, worldbank: Any, pd: Any, wdi_path: Path) -> None:
+    """The computations and figures of ``03_partners.ipynb`` with its default parameters."""
+    from analysis import config
+
+    focus_code = cmp.parse_codes("5800", "focus")[0]
+    comparator_codes = [c for c in cmp.parse_codes(["5700", "5880", "2010", "5520", "4280", "5830"], "comparators")
+                        if c != focus_code]
+    control_codes = cmp.parse_codes(["5700", "5880", "4280", "5830", "5520"], "did_controls")
+    break_date, start, did_end, window, base = "2012-03", "2000-01", "2017-12", 36, 2011
+    fig_dir = config.REPORTS_DIR / "korus" / "figures"
+
+    trade = cmp.read_trade(config.TRADE_MONTHLY_CSV)
+    trade = trade[trade["date"] >= pd.Timestamp(start)]
+    world = cmp.world_code(trade)
+    codes = [focus_code, *comparator_codes]
+    names = {c: cmp.partner_name(trade, c) for c in {*codes, *control_codes, world}}
+    focus_name = names[focus_code]
+    data_through = f"{trade['date'].max():%Y-%m}"
+    figures.set_theme()
+
+    annual = cmp.annual_totals(trade, codes)
+    balances = cmp.wide_by_partner(annual, "balance")[[focus_name] + [names[c] for c in comparator_codes]]
+    figures.save_figure(context_plots.plot_partner_balances(balances, focus=focus_name, data_through=data_through),
+                        fig_dir, "partners_balance")
+
+    shares_m = cmp.trade_shares(trade, focus_code, world, freq="monthly")
+    shares_a = cmp.trade_shares(trade, focus_code, world, freq="annual")
+    figures.save_figure(context_plots.plot_partner_shares(shares_m, shares_a, partner=focus_name,
+                                                          data_through=data_through),
+                        fig_dir, "partners_korea_share")
+
+    index = cmp.index_to_base(trade, codes, "exports", base)[[focus_name] + [names[c] for c in comparator_codes]]
+    figures.save_figure(context_plots.plot_index(index, focus=focus_name, base_year=base, flow="exports",
+                                                 data_through=data_through),
+                        fig_dir, "partners_export_index")
+
+    cmp.did_table(trade, focus_code, control_codes, break_date=break_date, start=start, end=did_end)
+    panels = {f: cmp.did_panel(trade, focus_code, control_codes, f, start, did_end) for f in ("exports", "imports")}
+    studies = {f: cmp.event_study(panels[f], break_date) for f in panels}
+    placebos = {f: cmp.placebo_in_time(panels[f], break_date, window=window) for f in panels}
+    label = {"exports": "U.S. exports to", "imports": "U.S. imports from"}
+    fig = context_plots.plot_event_study(
+        {label[f]: studies[f] for f in studies},
+        partner=focus_name,
+        controls_label="partners without a U.S. FTA",
+        break_date=break_date,
+        data_through=data_through,
+        subtitles={label[f]: f"placebo p = {placebos[f].pvalue:.2f}" for f in placebos},
+    )
+    figures.save_figure(fig, fig_dir, "partners_did_event_study")
+    figures.save_figure(context_plots.plot_placebo({label[f]: placebos[f] for f in placebos}, partner=focus_name,
+                                                   data_through=data_through),
+                        fig_dir, "partners_did_placebo")
+
+    wdi = worldbank.read_wdi(wdi_path)
+    macro = worldbank.korea_macro(wdi, start=int(start[:4]))
+    source = (
+        "Source: World Bank, World Development Indicators (" + ", ".join(worldbank.MACRO_INDICATORS.values())
+        + f"), {int(macro.index.min())}-{int(macro.index.max())}. Dashed lines: KORUS signed (2007), in force (2012), "
+        "renegotiated (2018), revised (2019), pandemic (2020)."
+    )
+    figures.save_figure(context_plots.plot_korea_macro(macro, source=source), fig_dir, "korea_macro")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python benchmarks/floor.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--root", type=Path, required=True,
+                    help="a copy of the repository; outputs (data/processed, reports) are written there")
+    ap.add_argument("--json", type=Path, default=None, help="also write the phase times here")
+    args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    root = args.root.resolve()
+    if not (root / "data" / "raw" / "sources.json").is_file():
+        print(f"error: {root}: not a copy of the repository (no data/raw/sources.json)", file=sys.stderr)
+        return 2
+    if not os.environ.get("ANALYSIS_DATA_MIRROR"):
+        print("error: ANALYSIS_DATA_MIRROR is not set (the floor obtains raw data like `make data`)",
+              file=sys.stderr)
+        return 2
+    try:
+        phases = run(root)
+    except Exception as exc:  # the AnalysisError subclasses carry a one-line message
+        print(f"error: floor: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    phases["total (in process)"] = round(time.perf_counter() - STARTED, 3)
+    text = json.dumps(phases)
+    if args.json:
+        args.json.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
