@@ -24,3 +24,19 @@ def mirror() -> Path:
     if not (path / "census" / "country.xlsx").exists():
         pytest.skip(f"ANALYSIS_DATA_MIRROR={path} has no census/country.xlsx")
     return path
+
+
+@pytest.fixture(scope="session")
+def real_trade(tmp_path_factory: pytest.TempPathFactory):
+    """The real cleaned table: ``data/processed/trade_monthly.csv`` if built, otherwise cleaned
+    from the mirror with ``analysis.clean.run`` into a temporary folder (once per session)."""
+    from analysis import clean, series
+
+    if config.TRADE_MONTHLY_CSV.is_file():
+        return series.load_trade(config.TRADE_MONTHLY_CSV)
+    mirror = config.mirror_dir()
+    if mirror is None:
+        pytest.skip("no data/processed/trade_monthly.csv and ANALYSIS_DATA_MIRROR is not set")
+    out = tmp_path_factory.mktemp("processed")
+    clean.run(mirror / "census" / "country.xlsx", out, verify=False)
+    return series.load_trade(out / config.TRADE_MONTHLY_CSV.name)

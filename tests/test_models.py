@@ -378,21 +378,8 @@ def test_describe_effect_sentences():
 # ---- real data (integration) -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def korea_monthly(tmp_path_factory) -> pd.DataFrame:
-    if config.TRADE_MONTHLY_CSV.is_file():
-        trade = series.load_trade(config.TRADE_MONTHLY_CSV)
-    else:
-        mirror = config.mirror_dir()
-        if mirror is None:
-            pytest.skip("no data/processed/trade_monthly.csv and ANALYSIS_DATA_MIRROR is not set")
-        try:
-            from analysis import clean
-        except ImportError:
-            pytest.skip("analysis.clean is not available to build the cleaned table")
-        out = tmp_path_factory.mktemp("processed")
-        clean.run(mirror / "census" / "country.xlsx", out, verify=False)
-        trade = series.load_trade(out / config.TRADE_MONTHLY_CSV.name)
-    return series.partner_monthly(trade, 5800, "2000-01")
+def korea_monthly(real_trade: pd.DataFrame) -> pd.DataFrame:
+    return series.partner_monthly(real_trade, 5800, "2000-01")
 
 
 @pytest.mark.integration

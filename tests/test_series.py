@@ -149,19 +149,3 @@ def test_korea_annual_balances_match_census(real_trade):
     assert a.loc[2011, "complete"] and a.loc[2015, "months"] == 12
 
 
-@pytest.fixture(scope="module")
-def real_trade(tmp_path_factory):
-    """The real cleaned table: ``data/processed/trade_monthly.csv`` if built, otherwise cleaned
-    from the mirror with ``analysis.clean.run`` into a temporary folder."""
-    if config.TRADE_MONTHLY_CSV.is_file():
-        return series.load_trade(config.TRADE_MONTHLY_CSV)
-    mirror = config.mirror_dir()
-    if mirror is None:
-        pytest.skip("no data/processed/trade_monthly.csv and ANALYSIS_DATA_MIRROR is not set")
-    try:
-        from analysis import clean
-    except ImportError:
-        pytest.skip("analysis.clean is not available to build the cleaned table")
-    out = tmp_path_factory.mktemp("processed")
-    clean.run(mirror / "census" / "country.xlsx", out, verify=False)
-    return series.load_trade(out / config.TRADE_MONTHLY_CSV.name)

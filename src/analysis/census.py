@@ -58,7 +58,7 @@ ANNUAL_SUM_TOLERANCE: float = 0.05
 
 #: Values are rounded to this many decimals of US$ millions (= 1 dollar), the finest unit
 #: in the Census files (values from 2003 on are given to the dollar; earlier ones to
-#: US$ 0.1 million). This removes float noise such as -13199.700000000004 from balances
+#: US$ 0.1 million). This removes float noise such as -1234.500000000004 from balances
 #: without throwing away any published digit.
 VALUE_DECIMALS: int = 6
 

@@ -80,7 +80,7 @@ def _fmt(x: float, decimals: int, sign: bool = False) -> str:
 
 
 def fmt_billions(millions: Any, *, sign: bool = False) -> str:
-    """US$ millions as billions with one decimal: ``-13199.7`` -> ``"−13.2"``; n/a if missing."""
+    """US$ millions as billions with one decimal: ``-1234.5`` -> ``"−1.2"``; n/a if missing."""
     x = _num(millions)
     return NA if x is None else _fmt(x / 1000.0, 1, sign)
 
