@@ -14,6 +14,7 @@ PARTNER ?= 5800
 START   ?= 2000-01
 END     ?=
 BREAKS  ?= 2012-03,2019-01
+FORECAST ?= sarimax
 PYTHON  ?= python3
 comma   := ,
 
@@ -73,7 +74,7 @@ endif
 help: ## List the targets (this text)
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_.\/-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "  Parameters: PARTNER=$(PARTNER) START=$(START) END=$(END) BREAKS=$(BREAKS)"
+	@echo "  Parameters: PARTNER=$(PARTNER) START=$(START) END=$(END) BREAKS=$(BREAKS) FORECAST=$(FORECAST) (sarimax|ets)"
 
 all: $(PROCESSED) reports/data-quality.html ## Everything: environment, data, cleaning, models, figures, HTML report
 	@$(MAKE) --no-print-directory context-pages
@@ -121,12 +122,12 @@ $(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) notebooks/01_clean.
 report: $(PROCESSED) ## Models, figures and HTML for PARTNER (code or name; default 5800)
 	@slug=$$($(PY) -m analysis.partners slug '$(PARTNER)') && \
 	$(PY) -m analysis.params reports/$$slug/params.json --partner '$(PARTNER)' \
-	  --start '$(START)' --end '$(END)' --breaks '$(BREAKS)' && \
+	  --start '$(START)' --end '$(END)' --breaks '$(BREAKS)' --forecast '$(FORECAST)' && \
 	$(MAKE) --no-print-directory reports/$$slug/trends.html reports/index.html SLUG=$$slug
 
 # Default parameters for a partner whose report has none yet (used by all-partners).
 reports/%/params.json: | $(PROCESSED)
-	$(PY) -m analysis.params $@ --partner '$*' --start '$(START)' --end '$(END)' --breaks '$(BREAKS)'
+	$(PY) -m analysis.params $@ --partner '$*' --start '$(START)' --end '$(END)' --breaks '$(BREAKS)' --forecast '$(FORECAST)'
 
 all-partners: $(PROCESSED) ## Reports for every country with data around the first break (use -j N)
 	@$(MAKE) --no-print-directory $$($(PY) -m analysis.partners list $(firstword $(subst $(comma), ,$(BREAKS))) \

@@ -62,7 +62,10 @@ def test_params_validation(tmp_path: Path) -> None:
     korea = partners.resolve(5800, table)
     p = params.build_params(korea, "2000-01", "", ["2012-03", "2019-01"])
     assert p == {"partner": "5800", "start": "2000-01", "end": "", "breaks": ["2012-03", "2019-01"],
-                 "train_end": "2012-02"}
+                 "forecast_model": "sarimax", "train_end": "2012-02"}
+    assert params.build_params(korea, "2000-01", "", ["2012-03"], "ets")["forecast_model"] == "ets"
+    with pytest.raises(ParameterError, match="FORECAST='arima'"):
+        params.build_params(korea, "2000-01", "", ["2012-03"], "arima")
     vietnam = partners.resolve("vietnam", table)
     assert params.build_params(vietnam, "1985-01", "", ["2012-03"])["start"] == "1992-01"
     bad = [
@@ -101,3 +104,9 @@ def test_partners_cli_unknown_exits_2(tmp_path: Path, monkeypatch: pytest.Monkey
     assert partners.main(["slug", "Jpan"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: partner 'Jpan': unknown; closest: Japan")
+
+
+def test_forecast_models_agree_with_the_models_module() -> None:
+    from analysis import models
+
+    assert params.FORECAST_MODELS == models.FORECAST_MODELS

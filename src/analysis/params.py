@@ -34,8 +34,15 @@ def parse_month(value: str, name: str) -> str:
     return value.strip()
 
 
-def build_params(partner: Partner, start: str, end: str, breaks: list[str]) -> dict[str, Any]:
+FORECAST_MODELS: tuple[str, ...] = ("sarimax", "ets")  # as in analysis.models
+
+
+def build_params(
+    partner: Partner, start: str, end: str, breaks: list[str], forecast_model: str = "sarimax"
+) -> dict[str, Any]:
     """Check the parameters against the partner's data and return the papermill parameters."""
+    if forecast_model not in FORECAST_MODELS:
+        raise ParameterError(f"FORECAST={forecast_model!r}: expected one of {', '.join(FORECAST_MODELS)}")
     start = parse_month(start, "START") if start else partner.first_month
     end = parse_month(end, "END") if end else ""
     last = end or partner.last_month
@@ -62,6 +69,7 @@ def build_params(partner: Partner, start: str, end: str, breaks: list[str]) -> d
         "start": start,
         "end": end,
         "breaks": checked,
+        "forecast_model": forecast_model,
         # The counterfactual is trained on the months before the first break.
         "train_end": previous_month(checked[0]),
     }
@@ -90,11 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", default="")
     ap.add_argument("--end", default="")
     ap.add_argument("--breaks", default="2012-03")
+    ap.add_argument("--forecast", default="sarimax")
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         partner = resolve(args.partner)
         breaks = [b for b in args.breaks.replace(" ", ",").split(",") if b]
-        params = build_params(partner, args.start, args.end, breaks)
+        params = build_params(partner, args.start, args.end, breaks, args.forecast)
         write_if_changed(args.path, params)
     except AnalysisError as exc:
         print(f"error: {exc}", file=sys.stderr)
