@@ -726,3 +726,15 @@ def test_tsv_and_gzip_content_checks(tmp_path: Path) -> None:
     assert acquire.check_content(gz, ok) == ("", "")
     with pytest.raises(DataError, match="not a gzip file"):
         acquire.check_content(gz, good)
+
+
+def test_truncated_xlsx_is_named_as_such(tmp_path: Path) -> None:
+    src = acquire.Source(id="census", title="t", url="", file="country.xlsx", mirror_path="census/country.xlsx",
+                         format="xlsx", license="", attribution="", required=True)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>" * 500)
+    path = tmp_path / "country.xlsx"
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(DataError, match="truncated or corrupt xlsx workbook"):
+        acquire.check_content(src, path)

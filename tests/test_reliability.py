@@ -407,7 +407,7 @@ def test_raw_file_changed_in_place_is_refused(good: Site, case: str) -> None:
 
 MIRROR_CASES: dict[str, list[str]] = {
     "html-page": ["country.xlsx from mirror ", "not an xlsx workbook: it looks like an HTML page"],
-    "truncated-xlsx": ["country.xlsx from mirror ", "not an xlsx workbook"],
+    "truncated-xlsx": ["country.xlsx from mirror ", "truncated or corrupt xlsx workbook"],
     "negative-value": ["data/raw/country.xlsx: negative value -5 in IJUN, row "],
 }
 

@@ -369,7 +369,9 @@ def check_content(source: Source, path: str | Path, label: str | None = None) ->
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if source.format == "xlsx":
-        if not head.startswith(ZIP_MAGIC) or not zipfile.is_zipfile(path):
+        if head.startswith(ZIP_MAGIC) and not zipfile.is_zipfile(path):
+            raise DataError(label, "truncated or corrupt xlsx workbook (the zip archive is incomplete)")
+        if not head.startswith(ZIP_MAGIC):
             raise DataError(label, f"not an xlsx workbook: {_sniff(head)}")
         return census_coverage(path, label=label)
     if source.format == "csv":
