@@ -20,9 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
-from statsmodels.stats import sandwich_covariance as sw
 
 from . import config
 from .errors import DataError, ParameterError
@@ -378,7 +376,12 @@ def _fit(
     n_p, n_t = panel["partner_code"].nunique(), panel["date"].nunique()
     x = pd.DataFrame({k: _absorb(v, n_p, n_t) for k, v in columns.items()})
     y = _absorb(panel["y"].to_numpy(dtype=float), n_p, n_t)
-    res = sm.OLS(y, x).fit()
+    # statsmodels is imported here, not at module level: analysis.claims imports this module
+    # for its table helpers and should not pay statsmodels' import time.
+    from statsmodels.regression.linear_model import OLS
+    from statsmodels.stats import sandwich_covariance as sw
+
+    res = OLS(y, x).fit()
     nobs, k = len(y), x.shape[1]
     dof = nobs - k - (n_p + n_t - 1)
     if dof <= 0:

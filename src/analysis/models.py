@@ -56,9 +56,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy.signal import lfilter
-from statsmodels.regression.linear_model import yule_walker
+from statsmodels.regression.linear_model import OLS, yule_walker
 from statsmodels.stats.diagnostic import acorr_ljungbox, breaks_cusumolsresid
 from statsmodels.stats.stattools import durbin_watson
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
@@ -466,7 +465,7 @@ def fit_its(
             )
     X = its_design(y.index, breaks, crisis_dummies)
     z = np.log(y) if log else y
-    res = sm.OLS(z, X).fit(cov_type="HAC", cov_kwds={"maxlags": hac_maxlags})
+    res = OLS(z, X).fit(cov_type="HAC", cov_kwds={"maxlags": hac_maxlags})
     cov_type = f"HAC (Newey-West, Bartlett kernel, {hac_maxlags} lags)"
     names = list(X.columns)
     ci = res.conf_int(alpha=0.05)
@@ -726,7 +725,7 @@ def supf_search(
     sup = float(stats[sup_at])
 
     # Null model and its residual AR process.
-    null = sm.OLS(z, X0).fit()
+    null = OLS(z, X0).fit()
     resid = np.asarray(null.resid)
     U, p = _ar_noise(resid, n_boot, seed)
     boot = np.array([_hac_wald_path(u, Zt, ZtT, A, q0, hac_maxlags).max() for u in U])
