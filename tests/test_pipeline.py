@@ -10,46 +10,20 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from analysis import config
+from repo_copy import copy_repository, make_env
+from repo_copy import run_make as _make
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _make(root: Path, *args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    venv = Path(sys.prefix)  # the venv itself, never the base interpreter it links to
-    proc = subprocess.run(["make", "-C", str(root), f"VENV={venv}", *args], env=env,
-                          capture_output=True, text=True, timeout=1500)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"make {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path, dict[str, str]]:
     """A fresh copy of the repository after one full ``make all``."""
-    root = tmp_path_factory.mktemp("fresh") / "korus-trade"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=config.ROOT,
-                           capture_output=True, text=True, check=True).stdout.split("\n")
-    for rel in filter(None, files):
-        src = config.ROOT / rel
-        if src.is_file():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, root / rel)
-    if sys.prefix == sys.base_prefix or not (Path(sys.prefix) / ".installed").exists():
-        pytest.skip("run the tests from the project's virtual environment (make test)")
-    # The copy must not look newer than the shared environment, or make would reinstall it.
-    stamp = (Path(sys.prefix) / ".installed").stat().st_mtime
-    os.utime(root / "pyproject.toml", (stamp - 1, stamp - 1))
-    env = {**os.environ, "ANALYSIS_DATA_MIRROR": str(mirror)}
-    env.pop("MAKEFLAGS", None)
-    env.pop("MAKELEVEL", None)
+    root = copy_repository(tmp_path_factory.mktemp("fresh") / "korus-trade")
+    env = make_env(mirror)
     _make(root, "all", env=env)
     return root, env
 

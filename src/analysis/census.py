@@ -218,14 +218,18 @@ def read_census_table(path: str | Path) -> pd.DataFrame:
     indexed by row number in the file. The file is opened read-only.
     """
     path = Path(path)
+    return parse_census_bytes(read_bytes(path), path)
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The whole file, opened read-only; ``DataError`` naming the file if it cannot be read."""
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            return fh.read()
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
     except OSError as exc:
         raise DataError(path, f"cannot be read ({exc.strerror or exc})") from None
-    return parse_census_bytes(data, path)
 
 
 # ---- validation ------------------------------------------------------------------------------

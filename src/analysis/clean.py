@@ -74,32 +74,21 @@ def _is_project_raw_file(raw_path: Path) -> bool:
 def verify_raw(raw_path: str | Path) -> str | None:
     """Check the raw file against the acquisition manifest, if that applies.
 
-    Only for the project's own ``data/raw/`` file, and only when ``analysis.acquire``
-    exists: returns its sha256, raises ``ChecksumMismatch`` on a mismatch, returns None
-    when the check does not apply (another path, or no acquisition module).
+    Only for the project's own ``data/raw/`` file: returns its sha256, raises
+    ``ChecksumMismatch`` on a mismatch, returns None for another path (a file a user
+    cleans by hand, a test fixture).
     """
     raw_path = Path(raw_path)
     if not _is_project_raw_file(raw_path):
         return None
-    try:
-        acquire = importlib.import_module("analysis.acquire")
-    except ModuleNotFoundError as exc:
-        if exc.name == "analysis.acquire":
-            return None
-        raise
-    return acquire.verify("census", raw_path)
+    # Imported by name at call time (acquire is not needed to clean a file by hand).
+    return importlib.import_module("analysis.acquire").verify("census", raw_path)
 
 
 def load(raw_path: str | Path) -> tuple[bytes, pd.DataFrame]:
     """Read the raw file's bytes once (read-only) and parse them."""
     raw_path = Path(raw_path)
-    try:
-        with open(raw_path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise DataError(raw_path, "file not found") from None
-    except OSError as exc:
-        raise DataError(raw_path, f"cannot be read ({exc.strerror or exc})") from None
+    data = census.read_bytes(raw_path)
     return data, census.parse_census_bytes(data, raw_path)
 
 
