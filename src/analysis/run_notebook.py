@@ -94,6 +94,9 @@ def run(
                 report_mode=False,
                 log_output=False,
                 kernel_manager_class=_kernel_manager_class(socket_dir),
+                # The kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when it is
+                # shut down) is not actionable; cell errors still come back through papermill.
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
         os.replace(tmp, output)
     finally:
