@@ -132,6 +132,28 @@ def test_vectorised_wald_equals_statsmodels_hac_wald():
         assert s.stats.loc[pd.Timestamp(month)] == pytest.approx(kt.statistic, rel=1e-7)
 
 
+def test_batched_bootstrap_wald_equals_one_series_at_a_time():
+    # The bootstrap path (one matrix product for all replications) must give the statistics
+    # of the direct path, candidate by candidate, including a lag count other than 12 and a
+    # chunk size that splits the replications unevenly.
+    y = np.log(synth(n=150, level=0.05, seed=15))
+    n = len(y)
+    X0 = models.its_design(y.index, []).to_numpy()
+    q0, _ = np.linalg.qr(X0)
+    t = np.arange(n, dtype="float64")
+    cands = np.arange(25, 126, 5)
+    Z = np.stack([np.stack([(t >= k) * 1.0, np.where(t >= k, t - k, 0.0)], axis=1) for k in cands])
+    Zt = Z - np.einsum("nk,tkj->tnj", q0, np.einsum("nk,tnj->tkj", q0, Z))
+    ZtT = np.ascontiguousarray(Zt.transpose(0, 2, 1))
+    A = np.linalg.inv(ZtT @ Zt)
+    U, _ = models._ar_noise(np.random.default_rng(3).standard_normal(n), 23, seed=4)
+    for lags in (0, 5, 12):
+        batched = models._hac_wald_boot(U, Zt, q0, lags, chunk=10)
+        direct = np.array([models._hac_wald_path(u, Zt, ZtT, A, q0, lags) for u in U]).T
+        assert batched.shape == (len(cands), len(U))
+        np.testing.assert_allclose(batched, direct, rtol=1e-9)
+
+
 def test_known_break_test_conditions_on_other_breaks():
     y = synth(level=0.1, seed=12)
     kt = models.known_break_test(y, "2011-01", log=True, other_breaks=[BREAK], n_boot=199)
