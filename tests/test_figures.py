@@ -253,6 +253,19 @@ def test_save_figure_deterministic(tmp_path, monthly: pd.DataFrame, sa: pd.DataF
     assert not plt.get_fignums()  # closed after saving
 
 
+def test_saved_figure_displays_the_saved_png(tmp_path, monthly: pd.DataFrame, sa: pd.DataFrame) -> None:
+    fig = _build(monthly, sa)
+    w_in, h_in = fig.get_size_inches()
+    saved = figures.save_figure(fig, tmp_path, "monthly")
+    data, meta = saved._repr_png_()
+    assert data == saved.png.read_bytes()  # the page embeds exactly the file on disk
+    # Pixel size at PNG_DPI, shown at the size it has at figure.dpi (100) in CSS pixels.
+    assert int.from_bytes(data[16:20], "big") == round(w_in * figures.PNG_DPI)
+    assert meta == {"width": round(w_in * 100), "height": round(h_in * 100)}
+    png, svg = saved
+    assert (png.suffix, svg.suffix) == (".png", ".svg") and saved[1] == svg
+
+
 def test_save_figure_rejects_bad_name(tmp_path) -> None:
     fig, _ = plt.subplots()
     with pytest.raises(ParameterError, match="figure name"):

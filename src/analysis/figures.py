@@ -3,7 +3,8 @@
 Every ``plot_*`` function returns a matplotlib :class:`~matplotlib.figure.Figure` (shown inline
 in a notebook when it is the last expression of a cell, or with ``display(fig)``); saving is
 separate (:func:`save_figure`, which also closes the figure in pyplot so that the inline
-backend does not show it twice).
+backend does not show it twice). The notebooks ``display(save_figure(...))``: that shows the
+saved PNG file, so each figure is rendered once per format, not again for the page.
 
 Conventions shared by all figures:
 
@@ -761,12 +762,40 @@ def plot_stl(
 # ---- saving ----------------------------------------------------------------------------------
 
 
-def save_figure(fig: Figure, out_dir: Path, name: str) -> list[Path]:
+class SavedFigure:
+    """The files :func:`save_figure` wrote: ``png`` and ``svg`` paths (iterable as
+    ``[png, svg]``). In a notebook, ``display()`` of it shows the saved PNG itself, so the
+    figure is not rendered a second time and the report embeds the same image as the file on
+    disk (sized in CSS pixels as at ``figure.dpi``; the extra resolution serves HiDPI screens).
+    """
+
+    def __init__(self, png: Path, svg: Path, display_scale: float) -> None:
+        self.png, self.svg, self._scale = png, svg, display_scale
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter((self.png, self.svg))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> Path:
+        return (self.png, self.svg)[i]
+
+    def __repr__(self) -> str:
+        return f"SavedFigure(png={str(self.png)!r}, svg={str(self.svg)!r})"
+
+    def _repr_png_(self) -> tuple[bytes, dict[str, int]]:
+        data = self.png.read_bytes()
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        return data, {"width": round(width * self._scale), "height": round(height * self._scale)}
+
+
+def save_figure(fig: Figure, out_dir: Path, name: str) -> SavedFigure:
     """Write ``out_dir/name.png`` and ``out_dir/name.svg`` atomically and deterministically.
 
     PNG without the ``Software`` tag, SVG without a date and with a fixed hash salt, so two
-    runs give byte-identical files. The figure is then closed in pyplot (it stays usable
-    for ``display(fig)``). Returns ``[png_path, svg_path]``.
+    runs give byte-identical files. The figure is then closed in pyplot. Returns the
+    :class:`SavedFigure` (``[png_path, svg_path]``); ``display()`` it to show the PNG.
     """
     if not name or not re.fullmatch(r"[A-Za-z0-9._-]+", name) or name.startswith("."):
         raise ParameterError(f"save_figure: invalid figure name {name!r} (letters, digits, ._-)")
@@ -778,4 +807,4 @@ def save_figure(fig: Figure, out_dir: Path, name: str) -> list[Path]:
                                                 metadata={"Software": None}))
         write_atomic(svg, lambda p: fig.savefig(p, format="svg", metadata={"Date": None}))
     plt.close(fig)
-    return [png, svg]
+    return SavedFigure(png, svg, display_scale=float(fig.dpi) / PNG_DPI)
