@@ -305,7 +305,7 @@ def test_coefficients_table_and_write_outputs(small_run, tmp_path):
     res = models.build_results(5800, "Korea, South", m, run=run)
     out, sa_path = tmp_path / "reports" / "korea-south", tmp_path / "sa" / "korea-south.csv"
     paths = models.write_outputs(res, coef, run.sa, out, sa_path)
-    assert [p.name for p in paths] == ["results.json", "coefficients.csv", "korea-south.csv"]
+    assert [p.name for p in paths] == ["coefficients.csv", "korea-south.csv", "results.json"]  # results last
     first = [p.read_bytes() for p in paths]
     models.write_outputs(res, coef, run.sa, out, sa_path)
     assert [p.read_bytes() for p in paths] == first
@@ -314,6 +314,27 @@ def test_coefficients_table_and_write_outputs(small_run, tmp_path):
     assert sa["date"].iloc[0] == "2000-01-01" and len(sa) == N
     assert json.loads((out / "results.json").read_text())["slug"] == "korea-south"
     assert not list(out.glob(".*.tmp"))
+
+
+def test_write_outputs_replaces_the_figures_folder_with_the_staged_one(small_run, tmp_path):
+    from analysis.io import staging_dir
+
+    m, run = small_run
+    res, coef = models.build_results(5800, "Korea, South", m, run=run), models.coefficients_table(run)
+    out = tmp_path / "korea-south"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "stl_balance.png").write_bytes(b"old, of a model now skipped")
+    (out / "figures" / "its_exports.png").write_bytes(b"old")
+    stage = staging_dir(out / "figures")
+    assert stage.parent == out and stage.name.startswith(".figures.") and not list(stage.iterdir())
+    (stage / "its_exports.png").write_bytes(b"new")
+    # Until the outputs are written, the published folder is the old one.
+    assert (out / "figures" / "its_exports.png").read_bytes() == b"old"
+    paths = models.write_outputs(res, coef, run.sa, out, tmp_path / "sa.csv", figures_stage=stage)
+    assert out / "figures" in paths and paths[-1].name == "results.json"
+    assert sorted(p.name for p in (out / "figures").iterdir()) == ["its_exports.png"]
+    assert (out / "figures" / "its_exports.png").read_bytes() == b"new"
+    assert sorted(p.name for p in out.iterdir()) == ["coefficients.csv", "figures", "results.json"]
 
 
 def test_zero_months_skip_log_models_with_reason():

@@ -77,9 +77,10 @@ def output_mtimes(root: Path) -> dict[str, int]:
 
 
 def temp_files(root: Path) -> list[str]:
-    """Temporary files (``.<name>...tmp...``) anywhere under the output folders."""
+    """Temporary files (``.<name>...tmp...``) and staging folders (``.<name>.<pid>.staging``,
+    ``.<name>.<pid>.old``) anywhere under the output folders."""
     return sorted(p.relative_to(root).as_posix() for d in OUTPUT_DIRS if (root / d).is_dir()
-                  for p in (root / d).rglob(TEMP_GLOB))
+                  for pattern in (TEMP_GLOB, ".*.staging", ".*.old") for p in (root / d).rglob(pattern))
 
 
 def diff_maps(before: dict[str, str], after: dict[str, str]) -> list[str]:
@@ -547,6 +548,11 @@ def kill_during_model_step(site: Site, sig: signal.Signals, log: Path) -> list[s
         path = root / rel
         if path.exists() and sha256(path) != site.good[rel]:
             problems.append(f"{sig.name}: {rel} is neither absent nor the complete old file")
+    # The report's figures are written to a staging folder: the published ones are untouched.
+    good_figures = {k: v for k, v in site.good.items() if k.startswith(f"{KOREA}/figures/")}
+    now_figures = {p.relative_to(root).as_posix(): sha256(p) for p in (root / KOREA / "figures").glob("*")}
+    if not good_figures or now_figures != good_figures:
+        problems.append(f"{sig.name}: the published figures changed: {diff_maps(good_figures, now_figures)}")
     # ... make still sees the model step as out of date, so the next run redoes it ...
     q = subprocess.run(make_cmd(root, "-q", f"{KOREA}/02_trends.ipynb", f"{KOREA}/results.json"),
                        env=site.env, capture_output=True, text=True, timeout=120)
@@ -671,6 +677,17 @@ def test_remove_stale_temps_removes_only_files_of_dead_writers(tmp_path: Path) -
     assert sorted(removed) == sorted(stale)
     assert all(p.exists() for p in keep) and not any(p.exists() for p in stale)
     assert remove_stale_temps(tmp_path / "missing") == []
+
+
+def test_remove_stale_temps_removes_staging_folders_of_dead_writers(tmp_path: Path) -> None:
+    dead, alive = _dead_pid(), os.getpid()
+    stale = [tmp_path / f".figures.{dead}.staging", tmp_path / f".figures.{dead}.old"]
+    keep = [tmp_path / f".figures.{alive}.staging", tmp_path / "figures", tmp_path / ".figures.staging"]
+    for d in stale + keep:
+        d.mkdir()
+        (d / "its_exports.png").write_text("x")
+    assert sorted(remove_stale_temps(tmp_path)) == sorted(stale)
+    assert all(d.is_dir() for d in keep) and not any(d.exists() for d in stale)
 
 
 def _sleeping_notebook(path: Path) -> Path:

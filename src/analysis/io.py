@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -68,9 +69,42 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def staging_dir(target: str | Path) -> Path:
+    """A new empty folder ``.<name>.<pid>.staging`` beside the folder ``target``, to fill and
+    then move into place with :func:`replace_dir` (so readers see the old or the new folder,
+    never a mix)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = target.parent / f".{target.name}.{os.getpid()}.staging"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir()
+    return stage
+
+
+def replace_dir(stage: str | Path, target: str | Path) -> Path:
+    """Move the folder ``stage`` onto ``target``, replacing the old folder and its files.
+
+    Two renames (old aside, new in), then the old folder is deleted: a reader sees the old
+    complete folder or the new one; only a process killed between the two renames leaves no
+    ``target`` (and the aside folder, which :func:`remove_stale_temps` removes later).
+    """
+    stage, target = Path(stage), Path(target)
+    old = target.parent / f".{target.name}.{os.getpid()}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(stage, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
 #: Temporary names of this package's writers: ``.<name>.<pid>.<random>.tmp``
 #: (:func:`atomic_path`) and ``.<stem>.<pid>.tmp.ipynb`` (``analysis.run_notebook``).
 _TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.(?:[^.]+\.tmp|tmp\.ipynb)$")
+#: Folders of :func:`staging_dir` and :func:`replace_dir`: ``.<name>.<pid>.staging|old``.
+_TEMP_DIR = re.compile(r"^\..+\.(?P<pid>\d+)\.(?:staging|old)$")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -95,9 +129,10 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_stale_temps(folder: str | Path, *, depth: int = 1) -> list[Path]:
-    """Delete the temporary files that killed writers left in ``folder``; return them.
+    """Delete the temporary files (and staging folders) that killed writers left in
+    ``folder``; return them.
 
-    Only names of this package's temporary files whose writer's pid no longer runs are
+    Only names of this package's temporary files and folders whose writer's pid no longer runs are
     removed, in ``folder`` and its subfolders down to ``depth`` levels (hidden folders are
     skipped), so a concurrent writer's file is never touched. A missing folder is fine.
     """
@@ -107,7 +142,11 @@ def remove_stale_temps(folder: str | Path, *, depth: int = 1) -> list[Path]:
         return removed
     for entry in sorted(folder.iterdir()):
         if entry.is_dir() and not entry.is_symlink():
-            if depth > 0 and not entry.name.startswith("."):
+            d = _TEMP_DIR.match(entry.name)
+            if d and not _pid_alive(int(d["pid"])):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+            elif depth > 0 and not entry.name.startswith("."):
                 removed += remove_stale_temps(entry, depth=depth - 1)
             continue
         m = _TEMP_NAME.match(entry.name)

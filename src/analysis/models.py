@@ -68,7 +68,7 @@ from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from . import series as ser
 from .errors import AnalysisError, ParameterError
-from .io import write_atomic, write_json_atomic
+from .io import replace_dir, write_atomic, write_json_atomic
 from .partners import slugify
 
 SERIES: tuple[str, ...] = ("exports", "imports", "balance")
@@ -1381,23 +1381,31 @@ def write_outputs(
     sa: pd.DataFrame,
     out_dir: str | Path,
     sa_path: str | Path,
+    *,
+    figures_stage: str | Path | None = None,
 ) -> list[Path]:
-    """Write ``out_dir/results.json``, ``out_dir/coefficients.csv`` and the SA series
-    (``date, exports_sa, imports_sa, balance_sa``) to ``sa_path``, each atomically and
-    deterministically (fixed float formats, ``\\n`` line ends). Returns the paths."""
+    """Write ``out_dir/coefficients.csv``, the SA series (``date, exports_sa, imports_sa,
+    balance_sa``) to ``sa_path`` and ``out_dir/results.json``, each atomically and
+    deterministically (fixed float formats, ``\\n`` line ends). With ``figures_stage`` (a
+    folder from :func:`analysis.io.staging_dir` holding this run's figures) that folder then
+    replaces ``out_dir/figures``, so a run that stops early leaves the last good figures in
+    place and stale figures of an earlier run (e.g. of a model now skipped) do not linger.
+    ``results.json`` is written last. Returns the paths (the figures folder included)."""
     out_dir, sa_path = Path(out_dir), Path(sa_path)
-    paths = [write_json_atomic(out_dir / "results.json", results)]
     c = coef.copy()
     for col in ("estimate", "std_err", "ci_low", "ci_high"):
         c[col] = [r_coef(v) for v in c[col]]
     c["p_value"] = [r_p(v) for v in c["p_value"]]
-    paths.append(write_atomic(out_dir / "coefficients.csv",
-                              lambda p: c.to_csv(p, index=False, lineterminator="\n", float_format="%.6g")))
+    paths = [write_atomic(out_dir / "coefficients.csv",
+                          lambda p: c.to_csv(p, index=False, lineterminator="\n", float_format="%.6g"))]
     s = sa[["exports_sa", "imports_sa", "balance_sa"]].copy()
     s.index = pd.DatetimeIndex(s.index).strftime("%Y-%m-%d")
     s.index.name = "date"
     s = s.round(1) + 0.0
     paths.append(write_atomic(sa_path, lambda p: s.to_csv(p, lineterminator="\n", float_format="%.1f")))
+    if figures_stage is not None:
+        paths.append(replace_dir(figures_stage, out_dir / "figures"))
+    paths.append(write_json_atomic(out_dir / "results.json", results))
     return paths
 
 

@@ -102,6 +102,9 @@ def run(
     finally:
         if tmp.exists():
             tmp.unlink()
+        # A stopped or failed kernel's staging folders (its figures) go too, if it has exited.
+        with contextlib.suppress(OSError):
+            _remove_leftovers(output, parameters or {}, Path(cwd or config.ROOT))
     return output
 
 
