@@ -772,9 +772,14 @@ def render(R: dict[str, Any], args: argparse.Namespace) -> str:
         f"Partners (spread evenly over `python -m analysis.partners list 2012-03`): {', '.join(R['subset'])}. "
         f"Wall time {s(sub.seconds, 1)} s, {s(sub.seconds / n_sub)} s per partner; the commands add up to "
         f"{s(sub_serial, 1)} s ({s(sub_serial / n_sub)} s per partner on one core), a parallel speed-up of "
-        f"{sub_serial / sub.seconds:.2f} on {jobs} jobs. At that rate the full `make -j{jobs} all-partners` "
-        f"({R['partners_listed']} reports) would take about {sub.seconds / n_sub * R['partners_listed'] / 60:.0f} "
-        "min; `python benchmarks/bench.py --all-partners` measures it.",
+        f"{sub_serial / sub.seconds:.2f} on {jobs} jobs. "
+        + (f"The full `make -j{jobs} all-partners` then built the other {R['all_partners_built']} reports in "
+           f"about {R['all_partners_run'].seconds / 60:.0f} min, {s(R['all_partners_run'].seconds / max(1, R['all_partners_built']))} s "
+           "per partner (summary table)."
+           if "all_partners_run" in R else
+           f"At that rate the full `make -j{jobs} all-partners` ({R['partners_listed']} reports) would take about "
+           f"{sub.seconds / n_sub * R['partners_listed'] / 60:.0f} min; `python benchmarks/bench.py --all-partners` "
+           "measures it."),
         "",
     ]
 
