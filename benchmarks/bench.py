@@ -840,15 +840,17 @@ def render(R: dict[str, Any], args: argparse.Namespace) -> str:
         "## Costs already removed",
         "",
         "- The optional `rfc3987-syntax` plugin of jsonschema is uninstalled in the venv (`make venv`): "
-        "it added about 2 s to every Jupyter process start (papermill, nbconvert, the kernel).",
+        "it added about 2 s to every Jupyter process start (papermill, nbconvert, the kernel; measured "
+        "when it was removed, not by this run).",
         "- The bootstrap of the break search is one matrix product over all replications "
-        "(`models._hac_wald_boot`), not a loop over them: about 8× faster (1.3 s → 0.17 s a series), "
-        "with the same statistics (tested to 1e-9).",
+        "(`models._hac_wald_boot`), not a loop over them, with the same statistics (a unit test "
+        "compares the two paths).",
         "- Figures are rendered once per format: `display(figures.save_figure(...))` embeds the saved PNG "
-        "(before, `display(fig)` rendered every figure a third time, about 0.15 s each).",
+        "(before, `display(fig)` rendered every figure a third time).",
         "- Kernels talk to papermill over local IPC sockets, not TCP (no port allocation, no warning).",
         "- BLAS is single-threaded (`OPENBLAS_NUM_THREADS=1`, `OMP_NUM_THREADS=1`): multi-threaded "
-        "OpenBLAS on 2 shared cores made a SARIMAX fit up to 50× slower.",
+        "OpenBLAS on 2 shared cores made a SARIMAX fit up to 50× slower (measured when it was set, "
+        "not by this run).",
         "- matplotlib, IPython and Jupyter state live under `build/cache` (the font cache is built once "
         "per checkout, no scans of `$HOME`).",
         "- `analysis.acquire`, `analysis.params` and `analysis.partners` import only the standard "
