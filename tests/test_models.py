@@ -140,15 +140,11 @@ def test_batched_bootstrap_wald_equals_one_series_at_a_time():
     n = len(y)
     X0 = models.its_design(y.index, []).to_numpy()
     q0, _ = np.linalg.qr(X0)
-    t = np.arange(n, dtype="float64")
     cands = np.arange(25, 126, 5)
-    Z = np.stack([np.stack([(t >= k) * 1.0, np.where(t >= k, t - k, 0.0)], axis=1) for k in cands])
-    Zt = Z - np.einsum("nk,tkj->tnj", q0, np.einsum("nk,tnj->tkj", q0, Z))
-    ZtT = np.ascontiguousarray(Zt.transpose(0, 2, 1))
-    A = np.linalg.inv(ZtT @ Zt)
+    Zt, ZtT, A = models._break_regressors(n, cands, q0)
     U, _ = models._ar_noise(np.random.default_rng(3).standard_normal(n), 23, seed=4)
     for lags in (0, 5, 12):
-        batched = models._hac_wald_boot(U, Zt, q0, lags, chunk=10)
+        batched = models._hac_wald_boot(U, Zt, ZtT, A, q0, lags, chunk=10)
         direct = np.array([models._hac_wald_path(u, Zt, ZtT, A, q0, lags) for u in U]).T
         assert batched.shape == (len(cands), len(U))
         np.testing.assert_allclose(batched, direct, rtol=1e-9)

@@ -677,6 +677,20 @@ def _hac_wald_path(z: np.ndarray, Zt: np.ndarray, ZtT: np.ndarray, A: np.ndarray
     return (wald, np.einsum("tn,tn->t", e, e)) if ssr else wald
 
 
+def _break_regressors(n: int, cands: np.ndarray, q0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step ``1(t >= k)`` and slope ``(t - k) 1(t >= k)`` regressors of each candidate month
+    ``k`` in ``cands``, residualised on the base regressors (orthonormal basis ``q0``):
+    ``Zt`` (T, n, 2), its contiguous transpose ``ZtT`` (T, 2, n) and ``A = inv(Zt'Zt)``."""
+    t = np.arange(n, dtype="float64")
+    Z = np.empty((len(cands), n, 2))
+    for i, k in enumerate(cands):
+        Z[i, :, 0] = (t >= k).astype("float64")
+        Z[i, :, 1] = np.where(t >= k, t - k, 0.0)
+    Zt = Z - np.einsum("nk,tkj->tnj", q0, np.einsum("nk,tnj->tkj", q0, Z))
+    ZtT = np.ascontiguousarray(Zt.transpose(0, 2, 1))
+    return Zt, ZtT, np.linalg.inv(ZtT @ Zt)
+
+
 def _bartlett_smooth(x: np.ndarray, maxlags: int) -> np.ndarray:
     """``(k * x)(s) = sum_{|j| <= maxlags} (1 - |j|/(maxlags+1)) x(s+j)`` along the last axis
     (zero outside the sample): the Bartlett kernel applied as a band matrix."""
@@ -688,12 +702,13 @@ def _bartlett_smooth(x: np.ndarray, maxlags: int) -> np.ndarray:
     return out
 
 
-def _hac_wald_boot(U: np.ndarray, Zt: np.ndarray, q0: np.ndarray, maxlags: int,
-                   chunk: int = 256) -> np.ndarray:
+def _hac_wald_boot(U: np.ndarray, Zt: np.ndarray, ZtT: np.ndarray, A: np.ndarray, q0: np.ndarray,
+                   maxlags: int, chunk: int = 256) -> np.ndarray:
     """The statistics of :func:`_hac_wald_path` for many simulated series at once.
 
-    ``U`` (R, n): the simulated series; returns (T, R), the HAC Wald statistic of every
-    candidate for every series. Equal to calling ``_hac_wald_path`` on each row (a unit test
+    ``U`` (R, n): the simulated series; ``Zt``, ``ZtT``, ``A``, ``q0`` as for
+    :func:`_hac_wald_path`. Returns (T, R), the HAC Wald statistic of every candidate for
+    every series. Equal to calling ``_hac_wald_path`` on each row (a unit test
     checks it), but organised so that the bulk of the work is one matrix product.
 
     With ``zt`` a series residualised on the base regressors, ``c = Zt'zt`` and ``b = A c``
@@ -707,27 +722,30 @@ def _hac_wald_boot(U: np.ndarray, Zt: np.ndarray, q0: np.ndarray, maxlags: int,
     """
     T, n, _ = Zt.shape
     L = maxlags
-    Z0, Z1 = Zt[:, :, 0], Zt[:, :, 1]
-    pairs = ((Z0, Z0), (Z1, Z1), (Z0, Z1))  # S_00, S_11, S_01
+    Z = (Zt[:, :, 0], Zt[:, :, 1])
+    pairs = ((0, 0), (1, 1), (0, 1))  # S_00, S_11, S_01
     # Coefficients of zt(s) zt(s+j), j = 0..L, of the first term, for each pair and candidate.
     Y = np.zeros((3, T, L + 1, n))
-    for p, (Za, Zb) in enumerate(pairs):
+    for p, (a, b_) in enumerate(pairs):
+        Za, Zb = Z[a], Z[b_]
         Y[p, :, 0, :] = Za * Zb
         for j in range(1, L + 1):
             w = 1.0 - j / (L + 1.0)
             Y[p, :, j, : n - j] = w * (Za[:, : n - j] * Zb[:, j:] + Za[:, j:] * Zb[:, : n - j])
     Y = Y.reshape(3 * T, (L + 1) * n)
     # Second term: g_abc = (K_ab + K_ba) Zt_c, so that zt'(K_ab + K_ab')Zt_c = zt . g_abc.
+    # Only three products Zt_i Zt_j exist; each is smoothed once.
+    smooth = {(i, j): _bartlett_smooth(Z[i] * Z[j], L) for i, j in pairs}
+    sm = lambda i, j: smooth[min(i, j), max(i, j)]  # noqa: E731
     G = np.empty((3, 2, T, n))
     C = np.empty((3, 2, 2, T))  # Zt_c' K_ab Zt_d
-    for p, (Za, Zb) in enumerate(pairs):
-        for c, Zc in enumerate((Z0, Z1)):
-            G[p, c] = Za * _bartlett_smooth(Zb * Zc, L) + Zb * _bartlett_smooth(Za * Zc, L)
-            for d, Zd in enumerate((Z0, Z1)):
-                C[p, c, d] = np.einsum("tn,tn->t", Za * Zc, _bartlett_smooth(Zb * Zd, L))
+    for p, (a, b_) in enumerate(pairs):
+        for c in (0, 1):
+            G[p, c] = Z[a] * sm(b_, c) + Z[b_] * sm(a, c)
+            for d in (0, 1):
+                C[p, c, d] = np.einsum("tn,tn->t", Z[a] * Z[c], sm(b_, d))
     G = G.reshape(6 * T, n)
-    ZtT = np.ascontiguousarray(Zt.transpose(0, 2, 1)).reshape(2 * T, n)
-    A = np.linalg.inv(Zt.transpose(0, 2, 1) @ Zt)  # (T, 2, 2)
+    ZtT = ZtT.reshape(2 * T, n)
     out = np.empty((T, len(U)))
     for lo in range(0, len(U), chunk):
         zt = U[lo : lo + chunk]
@@ -741,8 +759,8 @@ def _hac_wald_boot(U: np.ndarray, Zt: np.ndarray, q0: np.ndarray, maxlags: int,
         c = (ZtT @ zt.T).reshape(T, 2, r)
         b = np.einsum("tij,tjr->tir", A, c)
         Lg = (G @ zt.T).reshape(3, 2, T, r)
-        S = Q - np.einsum("pctr,ctr->ptr", Lg, b.transpose(1, 0, 2)) \
-            + np.einsum("pcdt,ctr,dtr->ptr", C, b.transpose(1, 0, 2), b.transpose(1, 0, 2))
+        bT = b.transpose(1, 0, 2)
+        S = Q - np.einsum("pctr,ctr->ptr", Lg, bT) + np.einsum("pcdt,ctr,dtr->ptr", C, bT, bT)
         s00, s11, s01 = S
         c0, c1 = c[:, 0, :], c[:, 1, :]
         out[:, lo : lo + r] = (c0 * c0 * s11 - 2.0 * c0 * c1 * s01 + c1 * c1 * s00) / (s00 * s11 - s01 * s01)
@@ -783,14 +801,7 @@ def supf_search(
     q0, _ = np.linalg.qr(X0)
     lo, hi = int(math.ceil(trim * n)), int(math.floor((1 - trim) * n))
     cands = np.arange(lo, hi + 1)
-    t = np.arange(n, dtype="float64")
-    Z = np.empty((len(cands), n, 2))
-    for i, k in enumerate(cands):
-        Z[i, :, 0] = (t >= k).astype("float64")
-        Z[i, :, 1] = np.where(t >= k, t - k, 0.0)
-    Zt = Z - np.einsum("nk,tkj->tnj", q0, np.einsum("nk,tnj->tkj", q0, Z))
-    ZtT = np.ascontiguousarray(Zt.transpose(0, 2, 1))
-    A = np.linalg.inv(ZtT @ Zt)
+    Zt, ZtT, A = _break_regressors(n, cands, q0)
     stats, ssr = _hac_wald_path(z, Zt, ZtT, A, q0, hac_maxlags, ssr=True)
     best = int(np.argmin(ssr))  # least-squares break date (Bai 1997)
     sup_at = int(np.argmax(stats))
@@ -800,7 +811,7 @@ def supf_search(
     null = OLS(z, X0).fit()
     resid = np.asarray(null.resid)
     U, p = _ar_noise(resid, n_boot, seed)
-    boot = _hac_wald_boot(U, Zt, q0, hac_maxlags).max(axis=0)
+    boot = _hac_wald_boot(U, Zt, ZtT, A, q0, hac_maxlags).max(axis=0)
     p_value = (1.0 + float((boot >= sup).sum())) / (n_boot + 1.0)
     cus, cus_p, _ = breaks_cusumolsresid(resid, ddof=X0.shape[1])
     return SearchResult(
