@@ -446,41 +446,40 @@ def _hs2_by_year(ctx: ClaimsContext, partner: int, chapter: str) -> tuple[pd.Dat
     return out, years
 
 
-def hs2_share(ctx: ClaimsContext, *, partner: int, chapter: str, year: int) -> Computed:
-    """Share (%) of HS2 ``chapter`` in U.S. imports from ``partner`` in ``year`` (Census API
-    extract). When ``year`` is not in the extract: no value, and the detail gives the share in
-    the years it holds."""
+def _hs2_year(ctx: ClaimsContext, partner: int, chapter: str, year: int,
+              per_year: Callable[[pd.DataFrame], pd.Series], fmt: Callable[[float], str],
+              what: str) -> Computed:
+    """``per_year(table)`` (by year, from :func:`_hs2_by_year`) in ``year``; when the extract
+    does not hold that year, no value, and the detail lists the years it holds (each value
+    formatted with ``fmt``) under the label ``what``."""
     got = _hs2_by_year(ctx, partner, chapter)
     if isinstance(got, Computed):
         return got
     table, years = got
-    shares = 100.0 * table["chapter"] / table["total"]
-    if year in shares.index:
-        return Computed(float(shares.loc[year]))
-    listing = "; ".join(f"{y} {v:.1f} %" for y, v in shares.items())
+    values = per_year(table)
+    if year in values.index:
+        return Computed(float(values.loc[year]))
+    listing = "; ".join(f"{y} {fmt(v)}" for y, v in values.items())
     return Computed(
         None,
         f"the HS2 extract covers {years or 'no complete year'}, not {year}; for information, HS {chapter} "
-        f"share of U.S. imports from partner {partner}: {listing}",
+        f"{what}: {listing}",
     )
+
+
+def hs2_share(ctx: ClaimsContext, *, partner: int, chapter: str, year: int) -> Computed:
+    """Share (%) of HS2 ``chapter`` in U.S. imports from ``partner`` in ``year`` (Census API
+    extract). When ``year`` is not in the extract: no value, and the detail gives the share in
+    the years it holds."""
+    return _hs2_year(ctx, partner, chapter, year, lambda t: 100.0 * t["chapter"] / t["total"],
+                     lambda v: f"{v:.1f} %", f"share of U.S. imports from partner {partner}")
 
 
 def hs2_value(ctx: ClaimsContext, *, partner: int, chapter: str, year: int, scale: float = 1.0) -> Computed:
     """U.S. imports of HS2 ``chapter`` from ``partner`` in ``year`` (US$ times ``scale``); when
     the year is not in the extract, no value and the years it holds in the detail."""
-    got = _hs2_by_year(ctx, partner, chapter)
-    if isinstance(got, Computed):
-        return got
-    table, years = got
-    values = table["chapter"] * scale
-    if year in values.index:
-        return Computed(float(values.loc[year]))
-    listing = "; ".join(f"{y} {v:,.0f}" for y, v in values.items())
-    return Computed(
-        None,
-        f"the HS2 extract covers {years or 'no complete year'}, not {year}; for information, HS {chapter} "
-        f"U.S. imports from partner {partner} (claim's unit): {listing}",
-    )
+    return _hs2_year(ctx, partner, chapter, year, lambda t: t["chapter"] * scale,
+                     lambda v: f"{v:,.0f}", f"U.S. imports from partner {partner} (claim's unit)")
 
 
 def not_in_sources(ctx: ClaimsContext) -> Computed:
