@@ -181,7 +181,7 @@ test: $(ENV_STAMP) $(CACHE) ## Run the test suite (unit + integration on ANALYSI
 	$(PY) -m pytest
 
 bench: $(ENV_STAMP) $(CACHE) ## Time the pipeline (cold, no-op, one more partner, steps, floor) -> benchmarks/results.md
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 lint: $(ENV_STAMP) ## Ruff lint of src and tests
 	$(PY) -m ruff check src tests benchmarks
