@@ -264,7 +264,9 @@ def _termination_as_interrupt() -> Iterator[None]:
     The handler also kills the running kernel and records the signal in ``_STOPPED_BY``:
     Python ignores an exception raised in a weakref callback or ``__del__`` (a signal can
     arrive during one, e.g. in importlib's module locks), and then the run must still stop
-    (the dead kernel fails it) and be reported as stopped by the signal.
+    (the dead kernel fails it) and be reported as stopped by the signal. Such a lost
+    :class:`Terminated` is not printed ("Exception ignored in ..."), and neither are the log
+    records of the kernel's death that follow a signal.
 
     SIGINT gets its own handler, although Python's raises KeyboardInterrupt too: when a plain
     KeyboardInterrupt passes through C code that runs Python source (some extension modules'
@@ -278,6 +280,16 @@ def _termination_as_interrupt() -> Iterator[None]:
         _kill_kernels()
         raise Terminated(signum)
 
+    def unraisable(info: Any) -> None:
+        if not isinstance(info.exc_value, Terminated):  # a lost Terminated is handled
+            previous_hook(info)
+
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = unraisable
+    after_signal = _AfterSignal()
+    loggers = [logging.getLogger(n) for n in ("papermill", "traitlets")]
+    for logger in loggers:
+        logger.addFilter(after_signal)
     previous: dict[int, Any] = {}
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)
@@ -292,6 +304,17 @@ def _termination_as_interrupt() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        sys.unraisablehook = previous_hook
+        for logger in loggers:
+            logger.removeFilter(after_signal)
+
+
+class _AfterSignal(logging.Filter):
+    """Drop log records once a signal has stopped the run: papermill and jupyter_client log
+    the kernel's death that the stop causes; the user sees one line saying what stopped it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _STOPPED_BY
 
 
 def _one_line(exc: BaseException) -> str:
