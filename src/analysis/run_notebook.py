@@ -6,9 +6,12 @@
   code like ``0015`` or a date like ``2012-03`` arrive intact; ``-f`` reads a JSON/YAML file.
 * The executed notebook is written to a temporary file beside ``OUT`` and renamed only when
   every cell succeeded (papermill writes the output notebook even when a cell fails).
-  SIGTERM and SIGHUP are handled like Ctrl-C, so the temporary file is removed when the run
-  is stopped; temporary files that a killed run (SIGKILL) left beside ``OUT`` or in the
-  ``out_dir`` parameter's folder are removed before the next run (``io.remove_stale_temps``).
+  Ctrl-C, SIGTERM and SIGHUP kill the kernel and remove the temporary file; the run ends
+  with ``error: <file>: interrupted`` (or ``stopped by SIGTERM``) and status 128 + signal.
+  Temporary files that a killed run (SIGKILL) left beside ``OUT`` or in the ``out_dir``
+  parameter's folder are removed before the next run (``io.remove_stale_temps``).
+* This module starts and stops the kernel itself (papermill's ``km`` argument): the kernel
+  starts while papermill is imported, and no kernel outlives the run, whatever stops it.
 * The kernel runs in the repository root, so relative paths in parameters mean the same as
   on the Makefile's command line.
 * On failure the last line on stderr is ``error: <file>: <the exception's message>``, and the
