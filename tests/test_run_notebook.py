@@ -60,3 +60,47 @@ def test_failure_is_one_line_and_leaves_no_output(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert out.read_text() == "previous good run", "a failed run replaced the last good output"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["done.ipynb", "in.ipynb"]
+
+
+def _start(extra: list[str], socket_dir: str):  # -> (km, kc)
+    from jupyter_core.utils import run_sync
+
+    from analysis.run_notebook import _kernel_manager_class
+
+    km = _kernel_manager_class(socket_dir)(kernel_name="python3")
+    run_sync(km.start_kernel)(extra_arguments=[*extra, "--HistoryManager.hist_file=:memory:"])
+    kc = km.client()
+    kc.start_channels()
+    return km, kc
+
+
+def test_ready_wait_survives_a_kernel_slow_to_start(tmp_path: Path) -> None:
+    """A kernel that answers only after several kernel_info requests have queued up (here it
+    sleeps 2.5 s before serving) is still recognised as ready: the replies to the earlier
+    requests are skipped instead of being mistaken for a lag that never closes."""
+    from jupyter_core.utils import run_sync
+
+    from analysis.run_notebook import _stop_kernel
+
+    km, kc = _start(["--IPKernelApp.exec_lines=import time; time.sleep(2.5)"], str(tmp_path))
+    try:
+        run_sync(kc.wait_for_ready)(timeout=30)
+        msg_id = kc.execute("x = 6 * 7")
+        reply = run_sync(kc.get_shell_msg)(timeout=30)
+        assert reply["parent_header"]["msg_id"] == msg_id and reply["content"]["status"] == "ok"
+    finally:
+        _stop_kernel(km, now=True)
+    assert not km.has_kernel or not run_sync(km.is_alive)()
+
+
+def test_ready_wait_reports_a_kernel_that_dies(tmp_path: Path) -> None:
+    from jupyter_core.utils import run_sync
+
+    from analysis.run_notebook import _stop_kernel
+
+    km, kc = _start(["--IPKernelApp.exec_lines=import os; os._exit(3)"], str(tmp_path))
+    try:
+        with pytest.raises(RuntimeError, match="Kernel died before replying to kernel_info"):
+            run_sync(kc.wait_for_ready)(timeout=30)
+    finally:
+        _stop_kernel(km, now=True)

@@ -75,13 +75,8 @@ def _kernel_manager_class(socket_dir: str) -> type:
             deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
             while True:
                 request = self.kernel_info()
-                try:
-                    reply = await self.shell_channel.get_msg(timeout=1)
-                except Empty:
-                    reply = None
-                if (reply is not None and reply["msg_type"] == "kernel_info_reply"
-                        and reply["parent_header"].get("msg_id") == request
-                        and await self._idle_after(request, timeout=0.5)):
+                reply = await self._reply_to(request, timeout=1)
+                if reply is not None and await self._idle_after(request, timeout=0.5):
                     self._handle_kernel_info_reply(reply)
                     break
                 if not await self.is_alive():
@@ -93,6 +88,20 @@ def _kernel_manager_class(socket_dir: str) -> type:
                     await self.iopub_channel.get_msg(timeout=0)
                 except Empty:
                     break
+
+        async def _reply_to(self, msg_id: str, timeout: float) -> dict[str, Any] | None:
+            """The shell reply to ``msg_id`` within ``timeout`` seconds, or None. Replies to
+            earlier requests are dropped: a kernel that was slow to start answers all of the
+            requests that queued up meanwhile."""
+            end = time.monotonic() + timeout
+            while (left := end - time.monotonic()) > 0:
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=left)
+                except Empty:
+                    return None
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return msg
+            return None
 
         async def _idle_after(self, msg_id: str, timeout: float) -> bool:
             """Whether IOPub carries the kernel's ``idle`` status for ``msg_id`` within
