@@ -75,8 +75,13 @@ def _kernel_manager_class(socket_dir: str) -> type:
             deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
             while True:
                 request = self.kernel_info()
-                reply = await self._reply_to(request, timeout=1)
-                if reply is not None and await self._idle_after(request, timeout=0.5):
+                # Replies to earlier requests are skipped: a kernel that was slow to start
+                # answers all of the requests that queued up meanwhile.
+                reply = await _first(self.shell_channel, request, timeout=1)
+                # The kernel's ``idle`` for the request proves IOPub is connected (it may
+                # connect late, and then the status is lost: ask again).
+                if reply is not None and await _first(self.iopub_channel, request, timeout=0.5,
+                                                      idle=True) is not None:
                     self._handle_kernel_info_reply(reply)
                     break
                 if not await self.is_alive():
@@ -89,33 +94,21 @@ def _kernel_manager_class(socket_dir: str) -> type:
                 except Empty:
                     break
 
-        async def _reply_to(self, msg_id: str, timeout: float) -> dict[str, Any] | None:
-            """The shell reply to ``msg_id`` within ``timeout`` seconds, or None. Replies to
-            earlier requests are dropped: a kernel that was slow to start answers all of the
-            requests that queued up meanwhile."""
-            end = time.monotonic() + timeout
-            while (left := end - time.monotonic()) > 0:
-                try:
-                    msg = await self.shell_channel.get_msg(timeout=left)
-                except Empty:
-                    return None
-                if msg["parent_header"].get("msg_id") == msg_id:
-                    return msg
-            return None
-
-        async def _idle_after(self, msg_id: str, timeout: float) -> bool:
-            """Whether IOPub carries the kernel's ``idle`` status for ``msg_id`` within
-            ``timeout`` seconds (IOPub may connect late: then the status is never seen)."""
-            end = time.monotonic() + timeout
-            while (left := end - time.monotonic()) > 0:
-                try:
-                    msg = await self.iopub_channel.get_msg(timeout=left)
-                except Empty:
-                    return False
-                if (msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == msg_id
-                        and msg["content"].get("execution_state") == "idle"):
-                    return True
-            return False
+    async def _first(channel: Any, msg_id: str, *, timeout: float,
+                     idle: bool = False) -> dict[str, Any] | None:
+        """The first message on ``channel`` within ``timeout`` seconds that answers
+        ``msg_id`` (with ``idle``: the kernel's ``idle`` status for it), or None; other
+        messages are dropped."""
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = await channel.get_msg(timeout=left)
+            except Empty:
+                return None
+            if msg["parent_header"].get("msg_id") == msg_id and (not idle or (
+                    msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle")):
+                return msg
+        return None
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
@@ -221,8 +214,8 @@ def _stop_kernel(km: Any, *, now: bool) -> None:
         if km.has_kernel and _sync(km.is_alive)():
             _sync(km.shutdown_kernel)(now=now)
     except Exception:
-        process = getattr(getattr(km, "provisioner", None), "process", None)
-        if process is not None and process.poll() is None:
+        process = _kernel_process(km)
+        if process is not None:
             process.kill()
             process.wait(timeout=10)
         if not now:
@@ -251,11 +244,17 @@ _KERNELS: list[Any] = []
 _STOPPED_BY: list[int] = []
 
 
+def _kernel_process(km: Any) -> Any:
+    """The kernel's ``subprocess.Popen`` while it runs (jupyter_client's local provisioner),
+    else None."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    return process if process is not None and process.poll() is None else None
+
+
 def _kill_kernels() -> None:
     """Kill the kernel processes of the runs in progress (from a signal handler)."""
     for km in _KERNELS:
-        process = getattr(getattr(km, "provisioner", None), "process", None)
-        if process is not None and process.poll() is None:
+        if (process := _kernel_process(km)) is not None:
             with contextlib.suppress(OSError):
                 process.kill()
 
