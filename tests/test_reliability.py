@@ -726,25 +726,8 @@ def test_run_notebook_stopped_by_sigterm_removes_its_temp_file(tmp_path: Path) -
     assert sorted(p.name for p in out.parent.iterdir()) == ["done.ipynb"]
 
 
-def _processes_tagged(tag: str) -> list[int]:
-    """Live processes whose environment carries ``KORUS_TEST_TAG=<tag>`` (the kernel inherits
-    it from the run_notebook process under test)."""
-    found = []
-    for proc_dir in Path("/proc").iterdir():
-        if not proc_dir.name.isdigit():
-            continue
-        try:
-            environ = (proc_dir / "environ").read_bytes()
-            state = (proc_dir / "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if f"KORUS_TEST_TAG={tag}".encode() in environ.split(b"\0") and state != b"Z":
-            found.append(int(proc_dir.name))
-    return found
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(tmp_path: Path, sig: signal.Signals) -> None:
     """The kernel is started before papermill is imported: a run stopped while the kernel
@@ -753,9 +736,12 @@ def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(tmp_path: Path, sig
     nb = _sleeping_notebook(tmp_path / "in.ipynb")
     problems = []
     for i, delay in enumerate((0.1, 0.2, 0.3, 0.45, 0.7, 2.0)):
-        out = tmp_path / f"out{i}" / "done.ipynb"
-        tag = f"{os.getpid()}-{sig.name}-{i}"
-        env = dict(os.environ, KORUS_TEST_TAG=tag)
+        # Its own root (the kernel's working folder) for each run, so that processes_in finds
+        # the runner (by its command line) and the kernel (by its working folder).
+        root = tmp_path / f"run{i}"
+        root.mkdir()
+        out = root / "done.ipynb"
+        env = dict(os.environ, ANALYSIS_ROOT=str(root))
         proc = subprocess.Popen([sys.executable, "-m", "analysis.run_notebook", str(nb), str(out)],
                                 stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
         try:
@@ -767,7 +753,7 @@ def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(tmp_path: Path, sig
                 proc.kill()
                 proc.communicate()
         time.sleep(0.2)
-        left = _processes_tagged(tag)
+        left = processes_in(root)
         for pid in left:
             os.kill(pid, signal.SIGKILL)
         what = "interrupted" if sig == signal.SIGINT else f"stopped by {sig.name}"
