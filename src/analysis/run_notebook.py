@@ -380,10 +380,10 @@ def main(argv: list[str] | None = None) -> int:
         _record_timing(args.output, time.perf_counter() - started)
     except (Exception, KeyboardInterrupt) as exc:  # PapermillExecutionError for cell failures
         failure = exc
-    # A signal stops the run even if its exception was lost (see _termination_as_interrupt).
-    signum = _STOPPED_BY[0] if _STOPPED_BY else getattr(failure, "signum", None)
-    if signum is None and isinstance(failure, KeyboardInterrupt):
-        signum = signal.SIGINT
+    # A signal stops the run even if its exception was lost (the handler records every one:
+    # see _termination_as_interrupt); a bare KeyboardInterrupt is Python's own Ctrl-C.
+    signum = _STOPPED_BY[0] if _STOPPED_BY else (
+        signal.SIGINT if isinstance(failure, KeyboardInterrupt) else None)
     if signum is not None:
         what = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
         print(f"error: {args.notebook}: {what}", file=sys.stderr)
