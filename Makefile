@@ -39,7 +39,7 @@ export OMP_NUM_THREADS := 1
 # Outputs land in this checkout even when the package is installed from another one.
 export ANALYSIS_ROOT := $(CURDIR)
 
-RUN_NB := $(PY) -m analysis.run_notebook
+RUN_NB := $(PY) -m analysis.pipeline.run_notebook
 
 # ---- files ---------------------------------------------------------------------------------
 RAW_CENSUS := data/raw/country.xlsx
@@ -50,10 +50,14 @@ RAW_HS2    := data/raw/imports_hs2_by_country_2023_2024.csv.gz
 RAW_OPTIONAL := $(RAW_STEEL) $(RAW_HS2)
 PROCESSED  := data/processed/trade_monthly.csv data/processed/trade_monthly.parquet \
               data/processed/trade_monthly.meta.json data/processed/partners.csv
-CLEAN_SRC  := $(SRC)/census.py $(SRC)/clean.py $(SRC)/io.py $(SRC)/acquire.py $(SRC)/partners.py
-MODEL_SRC  := $(SRC)/models.py $(SRC)/figures.py $(SRC)/series.py $(SRC)/io.py
-PUBLISH_SRC := $(SRC)/publish.py $(wildcard $(SRC)/templates/offline/*)
-CONTEXT_SRC := $(SRC)/comparison.py $(SRC)/worldbank.py $(SRC)/claims.py $(SRC)/figures.py $(SRC)/context_plots.py
+# Which package files each step imports, derived from the imports themselves (DEPS_<step>):
+# editing a module re-runs exactly the steps that import it. Regenerated when any source or
+# notebook changes (standard library only, so it runs before .venv exists).
+DEPS_MK := build/deps.mk
+-include $(DEPS_MK)
+$(DEPS_MK): $(shell find $(SRC) -name '*.py' -o -path '*/templates/*' -type f 2>/dev/null) $(wildcard notebooks/*.ipynb)
+	@mkdir -p $(@D)
+	@PYTHONPATH=src $(PYTHON) -m analysis.pipeline.deps $@
 CLAIMS_FILE := data/external/claims.csv
 
 # Every output is written to a temporary file and renamed into place, so a failed or killed
@@ -100,19 +104,19 @@ venv: $(ENV_STAMP) ## Create .venv and install the package (re-runs when pyproje
 data: $(RAW_CENSUS) $(RAW_WDI) $(RAW_OPTIONAL) ## Obtain raw data (official URL, or ANALYSIS_DATA_MIRROR) and verify checksums
 
 $(RAW_CENSUS): | data/raw/sources.json $(ENV_STAMP)
-	$(PY) -m analysis.acquire census
+	$(PY) -m analysis.sources.acquire census
 
 $(RAW_WDI): | data/raw/sources.json $(ENV_STAMP)
-	$(PY) -m analysis.acquire wdi
+	$(PY) -m analysis.sources.acquire wdi
 
 # Optional: when they cannot be had, the claims that need them are reported not_checkable.
 $(RAW_STEEL): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.acquire steel_reference || echo "note: optional source steel_reference unavailable; its claims will be not_checkable"
+	-@$(PY) -m analysis.sources.acquire steel_reference || echo "note: optional source steel_reference unavailable; its claims will be not_checkable"
 
 $(RAW_HS2): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.acquire census_hs2_imports || echo "note: optional source census_hs2_imports unavailable; its claims will be not_checkable"
+	-@$(PY) -m analysis.sources.acquire census_hs2_imports || echo "note: optional source census_hs2_imports unavailable; its claims will be not_checkable"
 
-$(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) notebooks/01_clean.ipynb $(CLEAN_SRC) | $(ENV_STAMP) $(CACHE)
+$(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) notebooks/01_clean.ipynb $(DEPS_01_clean) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/01_clean.ipynb build/notebooks/01_clean.ipynb \
 	  -r raw_path $(RAW_CENSUS) -r out_dir data/processed
 
@@ -133,12 +137,12 @@ all-partners: $(PROCESSED) ## Reports for every country with data around the fir
 	@$(MAKE) --no-print-directory $$($(PY) -m analysis.partners list $(firstword $(subst $(comma), ,$(BREAKS))) \
 	  | sed 's|.*|reports/&/trends.html|') reports/index.html
 
-reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) notebooks/02_trends.ipynb $(MODEL_SRC) | $(ENV_STAMP) $(CACHE)
+reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) notebooks/02_trends.ipynb $(DEPS_02_trends) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/02_trends.ipynb reports/$*/02_trends.ipynb -f reports/$*/params.json \
 	  -r out_dir reports/$* -r data_path data/processed/trade_monthly.csv
 
-reports/%/trends.html: reports/%/02_trends.ipynb reports/%/results.json $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.publish notebook $< $@
+reports/%/trends.html: reports/%/02_trends.ipynb reports/%/results.json $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
+	$(PY) -m analysis.report.publish notebook $< $@
 
 # The landing page is made in a second make so that its wildcard prerequisites see the
 # pages made in the first (make expands a rule's prerequisites when it reads the Makefile).
@@ -148,30 +152,30 @@ context: $(PROCESSED) ## KORUS context pages: comparison partners, Korea macro, 
 
 context-pages: reports/korus/partners.html reports/korus/claims.html reports/claims.csv
 
-reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) notebooks/03_partners.ipynb $(CONTEXT_SRC) | $(ENV_STAMP) $(CACHE)
+reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
 
-reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(CONTEXT_SRC) \
+reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(DEPS_04_claims) \
     $(wildcard $(RAW_OPTIONAL)) | $(RAW_OPTIONAL) $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/04_claims.ipynb reports/korus/04_claims.ipynb -r out_dir reports \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI) -r claims_path $(CLAIMS_FILE) \
 	  -r reference_dir data/raw -r census_api_dir data/raw
 
-reports/data-quality.html: build/notebooks/01_clean.ipynb $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.publish notebook $< $@
+reports/data-quality.html: build/notebooks/01_clean.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
+	$(PY) -m analysis.report.publish notebook $< $@
 
-reports/korus/partners.html: reports/korus/03_partners.ipynb $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.publish notebook $< $@
+reports/korus/partners.html: reports/korus/03_partners.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
+	$(PY) -m analysis.report.publish notebook $< $@
 
-reports/korus/claims.html: reports/korus/04_claims.ipynb $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.publish notebook $< $@
+reports/korus/claims.html: reports/korus/04_claims.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
+	$(PY) -m analysis.report.publish notebook $< $@
 
 # The landing page lists every partner report present (and the one being built).
 reports/index.html: $(sort $(wildcard reports/*/results.json reports/*/figures/*.png reports/korus/*.html) \
     $(wildcard reports/claims.csv reports/data-quality.html) $(if $(SLUG),reports/$(SLUG)/results.json)) \
-    data/processed/trade_monthly.meta.json $(PUBLISH_SRC) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.publish index reports
+    data/processed/trade_monthly.meta.json $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
+	$(PY) -m analysis.report.publish index reports
 
 publish: all ## Explain where the publishable site is (reports/ is self-contained)
 	@echo "reports/ is a static site: upload the folder as it is (entry page reports/index.html)."

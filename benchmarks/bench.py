@@ -11,7 +11,7 @@ lists, modification times kept) in a temporary folder, with this virtual environ
 * the **cold** ``make all`` (raw files copied from the mirror and verified, cleaning, Korea's
   report, context pages, landing page) and the time of every step of that same run: each recipe
   command is timed by a thin ``SHELL`` wrapper (``make SHELL=...``), each notebook also by
-  ``$ANALYSIS_TIMINGS`` (``analysis.run_notebook``) and by the cell durations papermill stores.
+  ``$ANALYSIS_TIMINGS`` (``analysis.pipeline.run_notebook``) and by the cell durations papermill stores.
   Floor and cold run alternate ``--repeat`` times (default 2), each in a fresh copy; the
   fastest of each is reported (the machine is shared);
 * the **no-op** ``make all`` (median of 5), checking that nothing was rewritten;
@@ -21,7 +21,7 @@ lists, modification times kept) in a temporary folder, with this virtual environ
   runs ``make -jN all-partners`` in full (about 160 reports: long);
 * the cold run again with ``make -jN all``;
 * **start-up costs**: interpreter, papermill and nbconvert imports, a papermill run of an
-  empty notebook through ``analysis.run_notebook`` (kernel start and stop), the HTML export of
+  empty notebook through ``analysis.pipeline.run_notebook`` (kernel start and stop), the HTML export of
   an empty notebook, the imports of each notebook's ``analysis`` modules, ``-X importtime``
   by package, and the cost of building a figure and saving it as PNG and as SVG;
 * a profile of ``models.run_models`` for Korea (the largest step).
@@ -247,7 +247,7 @@ def classify(text: str) -> tuple[str, str] | None:
         return "notebook", f"{Path(m.group(1)).name} -> {m.group(2)}"
     if m := _HTML.search(flat):
         return "html", f"HTML {m.group(2)}"
-    if "analysis.publish index" in flat:
+    if "analysis.report.publish index" in flat:
         return "index", "landing page reports/index.html"
     if "analysis.params" in flat:
         return "glue", "params.json"
@@ -305,7 +305,9 @@ def trends_cells(path: Path) -> dict[str, float]:
 
 PROFILE_CODE = r"""
 import cProfile, json, pstats, time
-from analysis import config, models, series
+from analysis import config
+from analysis.models import core as models
+from analysis.clean import series
 trade = series.load_trade(config.TRADE_MONTHLY_CSV)
 m = series.partner_monthly(trade, config.DEFAULT_PARTNER, "2000-01", "")
 pr = cProfile.Profile()
@@ -324,8 +326,13 @@ print(json.dumps(out))
 FIGURE_CODE = r"""
 import json, tempfile, time
 from pathlib import Path
-from analysis import comparison as cmp, config, context_plots, figures, models, series
-from analysis.io import write_atomic
+from analysis import config
+from analysis.models import comparison as cmp
+from analysis.report import context_plots
+from analysis.report import figures
+from analysis.models import core as models
+from analysis.clean import series
+from analysis.fileio import write_atomic
 trade = series.load_trade(config.TRADE_MONTHLY_CSV)
 m = series.partner_monthly(trade, config.DEFAULT_PARTNER, "2000-01", "")
 through = series.data_through(m)
@@ -361,10 +368,10 @@ print(json.dumps(out))
 """
 
 IMPORT_SETS = {
-    "01_clean": "import analysis.clean, analysis.census, analysis.config",
-    "02_trends": "import analysis.models, analysis.figures, analysis.series",
-    "03_partners": "import analysis.comparison, analysis.context_plots, analysis.figures, analysis.worldbank",
-    "04_claims": "import analysis.claims",
+    "01_clean": "import analysis.clean.table, analysis.clean.census, analysis.config",
+    "02_trends": "import analysis.models.core, analysis.report.figures, analysis.clean.series",
+    "03_partners": "import analysis.models.comparison, analysis.report.context_plots, analysis.report.figures, analysis.sources.worldbank",
+    "04_claims": "import analysis.claims.check",
 }
 STATSMODELS_API = "import statsmodels.api"
 STATSMODELS_DIRECT = (
@@ -559,11 +566,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         probes["python -c pass"] = median_seconds([str(py), "-c", "pass"], kenv, log, cwd=copy)
         probes["import papermill"] = median_seconds([str(py), "-c", "import papermill"], kenv, log, cwd=copy)
         probes["import nbconvert"] = median_seconds([str(py), "-c", "import nbconvert"], kenv, log, cwd=copy)
-        probes["empty notebook via analysis.run_notebook (kernel start and stop)"] = median_seconds(
-            [str(py), "-m", "analysis.run_notebook", str(work / "empty.ipynb"), str(work / "empty.out.ipynb")],
+        probes["empty notebook via analysis.pipeline.run_notebook (kernel start and stop)"] = median_seconds(
+            [str(py), "-m", "analysis.pipeline.run_notebook", str(work / "empty.ipynb"), str(work / "empty.out.ipynb")],
             kenv, log, cwd=copy)
-        probes["empty notebook to HTML (analysis.publish notebook)"] = median_seconds(
-            [str(py), "-m", "analysis.publish", "notebook", str(work / "empty.out.ipynb"), str(work / "empty.html")],
+        probes["empty notebook to HTML (analysis.report.publish notebook)"] = median_seconds(
+            [str(py), "-m", "analysis.report.publish", "notebook", str(work / "empty.out.ipynb"), str(work / "empty.html")],
             kenv, log, cwd=copy)
         for nb, code in IMPORT_SETS.items():
             probes[f"imports of {nb}: {code.removeprefix('import ')}"] = median_seconds(
@@ -723,7 +730,7 @@ def render(R: dict[str, Any], args: argparse.Namespace) -> str:
         "## Time per step of the cold `make all`",
         "",
         "Each recipe command of the cold run above, in order (timed by a `SHELL` wrapper around bash). "
-        "For notebooks, *papermill* is the time `analysis.run_notebook` reports to `$ANALYSIS_TIMINGS` "
+        "For notebooks, *papermill* is the time `analysis.pipeline.run_notebook` reports to `$ANALYSIS_TIMINGS` "
         "(papermill, kernel start to stop) and *in cells* the sum of the cell durations papermill "
         "stores; the rest of the process time is interpreter start, imports of papermill and the "
         "kernel's start-up.",
@@ -791,7 +798,7 @@ def render(R: dict[str, Any], args: argparse.Namespace) -> str:
         f"Median of {PROBE_RUNS} runs each, with the environment the Makefile exports (warm caches).",
         "",
         table(["what", "seconds"], [[k, s(val)] for k, val in pr.items()] + [
-            ["… of `import analysis.claims`: statsmodels, pulled in by `analysis.comparison` "
+            ["… of `import analysis.claims.check`: statsmodels, pulled in by `analysis.models.comparison` "
              "(`-X importtime`, cumulative)", s(R["claims_statsmodels"])]]),
         "",
         "`-X importtime` of all four notebooks' imports, self time by top-level package: "
@@ -805,8 +812,8 @@ def render(R: dict[str, Any], args: argparse.Namespace) -> str:
     n_disp = R["displayed_figures"]
     prof = R["profile"]
     rm = prof.get("run_models (profiled)", 0.0) or float("nan")
-    empty_nb = pr["empty notebook via analysis.run_notebook (kernel start and stop)"]
-    empty_html = pr["empty notebook to HTML (analysis.publish notebook)"]
+    empty_nb = pr["empty notebook via analysis.pipeline.run_notebook (kernel start and stop)"]
+    empty_html = pr["empty notebook to HTML (analysis.report.publish notebook)"]
     imports = [pr[k] for k in pr if k.startswith("imports of")]
     korea = sum(c.seconds for k, label, c in leaves(cold)
                 if ("korea-south" in label) and k in ("notebook", "html"))
@@ -850,7 +857,7 @@ def render(R: dict[str, Any], args: argparse.Namespace) -> str:
         "- Figures are rendered once per format: `display(figures.save_figure(...))` embeds the saved PNG "
         "(before, `display(fig)` rendered every figure a third time).",
         "- Kernels talk to papermill over local IPC sockets, not TCP (no port allocation, no warning).",
-        "- `analysis.run_notebook` starts the kernel before it imports papermill (the two overlap), "
+        "- `analysis.pipeline.run_notebook` starts the kernel before it imports papermill (the two overlap), "
         "takes the kernel's `idle` status for its `kernel_info` request as the sign that it is ready "
         "(jupyter_client waits for 0.2 s of silence on IOPub) and checks every 10 ms, not 100 ms, "
         "whether the kernel has exited after the shutdown request: an empty notebook went from about "
@@ -860,9 +867,9 @@ def render(R: dict[str, Any], args: argparse.Namespace) -> str:
         "not by this run).",
         "- matplotlib, IPython and Jupyter state live under `build/cache` (the font cache is built once "
         "per checkout, no scans of `$HOME`).",
-        "- `analysis.acquire`, `analysis.params` and `analysis.partners` import only the standard "
+        "- `analysis.sources.acquire`, `analysis.params` and `analysis.partners` import only the standard "
         "library, so make's bookkeeping commands (and the no-op run) take milliseconds; papermill and "
-        "nbconvert are imported only where they are used; `analysis.comparison` loads statsmodels lazily.",
+        "nbconvert are imported only where they are used; `analysis.models.comparison` loads statsmodels lazily.",
         "",
         "## Targets",
         "",

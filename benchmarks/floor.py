@@ -80,7 +80,7 @@ def run(root: Path) -> dict[str, float]:
         series,
         worldbank,
     )
-    from analysis import comparison as cmp
+    from analysis.models import comparison as cmp
     from analysis.errors import AnalysisError
     from analysis.params import build_params
     from analysis.partners import resolve

@@ -29,8 +29,9 @@ def mirror() -> Path:
 @pytest.fixture(scope="session")
 def real_trade(tmp_path_factory: pytest.TempPathFactory):
     """The real cleaned table: ``data/processed/trade_monthly.csv`` if built, otherwise cleaned
-    from the mirror with ``analysis.clean.run`` into a temporary folder (once per session)."""
-    from analysis import clean, series
+    from the mirror with ``analysis.clean.table.run`` into a temporary folder (once per session)."""
+    from analysis.clean import table as clean
+    from analysis.clean import series
 
     if config.TRADE_MONTHLY_CSV.is_file():
         return series.load_trade(config.TRADE_MONTHLY_CSV)

@@ -1,4 +1,4 @@
-"""Tests of analysis.acquire: manifest, verification, download, mirror copy, zip, CLI.
+"""Tests of analysis.sources.acquire: manifest, verification, download, mirror copy, zip, CLI.
 
 Network tests run against a local ``http.server`` on 127.0.0.1 (ephemeral port, in a
 thread) with short timeouts and tiny backoff. Every test works in ``tmp_path``: the config
@@ -23,9 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from analysis import acquire, config
+from analysis import config
+from analysis.sources import acquire
 from analysis.errors import ChecksumMismatch, DataError, ParameterError, SourceUnavailable
-from analysis.io import sha256_file
+from analysis.fileio import sha256_file
 
 # Captured before any test redirects the config.
 REAL_MANIFEST = config.SOURCES_MANIFEST

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from test_census import make_wide, write_cr_csv, write_xlsx
 
-from analysis import census, clean
+from analysis.clean import census
+from analysis.clean import table as clean
 from analysis.errors import DataError
 
 
@@ -151,7 +152,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_cli_exit_status_and_one_line_error(tmp_path: Path) -> None:
     bad = tmp_path / "country.xlsx"
     bad.write_bytes(HTML)
-    proc = subprocess.run([sys.executable, "-m", "analysis.clean", str(bad), str(tmp_path / "out")],
+    proc = subprocess.run([sys.executable, "-m", "analysis.clean.table", str(bad), str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -162,7 +163,7 @@ def test_cli_exit_status_and_one_line_error(tmp_path: Path) -> None:
 
 def test_cli_success(tmp_path: Path) -> None:
     raw = write_xlsx(make_wide(), tmp_path / "country.xlsx")
-    from analysis.clean import main
+    from analysis.clean.table import main
 
     out = io.StringIO()
     import contextlib

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import census, clean, config
+from analysis import config
+from analysis.clean import census
+from analysis.clean import table as clean
 from analysis.errors import ChecksumMismatch, DataError
 
 # ---- synthetic Census tables (also used by test_bad_input.py) --------------------------------
@@ -353,8 +355,7 @@ def test_data_quality_summary(good_run: clean.CleanResult) -> None:
 
 
 def test_verify_runs_only_for_project_raw_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-    import types
+    from analysis.sources import acquire
 
     calls: list[tuple[str, Path]] = []
 
@@ -362,7 +363,7 @@ def test_verify_runs_only_for_project_raw_file(tmp_path: Path, monkeypatch: pyte
         calls.append((source_id, Path(path)))
         raise ChecksumMismatch(path, "sha256 differs from data/raw/sources.json")
 
-    monkeypatch.setitem(sys.modules, "analysis.acquire", types.SimpleNamespace(verify=verify))
+    monkeypatch.setattr(acquire, "verify", verify)
     monkeypatch.setattr(config, "RAW_DIR", tmp_path / "raw")
     (tmp_path / "raw").mkdir()
     outside = write_xlsx(make_wide(), tmp_path / "country.xlsx")

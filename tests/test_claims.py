@@ -1,4 +1,4 @@
-"""analysis.claims: the tolerance rule, the claims file, the computations and the evaluation."""
+"""analysis.claims.check: the tolerance rule, the claims file, the computations and the evaluation."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import claims as cl
+from analysis.claims import check as cl
 from analysis import config
 from analysis.errors import DataError, ParameterError
 
@@ -356,9 +356,9 @@ def real_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame
     mirror = config.mirror_dir()
     if mirror is None:
         pytest.skip("ANALYSIS_DATA_MIRROR is not set (integration test needs the data mirror)")
-    if importlib.util.find_spec("analysis.clean") is None:
-        pytest.skip("analysis.clean is not present")
-    from analysis import clean
+    if importlib.util.find_spec("analysis.clean.table") is None:
+        pytest.skip("analysis.clean.table is not present")
+    from analysis.clean import table as clean
 
     raw = mirror / "census" / "country.xlsx"
     wdi = mirror / "worldbank" / "API_KOR_DS2_en_csv_v2_15934.csv"

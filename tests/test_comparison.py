@@ -1,4 +1,4 @@
-"""analysis.comparison: partner aggregates, shares, indices and the KORUS DiD on synthetic data."""
+"""analysis.models.comparison: partner aggregates, shares, indices and the KORUS DiD on synthetic data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import comparison as cmp
+from analysis.models import comparison as cmp
 from analysis import config
 from analysis.errors import DataError, ParameterError
 
@@ -294,11 +294,11 @@ def test_default_control_group_excludes_mexico() -> None:
     assert 2010 in cmp.EXCLUDED_FROM_CONTROLS
 
 
-@pytest.mark.skipif(importlib.util.find_spec("analysis.figures") is None, reason="analysis.figures not present")
+@pytest.mark.skipif(importlib.util.find_spec("analysis.report.figures") is None, reason="analysis.report.figures not present")
 def test_context_plots_smoke() -> None:
     from matplotlib.figure import Figure
 
-    from analysis import context_plots as cp
+    from analysis.report import context_plots as cp
 
     df = trade_frame()
     wide = cmp.wide_by_partner(cmp.annual_totals(df, [5800, 5700]))

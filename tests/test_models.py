@@ -1,4 +1,4 @@
-"""analysis.models on synthetic series with known, planted breaks (fixed seeds)."""
+"""analysis.models.core on synthetic series with known, planted breaks (fixed seeds)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 from scipy.signal import lfilter
 
-from analysis import config, models, series
+from analysis import config
+from analysis.models import core as models
+from analysis.clean import series
 from analysis.errors import ParameterError
 
 N = 180  # 2000-01 .. 2014-12
@@ -313,7 +315,7 @@ def test_coefficients_table_and_write_outputs(small_run, tmp_path):
 
 
 def test_write_outputs_replaces_the_figures_folder_with_the_staged_one(small_run, tmp_path):
-    from analysis.io import staging_dir
+    from analysis.fileio import staging_dir
 
     m, run = small_run
     res, coef = models.build_results(5800, "Korea, South", m, run=run), models.coefficients_table(run)
@@ -456,7 +458,7 @@ def _run_notebook(tmp_path, params: dict) -> tuple[object, object]:
     pfile.write_text(json.dumps(params))
     out = tmp_path / "reports" / "korea-south"
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis.run_notebook", str(config.NOTEBOOKS_DIR / "02_trends.ipynb"),
+        [sys.executable, "-m", "analysis.pipeline.run_notebook", str(config.NOTEBOOKS_DIR / "02_trends.ipynb"),
          str(tmp_path / "02_trends.ipynb"), "-f", str(pfile), "-r", "out_dir", str(out),
          "-r", "data_path", str(data)],
         capture_output=True, text=True, timeout=300,

@@ -17,7 +17,7 @@ import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis import publish  # noqa: E402
+from analysis.report import publish  # noqa: E402
 from analysis.errors import DataError  # noqa: E402
 
 SECRET_CODE = "secret_variable_name = 41 + 1"
@@ -103,7 +103,7 @@ def test_export_notebook_errors(tmp_path: Path) -> None:
 
 
 def _results(code: int, partner: str, slug: str, scale: float = 1.0) -> dict:
-    """A results.json in the layout of analysis.models.results_dict (values made up)."""
+    """A results.json in the layout of analysis.models.core.results_dict (values made up)."""
     def year(y: int, e: float, i: float, months: int = 12) -> dict:
         return {"year": y, "exports": e * scale, "imports": i * scale,
                 "balance": round((e - i) * scale, 1), "months": months,

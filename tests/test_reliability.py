@@ -9,7 +9,7 @@ a new vintage from the mirror, also with ``STRICT=1``), bad parameters, a run ki
 the model step (SIGINT, SIGTERM, SIGKILL), incremental re-runs, and a byte-identical rebuild.
 
 The small unit tests at the end check the clean-up of temporary files left by killed writers
-(``analysis.io.remove_stale_temps``) and that ``analysis.run_notebook`` removes its temporary
+(``analysis.fileio.remove_stale_temps``) and that ``analysis.pipeline.run_notebook`` removes its temporary
 output when it is stopped with SIGTERM.
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.io import atomic_path, remove_stale_temps
+from analysis.fileio import atomic_path, remove_stale_temps
 
 #: What the pipeline writes (and a failed run must leave byte-identical).
 OUTPUT_DIRS: tuple[str, ...] = ("data/processed", "reports", "build/notebooks")
@@ -430,12 +430,12 @@ def test_strict_refuses_a_modified_raw_file(good: Site, tmp_path: Path) -> None:
 #: A file that is gone (deleted by a user, or by make itself after a failed step) and the
 #: command that must remake it.
 MISSING: dict[str, str] = {
-    "data/raw/country.xlsx": "-m analysis.acquire census",
-    f"{KOREA}/results.json": f"-m analysis.run_notebook {MODEL_NB}",
-    f"{KOREA}/02_trends.ipynb": f"-m analysis.run_notebook {MODEL_NB}",
-    "build/notebooks/01_clean.ipynb": "-m analysis.run_notebook notebooks/01_clean.ipynb",
-    "reports/korus/03_partners.ipynb": "-m analysis.run_notebook notebooks/03_partners.ipynb",
-    "reports/claims.csv": "-m analysis.run_notebook notebooks/04_claims.ipynb",
+    "data/raw/country.xlsx": "-m analysis.sources.acquire census",
+    f"{KOREA}/results.json": f"-m analysis.pipeline.run_notebook {MODEL_NB}",
+    f"{KOREA}/02_trends.ipynb": f"-m analysis.pipeline.run_notebook {MODEL_NB}",
+    "build/notebooks/01_clean.ipynb": "-m analysis.pipeline.run_notebook notebooks/01_clean.ipynb",
+    "reports/korus/03_partners.ipynb": "-m analysis.pipeline.run_notebook notebooks/03_partners.ipynb",
+    "reports/claims.csv": "-m analysis.pipeline.run_notebook notebooks/04_claims.ipynb",
 }
 
 
@@ -708,7 +708,7 @@ def test_run_notebook_stopped_by_sigterm_removes_its_temp_file(tmp_path: Path) -
     out.write_text("previous good run")
     old = out.parent / f".done.{_dead_pid()}.tmp.ipynb"  # left by a SIGKILLed run
     old.write_text("{}")
-    proc = subprocess.Popen([sys.executable, "-m", "analysis.run_notebook", str(nb), str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.pipeline.run_notebook", str(nb), str(out)],
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         _wait_for(lambda: any(out.parent.glob(f".done.{proc.pid}.tmp.ipynb")), 120, "the temp output")
@@ -742,7 +742,7 @@ def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(tmp_path: Path, sig
         root.mkdir()
         out = root / "done.ipynb"
         env = dict(os.environ, ANALYSIS_ROOT=str(root))
-        proc = subprocess.Popen([sys.executable, "-m", "analysis.run_notebook", str(nb), str(out)],
+        proc = subprocess.Popen([sys.executable, "-m", "analysis.pipeline.run_notebook", str(nb), str(out)],
                                 stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
         try:
             time.sleep(delay)

@@ -34,7 +34,7 @@ def _notebook(path: Path) -> Path:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "analysis.run_notebook", *args],
+    return subprocess.run([sys.executable, "-m", "analysis.pipeline.run_notebook", *args],
                           capture_output=True, text=True, timeout=180)
 
 
@@ -65,7 +65,7 @@ def test_failure_is_one_line_and_leaves_no_output(tmp_path: Path) -> None:
 def _start(extra: list[str], socket_dir: str):  # -> (km, kc)
     from jupyter_core.utils import run_sync
 
-    from analysis.run_notebook import _kernel_manager_class
+    from analysis.pipeline.run_notebook import _kernel_manager_class
 
     km = _kernel_manager_class(socket_dir)(kernel_name="python3")
     run_sync(km.start_kernel)(extra_arguments=[*extra, "--HistoryManager.hist_file=:memory:"])
@@ -80,7 +80,7 @@ def test_ready_wait_survives_a_kernel_slow_to_start(tmp_path: Path) -> None:
     requests are skipped instead of being mistaken for a lag that never closes."""
     from jupyter_core.utils import run_sync
 
-    from analysis.run_notebook import _stop_kernel
+    from analysis.pipeline.run_notebook import _stop_kernel
 
     km, kc = _start(["--IPKernelApp.exec_lines=import time; time.sleep(2.5)"], str(tmp_path))
     try:
@@ -96,7 +96,7 @@ def test_ready_wait_survives_a_kernel_slow_to_start(tmp_path: Path) -> None:
 def test_ready_wait_reports_a_kernel_that_dies(tmp_path: Path) -> None:
     from jupyter_core.utils import run_sync
 
-    from analysis.run_notebook import _stop_kernel
+    from analysis.pipeline.run_notebook import _stop_kernel
 
     km, kc = _start(["--IPKernelApp.exec_lines=import os; os._exit(3)"], str(tmp_path))
     try:

@@ -1,4 +1,4 @@
-"""analysis.series: reading the cleaned table, one partner's months, annual sums and growth."""
+"""analysis.clean.series: reading the cleaned table, one partner's months, annual sums and growth."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import config, series
+from analysis import config
+from analysis.clean import series
 from analysis.errors import DataError, ParameterError
 
 

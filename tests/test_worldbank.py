@@ -1,4 +1,4 @@
-"""analysis.worldbank: reading the WDI bulk CSV and Korea's macro panel."""
+"""analysis.sources.worldbank: reading the WDI bulk CSV and Korea's macro panel."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import worldbank
+from analysis.sources import worldbank
 from analysis.errors import DataError
 
 YEARS = [str(y) for y in range(1998, 2004)]

@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import config
-from .errors import AnalysisError, ParameterError
-from .io import write_text_atomic
-from .partners import Partner, resolve
+from analysis import config
+from analysis.errors import AnalysisError, ParameterError
+from analysis.fileio import write_text_atomic
+from analysis.partners import Partner, resolve
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -34,7 +34,7 @@ def parse_month(value: str, name: str) -> str:
     return value.strip()
 
 
-FORECAST_MODELS: tuple[str, ...] = ("sarimax", "ets")  # as in analysis.models
+FORECAST_MODELS: tuple[str, ...] = ("sarimax", "ets")  # as in analysis.models.core
 
 
 def build_params(

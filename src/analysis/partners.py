@@ -21,8 +21,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config
-from .errors import AnalysisError, ParameterError
+from analysis import config
+from analysis.errors import AnalysisError, ParameterError
 
 PARTNER_COLUMNS: tuple[str, ...] = (
     "partner_code",

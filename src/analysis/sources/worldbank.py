@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataError
+from analysis.errors import DataError
 
 #: Columns of the long table returned by :func:`read_wdi`.
 WDI_COLUMNS: tuple[str, ...] = ("indicator_code", "indicator", "year", "value")

@@ -66,10 +66,10 @@ from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.seasonal import STL
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-from . import series as ser
-from .errors import AnalysisError, ParameterError
-from .io import replace_dir, write_atomic, write_json_atomic
-from .partners import slugify
+from analysis.clean import series as ser
+from analysis.errors import AnalysisError, ParameterError
+from analysis.fileio import replace_dir, write_atomic, write_json_atomic
+from analysis.partners import slugify
 
 SERIES: tuple[str, ...] = ("exports", "imports", "balance")
 #: Which series are modelled in logs (percentage effects); the balance can be negative.
@@ -1398,7 +1398,7 @@ def write_outputs(
     """Write ``out_dir/coefficients.csv``, the SA series (``date, exports_sa, imports_sa,
     balance_sa``) to ``sa_path`` and ``out_dir/results.json``, each atomically and
     deterministically (fixed float formats, ``\\n`` line ends). With ``figures_stage`` (a
-    folder from :func:`analysis.io.staging_dir` holding this run's figures) that folder then
+    folder from :func:`analysis.fileio.staging_dir` holding this run's figures) that folder then
     replaces ``out_dir/figures``, so a run that stops early leaves the last good figures in
     place and stale figures of an earlier run (e.g. of a model now skipped) do not linger.
     ``results.json`` is written last. Returns the paths (the figures folder included)."""

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config
-from .comparison import annual_totals, partner_name, read_trade
-from .errors import DataError, ParameterError
-from .io import write_atomic
-from .worldbank import read_wdi, wdi_series, wdi_value
+from analysis import config
+from analysis.models.comparison import annual_totals, partner_name, read_trade
+from analysis.errors import DataError, ParameterError
+from analysis.fileio import write_atomic
+from analysis.sources.worldbank import read_wdi, wdi_series, wdi_value
 
 #: Columns of ``data/external/claims.csv``, in this order.
 CLAIM_COLUMNS: tuple[str, ...] = (
@@ -118,7 +118,7 @@ class ClaimsContext:
     """Data the computations may use; a source that is absent has a reason in ``unavailable``.
 
     ``trade`` is the cleaned monthly Census table (``date`` as datetime), ``wdi`` the long WDI
-    table of :func:`analysis.worldbank.read_wdi`, ``reference_dir`` the folder of reference
+    table of :func:`analysis.sources.worldbank.read_wdi`, ``reference_dir`` the folder of reference
     TSVs and ``census_api_dir`` the folder of Census API extracts (both optional).
     """
 
@@ -710,7 +710,7 @@ def deficit_outlook(trade: pd.DataFrame, partner: int = config.DEFAULT_PARTNER, 
 
 def deficit_sentence(info: dict[str, object]) -> str:
     """One sentence from :func:`deficit_outlook` (US$ billions)."""
-    from .figures import display_name  # plotting stack imported only when a sentence is wanted
+    from analysis.report.figures import display_name  # plotting stack imported only when a sentence is wanted
 
     d = float(info["deficit"]) / 1000  # type: ignore[arg-type]
     if not info["later_years"]:

@@ -12,8 +12,8 @@
 
 Command line::
 
-    python -m analysis.publish notebook IN.ipynb OUT.html [--index-href HREF]
-    python -m analysis.publish index REPORTS_DIR
+    python -m analysis.report.publish notebook IN.ipynb OUT.html [--index-href HREF]
+    python -m analysis.report.publish index REPORTS_DIR
 
 Errors the user can cause print one ``error: ...`` line and exit with status 2.
 """
@@ -33,9 +33,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from . import __version__, config
-from .errors import AnalysisError, DataError
-from .io import write_text_atomic
+from analysis import __version__, config
+from analysis.errors import AnalysisError, DataError
+from analysis.fileio import write_text_atomic
 
 #: Folder holding the nbconvert template ``offline`` (a child of this folder).
 TEMPLATE_DIR: Path = Path(__file__).resolve().parent / "templates"
@@ -49,7 +49,7 @@ SERIES_LABELS: dict[str, str] = {
     "imports": "U.S. imports",
     "balance": "U.S. balance",
 }
-#: Same colours as ``analysis.claims.VERDICT_COLOURS`` (background, text).
+#: Same colours as ``analysis.claims.check.VERDICT_COLOURS`` (background, text).
 VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
     "supported": ("#1b7837", "#ffffff", "supported"),
     "contradicted": ("#c51b7d", "#ffffff", "contradicted"),
@@ -745,8 +745,8 @@ def build_index(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m analysis.publish``; returns the exit status."""
-    ap = argparse.ArgumentParser(prog="python -m analysis.publish",
+    """Entry point of ``python -m analysis.report.publish``; returns the exit status."""
+    ap = argparse.ArgumentParser(prog="python -m analysis.report.publish",
                                  description="Publish the reports as offline HTML.")
     sub = ap.add_subparsers(dest="command", required=True)
     nb = sub.add_parser("notebook", help="executed notebook -> offline HTML page")

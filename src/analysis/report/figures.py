@@ -37,8 +37,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
-from .errors import ParameterError
-from .io import write_atomic
+from analysis.errors import ParameterError
+from analysis.fileio import write_atomic
 
 # ---- palette and theme -----------------------------------------------------------------------
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import config
-from .errors import DataError, ParameterError
+from analysis import config
+from analysis.errors import DataError, ParameterError
 
 #: Partners shown beside Korea: China, Japan, Mexico, Vietnam, Germany, Taiwan.
 DEFAULT_COMPARATORS: tuple[int, ...] = (5700, 5880, 2010, 5520, 4280, 5830)
@@ -376,7 +376,7 @@ def _fit(
     n_p, n_t = panel["partner_code"].nunique(), panel["date"].nunique()
     x = pd.DataFrame({k: _absorb(v, n_p, n_t) for k, v in columns.items()})
     y = _absorb(panel["y"].to_numpy(dtype=float), n_p, n_t)
-    # statsmodels is imported here, not at module level: analysis.claims imports this module
+    # statsmodels is imported here, not at module level: analysis.claims.check imports this module
     # for its table helpers and should not pay statsmodels' import time.
     from statsmodels.regression.linear_model import OLS
     from statsmodels.stats import sandwich_covariance as sw

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import TRADE_COLUMNS
-from .errors import DataError
+from analysis.config import TRADE_COLUMNS
+from analysis.errors import DataError
 
 MONTHS: tuple[str, ...] = (
     "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",

@@ -101,7 +101,7 @@ def replace_dir(stage: str | Path, target: str | Path) -> Path:
 
 
 #: Temporary names of this package's writers: ``.<name>.<pid>.<random>.tmp``
-#: (:func:`atomic_path`) and ``.<stem>.<pid>.tmp.ipynb`` (``analysis.run_notebook``).
+#: (:func:`atomic_path`) and ``.<stem>.<pid>.tmp.ipynb`` (``analysis.pipeline.run_notebook``).
 _TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.(?:[^.]+\.tmp|tmp\.ipynb)$")
 #: Folders of :func:`staging_dir` and :func:`replace_dir`: ``.<name>.<pid>.staging|old``.
 _TEMP_DIR = re.compile(r"^\..+\.(?P<pid>\d+)\.(?:staging|old)$")

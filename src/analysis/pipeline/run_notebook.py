@@ -1,6 +1,6 @@
 """Run a notebook with papermill, atomically, with a one-line error on failure.
 
-``python -m analysis.run_notebook IN.ipynb OUT.ipynb [-r NAME VALUE]... [-f PARAMS.json]``
+``python -m analysis.pipeline.run_notebook IN.ipynb OUT.ipynb [-r NAME VALUE]... [-f PARAMS.json]``
 
 * Parameters are passed as raw strings (``-r``), never parsed as YAML numbers, so a Census
   code like ``0015`` or a date like ``2012-03`` arrive intact; ``-f`` reads a JSON/YAML file.
@@ -36,8 +36,8 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from . import config
-from .io import remove_stale_temps
+from analysis import config
+from analysis.fileio import remove_stale_temps
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -350,7 +350,7 @@ def _record_timing(output: str, seconds: float) -> None:
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m analysis.run_notebook", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m analysis.pipeline.run_notebook", description=__doc__.splitlines()[0])
     ap.add_argument("notebook")
     ap.add_argument("output")
     ap.add_argument("-r", "--raw", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config
-from .errors import DataError, ParameterError
-from .partners import Partner, resolve, slugify
+from analysis import config
+from analysis.errors import DataError, ParameterError
+from analysis.partners import Partner, resolve, slugify
 
 SERIES: tuple[str, ...] = ("exports", "imports", "balance")
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{2})(?:-01)?\s*$")

@@ -1,9 +1,9 @@
 """Figures of the KORUS context pages: partners side by side, DiD event study, Korea's macro.
 
-Built on the shared theme and helpers of :mod:`analysis.figures` (``set_theme``,
+Built on the shared theme and helpers of :mod:`analysis.report.figures` (``set_theme``,
 ``add_events``, ``add_source``, ``display_name``; saving with ``save_figure``). Every function
-returns a matplotlib ``Figure``; inputs come from :mod:`analysis.comparison` and
-:mod:`analysis.worldbank`. Money is plotted in US$ billions (inputs are US$ millions).
+returns a matplotlib ``Figure``; inputs come from :mod:`analysis.models.comparison` and
+:mod:`analysis.sources.worldbank`. Money is plotted in US$ billions (inputs are US$ millions).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from . import figures
-from .comparison import EventStudy, PlaceboResult
-from .errors import ParameterError
-from .worldbank import MACRO_LABELS
+from analysis.report import figures
+from analysis.models.comparison import EventStudy, PlaceboResult
+from analysis.errors import ParameterError
+from analysis.sources.worldbank import MACRO_LABELS
 
 #: Line colours of partners (Okabe-Ito, colour-blind safe); the focus partner is black.
 _PARTNER_COLOURS = [
@@ -121,7 +121,7 @@ def plot_partner_shares(
     """The partner's share (%) of total U.S. goods exports and imports.
 
     ``monthly`` (DatetimeIndex) and ``annual`` (index ``year``) come from
-    :func:`analysis.comparison.trade_shares` (columns ``exports_share``, ``imports_share``).
+    :func:`analysis.models.comparison.trade_shares` (columns ``exports_share``, ``imports_share``).
     Monthly shares are thin lines, annual shares bold (plotted at mid-year).
     """
     for df, what in ((monthly, "monthly"), (annual, "annual")):
@@ -156,7 +156,7 @@ def plot_index(
 ) -> Figure:
     """Annual U.S. ``flow`` by partner indexed to ``base_year = 100`` (one line per partner).
 
-    ``index``: ``year x partner name`` from :func:`analysis.comparison.index_to_base`; the
+    ``index``: ``year x partner name`` from :func:`analysis.models.comparison.index_to_base`; the
     focus partner is drawn bold in black. The y-axis is logarithmic, so equal growth rates
     look alike whatever the level.
     """
@@ -208,7 +208,7 @@ def plot_event_study(
     """Event-study coefficients (treated x year-relative-to-break) with 95 % intervals.
 
     ``studies`` maps a panel label (e.g. ``"U.S. exports to"``) to an
-    :class:`~analysis.comparison.EventStudy`. Bin ``k`` covers months ``12k..12k+11`` after
+    :class:`~analysis.models.comparison.EventStudy`. Bin ``k`` covers months ``12k..12k+11`` after
     the break; ``k = -1`` is the reference (0, hollow marker); the end bins pool the years
     beyond. Leads (``k <= -2``) away from zero are evidence against parallel trends.
     ``subtitles`` (by panel label) are appended to the panel titles, e.g. a placebo p-value.
@@ -252,8 +252,8 @@ def plot_event_study(
 def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = None) -> Figure:
     """Small multiples of Korea's macro indicators (one panel per column of ``macro``).
 
-    ``macro``: index ``year``, columns from :data:`analysis.worldbank.MACRO_LABELS`
-    (from :func:`analysis.worldbank.korea_macro`); ``source`` is the source line.
+    ``macro``: index ``year``, columns from :data:`analysis.sources.worldbank.MACRO_LABELS`
+    (from :func:`analysis.sources.worldbank.korea_macro`); ``source`` is the source line.
     """
     cols = [c for c in macro.columns if c in MACRO_LABELS]
     if macro.empty or not cols:
@@ -292,7 +292,7 @@ def plot_placebo(
     """Placebo-in-time check: the gap's shift at each placebo month, and at the real break.
 
     ``results`` maps a panel label (e.g. ``"U.S. exports to"``) to a
-    :class:`~analysis.comparison.PlaceboResult`. Grey: shifts at placebo months (plotted at the
+    :class:`~analysis.models.comparison.PlaceboResult`. Grey: shifts at placebo months (plotted at the
     placebo month); black line: the shift at the break. A real effect stands out from the grey.
     """
     if not results:

@@ -1,4 +1,4 @@
-"""Obtain the raw data files reproducibly: ``make data`` (``python -m analysis.acquire``).
+"""Obtain the raw data files reproducibly: ``make data`` (``python -m analysis.sources.acquire``).
 
 The committed manifest ``data/raw/sources.json`` lists each source: its official URL, the
 file name under ``data/raw/``, its path in a local mirror, licence and the sha256 of every
@@ -22,9 +22,9 @@ obtained is caught before it is used.
 
 Command line::
 
-    python -m analysis.acquire            # every source in the manifest
-    python -m analysis.acquire census     # only data/raw/country.xlsx
-    python -m analysis.acquire --verify   # check the files present, obtain nothing
+    python -m analysis.sources.acquire            # every source in the manifest
+    python -m analysis.sources.acquire census     # only data/raw/country.xlsx
+    python -m analysis.sources.acquire --verify   # check the files present, obtain nothing
 
 Standard library only at import time (openpyxl is imported lazily, pandas never), so the
 command starts fast.
@@ -56,9 +56,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import __version__, config
-from .errors import AnalysisError, ChecksumMismatch, DataError, ParameterError, SourceUnavailable
-from .io import sha256_file
+from analysis import __version__, config
+from analysis.errors import AnalysisError, ChecksumMismatch, DataError, ParameterError, SourceUnavailable
+from analysis.fileio import sha256_file
 
 #: Columns of the machine-local vintage log ``data/raw/vintages.csv``.
 VINTAGE_LOG_COLUMNS: tuple[str, ...] = (
@@ -870,7 +870,7 @@ def _say(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring). Returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m analysis.acquire",
+        prog="python -m analysis.sources.acquire",
         description="Obtain and verify the raw data files listed in data/raw/sources.json.",
     )
     parser.add_argument("ids", nargs="*", metavar="ID", help="source ids (default: all)")

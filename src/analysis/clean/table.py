@@ -11,14 +11,13 @@ one row per partner-month and writes four files::
 Every output is rendered in memory first; nothing is written if any check fails, and each
 file is replaced atomically. Command line::
 
-    python -m analysis.clean RAW OUT_DIR [--no-verify]
+    python -m analysis.clean.table RAW OUT_DIR [--no-verify]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import io
 import re
 import sys
@@ -28,10 +27,11 @@ from typing import Any
 
 import pandas as pd
 
-from . import census, config
-from .errors import AnalysisError, DataError
-from .io import write_atomic, write_json_atomic
-from .partners import PARTNER_COLUMNS, slugify
+from analysis import config
+from analysis.clean import census
+from analysis.errors import AnalysisError, DataError
+from analysis.fileio import write_atomic, write_json_atomic
+from analysis.partners import PARTNER_COLUMNS, slugify
 
 UNITS = "US$ millions, not seasonally adjusted"
 BASIS = (
@@ -81,8 +81,9 @@ def verify_raw(raw_path: str | Path) -> str | None:
     raw_path = Path(raw_path)
     if not _is_project_raw_file(raw_path):
         return None
-    # Imported by name at call time (acquire is not needed to clean a file by hand).
-    return importlib.import_module("analysis.acquire").verify("census", raw_path)
+    from analysis.sources import acquire  # at call time: not needed to clean a file by hand
+
+    return acquire.verify("census", raw_path)
 
 
 def load(raw_path: str | Path) -> tuple[bytes, pd.DataFrame]:
@@ -293,8 +294,8 @@ def data_quality_summary(result: CleanResult) -> pd.DataFrame:
 # ---- command line ----------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m analysis.clean RAW OUT_DIR``: one ``error: ...`` line and exit 2 on failure."""
-    ap = argparse.ArgumentParser(prog="python -m analysis.clean", description=__doc__.splitlines()[0])
+    """``python -m analysis.clean.table RAW OUT_DIR``: one ``error: ...`` line and exit 2 on failure."""
+    ap = argparse.ArgumentParser(prog="python -m analysis.clean.table", description=__doc__.splitlines()[0])
     ap.add_argument("raw", help="Census country table (.xlsx or CSV)")
     ap.add_argument("out_dir", help="output folder (e.g. data/processed)")
     ap.add_argument("--no-verify", action="store_true", help="skip the acquisition checksum")

@@ -1,0 +1,1 @@
+"""The policy report's quantitative claims, checked against the data."""

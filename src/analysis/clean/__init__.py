@@ -1,0 +1,1 @@
+"""Cleaning: the Census table validated and reshaped into the tidy monthly table, and partner series."""

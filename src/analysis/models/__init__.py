@@ -1,0 +1,1 @@
+"""Models: seasonal adjustment, segmented trends, break tests, counterfactual, comparison designs."""

@@ -1,0 +1,1 @@
+"""Pipeline machinery: running notebooks with papermill, deriving make dependencies."""

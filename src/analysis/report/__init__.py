@@ -1,0 +1,1 @@
+"""Report: figures, result tables and text, publishing (HTML), templates."""

@@ -1,0 +1,1 @@
+"""Data sources: one module per source (address, content checks, reader), and the fetch machinery."""
