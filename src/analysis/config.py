@@ -63,6 +63,16 @@ def mirror_dir() -> Path | None:
     return path.resolve()
 
 
+def from_root(path: str | Path) -> Path:
+    """A path as given, or resolved against the repository root when relative.
+
+    Notebook parameters and command-line paths are relative to the repository root, not
+    to the folder a notebook or a shell happens to run in.
+    """
+    p = Path(path)
+    return p if p.is_absolute() else ROOT / p
+
+
 def partner_report_dir(slug: str) -> Path:
     """Folder of one partner's report pages: ``reports/<slug>/``."""
     return REPORTS_DIR / slug

@@ -1,0 +1,40 @@
+"""One wrapper for every ``python -m analysis.*`` entry point: a user's error is one line.
+
+Usage in a module::
+
+    def main(argv: list[str] | None = None) -> int:
+        ...
+
+    if __name__ == "__main__":
+        sys.exit(cli.run(main))
+
+``run`` calls ``main``; an :class:`~analysis.errors.AnalysisError` (a bad file or parameter,
+missing data) becomes ``error: <message>`` on stderr and exit status 2, so make stops with
+one line naming the file or parameter and the problem. Anything else is a bug and keeps its
+traceback. Standard library only (the Makefile calls some entry points before pandas loads).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from analysis.errors import AnalysisError
+
+#: Exit status of a user's error (bad input or parameter); 1 stays for bugs.
+USER_ERROR = 2
+
+
+def report(exc: AnalysisError) -> int:
+    """Print ``error: <message>`` (one line) to stderr and return the exit status."""
+    message = " ".join(str(exc).split("\n"))
+    print(f"error: {message}", file=sys.stderr)
+    return USER_ERROR
+
+
+def run(main: Callable[..., int | None], argv: list[str] | None = None) -> int:
+    """Call ``main(argv)`` and turn an ``AnalysisError`` into one line and status 2."""
+    try:
+        return int(main(argv) or 0)
+    except AnalysisError as exc:
+        return report(exc)
