@@ -80,8 +80,8 @@ def run(root: Path) -> dict[str, float]:
         series,
         worldbank,
     )
-    from analysis.models import comparison as cmp
     from analysis.errors import AnalysisError
+    from analysis.models import comparison as cmp
     from analysis.params import build_params
     from analysis.partners import resolve
 

@@ -30,8 +30,8 @@ def mirror() -> Path:
 def real_trade(tmp_path_factory: pytest.TempPathFactory):
     """The real cleaned table: ``data/processed/trade_monthly.csv`` if built, otherwise cleaned
     from the mirror with ``analysis.clean.table.run`` into a temporary folder (once per session)."""
-    from analysis.clean import table as clean
     from analysis.clean import series
+    from analysis.clean import table as clean
 
     if config.TRADE_MONTHLY_CSV.is_file():
         return series.load_trade(config.TRADE_MONTHLY_CSV)

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from analysis import config
-from analysis.sources import acquire
 from analysis.errors import ChecksumMismatch, DataError, ParameterError, SourceUnavailable
 from analysis.fileio import sha256_file
+from analysis.sources import acquire
 
 # Captured before any test redirects the config.
 REAL_MANIFEST = config.SOURCES_MANIFEST

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.claims import check as cl
 from analysis import config
+from analysis.claims import check as cl
 from analysis.errors import DataError, ParameterError
 
 CLAIMS_FILE = config.EXTERNAL_DIR / "claims.csv"

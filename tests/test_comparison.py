@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.models import comparison as cmp
 from analysis import config
 from analysis.errors import DataError, ParameterError
+from analysis.models import comparison as cmp
 
 WORLD = "World, Not Seasonally Adjusted"
 

@@ -15,8 +15,8 @@ from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from analysis.report import figures  # noqa: E402
 from analysis.errors import ParameterError  # noqa: E402
+from analysis.report import figures  # noqa: E402
 
 DATA_THROUGH = "2024-06"
 

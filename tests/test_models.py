@@ -11,9 +11,9 @@ import pytest
 from scipy.signal import lfilter
 
 from analysis import config
-from analysis.models import core as models
 from analysis.clean import series
 from analysis.errors import ParameterError
+from analysis.models import core as models
 
 N = 180  # 2000-01 .. 2014-12
 K = 96  # planted break at 2008-01

@@ -17,8 +17,8 @@ import nbformat  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis.report import publish  # noqa: E402
 from analysis.errors import DataError  # noqa: E402
+from analysis.report import fmt, publish  # noqa: E402
 
 SECRET_CODE = "secret_variable_name = 41 + 1"
 
@@ -203,14 +203,14 @@ def test_build_index_defensive(tmp_path: Path, meta: Path) -> None:
 
 
 def test_formatting() -> None:
-    assert publish.fmt_billions(-13199.7) == "\u221213.2"
-    assert publish.fmt_billions(43461.6) == "43.5"
-    assert publish.fmt_billions(None) == "n/a"
-    assert publish.fmt_billions(float("nan")) == "n/a"
-    assert publish.fmt_billions(-20.0) == "0.0"  # no negative zero
-    assert publish.fmt_pct(12.345) == "+12.3%" and publish.fmt_pct(-0.01) == "0.0%"
+    assert fmt.billions(-13199.7) == "\u221213.2"
+    assert fmt.billions(43461.6) == "43.5"
+    assert fmt.billions(None) == "n/a"
+    assert fmt.billions(float("nan")) == "n/a"
+    assert fmt.billions(-20.0) == "0.0"  # no negative zero
+    assert fmt.pct(12.345) == "+12.3%" and fmt.pct(-0.01) == "0.0%"
     assert publish._caption(Path("02_its_exports.png")) == "ITS exports"
-    assert publish.fmt_p(0.00001) == "<0.001" and publish.fmt_p("x") == "n/a"
+    assert fmt.p_value(0.00001) == "<0.001" and fmt.p_value("x") == "n/a"
 
 
 def test_cli(tmp_path: Path, reports: Path, capsys: pytest.CaptureFixture[str]) -> None:

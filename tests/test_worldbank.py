@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.sources import worldbank
 from analysis.errors import DataError
+from analysis.sources import worldbank
 
 YEARS = [str(y) for y in range(1998, 2004)]
 

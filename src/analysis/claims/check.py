@@ -24,9 +24,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import config
-from analysis.models.comparison import annual_totals, partner_name, read_trade
 from analysis.errors import DataError, ParameterError
 from analysis.fileio import write_atomic
+from analysis.models.comparison import annual_totals, partner_name, read_trade
 from analysis.sources.worldbank import read_wdi, wdi_series, wdi_value
 
 #: Columns of ``data/external/claims.csv``, in this order.
@@ -710,7 +710,9 @@ def deficit_outlook(trade: pd.DataFrame, partner: int = config.DEFAULT_PARTNER, 
 
 def deficit_sentence(info: dict[str, object]) -> str:
     """One sentence from :func:`deficit_outlook` (US$ billions)."""
-    from analysis.report.figures import display_name  # plotting stack imported only when a sentence is wanted
+    from analysis.report.figures import (
+        display_name,  # plotting stack imported only when a sentence is wanted
+    )
 
     d = float(info["deficit"]) / 1000  # type: ignore[arg-type]
     if not info["later_years"]:

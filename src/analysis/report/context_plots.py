@@ -19,9 +19,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from analysis.report import figures
-from analysis.models.comparison import EventStudy, PlaceboResult
 from analysis.errors import ParameterError
+from analysis.models.comparison import EventStudy, PlaceboResult
+from analysis.report import figures
 from analysis.sources.worldbank import MACRO_LABELS
 
 #: Line colours of partners (Okabe-Ito, colour-blind safe); the focus partner is black.

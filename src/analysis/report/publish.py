@@ -24,7 +24,6 @@ import argparse
 import csv
 import datetime as dt
 import json
-import math
 import os
 import re
 import sys
@@ -36,13 +35,12 @@ from typing import Any
 from analysis import __version__, config
 from analysis.errors import AnalysisError, DataError
 from analysis.fileio import write_text_atomic
+from analysis.report import fmt
 
 #: Folder holding the nbconvert template ``offline`` (a child of this folder).
 TEMPLATE_DIR: Path = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "offline"
 
-NA = "n/a"
-MINUS = "\u2212"
 SERIES: tuple[str, ...] = ("exports", "imports", "balance")
 SERIES_LABELS: dict[str, str] = {
     "exports": "U.S. exports",
@@ -56,60 +54,6 @@ VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
     "not_checkable": ("#bdbdbd", "#111111", "not checkable"),
 }
 SOURCE_NAME = "U.S. Census Bureau, U.S. goods trade by country"
-
-
-# ---- small formatting helpers ----------------------------------------------------------------
-
-
-def _num(value: Any) -> float | None:
-    """``value`` as a finite float, or None (missing, text, NaN, inf)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
-def _fmt(x: float, decimals: int, sign: bool = False) -> str:
-    if round(x, decimals) == 0:
-        return f"{0:.{decimals}f}"  # no "-0.0" or "+0"
-    text = f"{x:+,.{decimals}f}" if sign else f"{x:,.{decimals}f}"
-    return text.replace("-", MINUS)
-
-
-def fmt_billions(millions: Any, *, sign: bool = False) -> str:
-    """US$ millions as billions with one decimal: ``-1234.5`` -> ``"−1.2"``; n/a if missing."""
-    x = _num(millions)
-    return NA if x is None else _fmt(x / 1000.0, 1, sign)
-
-
-def fmt_millions(millions: Any, *, sign: bool = True) -> str:
-    """US$ millions, no decimals, signed: ``-512.4`` -> ``"−512"``."""
-    x = _num(millions)
-    return NA if x is None else _fmt(x, 0, sign)
-
-
-def fmt_pct(value: Any, *, sign: bool = True) -> str:
-    """Percent with one decimal: ``12.34`` -> ``"+12.3%"``."""
-    x = _num(value)
-    return NA if x is None else _fmt(x, 1, sign) + "%"
-
-
-def fmt_p(value: Any) -> str:
-    """p-value: ``<0.001`` or three decimals."""
-    x = _num(value)
-    if x is None:
-        return NA
-    return "<0.001" if x < 0.001 else f"{x:.3f}"
-
-
-def _ci(ci: Any, fmt: Any) -> str:
-    if not isinstance(ci, list | tuple) or len(ci) != 2:
-        return NA
-    lo, hi = fmt(ci[0]), fmt(ci[1])
-    return NA if NA in (lo, hi) else f"{lo} to {hi}"
 
 
 # ---- data vintage ----------------------------------------------------------------------------
@@ -298,11 +242,11 @@ def latest_complete_year(results: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     best = None
     for row in annual:
-        if not isinstance(row, Mapping) or _num(row.get("year")) is None:
+        if not isinstance(row, Mapping) or fmt.num(row.get("year")) is None:
             continue
         complete = row.get("complete")
         if complete is None:
-            complete = _num(row.get("months")) == 12
+            complete = fmt.num(row.get("months")) == 12
         if complete and (best is None or row["year"] > best["year"]):
             best = dict(row)
     return best
@@ -354,33 +298,33 @@ def _effect_cells(row: Mapping[str, Any]) -> tuple[str, str, str, str]:
         "pct_level_change_ci", "pct_slope_change_per_year_ci", "level_change_ci",
         "slope_change_per_year_ci", "slope_change_ci")}}
     if row.get("log"):
-        level = fmt_pct(row.get("pct_level_change"))
-        level_ci = _ci(row.get("pct_level_change_ci"), fmt_pct)
-        slope = fmt_pct(row.get("pct_slope_change_per_year"))
-        slope_ci = _ci(row.get("pct_slope_change_per_year_ci"), fmt_pct)
+        level = fmt.pct(row.get("pct_level_change"))
+        level_ci = fmt.interval(row.get("pct_level_change_ci"), fmt.pct)
+        slope = fmt.pct(row.get("pct_slope_change_per_year"))
+        slope_ci = fmt.interval(row.get("pct_slope_change_per_year_ci"), fmt.pct)
         return level, level_ci, slope, slope_ci
-    level = fmt_millions(row.get("level_change"))
-    level_ci = _ci(row.get("level_change_ci"), fmt_millions)
-    if level != NA:
+    level = fmt.millions(row.get("level_change"))
+    level_ci = fmt.interval(row.get("level_change_ci"), fmt.millions)
+    if level != fmt.NA:
         level = f"US$ {level} mn"
     per_year = row.get("slope_change_per_year")
     per_year_ci = row.get("slope_change_per_year_ci")
-    if _num(per_year) is None and _num(row.get("slope_change")) is not None:
-        per_year = _num(row.get("slope_change")) * 12  # type: ignore[operator]
+    if fmt.num(per_year) is None and fmt.num(row.get("slope_change")) is not None:
+        per_year = fmt.num(row.get("slope_change")) * 12  # type: ignore[operator]
         ci = row.get("slope_change_ci")
-        if isinstance(ci, list | tuple) and len(ci) == 2 and None not in map(_num, ci):
-            per_year_ci = [_num(ci[0]) * 12, _num(ci[1]) * 12]  # type: ignore[operator]
-    slope = fmt_millions(per_year)
-    if slope != NA:
+        if isinstance(ci, list | tuple) and len(ci) == 2 and None not in map(fmt.num, ci):
+            per_year_ci = [fmt.num(ci[0]) * 12, fmt.num(ci[1]) * 12]  # type: ignore[operator]
+    slope = fmt.millions(per_year)
+    if slope != fmt.NA:
         slope = f"US$ {slope} mn"
-    return level, level_ci, slope, _ci(per_year_ci, fmt_millions)
+    return level, level_ci, slope, fmt.interval(per_year_ci, fmt.millions)
 
 
 def _month_name(ym: Any) -> str:
     try:
         return dt.date.fromisoformat(f"{str(ym)[:7]}-01").strftime("%b %Y")
     except ValueError:
-        return escape(str(ym)) if ym else NA
+        return escape(str(ym)) if ym else fmt.NA
 
 
 def claims_summary(path: Path) -> dict[str, int] | None:
@@ -479,8 +423,8 @@ def _key_numbers(results: Mapping[str, Any]) -> str:
     cards = []
     for key, label in (("exports", "U.S. exports"), ("imports", "U.S. imports"),
                        ("balance", "U.S. goods balance")):
-        value = fmt_billions(year.get(key))
-        x = _num(year.get(key))
+        value = fmt.billions(year.get(key))
+        x = fmt.num(year.get(key))
         cls = ""
         if key == "balance" and x is not None:
             cls = " neg" if x < 0 else " pos"
@@ -504,9 +448,9 @@ def _effects_table(results: Mapping[str, Any]) -> str:
             "<tr>"
             f"<td>{escape(series)}</td><td>{_month_name(r.get('break'))}</td>"
             f'<td class="num">{escape(level)}</td><td class="num">{escape(level_ci)}</td>'
-            f'<td class="num">{escape(fmt_p(_calibrated(r, "p_level")))}</td>'
+            f'<td class="num">{escape(fmt.p_value(_calibrated(r, "p_level")))}</td>'
             f'<td class="num">{escape(slope)}</td><td class="num">{escape(slope_ci)}</td>'
-            f'<td class="num">{escape(fmt_p(_calibrated(r, "p_slope")))}</td>'
+            f'<td class="num">{escape(fmt.p_value(_calibrated(r, "p_slope")))}</td>'
             "</tr>"
         )
     head = (
@@ -535,14 +479,14 @@ def _counterfactual_table(results: Mapping[str, Any]) -> str:
         c = cfs[series]
         if not isinstance(c, Mapping):
             continue
-        gap = fmt_billions(c.get("cumulative_gap"), sign=True)
+        gap = fmt.billions(c.get("cumulative_gap"), sign=True)
         body.append(
             "<tr>"
             f"<td>{escape(SERIES_LABELS.get(series, series))}</td>"
             f"<td>{_month_name(c.get('post_start'))} – {_month_name(c.get('post_end'))}</td>"
             f'<td class="num">{gap}</td>'
-            f'<td class="num">{escape(_ci(c.get("gap_ci"), lambda v: fmt_billions(v, sign=True)))}</td>'
-            f'<td class="num">{fmt_pct(c.get("pct_gap"))}</td>'
+            f'<td class="num">{escape(fmt.interval(c.get("gap_ci"), lambda v: fmt.billions(v, sign=True)))}</td>'
+            f'<td class="num">{fmt.pct(c.get("pct_gap"))}</td>'
             "</tr>"
         )
     if not body:
@@ -624,18 +568,18 @@ def _partner_table(reports_dir: Path, partners: list[dict[str, Any]]) -> str:
     for p in partners:
         slug = str(p.get("slug") or "")
         year = latest_complete_year(p)
-        name = escape(str(p.get("partner") or slug or NA))
+        name = escape(str(p.get("partner") or slug or fmt.NA))
         page = reports_dir / slug / "trends.html"
         link = f'<a href="{escape(_rel(page, reports_dir))}">{name}</a>' if slug and page.is_file() \
             else name
         code = _code(p)
         rows.append(
-            f"<tr><td>{link}</td><td class=\"num\">{code if code is not None else NA}</td>"
-            f"<td>{escape(str(p.get('data_through') or NA))}</td>"
-            f"<td class=\"num\">{escape(str(year['year'])) if year else NA}</td>"
-            f"<td class=\"num\">{fmt_billions(year.get('exports')) if year else NA}</td>"
-            f"<td class=\"num\">{fmt_billions(year.get('imports')) if year else NA}</td>"
-            f"<td class=\"num\">{fmt_billions(year.get('balance')) if year else NA}</td></tr>"
+            f"<tr><td>{link}</td><td class=\"num\">{code if code is not None else fmt.NA}</td>"
+            f"<td>{escape(str(p.get('data_through') or fmt.NA))}</td>"
+            f"<td class=\"num\">{escape(str(year['year'])) if year else fmt.NA}</td>"
+            f"<td class=\"num\">{fmt.billions(year.get('exports')) if year else fmt.NA}</td>"
+            f"<td class=\"num\">{fmt.billions(year.get('imports')) if year else fmt.NA}</td>"
+            f"<td class=\"num\">{fmt.billions(year.get('balance')) if year else fmt.NA}</td></tr>"
         )
     return (
         '<div class="table-wrap"><table class="partners"><tr><th>Partner</th><th>Census code</th>'
@@ -656,9 +600,9 @@ def render_index(
     main = next((p for p in partners if _code(p) == default_partner), None)
     if main is None and partners:
         main = partners[0]
-    name = str(main.get("partner") or NA) if main else NA
+    name = str(main.get("partner") or fmt.NA) if main else fmt.NA
     slug = str(main.get("slug") or "") if main else None
-    through = str((main or {}).get("data_through") or vintage.get("last_month") or NA)
+    through = str((main or {}).get("data_through") or vintage.get("last_month") or fmt.NA)
 
     parts = [
         "<!DOCTYPE html>",
@@ -679,7 +623,7 @@ def render_index(
     ]
     if main:
         year = latest_complete_year(main)
-        parts.append(f"<h2>Key numbers, {escape(str(year['year'])) if year else NA}</h2>")
+        parts.append(f"<h2>Key numbers, {escape(str(year['year'])) if year else fmt.NA}</h2>")
         parts.append(_key_numbers(main))
         parts.append("<h2>KORUS: what changed at the breaks</h2>")
         parts.append(_effects_table(main))

@@ -57,7 +57,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from analysis import __version__, config
-from analysis.errors import AnalysisError, ChecksumMismatch, DataError, ParameterError, SourceUnavailable
+from analysis.errors import (
+    AnalysisError,
+    ChecksumMismatch,
+    DataError,
+    ParameterError,
+    SourceUnavailable,
+)
 from analysis.fileio import sha256_file
 
 #: Columns of the machine-local vintage log ``data/raw/vintages.csv``.
