@@ -17,6 +17,13 @@ BREAKS  ?= 2012-03,2019-01
 FORECAST ?= sarimax
 PYTHON  ?= python3
 comma   := ,
+# Parameters reach Python as data: exported into every recipe's environment, never pasted
+# into shell text, so a quote in a partner's name ("Cote d'Ivoire") is just a character.
+export ANALYSIS_PARTNER  = $(PARTNER)
+export ANALYSIS_START    = $(START)
+export ANALYSIS_END      = $(END)
+export ANALYSIS_BREAKS   = $(BREAKS)
+export ANALYSIS_FORECAST = $(FORECAST)
 
 # ---- environment ---------------------------------------------------------------------------
 VENV      ?= .venv
@@ -78,13 +85,18 @@ endif
 help: ## List the targets (this text)
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_.\/-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "  Parameters: PARTNER=$(PARTNER) START=$(START) END=$(END) BREAKS=$(BREAKS) FORECAST=$(FORECAST) (sarimax|ets)"
+	@printf '  Parameters: PARTNER=%s START=%s END=%s BREAKS=%s FORECAST=%s (sarimax|ets)\n' \
+	  "$$ANALYSIS_PARTNER" "$$ANALYSIS_START" "$$ANALYSIS_END" "$$ANALYSIS_BREAKS" "$$ANALYSIS_FORECAST"
 
 all: $(PROCESSED) reports/data-quality.html ## Everything: environment, data, cleaning, models, figures, HTML report
 	@$(MAKE) --no-print-directory context-pages
-	@$(MAKE) --no-print-directory report PARTNER=$(PARTNER)
+	@$(MAKE) --no-print-directory report
+	@$(MAKE) --no-print-directory partner-pages
 
-.PHONY: help all all-partners venv data report context context-pages publish test lab clean distclean lint bench
+# Every partner report on disk follows the data: a new Census month rebuilds them all.
+partner-pages: $(foreach s,$(REPORT_SLUGS),reports/$(s)/trends.html) reports/index.html
+
+.PHONY: help all all-partners venv data report partner-pages context context-pages publish test lab clean distclean lint bench
 
 # ---- environment ---------------------------------------------------------------------------
 $(ENV_STAMP): pyproject.toml
@@ -124,17 +136,17 @@ $(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) notebooks/01_clean.
 # The partner's slug (reports/<slug>/) comes from the Census name, so it is looked up once the
 # partner table exists; an unknown partner stops here with the closest names.
 report: $(PROCESSED) ## Models, figures and HTML for PARTNER (code or name; default 5800)
-	@slug=$$($(PY) -m analysis.partners slug '$(PARTNER)') && \
-	$(PY) -m analysis.params reports/$$slug/params.json --partner '$(PARTNER)' \
-	  --start '$(START)' --end '$(END)' --breaks '$(BREAKS)' --forecast '$(FORECAST)' && \
+	@slug=$$($(PY) -m analysis.partners slug) && \
+	$(PY) -m analysis.params reports/$$slug/params.json && \
 	$(MAKE) --no-print-directory reports/$$slug/trends.html reports/index.html SLUG=$$slug
 
 # Default parameters for a partner whose report has none yet (used by all-partners).
+reports/%/params.json: export ANALYSIS_PARTNER = $*
 reports/%/params.json: | $(PROCESSED)
-	$(PY) -m analysis.params $@ --partner '$*' --start '$(START)' --end '$(END)' --breaks '$(BREAKS)' --forecast '$(FORECAST)'
+	$(PY) -m analysis.params $@
 
 all-partners: $(PROCESSED) ## Reports for every country with data around the first break (use -j N)
-	@$(MAKE) --no-print-directory $$($(PY) -m analysis.partners list $(firstword $(subst $(comma), ,$(BREAKS))) \
+	@$(MAKE) --no-print-directory $$($(PY) -m analysis.partners list) \
 	  | sed 's|.*|reports/&/trends.html|') reports/index.html
 
 reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) notebooks/02_trends.ipynb $(DEPS_02_trends) | $(ENV_STAMP) $(CACHE)
@@ -172,7 +184,9 @@ reports/korus/claims.html: reports/korus/04_claims.ipynb $(DEPS_publish) | $(ENV
 	$(PY) -m analysis.report.publish notebook $< $@
 
 # The landing page lists every partner report present (and the one being built).
-reports/index.html: $(sort $(wildcard reports/*/results.json reports/*/figures/*.png reports/korus/*.html) \
+# Not the figures: a report's figures are swapped in together with its results.json (written
+# last), and a figure a re-run no longer draws must not become a missing prerequisite.
+reports/index.html: $(sort $(wildcard reports/*/results.json reports/korus/*.html) \
     $(wildcard reports/claims.csv reports/data-quality.html) $(if $(SLUG),reports/$(SLUG)/results.json)) \
     data/processed/trade_monthly.meta.json $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish index reports
@@ -190,8 +204,8 @@ bench: $(ENV_STAMP) $(CACHE) ## Time the pipeline (cold, no-op, one more partner
 lint: $(ENV_STAMP) ## Ruff lint of src and tests
 	$(PY) -m ruff check src tests benchmarks
 
-lab: $(ENV_STAMP) $(CACHE) ## Open JupyterLab on the project's environment
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+lab: $(ENV_STAMP) $(CACHE) ## Open JupyterLab on the project's environment (prints its URL; works as root)
+	$(PY) -m analysis.pipeline.lab $(LAB_ARGS)
 
 clean: ## Remove outputs (processed data, reports, build); never raw data or .venv
 	rm -rf data/processed/*.csv data/processed/*.parquet data/processed/*.json data/processed/sa reports build

@@ -2,13 +2,14 @@
 
 Usage in a module::
 
+    @cli.entry_point
     def main(argv: list[str] | None = None) -> int:
         ...
 
     if __name__ == "__main__":
-        sys.exit(cli.run(main))
+        sys.exit(main())
 
-``run`` calls ``main``; an :class:`~analysis.errors.AnalysisError` (a bad file or parameter,
+The wrapped ``main`` (or ``run(main, argv)``) calls the function; an :class:`~analysis.errors.AnalysisError` (a bad file or parameter,
 missing data) becomes ``error: <message>`` on stderr and exit status 2, so make stops with
 one line naming the file or parameter and the problem. Anything else is a bug and keeps its
 traceback. Standard library only (the Makefile calls some entry points before pandas loads).
@@ -16,6 +17,7 @@ traceback. Standard library only (the Makefile calls some entry points before pa
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 
@@ -38,3 +40,13 @@ def run(main: Callable[..., int | None], argv: list[str] | None = None) -> int:
         return int(main(argv) or 0)
     except AnalysisError as exc:
         return report(exc)
+
+
+def entry_point(main: Callable[..., int | None]) -> Callable[..., int]:
+    """Decorate a module's ``main(argv)`` so that calling it returns the exit status."""
+
+    @functools.wraps(main)
+    def wrapper(argv: list[str] | None = None) -> int:
+        return run(main, argv)
+
+    return wrapper

@@ -63,6 +63,21 @@ def mirror_dir() -> Path | None:
     return path.resolve()
 
 
+#: Prefix of the environment variables through which make passes run parameters
+#: (``ANALYSIS_PARTNER``, ``ANALYSIS_BREAKS``, ...): data, never shell text.
+PARAM_ENV_PREFIX: str = "ANALYSIS_"
+
+
+def run_parameter(name: str, default: str = "") -> str:
+    """A run parameter from the environment (``ANALYSIS_<NAME>``), or ``default`` if unset.
+
+    Only the command-line entry points that make calls read these; notebooks take their
+    parameters from papermill or their parameters cell, never from the environment.
+    """
+    value = os.environ.get(PARAM_ENV_PREFIX + name.upper())
+    return default if value is None else value
+
+
 def from_root(path: str | Path) -> Path:
     """A path as given, or resolved against the repository root when relative.
 

@@ -94,11 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     ap = argparse.ArgumentParser(prog="python -m analysis.params")
     ap.add_argument("path", type=Path)
-    ap.add_argument("--partner", default=str(config.DEFAULT_PARTNER))
-    ap.add_argument("--start", default="")
-    ap.add_argument("--end", default="")
-    ap.add_argument("--breaks", default="2012-03")
-    ap.add_argument("--forecast", default="sarimax")
+    # Defaults come from the environment (make passes parameters as data, not shell text).
+    ap.add_argument("--partner", default=config.run_parameter("partner", str(config.DEFAULT_PARTNER)))
+    ap.add_argument("--start", default=config.run_parameter("start"))
+    ap.add_argument("--end", default=config.run_parameter("end"))
+    ap.add_argument("--breaks", default=config.run_parameter("breaks", "2012-03"))
+    ap.add_argument("--forecast", default=config.run_parameter("forecast", "sarimax"))
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         partner = resolve(args.partner)

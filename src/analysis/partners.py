@@ -6,22 +6,25 @@ written by the cleaning step from the Census file itself.
 
 Command line::
 
-    python -m analysis.partners slug QUERY   # prints the slug, e.g. korea-south
-    python -m analysis.partners code QUERY   # prints the Census code, e.g. 5800
-    python -m analysis.partners list 2012-03 # slugs of countries with data around that month
+    python -m analysis.partners slug [QUERY]  # the report slug, e.g. korea-south
+    python -m analysis.partners code [QUERY]  # the Census code, e.g. 5800
+    python -m analysis.partners list [MONTH]  # slugs of countries with data around MONTH
+
+QUERY defaults to ``$ANALYSIS_PARTNER`` and MONTH to the first of ``$ANALYSIS_BREAKS``.
 """
 
 from __future__ import annotations
 
 import csv
 import difflib
+import json
 import re
 import sys
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis import config
+from analysis import cli, config
 from analysis.errors import AnalysisError, ParameterError
 
 PARTNER_COLUMNS: tuple[str, ...] = (
@@ -81,10 +84,67 @@ def load_partners(path: str | Path = config.PARTNERS_CSV) -> list[Partner]:
     ]
 
 
-def resolve(query: str | int, partners: list[Partner] | None = None) -> Partner:
-    """Find a partner by Census code (``5880``), name (``japan``, any case) or slug.
+#: Common names that differ from Census's (folded, words in any order are matched too).
+ALIASES: dict[str, int] = {
+    "south korea": 5800,
+    "republic of korea": 5800,
+    "rok": 5800,
+    "north korea": 5790,
+    "dprk": 5790,
+    "uk": 4120,
+    "britain": 4120,
+    "great britain": 4120,
+    "holland": 4210,
+    "czechia": 4351,
+    "myanmar": 5460,
+    "ivory coast": 7480,
+    "north macedonia": 4794,
+    "turkiye": 4890,
+    "swaziland": 7950,
+    "eu": 3,
+    "vietnam": 5520,
+    "viet nam": 5520,
+    "usa": -1,  # the reporter itself, not a partner: reported as such
+}
 
-    Raises ``ParameterError`` with the closest names when nothing matches exactly.
+
+def _words(text: str) -> frozenset[str]:
+    """Lower-case ASCII words of a name: ``"Korea, South" -> {"korea", "south"}``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return frozenset(w for w in re.split(r"[^a-z0-9]+", ascii_text.casefold()) if w)
+
+
+def _by_code(code: int, partners: list[Partner]) -> Partner | None:
+    return next((p for p in partners if p.code == code), None)
+
+
+def _by_alias(q: str, partners: list[Partner]) -> Partner | None:
+    """A common name (``South Korea``, ``UK``) or a Census name with its parts reordered."""
+    words = _words(q)
+    for alias, code in ALIASES.items():
+        if _words(alias) == words:
+            if code < 0:
+                raise ParameterError(f"partner {q!r}: the United States is the reporter, not a partner")
+            return _by_code(code, partners)
+    return None
+
+
+def _by_words(q: str, partners: list[Partner]) -> list[Partner]:
+    """Partners whose name holds every word of the query (``korea`` -> both Koreas)."""
+    words = _words(q)
+    if not words:
+        return []
+    found = [p for p in partners if words <= _words(p.name)]
+    exact = [p for p in found if _words(p.name) == words]  # "South Korea" = "Korea, South"
+    return exact or found
+
+
+def resolve(query: str | int, partners: list[Partner] | None = None) -> Partner:
+    """Find a partner by Census code (``5880``), name (``japan``, any case), slug, a common
+    name (``South Korea``, ``UK``) or the words of its name in any order.
+
+    A query that fits several partners (``Korea``) is reported as ambiguous with each of
+    them; one that fits none gets the closest names. Both raise ``ParameterError``.
     """
     if partners is None:
         partners = load_partners()
@@ -92,11 +152,10 @@ def resolve(query: str | int, partners: list[Partner] | None = None) -> Partner:
     if not q:
         raise ParameterError("partner: empty; give a Census code (5800) or a name (Japan)")
     if q.lstrip("0").isdigit() or q == "0":
-        code = int(q)
-        for p in partners:
-            if p.code == code:
-                return p
-        raise ParameterError(f"partner {q}: no Census partner has this code (Korea, South is 5800)")
+        hit = _by_code(int(q), partners)
+        if hit is None:
+            raise ParameterError(f"partner {q}: no Census partner has this code (Korea, South is 5800)")
+        return hit
     folded = q.casefold()
     for p in partners:
         if folded == p.slug:
@@ -105,14 +164,36 @@ def resolve(query: str | int, partners: list[Partner] | None = None) -> Partner:
     same_name = [p for p in partners if p.name.casefold() == folded]
     if same_name:
         return max(same_name, key=lambda p: (p.last_month, p.code))
+    alias = _by_alias(q, partners)
+    if alias is not None:
+        return alias
+    matches = _by_words(q, partners)
+    if len({p.name for p in matches}) == 1:
+        return max(matches, key=lambda p: (p.last_month, p.code))
+    if matches:
+        listed = ", ".join(f"{p.name} ({p.code})" for p in sorted(matches, key=lambda p: p.name)[:6])
+        raise ParameterError(f"partner {q!r}: ambiguous; it matches {listed}: give the code or the full name")
     names = {p.name.casefold(): p for p in partners}
     close = difflib.get_close_matches(folded, list(names), n=3, cutoff=0.5)
-    # Also offer names that contain the query ("korea" -> both Koreas).
-    close += [n for n in names if folded in n and n not in close]
     hint = ", ".join(f"{names[n].name} ({names[n].code})" for n in close[:4])
     raise ParameterError(
         f"partner {q!r}: unknown" + (f"; closest: {hint}" if hint else "; see data/processed/partners.csv")
     )
+
+
+def report_slug(partner: Partner, reports_dir: Path | None = None) -> str:
+    """The report folder of a partner, keyed by its Census code: an existing
+    ``reports/<slug>/params.json`` of this code keeps its folder when Census renames the
+    partner (``Korea, South`` -> ``South Korea``); otherwise the partner's own slug."""
+    reports_dir = config.REPORTS_DIR if reports_dir is None else reports_dir
+    for params_file in sorted(reports_dir.glob("*/params.json")):
+        try:
+            code = json.loads(params_file.read_text(encoding="utf-8")).get("partner")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if str(code) == str(partner.code):
+            return params_file.parent.name
+    return partner.slug
 
 
 def countries_covering(month: str, partners: list[Partner] | None = None, *, margin: int = 36) -> list[Partner]:
@@ -134,25 +215,22 @@ def countries_covering(month: str, partners: list[Partner] | None = None, *, mar
     ]
 
 
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point (see the module docstring)."""
+    """Command-line entry point (see the module docstring). The query defaults to the run
+    parameter ``ANALYSIS_PARTNER`` and the month of ``list`` to the first of
+    ``ANALYSIS_BREAKS``: make passes them as data in the environment, not as shell text."""
     args = sys.argv[1:] if argv is None else argv
-    if len(args) == 2 and args[0] == "list":
-        try:
-            print("\n".join(p.slug for p in countries_covering(args[1])))
-        except AnalysisError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+    if args[:1] == ["list"] and len(args) <= 2:
+        month = args[1] if len(args) == 2 else config.run_parameter("breaks", "2012-03").split(",")[0].strip()
+        print("\n".join(report_slug(p) for p in countries_covering(month)))
         return 0
-    if len(args) != 2 or args[0] not in {"slug", "code", "name"}:
-        print("usage: python -m analysis.partners {slug|code|name|list} QUERY", file=sys.stderr)
+    if not 1 <= len(args) <= 2 or args[0] not in {"slug", "code", "name"}:
+        print("usage: python -m analysis.partners {slug|code|name|list} [QUERY]", file=sys.stderr)
         return 2
-    try:
-        p = resolve(args[1])
-    except AnalysisError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print({"slug": p.slug, "code": p.code, "name": p.name}[args[0]])
+    query = args[1] if len(args) == 2 else config.run_parameter("partner", str(config.DEFAULT_PARTNER))
+    p = resolve(query)
+    print({"slug": report_slug(p), "code": p.code, "name": p.name}[args[0]])
     return 0
 
 

@@ -769,8 +769,10 @@ class SavedFigure:
     disk (sized in CSS pixels as at ``figure.dpi``; the extra resolution serves HiDPI screens).
     """
 
-    def __init__(self, png: Path, svg: Path, display_scale: float) -> None:
+    def __init__(self, png: Path, svg: Path, display_scale: float, alt: str = "") -> None:
         self.png, self.svg, self._scale = png, svg, display_scale
+        #: What the figure shows, in words (the page's alt text and caption).
+        self.alt = alt or f"Figure {png.stem.replace('_', ' ')}"
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter((self.png, self.svg))
@@ -782,12 +784,37 @@ class SavedFigure:
         return (self.png, self.svg)[i]
 
     def __repr__(self) -> str:
-        return f"SavedFigure(png={str(self.png)!r}, svg={str(self.svg)!r})"
+        # The notebook's text/plain output, the page's alt text: a description, never a path.
+        return self.alt
 
     def _repr_png_(self) -> tuple[bytes, dict[str, int]]:
         data = self.png.read_bytes()
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
         return data, {"width": round(width * self._scale), "height": round(height * self._scale)}
+
+
+def describe_figure(fig: Figure) -> str:
+    """Alt text written from the figure itself: its title, each panel's title and axis
+    labels, and the series named in the legends (``"Chart: U.S. goods trade with Japan.
+    Panel 1: ... (y: US$ billions); lines: exports, imports"``)."""
+    parts: list[str] = []
+    title = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    if not title:
+        title = next((t.get_text() for t in fig.texts if t.get_text().strip()), "")
+    if title.strip():
+        parts.append(" ".join(title.split()).rstrip(".") + ".")
+    for i, ax in enumerate(a for a in fig.axes if a.get_visible() and a.has_data()):
+        bits = [" ".join(ax.get_title().split())] if ax.get_title().strip() else []
+        if ax.get_ylabel().strip():
+            bits.append(f"y axis: {' '.join(ax.get_ylabel().split())}")
+        legend = ax.get_legend()
+        if legend is not None:
+            names = [t.get_text() for t in legend.get_texts() if t.get_text().strip()]
+            if names:
+                bits.append("shows " + ", ".join(names))
+        if bits:
+            parts.append(f"Panel {i + 1}: " + "; ".join(bits) + ".")
+    return " ".join(parts) or "Chart."
 
 
 def save_figure(fig: Figure, out_dir: Path, name: str) -> SavedFigure:
@@ -806,5 +833,6 @@ def save_figure(fig: Figure, out_dir: Path, name: str) -> SavedFigure:
         write_atomic(png, lambda p: fig.savefig(p, format="png", dpi=PNG_DPI,
                                                 metadata={"Software": None}))
         write_atomic(svg, lambda p: fig.savefig(p, format="svg", metadata={"Date": None}))
+    alt = describe_figure(fig)
     plt.close(fig)
-    return SavedFigure(png, svg, display_scale=float(fig.dpi) / PNG_DPI)
+    return SavedFigure(png, svg, display_scale=float(fig.dpi) / PNG_DPI, alt=alt)

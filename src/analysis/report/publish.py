@@ -32,8 +32,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from analysis import __version__, config
-from analysis.errors import AnalysisError, DataError
+from analysis import __version__, cli, config
+from analysis.errors import DataError
 from analysis.fileio import write_text_atomic
 from analysis.report import fmt
 
@@ -688,6 +688,7 @@ def build_index(
 # ---- command line ----------------------------------------------------------------------------
 
 
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m analysis.report.publish``; returns the exit status."""
     ap = argparse.ArgumentParser(prog="python -m analysis.report.publish",
@@ -701,14 +702,10 @@ def main(argv: list[str] | None = None) -> int:
     ix = sub.add_parser("index", help="write REPORTS_DIR/index.html, the landing page")
     ix.add_argument("reports_dir", type=Path)
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        if args.command == "notebook":
-            out = export_notebook(args.ipynb, args.html, index_href=args.index_href)
-        else:
-            out = build_index(args.reports_dir)
-    except AnalysisError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if args.command == "notebook":
+        out = export_notebook(args.ipynb, args.html, index_href=args.index_href)
+    else:
+        out = build_index(args.reports_dir)
     print(f"wrote {out}")
     return 0
 

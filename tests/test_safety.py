@@ -1,0 +1,188 @@
+"""Issue 13 (safe to use): partner look-up, parameters as data, ``make lab`` as root.
+
+Each test here failed before its fix: the look-up did not know common names ("South Korea"
+suggested South Sudan), make pasted parameters into shell text, and ``make lab`` refused to
+start as root.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis import config, partners
+from analysis.errors import ParameterError
+from analysis.pipeline import lab
+
+ROWS = [
+    (3, "European Union", "european-union", True, "1985-01", "2024-06", 474, 474),
+    (4120, "United Kingdom", "united-kingdom", False, "1985-01", "2024-06", 474, 474),
+    (5790, "Korea, North", "korea-north", False, "1992-01", "2024-06", 330, 132),
+    (5800, "Korea, South", "korea-south", False, "1985-01", "2024-06", 474, 474),
+    (7323, "South Sudan", "south-sudan", False, "2011-07", "2024-06", 156, 150),
+    (7910, "South Africa", "south-africa", False, "1985-01", "2024-06", 474, 474),
+    (4790, "North America", "north-america", True, "1985-01", "2024-06", 474, 474),
+    (7480, "Cote d'Ivoire", "cote-d-ivoire", False, "1985-01", "2024-06", 474, 474),
+    (5880, "Japan", "japan", False, "1985-01", "2024-06", 474, 474),
+]
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> list[partners.Partner]:
+    path = tmp_path / "partners.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(partners.PARTNER_COLUMNS)
+        w.writerows(ROWS)
+    return partners.load_partners(path)
+
+
+# ---- finding 9: partner look-up knows common names and matches on words ----------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [("South Korea", 5800), ("south korea", 5800), ("North Korea", 5790), ("Korea South", 5800),
+     ("UK", 4120), ("Ivory Coast", 7480), ("Cote d'Ivoire", 7480), ("cote d ivoire", 7480),
+     ("Japan", 5880), ("5800", 5800)],
+)
+def test_common_names_and_word_order_resolve(table: list[partners.Partner], query: str, code: int) -> None:
+    assert partners.resolve(query, table).code == code
+
+
+def test_korea_alone_is_ambiguous_between_the_two_koreas(table: list[partners.Partner]) -> None:
+    with pytest.raises(ParameterError, match="ambiguous") as err:
+        partners.resolve("Korea", table)
+    assert "Korea, South (5800)" in str(err.value) and "Korea, North (5790)" in str(err.value)
+    assert "unknown" not in str(err.value)
+
+
+def test_a_typo_still_gets_the_closest_names(table: list[partners.Partner]) -> None:
+    with pytest.raises(ParameterError, match=r"partner 'Jpan': unknown; closest: Japan \(5880\)"):
+        partners.resolve("Jpan", table)
+
+
+# ---- finding 5 (part): a partner renamed by Census keeps its report folder ---------------------
+
+
+def test_report_slug_is_keyed_by_census_code(table: list[partners.Partner], tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    (reports / "korea-south").mkdir(parents=True)
+    (reports / "korea-south" / "params.json").write_text(json.dumps({"partner": "5800"}))
+    renamed = partners.Partner(5800, "South Korea", "south-korea", False, "1985-01", "2024-07", 475, 475)
+    assert partners.report_slug(renamed, reports) == "korea-south"
+    japan = partners.resolve("Japan", table)
+    assert partners.report_slug(japan, reports) == "japan"
+
+
+# ---- finding 3: parameters reach Python as data, never as shell text -------------------------
+
+
+def test_partner_cli_reads_the_query_from_the_environment(tmp_path: Path) -> None:
+    """``python -m analysis.partners slug`` takes ANALYSIS_PARTNER as data: a quote or a
+    command in it is just part of a name."""
+    table_path = config.PARTNERS_CSV
+    if not table_path.is_file():
+        pytest.skip("no data/processed/partners.csv (run make data/processed/trade_monthly.csv)")
+    env = {**os.environ, "ANALYSIS_PARTNER": "Cote d'Ivoire"}
+    out = subprocess.run([sys.executable, "-m", "analysis.partners", "slug"], env=env,
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "cote-d-ivoire"
+    marker = tmp_path / "injected"
+    env["ANALYSIS_PARTNER"] = f"x'; touch {marker}; echo '"
+    bad = subprocess.run([sys.executable, "-m", "analysis.partners", "slug"], env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: partner ")
+    assert not marker.exists()
+
+
+def test_makefile_pastes_no_parameter_into_shell_text() -> None:
+    text = (config.ROOT / "Makefile").read_text(encoding="utf-8")
+    for name in ("PARTNER", "START", "END", "BREAKS", "FORECAST"):
+        for pasted in (f"'$({name})'", f'"$({name})"', f" $({name}) ", f"{name}=$({name})"):
+            recipe_lines = [ln for ln in text.splitlines() if ln.startswith("\t") and pasted in ln]
+            assert recipe_lines == [], f"Makefile recipe pastes $({name}) into shell text: {recipe_lines}"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+def test_make_help_with_a_hostile_partner_runs_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "injected"
+    hostile = f"x\"; touch {marker}; echo \"'; touch {marker}; echo '$$(touch {marker})`touch {marker}`"
+    proc = subprocess.run(["make", "-C", str(config.ROOT), "--no-print-directory", "help", f"PARTNER={hostile}"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert not marker.exists()
+    assert "Parameters: PARTNER=x\"; touch" in proc.stdout
+
+
+# ---- finding 8: make lab works as root and prints the URL ------------------------------------
+
+
+def test_lab_command_allows_root_only_for_root() -> None:
+    assert "--allow-root" in lab.lab_command(0)
+    assert "--allow-root" not in lab.lab_command(1000)
+    assert "--no-browser" in lab.lab_command(1000)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="the finding is about running as root")
+def test_make_lab_starts_as_root_and_prints_its_url(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+           "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "IPYTHONDIR": str(tmp_path / "ipy")}
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.pipeline.lab", f"--ServerApp.port={port}"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            seen += line
+            if f"http://127.0.0.1:{port}/" in line:
+                break
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert "Running as root is not recommended" not in seen
+    assert f"http://127.0.0.1:{port}/lab" in seen, seen[-2000:]
+
+
+# ---- finding 10: no absolute paths or pids in published files --------------------------------
+
+
+def test_saved_figure_output_text_is_a_description_not_a_path(tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.report import figures
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [3, 1, 2], label="U.S. exports")
+    ax.set_ylabel("US$ billions")
+    ax.legend()
+    fig.suptitle("Trade with Japan")
+    stage = tmp_path / ".figures.12345.staging"
+    saved = figures.save_figure(fig, stage, "trade")
+    text = repr(saved)
+    assert str(tmp_path) not in text and "12345" not in text and "staging" not in text
+    assert text.startswith("Trade with Japan.") and "US$ billions" in text and "U.S. exports" in text
