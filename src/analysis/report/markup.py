@@ -1,0 +1,62 @@
+"""Escaping in one place: every text from data or files reaches a page through here.
+
+Notebook prose is Markdown that nbconvert renders to HTML, raw HTML included, and tables are
+pandas Stylers rendered to HTML. A partner name, a claim or a note from a file is data, not
+markup: ``md`` escapes every value it interpolates (HTML and Markdown syntax alike), and
+``table`` escapes every cell, header and index label. Templates (the text we write) stay
+as they are. ``a<b & c>d`` then reads ``a<b & c>d`` on the page, and ``<script>`` is text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+#: Markdown characters that would start emphasis, code, links, headings, tables or HTML.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+class Trusted(str):
+    """A string written by the project (a link, a formatted fragment): ``md`` keeps it."""
+
+
+def escape_md(value: Any) -> str:
+    """``value`` as literal text inside Markdown: HTML-escaped, Markdown syntax escaped."""
+    if isinstance(value, Trusted):
+        return str(value)
+    text = html.escape(str(value), quote=True)
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md(template: str, /, **values: Any):  # -> IPython.display.Markdown
+    """A Markdown display object: ``template`` (ours) with ``{name}`` fields filled by
+    escaped ``values`` (data). Use format specs in the template, e.g. ``{x:,.1f}``: numbers
+    are formatted first, then escaped."""
+    from IPython.display import Markdown
+
+    return Markdown(fill(template, values))
+
+
+def fill(template: str, values: Mapping[str, Any]) -> str:
+    """The text of :func:`md`: each ``{name[:spec]}`` field formatted, then escaped."""
+
+    def one(m: re.Match[str]) -> str:
+        name, spec = m.group(1), m.group(2) or ""
+        if name not in values:
+            raise KeyError(f"markup template field {name!r} has no value")
+        value = values[name]
+        text = format(value, spec) if spec else str(value)
+        return escape_md(Trusted(text) if isinstance(value, Trusted) else text)
+
+    return re.sub(r"\{(\w+)(?::([^{}]*))?\}", one, template)
+
+
+def table(df: pd.DataFrame, *, na_rep: str = "–", hide_index: bool = True, **format_kwargs: Any):
+    """A pandas Styler of ``df`` that escapes every cell, column header and index label."""
+    styler = df.style.format(escape="html", na_rep=na_rep, **format_kwargs)
+    styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    return styler.hide(axis="index") if hide_index else styler
