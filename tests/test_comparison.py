@@ -13,7 +13,7 @@ from analysis import config
 from analysis.clean.series import load_trade
 from analysis.errors import DataError, ParameterError
 from analysis.models import comparison as cmp
-from analysis.models import did_reading
+from analysis.models import context, did_reading
 
 WORLD = "World, Not Seasonally Adjusted"
 
@@ -354,6 +354,23 @@ def test_flow_sentence_reads_the_numbers() -> None:
     assert "median placebo shift is +0.050 and 33 % of them are negative, so the gap was roughly flat" in text
 
 
+def test_context_setup_and_did_checks() -> None:
+    df = trade_frame(months=48)
+    rng = np.random.default_rng(5)
+    df.loc[df["partner_code"] == 5700, "exports"] = 5.0 * np.exp(rng.normal(0, 0.05, 48))
+    df.loc[df["partner_code"] == 5700, "imports"] = 50.0 * np.exp(rng.normal(0, 0.05, 48))
+    s = context.setup(df, "5800", ["5800", "5700"], "5700", "2010-03")
+    assert (s.focus, s.comparators, s.controls, s.world) == (5800, [5700], [5700], 15)
+    assert s.focus_name == "Korea, South" and s.shown == ["Korea, South", "China"]
+    assert s.trade["date"].min() == pd.Timestamp("2010-03-01") and s.data_through == "2013-12"
+    with pytest.raises(ParameterError, match="start 2030-01"):
+        context.setup(df, 5800, [5700], [5700], "2030-01")
+    checks = context.did_checks(s, break_date="2012-03", start="2010-03", end="2013-12", window=6)
+    assert list(checks.rows["flow"]) == ["exports", "exports", "imports", "imports"]
+    assert set(checks.studies) == set(checks.placebos) == {"exports", "imports"}
+    assert checks.placebos["exports"].window == 6 and checks.placebos["exports"].break_date == "2012-03"
+
+
 def test_parse_codes() -> None:
     assert cmp.parse_codes(["5700", 5880]) == [5700, 5880]
     assert cmp.parse_codes("5700, 5880,") == [5700, 5880]
@@ -396,3 +413,12 @@ def test_context_plots_smoke() -> None:
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("analysis.report.figures") is None, reason="analysis.report.figures not present")
+def test_macro_source() -> None:
+    from analysis.report.context_plots import macro_source
+
+    text = macro_source(pd.DataFrame({"gdp_growth": [1.0, 2.0]}, index=[2001, 2003]))
+    assert text.startswith("Source: World Bank, World Development Indicators (")
+    assert "), 2001-2003. Dashed lines: KORUS signed (2007)" in text

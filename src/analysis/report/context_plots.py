@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from analysis.errors import ParameterError
 from analysis.models.comparison import EventStudy, PlaceboResult
 from analysis.report import figures, theme
-from analysis.sources.worldbank import MACRO_LABELS
+from analysis.sources.worldbank import MACRO_INDICATORS, MACRO_LABELS
 
 #: Line colours of partners (Okabe-Ito, colour-blind safe); the focus partner is black.
 _PARTNER_COLOURS = [
@@ -231,6 +231,15 @@ def plot_event_study(
         "95 % Driscoll-Kraay intervals, which are too narrow when the gap is persistent.",
     )
     return fig
+
+
+def macro_source(macro: pd.DataFrame) -> str:
+    """Source line of :func:`plot_korea_macro`: the WDI indicators, the years, the event lines."""
+    return (
+        "Source: World Bank, World Development Indicators (" + ", ".join(MACRO_INDICATORS.values())
+        + f"), {int(macro.index.min())}-{int(macro.index.max())}. Dashed lines: KORUS signed (2007), in force (2012), "
+        "renegotiated (2018), revised (2019), pandemic (2020)."
+    )
 
 
 def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = None) -> Figure:
