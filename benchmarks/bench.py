@@ -227,11 +227,13 @@ with tempfile.TemporaryDirectory() as tmp:
 print(json.dumps(out))
 """
 
-IMPORT_SETS = {
+IMPORT_SETS = {  # the analysis modules each notebook imports
     "01_clean": "import analysis.clean.table, analysis.clean.census, analysis.config",
     "02_trends": "import analysis.models.core, analysis.report.figures, analysis.clean.series",
-    "03_partners": "import analysis.models.comparison, analysis.report.context_plots, analysis.report.figures, analysis.sources.worldbank",
-    "04_claims": "import analysis.claims.check",
+    "03_partners": "import analysis.clean.series, analysis.models.comparison, analysis.models.context, "
+                   "analysis.models.did_reading, analysis.report.context_plots, analysis.report.figures, "
+                   "analysis.report.theme, analysis.sources.worldbank",
+    "04_claims": "import analysis.claims.check, analysis.claims.view",
 }
 STATSMODELS_API = "import statsmodels.api"
 STATSMODELS_DIRECT = (
