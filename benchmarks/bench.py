@@ -39,28 +39,36 @@ import datetime as dt
 import json
 import os
 import platform
-import re
-import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from makeruns import (
+    EMPTY_HTML,
+    EMPTY_NB,
+    EXTRA_PARTNER,
+    PROBE_RUNS,
+    BenchError,
+    MakeRun,
+    cell_seconds,
+    cells_total,
+    leaves,
+    median_seconds,
+    run_make,
+    run_timed,
+)
+from results_md import render
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = ROOT / "benchmarks" / "floor.py"
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results.md"
-EXTRA_PARTNER = "Japan"
 NOOP_RUNS = 5
 REPEAT = 2
-PROBE_RUNS = 3
-TARGET_COLD_X_FLOOR = 2.0
-TARGET_NOOP_SHARE = 0.01
-TARGET_PARTNER_SHARE = 0.25
 
 # The recipe-command timer given to make as SHELL: runs the command with bash as make would,
 # appends "start<TAB>end<TAB>status<TAB>command" to $BENCH_SHELL_LOG (one write per command).
@@ -76,10 +84,6 @@ exit $rc
 # Make variables that the outer `make bench` puts in the environment: not for the inner makes.
 _MAKE_ENV = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR",
              "ANALYSIS_ROOT", "ANALYSIS_TIMINGS", "BENCH_SHELL_LOG")
-
-
-class BenchError(Exception):
-    """A problem that stops the benchmark; the message is one line."""
 
 
 # ---- environment --------------------------------------------------------------------------
@@ -158,149 +162,6 @@ def copy_repo(dest: Path) -> int:
     return n
 
 
-# ---- running things ----------------------------------------------------------------------
-
-
-@dataclass
-class Cmd:
-    """One recipe command timed by the SHELL wrapper."""
-
-    start: float
-    end: float
-    status: int
-    text: str
-
-    @property
-    def seconds(self) -> float:
-        return self.end - self.start
-
-
-@dataclass
-class MakeRun:
-    seconds: float
-    cmds: list[Cmd] = field(default_factory=list)
-    timings: list[dict[str, Any]] = field(default_factory=list)
-
-
-def run_timed(argv: list[str], env: dict[str, str], log: Path, cwd: Path | None = None) -> float:
-    """Run ``argv``, output to ``log``; return the wall seconds. A failure is a BenchError."""
-    with open(log, "ab") as fh:
-        fh.write(f"\n$ {shlex.join(argv)}\n".encode())
-        fh.flush()
-        t0 = time.perf_counter()
-        proc = subprocess.run(argv, env=env, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
-        seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        tail = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()][-1:]
-        raise BenchError(f"`{shlex.join(argv)}` failed with status {proc.returncode}"
-                         + (f": {tail[0]}" if tail else "") + f" (log: {log})")
-    return seconds
-
-
-def run_make(copy: Path, targets: list[str], env: dict[str, str], work: Path, name: str, venv: Path,
-             jobs: int = 1, timed: bool = True) -> MakeRun:
-    """``make -C copy [-jN] TARGETS VENV=venv``; with ``timed``, every recipe command is timed
-    (SHELL wrapper) and the notebook timings are collected ($ANALYSIS_TIMINGS)."""
-    env = dict(env)
-    shell_log, timings = work / f"{name}.shell.tsv", work / f"{name}.timings.jsonl"
-    for p in (shell_log, timings):
-        p.unlink(missing_ok=True)
-    argv = ["make", "-C", str(copy), *targets, f"VENV={venv}"]
-    if jobs > 1:
-        argv.insert(1, f"-j{jobs}")
-    if timed:
-        argv.append(f"SHELL={work / 'timeshell'}")
-        env["BENCH_SHELL_LOG"] = str(shell_log)
-        env["ANALYSIS_TIMINGS"] = str(timings)
-    seconds = run_timed(argv, env, work / "make.log")
-    run = MakeRun(seconds)
-    if timed and shell_log.exists():
-        for line in shell_log.read_text().splitlines():
-            t0, t1, rc, text = line.split("\t", 3)
-            run.cmds.append(Cmd(float(t0), float(t1), int(rc), text))
-    if timed and timings.exists():
-        run.timings = [json.loads(ln) for ln in timings.read_text().splitlines() if ln.strip()]
-    return run
-
-
-def median_seconds(argv: list[str], env: dict[str, str], log: Path, runs: int = PROBE_RUNS,
-                   cwd: Path | None = None) -> float:
-    return statistics.median(run_timed(argv, env, log, cwd) for _ in range(runs))
-
-
-# ---- classifying recipe commands -----------------------------------------------------------
-
-_NB = re.compile(r"analysis\.run_notebook\s+(\S+)\s+(\S+)")
-_HTML = re.compile(r"analysis\.publish notebook\s+(\S+)\s+(\S+)")
-_ACQ = re.compile(r"analysis\.acquire\s+(\w+)")
-
-
-def classify(text: str) -> tuple[str, str] | None:
-    """(kind, label) of a recipe command; None for a recipe that runs a sub-make (a container,
-    whose time is that of the commands inside it plus make itself)."""
-    flat = " ".join(text.replace("\\", " ").split())
-    if re.search(r"(^|[\s;&|(])make\s", flat):
-        return None
-    if m := _ACQ.search(flat):
-        return "data", f"data: obtain {m.group(1)} (mirror copy, sha256)"
-    if m := _NB.search(flat):
-        return "notebook", f"{Path(m.group(1)).name} -> {m.group(2)}"
-    if m := _HTML.search(flat):
-        return "html", f"HTML {m.group(2)}"
-    if "analysis.report.publish index" in flat:
-        return "index", "landing page reports/index.html"
-    if "analysis.params" in flat:
-        return "glue", "params.json"
-    return "glue", flat[:60]
-
-
-def leaves(run: MakeRun) -> list[tuple[str, str, Cmd]]:
-    out = []
-    for c in sorted(run.cmds, key=lambda c: c.start):
-        k = classify(c.text)
-        if k is not None:
-            out.append((k[0], k[1], c))
-    return out
-
-
-def notebook_cells_seconds(path: Path) -> float | None:
-    """Sum of the code cells' papermill durations in an executed notebook."""
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    total = 0.0
-    for cell in nb.get("cells", []):
-        d = cell.get("metadata", {}).get("papermill", {}).get("duration")
-        if cell.get("cell_type") == "code" and isinstance(d, int | float):
-            total += d
-    return total
-
-
-def trends_cells(path: Path) -> dict[str, float]:
-    """Cell durations of an executed 02_trends notebook, by kind: ``imports`` (the first code
-    cell after the parameters: imports, data, checks), ``models`` (``run_models``), ``figures``
-    (cells that save figures, with their tables and text) and ``other``."""
-    out = {"imports": 0.0, "models": 0.0, "figures": 0.0, "other": 0.0}
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return out
-    first = True
-    for cell in nb.get("cells", []):
-        d = cell.get("metadata", {}).get("papermill", {}).get("duration")
-        tags = cell.get("metadata", {}).get("tags", [])
-        if cell.get("cell_type") != "code" or not isinstance(d, int | float) or \
-                "parameters" in tags or "injected-parameters" in tags:
-            continue
-        src = "".join(cell.get("source", []))
-        kind = ("imports" if first else "models" if "run_models(" in src
-                else "figures" if "save_figure(" in src else "other")
-        first = False
-        out[kind] += d
-    return out
-
-
 # ---- probes (run in a subprocess with the copy's environment) ------------------------------
 
 PROFILE_CODE = r"""
@@ -318,7 +179,7 @@ pr.disable()
 out = {"run_models (profiled)": time.perf_counter() - t0}
 names = ["supf_search", "_hac_wald_boot", "fit_its", "counterfactual", "seasonally_adjust", "stl_decompose", "_ar_noise"]
 for (fn, _, name), (_, _, _, ct, _) in pstats.Stats(pr).stats.items():
-    if name in names and fn.endswith("models.py"):
+    if name in names and "/analysis/models/" in fn:
         out[name] = out.get(name, 0.0) + ct
 print(json.dumps(out))
 """
@@ -337,10 +198,9 @@ trade = series.load_trade(config.TRADE_MONTHLY_CSV)
 m = series.partner_monthly(trade, config.DEFAULT_PARTNER, "2000-01", "")
 through = series.data_through(m)
 sa = models.seasonally_adjust(m)
-ct = cmp.read_trade(config.TRADE_MONTHLY_CSV)
 codes = [5800, 5700, 5880, 2010]
-names = [cmp.partner_name(ct, c) for c in codes]
-bal = cmp.wide_by_partner(cmp.annual_totals(ct, codes), "balance")[names]
+names = [cmp.partner_name(trade, c) for c in codes]
+bal = cmp.wide_by_partner(cmp.annual_totals(trade, codes), "balance")[names]
 figures.set_theme()
 makers = {
     "annual_balance": lambda: figures.plot_annual_balance(series.annual(m), partner="Korea", data_through=through),
@@ -367,11 +227,13 @@ with tempfile.TemporaryDirectory() as tmp:
 print(json.dumps(out))
 """
 
-IMPORT_SETS = {
+IMPORT_SETS = {  # the analysis modules each notebook imports
     "01_clean": "import analysis.clean.table, analysis.clean.census, analysis.config",
     "02_trends": "import analysis.models.core, analysis.report.figures, analysis.clean.series",
-    "03_partners": "import analysis.models.comparison, analysis.report.context_plots, analysis.report.figures, analysis.sources.worldbank",
-    "04_claims": "import analysis.claims.check",
+    "03_partners": "import analysis.clean.series, analysis.models.comparison, analysis.models.context, "
+                   "analysis.models.did_reading, analysis.report.context_plots, analysis.report.figures, "
+                   "analysis.report.theme, analysis.sources.worldbank",
+    "04_claims": "import analysis.claims.check, analysis.claims.view",
 }
 STATSMODELS_API = "import statsmodels.api"
 STATSMODELS_DIRECT = (
@@ -436,7 +298,7 @@ def versions(py: Path) -> dict[str, str]:
     code = ("import json, importlib.metadata as md, platform; "
             "print(json.dumps({'python': platform.python_version(), **{n: md.version(n) for n in "
             "['pandas', 'numpy', 'statsmodels', 'scipy', 'matplotlib', 'papermill', 'nbconvert', "
-            "'ipykernel', 'jupyter_client']}}))")
+            "'ipykernel']}}))")
     return json.loads(subprocess.run([str(py), "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
@@ -464,137 +326,165 @@ def load() -> str:
 # ---- the benchmark -------------------------------------------------------------------------
 
 
+@dataclass
+class Bench:
+    """Where and with what the benchmark runs (one work folder, this venv, the mirror)."""
+
+    args: argparse.Namespace
+    py: Path
+    venv: Path
+    env: dict[str, str]
+    jobs: int
+    base: Path
+    work: Path
+
+    def make(self, copy: Path, targets: list[str], name: str, jobs: int = 1, timed: bool = True) -> MakeRun:
+        return run_make(copy, targets, self.env, self.work, name, self.venv, jobs=jobs, timed=timed)
+
+
+def say(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def _executed(copy: Path, label: str) -> Path:
+    """The executed notebook of a step labelled ``source -> output``."""
+    return copy / label.split(" -> ")[1]
+
+
+def floor_and_cold(b: Bench, R: dict[str, Any]) -> Path:
+    """Floor and cold ``make all``, alternately, each in a fresh copy; the fastest of each
+    counts. Returns the copy of the fastest cold run (the later steps continue in it)."""
+    floors: list[tuple[float, dict[str, float], Path]] = []
+    colds: list[tuple[MakeRun, Path]] = []
+    for i in range(b.args.repeat):
+        floor_dir = b.base / f"floor{i}"
+        R["files_copied"] = copy_repo(floor_dir)
+        say(f"floor {i + 1}/{b.args.repeat}: one Python process ({FLOOR.name}) ...")
+        seconds = run_timed([str(b.py), str(FLOOR), "--root", str(floor_dir), "--json",
+                             str(b.work / f"floor{i}.json")], b.env, b.work / "floor.log")
+        floors.append((seconds, json.loads((b.work / f"floor{i}.json").read_text()), floor_dir))
+        copy = b.base / f"pipeline{i}"
+        copy_repo(copy)
+        say(f"cold make all {i + 1}/{b.args.repeat} ...")
+        colds.append((b.make(copy, ["all"], f"cold{i}"), copy))
+    R["floor"], R["floor_phases"], floor_dir = min(floors, key=lambda f: f[0])
+    R["floor_all"] = [f[0] for f in floors]
+    cold, copy = min(colds, key=lambda c: c[0].seconds)
+    R["cold"], R["cold_all"] = cold, [c[0].seconds for c in colds]
+    R["same_results"] = {
+        rel: (floor_dir / rel).read_bytes() == (copy / rel).read_bytes()
+        for rel in ("reports/korea-south/results.json", "reports/korea-south/coefficients.csv",
+                    "reports/claims.csv", "data/processed/trade_monthly.csv")
+        if (floor_dir / rel).exists() and (copy / rel).exists()
+    }
+    notebooks = [label for kind, label, _ in leaves(cold) if kind == "notebook"]
+    R["notebook_cells"] = {label: cells_total(_executed(copy, label)) for label in notebooks}
+    R["displayed_figures"] = sum(
+        1 for label in notebooks
+        for cell in json.loads(_executed(copy, label).read_text())["cells"]
+        for o in cell.get("outputs", []) if "image/png" in o.get("data", {})
+    )
+    return copy
+
+
+def noop_and_partner(b: Bench, R: dict[str, Any], copy: Path) -> None:
+    """No-op ``make all`` (median; were files rewritten?) and ``make report`` of one more partner."""
+    say(f"no-op make all x{b.args.noop_runs} ...")
+    before = snapshot(copy)
+    noops = [b.make(copy, ["all"], f"noop{i}", timed=False).seconds for i in range(b.args.noop_runs)]
+    after = snapshot(copy)
+    R["noop"], R["noop_all"] = statistics.median(noops), noops
+    R["noop_rewritten"] = sorted(k for k in after if before.get(k) != after[k])
+    say(f"make report PARTNER={EXTRA_PARTNER} ...")
+    R["partner"] = b.make(copy, ["report", f"PARTNER={EXTRA_PARTNER}"], "partner")
+    notebooks = [label for kind, label, _ in leaves(R["partner"]) if kind == "notebook"]
+    R["partner_cells"] = {label: cells_total(_executed(copy, label)) for label in notebooks}
+    kinds = cell_seconds(_executed(copy, notebooks[0])) if notebooks else None
+    R["partner_kinds"] = {k: v for k, v in (kinds or {}).items() if k != "parameters"}
+
+
+def partners_and_parallel(b: Bench, R: dict[str, Any], copy: Path) -> None:
+    """``make -jN`` of a subset of the country reports (or all with ``--all-partners``), and a
+    cold ``make -jN all`` in another fresh copy."""
+    listed = subprocess.run([str(b.py), "-m", "analysis.partners", "list", "2012-03"], env=kernel_env(b.env, copy),
+                            cwd=copy, capture_output=True, text=True, check=True).stdout.split()
+    R["partners_listed"] = len(listed)
+    todo = [s for s in listed if not (copy / "reports" / s / "results.json").exists()]
+    step = max(1, len(todo) // max(1, b.args.partners))
+    R["subset"] = todo[::step][: b.args.partners]
+    say(f"make -j{b.jobs} of {len(R['subset'])} partner reports ...")
+    R["subset_run"] = b.make(copy, [f"reports/{s}/trends.html" for s in R["subset"]] + ["reports/index.html"],
+                             "subset", jobs=b.jobs)
+    if b.args.all_partners:
+        rest = [s for s in listed if not (copy / "reports" / s / "results.json").exists()]
+        say(f"make -j{b.jobs} all-partners ({len(rest)} reports to build) ...")
+        R["all_partners_built"] = len(rest)
+        R["all_partners_run"] = b.make(copy, ["all-partners"], "allpartners", jobs=b.jobs)
+    if b.jobs > 1:
+        copy_j = b.base / "pipeline-j"
+        copy_repo(copy_j)
+        say(f"cold make -j{b.jobs} all ...")
+        R["cold_j"] = b.make(copy_j, ["all"], "coldj", jobs=b.jobs)
+
+
+def startup_probes(b: Bench, R: dict[str, Any], copy: Path) -> None:
+    """Start-up costs (medians), ``-X importtime`` by package, figure costs and the profile."""
+    say("start-up probes ...")
+    kenv = kernel_env(b.env, copy)
+    log = b.work / "probes.log"
+    empty_notebook(b.work / "empty.ipynb")
+
+    def probe(*argv: str) -> float:
+        return median_seconds([str(b.py), *argv], kenv, log, cwd=copy)
+
+    probes: dict[str, float] = {
+        "python -c pass": probe("-c", "pass"),
+        "import papermill": probe("-c", "import papermill"),
+        "import nbconvert": probe("-c", "import nbconvert"),
+        EMPTY_NB: probe("-m", "analysis.pipeline.run_notebook", str(b.work / "empty.ipynb"),
+                        str(b.work / "empty.out.ipynb")),
+        EMPTY_HTML: probe("-m", "analysis.report.publish", "notebook", str(b.work / "empty.out.ipynb"),
+                          str(b.work / "empty.html")),
+    }
+    for nb, code in IMPORT_SETS.items():
+        probes[f"imports of {nb}: {code.removeprefix('import ')}"] = probe("-c", code)
+    probes["import statsmodels.api"] = probe("-c", STATSMODELS_API)
+    probes["import only the statsmodels modules used"] = probe("-c", STATSMODELS_DIRECT)
+    R["probes"] = probes
+    R["importtime"] = importtime(b.py, "; ".join(IMPORT_SETS.values()), kenv, copy)[0]
+    R["claims_statsmodels"] = statistics.median(
+        importtime(b.py, IMPORT_SETS["04_claims"], kenv, copy)[1].get("statsmodels.api", 0.0)
+        for _ in range(PROBE_RUNS))
+    R["figures"] = python_json(b.py, FIGURE_CODE, kenv, log, copy)
+    say("profile of run_models ...")
+    R["profile"] = python_json(b.py, PROFILE_CODE, kenv, log, copy)
+
+
 def bench(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every measurement (see the module docstring); the results as one dict."""
     mirror = mirror_from_env()
     venv = this_venv()
-    py = venv / "bin" / "python"
-    env = base_env(mirror)
-    jobs = args.jobs or os.cpu_count() or 1
     base = Path(tempfile.mkdtemp(prefix="korus-bench-", dir=args.workdir))
-    work = base / "logs"
-    work.mkdir()
-    (work / "timeshell").write_text(SHELL_WRAPPER)
-    (work / "timeshell").chmod(0o755)
-    R: dict[str, Any] = {"load_before": load(), "jobs": jobs, "venv": str(venv), "mirror": str(mirror),
-                         "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                         "work": str(base)}
-    say = lambda msg: print(f"bench: {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    b = Bench(args, venv / "bin" / "python", venv, base_env(mirror), args.jobs or os.cpu_count() or 1,
+              base, base / "logs")
+    b.work.mkdir()
+    (b.work / "timeshell").write_text(SHELL_WRAPPER)
+    (b.work / "timeshell").chmod(0o755)
+    R: dict[str, Any] = {"load_before": load(), "jobs": b.jobs,
+                         "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
     try:
-        # -- floor and cold make all, alternately; the fastest of each counts -------------------
-        floors: list[tuple[float, dict[str, float], Path]] = []
-        colds: list[tuple[MakeRun, Path]] = []
-        for i in range(args.repeat):
-            floor_dir = base / f"floor{i}"
-            R["files_copied"] = copy_repo(floor_dir)
-            say(f"floor {i + 1}/{args.repeat}: one Python process ({FLOOR.name}) ...")
-            seconds = run_timed([str(py), str(FLOOR), "--root", str(floor_dir), "--json",
-                                 str(work / f"floor{i}.json")], env, work / "floor.log")
-            floors.append((seconds, json.loads((work / f"floor{i}.json").read_text()), floor_dir))
-            copy = base / f"pipeline{i}"
-            copy_repo(copy)
-            say(f"cold make all {i + 1}/{args.repeat} ...")
-            colds.append((run_make(copy, ["all"], env, work, f"cold{i}", venv), copy))
-        R["floor"], R["floor_phases"], floor_dir = min(floors, key=lambda f: f[0])
-        R["floor_all"] = [f[0] for f in floors]
-        cold, copy = min(colds, key=lambda c: c[0].seconds)
-        R["cold"] = cold
-        R["cold_all"] = [c[0].seconds for c in colds]
-        R["same_results"] = {
-            rel: (floor_dir / rel).read_bytes() == (copy / rel).read_bytes()
-            for rel in ("reports/korea-south/results.json", "reports/korea-south/coefficients.csv",
-                        "reports/claims.csv", "data/processed/trade_monthly.csv")
-            if (floor_dir / rel).exists() and (copy / rel).exists()
-        }
-        R["notebook_cells"] = {}
-        for _, label, _ in leaves(cold):
-            if " -> " in label:
-                R["notebook_cells"][label] = notebook_cells_seconds(copy / label.split(" -> ")[1])
-        R["displayed_figures"] = sum(
-            1 for label in R["notebook_cells"]
-            for cell in json.loads((copy / label.split(" -> ")[1]).read_text())["cells"]
-            for o in cell.get("outputs", []) if "image/png" in o.get("data", {})
-        )
-
-        # -- no-op -----------------------------------------------------------------------------
-        say(f"no-op make all x{args.noop_runs} ...")
-        before = snapshot(copy)
-        noops = [run_make(copy, ["all"], env, work, f"noop{i}", venv, timed=False).seconds
-                 for i in range(args.noop_runs)]
-        after = snapshot(copy)
-        R["noop"] = statistics.median(noops)
-        R["noop_all"] = noops
-        R["noop_rewritten"] = sorted(k for k in after if before.get(k) != after[k])
-
-        # -- one more partner ------------------------------------------------------------------
-        say(f"make report PARTNER={EXTRA_PARTNER} ...")
-        R["partner"] = run_make(copy, ["report", f"PARTNER={EXTRA_PARTNER}"], env, work, "partner", venv)
-        R["partner_cells"] = {label: notebook_cells_seconds(copy / label.split(" -> ")[1])
-                              for kind, label, _ in leaves(R["partner"]) if kind == "notebook"}
-        R["partner_kinds"] = next((trends_cells(copy / label.split(" -> ")[1])
-                                   for kind, label, _ in leaves(R["partner"]) if kind == "notebook"), {})
-
-        # -- all-partners (subset or full) -----------------------------------------------------
-        listed = subprocess.run([str(py), "-m", "analysis.partners", "list", "2012-03"], env=kernel_env(env, copy),
-                                cwd=copy, capture_output=True, text=True, check=True).stdout.split()
-        R["partners_listed"] = len(listed)
-        todo = [s for s in listed if not (copy / "reports" / s / "results.json").exists()]
-        step = max(1, len(todo) // max(1, args.partners))
-        subset = todo[::step][: args.partners]
-        R["subset"] = subset
-        say(f"make -j{jobs} of {len(subset)} partner reports ...")
-        R["subset_run"] = run_make(copy, [f"reports/{s}/trends.html" for s in subset] + ["reports/index.html"],
-                                   env, work, "subset", venv, jobs=jobs)
-        if args.all_partners:
-            rest = [s for s in listed if not (copy / "reports" / s / "results.json").exists()]
-            say(f"make -j{jobs} all-partners ({len(rest)} reports to build) ...")
-            R["all_partners_built"] = len(rest)
-            R["all_partners_run"] = run_make(copy, ["all-partners"], env, work, "allpartners", venv, jobs=jobs)
-
-        # -- cold with -jN ---------------------------------------------------------------------
-        if jobs > 1:
-            copy_j = base / "pipeline-j"
-            copy_repo(copy_j)
-            say(f"cold make -j{jobs} all ...")
-            R["cold_j"] = run_make(copy_j, ["all"], env, work, "coldj", venv, jobs=jobs)
-
-        # -- start-up costs --------------------------------------------------------------------
-        say("start-up probes ...")
-        kenv = kernel_env(env, copy)
-        log = work / "probes.log"
-        empty_notebook(work / "empty.ipynb")
-        probes: dict[str, float] = {}
-        probes["python -c pass"] = median_seconds([str(py), "-c", "pass"], kenv, log, cwd=copy)
-        probes["import papermill"] = median_seconds([str(py), "-c", "import papermill"], kenv, log, cwd=copy)
-        probes["import nbconvert"] = median_seconds([str(py), "-c", "import nbconvert"], kenv, log, cwd=copy)
-        probes["empty notebook via analysis.pipeline.run_notebook (kernel start and stop)"] = median_seconds(
-            [str(py), "-m", "analysis.pipeline.run_notebook", str(work / "empty.ipynb"), str(work / "empty.out.ipynb")],
-            kenv, log, cwd=copy)
-        probes["empty notebook to HTML (analysis.report.publish notebook)"] = median_seconds(
-            [str(py), "-m", "analysis.report.publish", "notebook", str(work / "empty.out.ipynb"), str(work / "empty.html")],
-            kenv, log, cwd=copy)
-        for nb, code in IMPORT_SETS.items():
-            probes[f"imports of {nb}: {code.removeprefix('import ')}"] = median_seconds(
-                [str(py), "-c", code], kenv, log, cwd=copy)
-        probes["import statsmodels.api"] = median_seconds([str(py), "-c", STATSMODELS_API], kenv, log, cwd=copy)
-        probes["import only the statsmodels modules used"] = median_seconds(
-            [str(py), "-c", STATSMODELS_DIRECT], kenv, log, cwd=copy)
-        R["probes"] = probes
-        R["importtime"] = importtime(py, "; ".join(IMPORT_SETS.values()), kenv, copy)[0]
-        R["claims_statsmodels"] = statistics.median(
-            importtime(py, IMPORT_SETS["04_claims"], kenv, copy)[1].get("statsmodels.api", 0.0)
-            for _ in range(PROBE_RUNS))
-        R["figures"] = python_json(py, FIGURE_CODE, kenv, log, copy)
-        say("profile of run_models ...")
-        R["profile"] = python_json(py, PROFILE_CODE, kenv, log, copy)
-
+        copy = floor_and_cold(b, R)
+        noop_and_partner(b, R, copy)
+        partners_and_parallel(b, R, copy)
+        startup_probes(b, R, copy)
         if args.venv:
             vcopy = base / "venv-copy"
             copy_repo(vcopy)
             say("make venv into a temporary venv (PyPI) ...")
             R["venv_create"] = run_timed(["make", "-C", str(vcopy), "venv", f"VENV={base / 'venv'}",
-                                          f"PYTHON={sys.base_prefix}/bin/python3"], env, work / "venv.log")
+                                          f"PYTHON={sys.base_prefix}/bin/python3"], b.env, b.work / "venv.log")
         R["load_after"] = load()
-        R["versions"] = versions(py)
+        R["versions"] = versions(b.py)
         R["machine"] = machine()
     finally:
         if args.keep:
@@ -602,328 +492,6 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         else:
             shutil.rmtree(base, ignore_errors=True)
     return R
-
-
-# ---- the report --------------------------------------------------------------------------
-
-
-def s(x: float | None, nd: int = 2) -> str:
-    return "n/a" if x is None else f"{x:,.{nd}f}"
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    right = [i for i, h in enumerate(header) if i > 0]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def step_rows(run: MakeRun, timings: list[dict[str, Any]] | None = None,
-              cells: dict[str, float | None] | None = None) -> tuple[list[list[str]], float]:
-    rows, total = [], 0.0
-    by_out = {t["step"]: t["seconds"] for t in (timings or [])}
-    for kind, label, c in leaves(run):
-        if kind == "glue" and c.seconds < 0.05:
-            continue  # counted with make itself
-        total += c.seconds
-        extra = ["", ""]
-        if kind == "notebook":
-            out = label.split(" -> ")[1]
-            inside = (cells or {}).get(label)
-            extra = [s(by_out.get(out)), s(inside) if inside is not None else ""]
-        rows.append([label, s(c.seconds), *extra])
-    return rows, total
-
-
-def render(R: dict[str, Any], args: argparse.Namespace) -> str:
-    floor = R["floor"]
-    cold: MakeRun = R["cold"]
-    partner: MakeRun = R["partner"]
-    sub: MakeRun = R["subset_run"]
-    n_sub = len(R["subset"])
-    jobs = R["jobs"]
-    ph = R["floor_phases"]
-
-    def met(ok: bool, over: str) -> str:
-        return "yes" if ok else f"**no** ({over})"
-
-    cold_x = cold.seconds / floor
-    n_rep = len(R["cold_all"])
-    cold_over = cold.seconds - TARGET_COLD_X_FLOOR * floor
-    spread = (max(R["cold_all"]) - min(R["cold_all"])) + TARGET_COLD_X_FLOOR * (max(R["floor_all"]) - min(R["floor_all"]))
-    noise = ", within the run-to-run spread" if 0 < cold_over < spread else ""
-    best = "fastest of " + str(n_rep) if n_rep > 1 else "one run"
-    noop_share = R["noop"] / cold.seconds
-    p_share = partner.seconds / cold.seconds
-    sub_serial = sum(c.seconds for k, _, c in leaves(sub) if k != "glue")
-    rows = [
-        [f"floor: the same analysis in one Python process (`benchmarks/floor.py`; {best})", s(floor), "1.00",
-         "", "", ""],
-        [f"cold `make all` (fresh copy; data from the mirror; venv exists; {best})", s(cold.seconds), s(cold_x),
-         "100 %", f"≤ {TARGET_COLD_X_FLOOR:g}× floor",
-         met(cold_x <= TARGET_COLD_X_FLOOR, f"{cold_x:.3f}×: {cold_over:.2f} s over" + noise)],
-        [f"no-op `make all` (median of {len(R['noop_all'])})", s(R["noop"]), s(R["noop"] / floor, 3),
-         f"{100 * noop_share:.2f} %", f"≤ {100 * TARGET_NOOP_SHARE:g} % of cold",
-         met(noop_share <= TARGET_NOOP_SHARE, f"{100 * noop_share:.2f} %")],
-        [f"one more partner: `make report PARTNER={EXTRA_PARTNER}`", s(partner.seconds), s(partner.seconds / floor),
-         f"{100 * p_share:.1f} %", f"≤ {100 * TARGET_PARTNER_SHARE:g} % of cold",
-         met(p_share <= TARGET_PARTNER_SHARE,
-             f"{100 * p_share:.1f} %: {partner.seconds - TARGET_PARTNER_SHARE * cold.seconds:.1f} s over")],
-        [f"all-partners, per partner: `make -j{jobs}` of {n_sub} reports + index ({s(sub.seconds, 1)} s in all)",
-         s(sub.seconds / n_sub), s(sub.seconds / n_sub / floor), f"{100 * sub.seconds / n_sub / cold.seconds:.1f} %",
-         "", ""],
-        [f"… the same {n_sub} reports, sum of the command times (1 core), per partner", s(sub_serial / n_sub),
-         s(sub_serial / n_sub / floor), "", "", ""],
-    ]
-    if "all_partners_run" in R:
-        ap: MakeRun = R["all_partners_run"]
-        nb = max(1, R["all_partners_built"])
-        rows.append([f"`make -j{jobs} all-partners`: {R['all_partners_built']} reports ({s(ap.seconds, 0)} s), per partner",
-                     s(ap.seconds / nb), s(ap.seconds / nb / floor), "", "", ""])
-    if "cold_j" in R:
-        cj: MakeRun = R["cold_j"]
-        rows.append([f"cold `make -j{jobs} all` (fresh copy)", s(cj.seconds), s(cj.seconds / floor),
-                     f"{100 * cj.seconds / cold.seconds:.0f} %", f"(≤ {TARGET_COLD_X_FLOOR:g}× floor)",
-                     "yes" if cj.seconds / floor <= TARGET_COLD_X_FLOOR else f"no ({cj.seconds / floor:.2f}×)"])
-    if "venv_create" in R:
-        rows.append(["`make venv` into a new venv (PyPI; not part of the cold run)", s(R["venv_create"]),
-                     s(R["venv_create"] / floor), "", "", ""])
-
-    v, m = R["versions"], R["machine"]
-    out = [
-        "# Benchmark results",
-        "",
-        f"Generated by `make bench` (`benchmarks/bench.py`) on {R['started']}. "
-        "Every number below was measured by that run; see `benchmarks/README.md` for what each "
-        "row times and how.",
-        "",
-        f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['os']}, {m['make']}.",
-        f"- Python {v['python']}; pandas {v['pandas']}, numpy {v['numpy']}, statsmodels {v['statsmodels']}, "
-        f"scipy {v['scipy']}, matplotlib {v['matplotlib']}, papermill {v['papermill']}, nbconvert {v['nbconvert']}, "
-        f"ipykernel {v['ipykernel']}.",
-        f"- Load (the machine is shared; other jobs may have been running): before `{R['load_before']}`; "
-        f"after `{R['load_after']}`.",
-        f"- Each run used a fresh copy of the repository ({R['files_copied']} files from "
-        "`git ls-files -co --exclude-standard`) and the existing virtual environment (`VENV=` this venv); "
-        "the data came from `ANALYSIS_DATA_MIRROR`.",
-        "",
-        "## Summary",
-        "",
-        table(["measurement", "seconds", "× floor", "% of cold", "target", "met?"], rows),
-        "",
-    ]
-    if n_rep > 1:
-        out += [f"Floor runs: {', '.join(s(x) for x in R['floor_all'])} s; cold runs: "
-                f"{', '.join(s(x) for x in R['cold_all'])} s (alternately, each in a fresh copy); the fastest "
-                "of each is used above and below.", ""]
-    same = R["same_results"]
-    if same:
-        out += ["The floor and the pipeline wrote "
-                + ("identical" if all(same.values()) else "**different**") + " "
-                + ", ".join(f"`{k}`" + ("" if ok else " (differs)") for k, ok in same.items()) + ".", ""]
-
-    # -- time per step ---------------------------------------------------------------------------
-    rows, total = step_rows(cold, cold.timings, R["notebook_cells"])
-    glue = cold.seconds - total
-    out += [
-        "## Time per step of the cold `make all`",
-        "",
-        "Each recipe command of the cold run above, in order (timed by a `SHELL` wrapper around bash). "
-        "For notebooks, *papermill* is the time `analysis.pipeline.run_notebook` reports to `$ANALYSIS_TIMINGS` "
-        "(papermill, kernel start to stop) and *in cells* the sum of the cell durations papermill "
-        "stores; the rest of the process time is interpreter start, imports of papermill and the "
-        "kernel's start-up.",
-        "",
-        table(["step", "seconds", "papermill", "in cells"], rows + [
-            ["make itself, partner lookup, params.json, mkdir", s(glue), "", ""],
-            ["**total (wall)**", f"**{s(cold.seconds)}**", "", ""],
-        ]),
-        "",
-    ]
-    nb_total = sum(c.seconds for k, _, c in leaves(cold) if k == "notebook")
-    html_total = sum(c.seconds for k, _, c in leaves(cold) if k == "html")
-    cells_total = sum(v for v in R["notebook_cells"].values() if v)
-    trends_floor = sum(v for k, v in ph.items() if k.startswith("trends"))
-    floor_in = ph.get("total (in process)", 0.0)
-    out += [
-        "## Pipeline versus floor",
-        "",
-        table(["part", "pipeline s", "floor s"], [
-            ["interpreter start, imports and exit", "(in each step)", s(floor - floor_in + ph.get("imports", 0.0))],
-            ["data (copy from the mirror, verify)",
-             s(sum(c.seconds for k, _, c in leaves(cold) if k == "data")), s(ph.get("data"))],
-            ["cleaning (01_clean)", s(_nb(cold, "01_clean")), s(ph.get("clean"))],
-            ["Korea's trend models and figures (02_trends)", s(_nb(cold, "02_trends")), s(trends_floor)],
-            ["KORUS context (03_partners)", s(_nb(cold, "03_partners")), s(ph.get("context (03_partners)"))],
-            ["claims check (04_claims)", s(_nb(cold, "04_claims")), s(ph.get("claims (04_claims)"))],
-            ["HTML pages of the 4 notebooks (nbconvert)", s(html_total), "none"],
-            ["landing page", s(sum(c.seconds for k, _, c in leaves(cold) if k == "index")), s(ph.get("index.html"))],
-            ["make and glue", s(glue), "none"],
-            ["**total**", f"**{s(cold.seconds)}**", f"**{s(floor)}**"],
-        ]),
-        "",
-        "Floor phases (seconds, in process): " + ", ".join(f"{k} {s(v)}" for k, v in ph.items()) + ".",
-        "",
-    ]
-
-    # -- one more partner, subset ------------------------------------------------------------
-    prow, _ = step_rows(partner, partner.timings, R["partner_cells"])
-    out += [
-        f"## One more partner (`make report PARTNER={EXTRA_PARTNER}`)",
-        "",
-        table(["step", "seconds", "papermill", "in cells"], prow + [["**total (wall)**", f"**{s(partner.seconds)}**", "", ""]]),
-        "",
-        f"## All partners: {n_sub} of the {R['partners_listed']} country reports with `make -j{jobs}`",
-        "",
-        f"Partners (spread evenly over `python -m analysis.partners list 2012-03`): {', '.join(R['subset'])}. "
-        f"Wall time {s(sub.seconds, 1)} s, {s(sub.seconds / n_sub)} s per partner; the commands add up to "
-        f"{s(sub_serial, 1)} s ({s(sub_serial / n_sub)} s per partner on one core), a parallel speed-up of "
-        f"{sub_serial / sub.seconds:.2f} on {jobs} jobs. "
-        + (f"The full `make -j{jobs} all-partners` then built the other {R['all_partners_built']} reports in "
-           f"about {R['all_partners_run'].seconds / 60:.0f} min, {s(R['all_partners_run'].seconds / max(1, R['all_partners_built']))} s "
-           "per partner (summary table)."
-           if "all_partners_run" in R else
-           f"At that rate the full `make -j{jobs} all-partners` ({R['partners_listed']} reports) would take about "
-           f"{sub.seconds / n_sub * R['partners_listed'] / 60:.0f} min; `python benchmarks/bench.py --all-partners` "
-           "measures it."),
-        "",
-    ]
-
-    # -- start-up costs ------------------------------------------------------------------------
-    pr = R["probes"]
-    out += [
-        "## Start-up costs",
-        "",
-        f"Median of {PROBE_RUNS} runs each, with the environment the Makefile exports (warm caches).",
-        "",
-        table(["what", "seconds"], [[k, s(val)] for k, val in pr.items()] + [
-            ["… of `import analysis.claims.check`: statsmodels, pulled in by `analysis.models.comparison` "
-             "(`-X importtime`, cumulative)", s(R["claims_statsmodels"])]]),
-        "",
-        "`-X importtime` of all four notebooks' imports, self time by top-level package: "
-        + ", ".join(f"{k} {s(val)} s" for k, val in list(R["importtime"].items())[:8]) + ".",
-        "",
-    ]
-
-    # -- analysis ------------------------------------------------------------------------------
-    fg = R["figures"]
-    per_build, per_png, per_svg = fg["build"] / fg["n"], fg["png"] / fg["n"], fg["svg"] / fg["n"]
-    n_disp = R["displayed_figures"]
-    prof = R["profile"]
-    rm = prof.get("run_models (profiled)", 0.0) or float("nan")
-    empty_nb = pr["empty notebook via analysis.pipeline.run_notebook (kernel start and stop)"]
-    empty_html = pr["empty notebook to HTML (analysis.report.publish notebook)"]
-    imports = [pr[k] for k in pr if k.startswith("imports of")]
-    korea = sum(c.seconds for k, label, c in leaves(cold)
-                if ("korea-south" in label) and k in ("notebook", "html"))
-    rest = cold.seconds - korea
-    pk = R.get("partner_kinds", {})
-    p_nb = sum(c.seconds for k, _, c in leaves(partner) if k == "notebook")
-    p_html = sum(c.seconds for k, _, c in leaves(partner) if k == "html")
-    p_cells = sum(pk.values())
-    p_machinery = p_nb - p_cells
-    p_other = partner.seconds - p_nb - p_html
-    fixed = p_machinery + p_html + p_other + pk.get("imports", 0.0)
-    budget = rest / 3
-    # The report's own work w must shrink by d with P - d <= (C - d) / 4, i.e. d >= (P - C/4) / (3/4).
-    cut_needed = max(0.0, (partner.seconds - TARGET_PARTNER_SHARE * cold.seconds) / (1 - TARGET_PARTNER_SHARE))
-    out += [
-        "## What dominates",
-        "",
-        f"- **Notebook start-up.** Each of the 4 notebooks is a new interpreter plus a new kernel: an empty "
-        f"notebook costs {s(empty_nb)} s, and each kernel then imports its own scientific stack "
-        f"({', '.join(s(x) for x in imports)} s for notebooks 01..04, inside the first cells) where the "
-        f"floor imports it once ({s(ph.get('imports'))} s). Outside their cells the notebook steps spend "
-        f"{s(nb_total - cells_total)} s of {s(nb_total)} s. Each HTML page costs about {s(empty_html)} s "
-        f"before any content (interpreter, nbconvert, template): {s(html_total)} s for the 4 pages.",
-        f"- **Figures.** A figure takes {s(per_build, 3)} s to build, {s(per_png, 3)} s to save as PNG "
-        f"and {s(per_svg, 3)} s as SVG (mean of 3 of the project's figures); the notebooks show the saved "
-        f"PNG, so nothing is rendered twice. The cold run makes {n_disp} figures.",
-        f"- **Models.** `models.run_models` for Korea takes {s(rm)} s (profiled): the counterfactual "
-        f"(SARIMAX fits and 1000 simulated paths per series) {s(prof.get('counterfactual'))} s, the "
-        f"unknown-date break search (`supf_search`) {s(prof.get('supf_search'))} s (its bootstrap, "
-        f"`_hac_wald_boot`, {s(prof.get('_hac_wald_boot'))} s for 3 series × 999 replications), the ITS "
-        f"fits with their bootstrap {s(prof.get('fit_its'))} s. The pipeline and the floor do the same work.",
-        "",
-        "## Costs already removed",
-        "",
-        "- The optional `rfc3987-syntax` plugin of jsonschema is uninstalled in the venv (`make venv`): "
-        "it added about 2 s to every Jupyter process start (papermill, nbconvert, the kernel; measured "
-        "when it was removed, not by this run).",
-        "- The bootstrap of the break search is one matrix product over all replications "
-        "(`models._hac_wald_boot`), not a loop over them, with the same statistics (a unit test "
-        "compares the two paths).",
-        "- Figures are rendered once per format: `display(figures.save_figure(...))` embeds the saved PNG "
-        "(before, `display(fig)` rendered every figure a third time).",
-        "- Kernels talk to papermill over local IPC sockets, not TCP (no port allocation, no warning).",
-        "- `analysis.pipeline.run_notebook` starts the kernel before it imports papermill (the two overlap), "
-        "takes the kernel's `idle` status for its `kernel_info` request as the sign that it is ready "
-        "(jupyter_client waits for 0.2 s of silence on IOPub) and checks every 10 ms, not 100 ms, "
-        "whether the kernel has exited after the shutdown request: an empty notebook went from about "
-        "0.87 s to the figure in the table above (0.87 s measured before the change, not by this run).",
-        "- BLAS is single-threaded (`OPENBLAS_NUM_THREADS=1`, `OMP_NUM_THREADS=1`): multi-threaded "
-        "OpenBLAS on 2 shared cores made a SARIMAX fit up to 50× slower (measured when it was set, "
-        "not by this run).",
-        "- matplotlib, IPython and Jupyter state live under `build/cache` (the font cache is built once "
-        "per checkout, no scans of `$HOME`).",
-        "- `analysis.sources.acquire`, `analysis.params` and `analysis.partners` import only the standard "
-        "library, so make's bookkeeping commands (and the no-op run) take milliseconds; papermill and "
-        "nbconvert are imported only where they are used; `analysis.models.comparison` loads statsmodels lazily.",
-        "",
-        "## Targets",
-        "",
-        f"- **Cold ≤ {TARGET_COLD_X_FLOOR:g}× floor:** {cold_x:.3f}× "
-        + (f"(met, {-cold_over:.2f} s to spare). " if cold_x <= TARGET_COLD_X_FLOOR else
-           (f"(missed by {cold_over:.2f} s, less than the run-to-run spread of {spread:.2f} s on this shared "
-            "machine: on the line, neither clearly met nor clearly missed). " if noise else
-            f"(missed by {cold_over:.2f} s). "))
-        + "What the pipeline adds to the floor is the notebook machinery (kernels, their imports, the "
-        "HTML pages): see the two tables above. "
-        + (f"With parallel jobs, `make -j{jobs} all` took {s(R['cold_j'].seconds)} s "
-           f"({R['cold_j'].seconds / floor:.2f}× the one-process floor, on more than one core)."
-           if "cold_j" in R else ""),
-        f"- **No-op ≤ {100 * TARGET_NOOP_SHARE:g} % of cold:** {100 * noop_share:.2f} % "
-        + ("(met)." if noop_share <= TARGET_NOOP_SHARE else "(missed).")
-        + " It runs two sub-makes and two standard-library Python commands (partner slug, params.json).",
-        f"- **One more partner ≤ {100 * TARGET_PARTNER_SHARE:g} % of cold:** {100 * p_share:.1f} % "
-        + ("(met)." if p_share <= TARGET_PARTNER_SHARE else
-           f"(missed by {partner.seconds - TARGET_PARTNER_SHARE * cold.seconds:.1f} s). ")
-        + f"A partner's report is the same work as Korea's, which is part of the cold run ({s(korea)} s of "
-        f"{s(cold.seconds)} s), so the target asks for a report of at most a third of the rest of the "
-        f"pipeline ({s(rest)} s / 3 = {s(budget)} s). The {s(partner.seconds)} s of `make report` are: "
-        f"notebook machinery (interpreter, papermill, kernel start and stop, outside the cells) "
-        f"{s(p_machinery)} s, the first cell's imports and data {s(pk.get('imports'))} s, the HTML page "
-        f"{s(p_html)} s, make and the landing page {s(p_other)} s — {s(fixed)} s before any model or "
-        f"figure — then `run_models` {s(pk.get('models'))} s, the cells that draw and save the figures "
-        f"(with their tables) {s(pk.get('figures'))} s and the other cells {s(pk.get('other'))} s. "
-        + (f"Even with no models at all, the fixed part and the figures ({s(fixed + pk.get('figures', 0.0))} s) "
-           f"exceed the {s(budget)} s budget. Speeding up the notebook machinery cannot close the gap: "
-           "the cold run has four notebooks and four pages, so a saving of x s on each lowers the "
-           "partner's time by x and a quarter of the cold run by x too. Only the report's own work "
-           "counts, and it would have to shrink by "
-           f"{s(cut_needed)} s (the gap over ¾) out of the {s(pk.get('models', 0.0) + pk.get('figures', 0.0))} s "
-           "of its models and figures; that work is the analysis itself (the floor does it too), so "
-           "this is a decision about the report's content (fewer figures, no SVG copies, fewer "
-           "bootstrap replications or simulated paths), not an engineering fix."
-           if p_share > TARGET_PARTNER_SHARE and fixed + pk.get("figures", 0.0) > budget else "")
-        + f" Within `make -j{jobs} all-partners` a partner costs {s(sub.seconds / n_sub)} s of wall time, "
-        f"{100 * sub.seconds / n_sub / cold.seconds:.0f} % of the cold run.",
-        "",
-    ]
-    if R["noop_rewritten"]:
-        out += [f"Warning: the no-op runs rewrote {len(R['noop_rewritten'])} file(s): "
-                + ", ".join(f"`{p}`" for p in R["noop_rewritten"][:10]) + ".", ""]
-    else:
-        out += ["The no-op runs rewrote no file under `data/`, `reports/` or `build/notebooks/`.", ""]
-    return "\n".join(out)
-
-
-def _nb(run: MakeRun, name: str) -> float | None:
-    for kind, label, c in leaves(run):
-        if kind == "notebook" and label.startswith(name):
-            return c.seconds
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -944,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         R = bench(args)
-        text = render(R, args)
+        text = render(R)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

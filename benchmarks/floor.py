@@ -68,22 +68,17 @@ def run(root: Path) -> dict[str, float]:
     import matplotlib.pyplot as plt  # noqa: F401  (imported here so the import phase is separate)
     import pandas as pd
 
-    from analysis import (
-        acquire,
-        claims,
-        clean,
-        config,
-        context_plots,
-        figures,
-        models,
-        publish,
-        series,
-        worldbank,
-    )
+    from analysis import config
+    from analysis.claims import check as claims
+    from analysis.claims import view
+    from analysis.clean import series
+    from analysis.clean import table as clean
     from analysis.errors import AnalysisError
-    from analysis.models import comparison as cmp
+    from analysis.models import core as models
     from analysis.params import build_params
     from analysis.partners import resolve
+    from analysis.report import figures, publish
+    from analysis.sources import acquire
 
     clock.mark("imports")
 
@@ -146,7 +141,7 @@ def run(root: Path) -> dict[str, float]:
     clock.mark("trends: figures and outputs")
 
     # ---- 03_partners (default parameters of the notebook) ------------------------------------
-    _context(root, cmp, context_plots, figures, worldbank, pd, raw_wdi)
+    _context(notebook_parameters(root / "notebooks" / "03_partners.ipynb"))
     clock.mark("context (03_partners)")
 
     # ---- 04_claims ---------------------------------------------------------------------------
@@ -157,9 +152,9 @@ def run(root: Path) -> dict[str, float]:
                                           claims.optional_dir("data/raw", "census-api"))
     res = claims.evaluate(table, ctx)
     claims.write_results(res, config.REPORTS_DIR / "claims.csv")
-    claims.verdict_counts(res)
+    view.verdict_counts(res)
     _, args = claims.parse_computation(table.set_index("id").loc["deficit_2015", "computation"])
-    claims.deficit_sentence(claims.deficit_outlook(ctx.trade, args["partner"], args["year"]))
+    view.deficit_sentence(claims.deficit_outlook(ctx.trade, args["partner"], args["year"]))
     clock.mark("claims (04_claims)")
 
     # ---- landing page ------------------------------------------------------------------------
@@ -168,68 +163,67 @@ def run(root: Path) -> dict[str, float]:
     return clock.seconds
 
 
-def _context(root: Path, cmp: Any, context_plots: Any, figures: Any, worldbank: Any, pd: Any, wdi_path: Path) -> None:
-    """The computations and figures of ``03_partners.ipynb`` with its default parameters."""
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """The default parameters of a notebook: its ``parameters`` cell, executed."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    values: dict[str, Any] = {}
+    exec("".join(cell["source"]), {}, values)
+    return values
+
+
+def _context(p: dict[str, Any]) -> None:
+    """The computations and figures of ``03_partners.ipynb`` with its default parameters ``p``,
+    through the same package calls as the notebook (tables and sentences are not rendered)."""
     from analysis import config
+    from analysis.clean.series import load_trade
+    from analysis.models import comparison as cmp
+    from analysis.models import context, did_reading
+    from analysis.report import context_plots, figures, theme
+    from analysis.sources import worldbank
 
-    focus_code = cmp.parse_codes("5800", "focus")[0]
-    comparator_codes = [c for c in cmp.parse_codes(["5700", "5880", "2010", "5520", "4280", "5830"], "comparators")
-                        if c != focus_code]
-    control_codes = cmp.parse_codes(["5700", "5880", "4280", "5830", "5520"], "did_controls")
-    break_date, start, did_end, window, base = "2012-03", "2000-01", "2017-12", 36, 2011
-    fig_dir = config.REPORTS_DIR / "korus" / "figures"
+    setup = context.setup(load_trade(config.from_root(p["data_path"])), p["focus"], p["comparators"],
+                          p["did_controls"], p["start"])
+    trade, through, focus_name = setup.trade, setup.data_through, setup.focus_name
+    base = int(p["base_year"])
+    fig_dir = config.from_root(p["out_dir"]) / "figures"
+    theme.set_theme()
 
-    trade = cmp.read_trade(config.TRADE_MONTHLY_CSV)
-    trade = trade[trade["date"] >= pd.Timestamp(start)]
-    world = cmp.world_code(trade)
-    codes = [focus_code, *comparator_codes]
-    names = {c: cmp.partner_name(trade, c) for c in {*codes, *control_codes, world}}
-    focus_name = names[focus_code]
-    data_through = f"{trade['date'].max():%Y-%m}"
-    figures.set_theme()
-
-    annual = cmp.annual_totals(trade, codes)
-    balances = cmp.wide_by_partner(annual, "balance")[[focus_name] + [names[c] for c in comparator_codes]]
-    figures.save_figure(context_plots.plot_partner_balances(balances, focus=focus_name, data_through=data_through),
+    balances = cmp.wide_by_partner(cmp.annual_totals(trade, setup.codes), "balance")[setup.shown]
+    figures.save_figure(context_plots.plot_partner_balances(balances, focus=focus_name, data_through=through),
                         fig_dir, "partners_balance")
 
-    shares_m = cmp.trade_shares(trade, focus_code, world, freq="monthly")
-    shares_a = cmp.trade_shares(trade, focus_code, world, freq="annual")
+    shares_m = cmp.trade_shares(trade, setup.focus, setup.world, freq="monthly")
+    shares_a = cmp.trade_shares(trade, setup.focus, setup.world, freq="annual")
     figures.save_figure(context_plots.plot_partner_shares(shares_m, shares_a, partner=focus_name,
-                                                          data_through=data_through),
+                                                          data_through=through),
                         fig_dir, "partners_korea_share")
 
-    index = cmp.index_to_base(trade, codes, "exports", base)[[focus_name] + [names[c] for c in comparator_codes]]
+    index = cmp.index_to_base(trade, setup.codes, "exports", base)[setup.shown]
     figures.save_figure(context_plots.plot_index(index, focus=focus_name, base_year=base, flow="exports",
-                                                 data_through=data_through),
+                                                 data_through=through),
                         fig_dir, "partners_export_index")
 
-    cmp.did_table(trade, focus_code, control_codes, break_date=break_date, start=start, end=did_end)
-    panels = {f: cmp.did_panel(trade, focus_code, control_codes, f, start, did_end) for f in ("exports", "imports")}
-    studies = {f: cmp.event_study(panels[f], break_date) for f in panels}
-    placebos = {f: cmp.placebo_in_time(panels[f], break_date, window=window) for f in panels}
-    label = {"exports": "U.S. exports to", "imports": "U.S. imports from"}
+    checks = context.did_checks(setup, break_date=p["break_date"], start=p["start"], end=p["did_end"],
+                                window=int(p["placebo_window"]))
+    label = context.FLOW_LABELS
     fig = context_plots.plot_event_study(
-        {label[f]: studies[f] for f in studies},
+        {label[f]: checks.studies[f] for f in checks.studies},
         partner=focus_name,
         controls_label="partners without a U.S. FTA",
-        break_date=break_date,
-        data_through=data_through,
-        subtitles={label[f]: f"placebo p = {placebos[f].pvalue:.2f}" for f in placebos},
+        break_date=p["break_date"],
+        data_through=through,
+        subtitles={label[f]: f"placebo p = {checks.placebos[f].pvalue:.2f}" for f in checks.placebos},
     )
     figures.save_figure(fig, fig_dir, "partners_did_event_study")
-    figures.save_figure(context_plots.plot_placebo({label[f]: placebos[f] for f in placebos}, partner=focus_name,
-                                                   data_through=data_through),
+    figures.save_figure(context_plots.plot_placebo({label[f]: checks.placebos[f] for f in checks.placebos},
+                                                   partner=focus_name, data_through=through),
                         fig_dir, "partners_did_placebo")
+    did_reading.verdict(checks.rows, checks.placebos)
 
-    wdi = worldbank.read_wdi(wdi_path)
-    macro = worldbank.korea_macro(wdi, start=int(start[:4]))
-    source = (
-        "Source: World Bank, World Development Indicators (" + ", ".join(worldbank.MACRO_INDICATORS.values())
-        + f"), {int(macro.index.min())}-{int(macro.index.max())}. Dashed lines: KORUS signed (2007), in force (2012), "
-        "renegotiated (2018), revised (2019), pandemic (2020)."
-    )
-    figures.save_figure(context_plots.plot_korea_macro(macro, source=source), fig_dir, "korea_macro")
+    macro = worldbank.korea_macro(worldbank.read_wdi(config.from_root(p["wdi_path"])), start=int(p["start"][:4]))
+    figures.save_figure(context_plots.plot_korea_macro(macro, source=context_plots.macro_source(macro)),
+                        fig_dir, "korea_macro")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import pytest
 
 from analysis import config
 from analysis.claims import check as cl
+from analysis.claims import view
 from analysis.errors import DataError, ParameterError
 
 CLAIMS_FILE = config.EXTERNAL_DIR / "claims.csv"
@@ -323,8 +324,8 @@ def test_evaluate_and_write(tmp_path: Path, ctx: cl.ClaimsContext) -> None:
     assert "\r" not in text and ",0.168," in text
     back = pd.read_csv(out)
     assert list(back["verdict"]) == ["contradicted", "supported", "not_checkable"]
-    assert cl.verdict_counts(res) == {"supported": 1, "contradicted": 1, "not_checkable": 1}
-    html = cl.style_results(res).to_html()
+    assert view.verdict_counts(res) == {"supported": 1, "contradicted": 1, "not_checkable": 1}
+    html = view.style_results(res).to_html()
     for colour in ("#1b7837", "#c51b7d", "#bdbdbd"):
         assert colour in html
     with pytest.raises(ParameterError):
@@ -337,8 +338,22 @@ def test_deficit_outlook_sentence(trade: pd.DataFrame) -> None:
     assert info["later_years"] == 2 and info["later_larger"] == 2
     assert info["max_year"] == 2012 and info["max_deficit"] == pytest.approx(216.0)
     assert info["data_through"] == "2014-03"
-    text = cl.deficit_sentence(info)
+    text = view.deficit_sentence(info)
     assert "2 of the 2 complete years" in text and "2012" in text
+
+
+def test_display_paths(ctx: cl.ClaimsContext, tmp_path: Path) -> None:
+    assert view.display_path(config.ROOT / "reports" / "claims.csv") == "reports/claims.csv"
+    assert view.display_path(tmp_path / "x.csv") == str(tmp_path / "x.csv")
+    assert view.optional_sources_text(cl.ClaimsContext()) == "not available in this run"
+    both = cl.ClaimsContext(reference_dir=config.ROOT / "data" / "raw", census_api_dir=tmp_path)
+    assert view.optional_sources_text(both) == f"read from `{tmp_path}, data/raw`"
+
+
+def test_rank_detail_uses_the_shared_number_format(ctx: cl.ClaimsContext) -> None:
+    got = cl._rank(pd.Series({2001: 1234.567, 2002: -2.5, 2003: 10.0}), 2003, "desc", "u")
+    assert got.value == 2.0
+    assert got.detail == "largest first in 2001-2003 (u): 2001 1,234.57, 2003 10.00, 2002 −2.50"
 
 
 def test_optional_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

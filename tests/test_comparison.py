@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 from analysis import config
+from analysis.clean.series import load_trade
 from analysis.errors import DataError, ParameterError
 from analysis.models import comparison as cmp
+from analysis.models import context, did_reading
 
 WORLD = "World, Not Seasonally Adjusted"
 
@@ -38,19 +40,19 @@ def trade_frame(months: int = 30, start: str = "2010-01-01") -> pd.DataFrame:
     return df.sort_values(["partner_code", "date"]).reset_index(drop=True)
 
 
-def test_read_trade_roundtrip_and_bad_columns(tmp_path: Path) -> None:
+def test_load_trade_roundtrip_and_bad_columns(tmp_path: Path) -> None:
     df = trade_frame()
     out = df.assign(date=df["date"].dt.strftime("%Y-%m-%d"))
     path = tmp_path / "trade_monthly.csv"
     out.to_csv(path, index=False)
-    back = cmp.read_trade(path)
+    back = load_trade(path)
     assert back["date"].dtype.kind == "M"
     assert back["exports"].sum() == pytest.approx(df["exports"].sum())
     out.drop(columns="balance").to_csv(path, index=False)
     with pytest.raises(DataError, match="columns"):
-        cmp.read_trade(path)
+        load_trade(path)
     with pytest.raises(DataError, match="not found"):
-        cmp.read_trade(tmp_path / "nope.csv")
+        load_trade(tmp_path / "nope.csv")
 
 
 def test_world_code_found_by_name() -> None:
@@ -277,6 +279,98 @@ def test_did_table_rows() -> None:
     assert list(table["flow"]) == ["exports", "exports", "imports", "imports"]
 
 
+# ---- did_reading: the judgements the context page states -----------------------------------
+
+def placebo(estimate: float, shifts: list[float], pvalue: float = 0.5) -> cmp.PlaceboResult:
+    index = pd.date_range("2003-01-01", periods=len(shifts), freq="MS")
+    return cmp.PlaceboResult(estimate, pd.Series(shifts, index=index), pvalue, 36, "2012-03")
+
+
+def did_rows(coefs: dict[tuple[str, str], float]) -> pd.DataFrame:
+    rows = [
+        {"flow": f, "specification": s, "coef": b, "ci_low": b - 0.1, "ci_high": b + 0.1,
+         "pct_effect": 100 * np.expm1(b)}
+        for (f, s), b in coefs.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_gap_drifting_compares_median_placebo_with_the_break() -> None:
+    assert did_reading.gap_drifting(placebo(0.05, [0.2, -0.1, 0.3]))  # median 0.2 > 0.05
+    assert not did_reading.gap_drifting(placebo(0.25, [0.2, -0.1, 0.3]))  # 0.2 < 0.25
+    assert did_reading.gap_drifting(placebo(-0.05, [-0.3, -0.2, 0.0]))  # |-0.2| > |-0.05|
+    assert not did_reading.gap_drifting(placebo(0.2, [0.2, -0.2, 0.2]))  # equal: flat
+
+
+def test_placebo_shares() -> None:
+    pl = placebo(0.2, [0.1, -0.2, 0.3, -0.05])
+    assert did_reading.share_as_large(pl) == pytest.approx(50.0)  # -0.2 and 0.3
+    assert did_reading.share_negative(pl) == pytest.approx(50.0)
+
+
+def test_sign_flip_flows() -> None:
+    rows = did_rows({
+        ("exports", "baseline"): 0.05, ("exports", "partner trends"): -0.02,
+        ("imports", "baseline"): 0.10, ("imports", "partner trends"): 0.01,
+    })
+    assert did_reading.sign_flip_flows(rows) == ["exports"]
+    assert did_reading.sign_flip_flows(rows, ["imports"]) == []
+    zero = did_rows({("exports", "baseline"): 0.0, ("exports", "partner trends"): -0.3})
+    assert did_reading.sign_flip_flows(zero, ["exports"]) == []  # 0 counts with the negatives
+    with pytest.raises(ParameterError, match="imports"):
+        did_reading.sign_flip_flows(zero)
+
+
+def test_unusual_flows_and_verdict() -> None:
+    rows = did_rows({
+        ("exports", "baseline"): 0.05, ("exports", "partner trends"): 0.02,
+        ("imports", "baseline"): 0.10, ("imports", "partner trends"): 0.01,
+    })
+    pls = {"exports": placebo(0.1, [0.0], pvalue=0.04), "imports": placebo(0.1, [0.0], pvalue=0.05)}
+    assert did_reading.unusual_flows(pls) == ["exports"]  # 0.05 is not below 0.05
+    assert did_reading.unusual_flows(pls, alpha=0.1) == ["exports", "imports"]
+    assert did_reading.verdict(rows, pls) == "The KORUS-date shift stands out from the placebo shifts for exports."
+    both = did_reading.verdict(rows, pls, alpha=0.1)
+    assert both == "The KORUS-date shift stands out from the placebo shifts for exports and imports."
+    flip = rows.assign(coef=[0.05, -0.02, 0.10, 0.01])
+    text = did_reading.verdict(flip, {f: placebo(0.1, [0.0], pvalue=0.5) for f in pls})
+    assert text.startswith("For neither flow does the shift at the KORUS date stand out")
+    assert text.endswith("parallel trends do not hold for this control group.")
+
+
+def test_flow_sentence_reads_the_numbers() -> None:
+    rows = did_rows({
+        ("exports", "baseline"): 0.05, ("exports", "partner trends"): -0.02,
+        ("exports", "without China"): 0.01, ("exports", "without Japan"): 0.07,
+    })
+    table = pd.DataFrame({"k": [-3, -2, -1, 0], "coef": [0.04, -0.01, 0.0, 0.05]})
+    study = cmp.EventStudy(table, 1.0, 2, 0.0123, -1, "driscoll-kraay")
+    text = did_reading.flow_sentence("U.S. exports to Korea", rows, "exports", study, placebo(0.1, [0.2, -0.3, 0.05]))
+    assert text.startswith("- **U.S. exports to Korea.** Baseline DiD +0.050 log points (+5.1 %; 95 % DK interval "
+                           "-0.050 to +0.150); with partner-specific linear trends -0.020 log points")
+    assert "between +0.010 and +0.070" in text
+    assert "leads range from -0.010 to +0.040 (Driscoll-Kraay joint test p = 0.012," in text
+    assert "the 36-month shift at 2012-03 is +0.100, and 67 % of the 3 placebo months" in text
+    assert "median placebo shift is +0.050 and 33 % of them are negative, so the gap was roughly flat" in text
+
+
+def test_context_setup_and_did_checks() -> None:
+    df = trade_frame(months=48)
+    rng = np.random.default_rng(5)
+    df.loc[df["partner_code"] == 5700, "exports"] = 5.0 * np.exp(rng.normal(0, 0.05, 48))
+    df.loc[df["partner_code"] == 5700, "imports"] = 50.0 * np.exp(rng.normal(0, 0.05, 48))
+    s = context.setup(df, "5800", ["5800", "5700"], "5700", "2010-03")
+    assert (s.focus, s.comparators, s.controls, s.world) == (5800, [5700], [5700], 15)
+    assert s.focus_name == "Korea, South" and s.shown == ["Korea, South", "China"]
+    assert s.trade["date"].min() == pd.Timestamp("2010-03-01") and s.data_through == "2013-12"
+    with pytest.raises(ParameterError, match="start 2030-01"):
+        context.setup(df, 5800, [5700], [5700], "2030-01")
+    checks = context.did_checks(s, break_date="2012-03", start="2010-03", end="2013-12", window=6)
+    assert list(checks.rows["flow"]) == ["exports", "exports", "imports", "imports"]
+    assert set(checks.studies) == set(checks.placebos) == {"exports", "imports"}
+    assert checks.placebos["exports"].window == 6 and checks.placebos["exports"].break_date == "2012-03"
+
+
 def test_parse_codes() -> None:
     assert cmp.parse_codes(["5700", 5880]) == [5700, 5880]
     assert cmp.parse_codes("5700, 5880,") == [5700, 5880]
@@ -319,3 +413,12 @@ def test_context_plots_smoke() -> None:
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("analysis.report.figures") is None, reason="analysis.report.figures not present")
+def test_macro_source() -> None:
+    from analysis.report.context_plots import macro_source
+
+    text = macro_source(pd.DataFrame({"gdp_growth": [1.0, 2.0]}, index=[2001, 2003]))
+    assert text.startswith("Source: World Bank, World Development Indicators (")
+    assert "), 2001-2003. Dashed lines: KORUS signed (2007)" in text

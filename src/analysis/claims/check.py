@@ -24,9 +24,11 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import config
+from analysis.clean.series import load_trade
 from analysis.errors import DataError, ParameterError
 from analysis.fileio import write_atomic
-from analysis.models.comparison import annual_totals, partner_name, read_trade
+from analysis.models.comparison import annual_totals, partner_name
+from analysis.report.fmt import number
 from analysis.sources.worldbank import read_wdi, wdi_series, wdi_value
 
 #: Columns of ``data/external/claims.csv``, in this order.
@@ -138,7 +140,7 @@ class ClaimsContext:
     ) -> ClaimsContext:
         """Load the cleaned trade table and WDI (both required: ``DataError`` if missing);
         the optional folders are recorded as unavailable (with the reason) when absent."""
-        ctx = cls(trade=read_trade(data_path), wdi=read_wdi(wdi_path))
+        ctx = cls(trade=load_trade(data_path), wdi=read_wdi(wdi_path))
         for key, folder in (("reference", reference_dir), ("census-api", census_api_dir)):
             if folder is None:
                 ctx.unavailable[key] = (
@@ -178,10 +180,6 @@ class Computed:
 # ---------------------------------------------------------------------------------------------
 # Registered computations
 # ---------------------------------------------------------------------------------------------
-def _fmt(x: float, digits: int = 1) -> str:
-    return f"{x:,.{digits}f}"
-
-
 def _need_trade(ctx: ClaimsContext) -> pd.DataFrame | Computed:
     if ctx.trade is None:
         return Computed(None, ctx.unavailable.get("census", "the cleaned Census table is not available"))
@@ -225,7 +223,7 @@ def census_annual(
             bigger = after[after > value]
             detail = (
                 f"in the complete years after {year} (to {int(after.index.max())}), {len(bigger)} of "
-                f"{len(after)} exceed it; the largest is {top_year} at {_fmt(float(after.max()))} (claim's unit), "
+                f"{len(after)} exceed it; the largest is {top_year} at {number(float(after.max()))} (claim's unit), "
                 f"{float(after.max()) / value:.2f} times the {year} value"
             )
     return Computed(value, detail)
@@ -262,7 +260,7 @@ def _rank(series: pd.Series, year: int, order: str, unit: str) -> Computed:
     value = float(series.loc[year])
     better = series < value if order == "asc" else series > value
     ranked = series.sort_values(ascending=(order == "asc"), kind="mergesort")
-    top = ", ".join(f"{int(y)} {_fmt(float(v), 2)}" for y, v in ranked.head(3).items())
+    top = ", ".join(f"{int(y)} {number(float(v), 2)}" for y, v in ranked.head(3).items())
     which = "smallest" if order == "asc" else "largest"
     detail = f"{which} first in {int(series.index.min())}-{int(series.index.max())} ({unit}): {top}"
     return Computed(float(int(better.sum()) + 1), detail)
@@ -654,36 +652,6 @@ def write_results(results: pd.DataFrame, path: str | Path) -> Path:
     )
 
 
-VERDICT_COLOURS: dict[str, str] = {
-    "supported": "background-color: #1b7837; color: white",
-    "contradicted": "background-color: #c51b7d; color: white",
-    "not_checkable": "background-color: #bdbdbd; color: black",
-}
-
-
-def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
-    """Colour-coded table: green supported, red contradicted, grey not checkable."""
-
-    def colour(v: object) -> str:
-        return VERDICT_COLOURS.get(str(v), "")
-
-    def num(v: object) -> str:
-        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.6g}"
-
-    return (
-        results.style.hide(axis="index")
-        .map(colour, subset=["verdict"])
-        .format({"stated": num, "computed": num})
-        .set_properties(subset=["note", "claim"], **{"text-align": "left", "white-space": "normal"})
-    )
-
-
-def verdict_counts(results: pd.DataFrame) -> dict[str, int]:
-    """Number of claims per verdict (every verdict present as a key)."""
-    counts = results["verdict"].value_counts()
-    return {v: int(counts.get(v, 0)) for v in VERDICTS}
-
-
 def deficit_outlook(trade: pd.DataFrame, partner: int = config.DEFAULT_PARTNER, year: int = 2015) -> dict[str, object]:
     """Compare one year's U.S. deficit with the partner against the later complete years.
 
@@ -706,22 +674,3 @@ def deficit_outlook(trade: pd.DataFrame, partner: int = config.DEFAULT_PARTNER, 
         "max_deficit": float(later.max()) if not later.empty else None,
         "data_through": f"{last:%Y-%m}",
     }
-
-
-def deficit_sentence(info: dict[str, object]) -> str:
-    """One sentence from :func:`deficit_outlook` (US$ billions)."""
-    from analysis.report.figures import (
-        display_name,  # plotting stack imported only when a sentence is wanted
-    )
-
-    d = float(info["deficit"]) / 1000  # type: ignore[arg-type]
-    if not info["later_years"]:
-        return f"The {info['year']} deficit was US$ {d:.1f} billion; no later complete year is in the data."
-    m = float(info["max_deficit"]) / 1000  # type: ignore[arg-type]
-    return (
-        f"The report's {info['year']} 'high' of the U.S. goods deficit with {display_name(str(info['partner']))} "
-        f"(US$ {d:.1f} billion in the cleaned Census data) did not last: {info['later_larger']} of the "
-        f"{info['later_years']} complete years since then were larger, and the largest, {info['max_year']}, "
-        f"reached US$ {m:.1f} billion, {m / d:.1f} times as much (data through {info['data_through']})."
-    )
-

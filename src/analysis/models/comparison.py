@@ -16,13 +16,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis import config
 from analysis.errors import DataError, ParameterError
 
 #: Partners shown beside Korea: China, Japan, Mexico, Vietnam, Germany, Taiwan.
@@ -66,28 +64,8 @@ DID_ASSUMPTIONS: str = (
 
 
 # ---------------------------------------------------------------------------------------------
-# Loading and simple aggregates
+# Parameters and simple aggregates
 # ---------------------------------------------------------------------------------------------
-def read_trade(path: str | Path = config.TRADE_MONTHLY_CSV) -> pd.DataFrame:
-    """Read the cleaned monthly table (CSV or parquet) with ``date`` as datetime.
-
-    Raises ``DataError`` when the file is missing or its columns differ from
-    ``config.TRADE_COLUMNS``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "cleaned trade table not found; run `make data/processed/trade_monthly.csv`")
-    if path.suffix == ".parquet":
-        trade = pd.read_parquet(path)
-    else:
-        trade = pd.read_csv(path)
-    if tuple(trade.columns) != config.TRADE_COLUMNS:
-        raise DataError(path, f"columns {list(trade.columns)} differ from {list(config.TRADE_COLUMNS)}")
-    trade["date"] = pd.to_datetime(trade["date"], format="%Y-%m-%d")
-    trade["partner_code"] = trade["partner_code"].astype(int)
-    return trade
-
-
 def parse_codes(value: object, name: str = "partners") -> list[int]:
     """Partner codes from a notebook parameter: a list (``["5700", 5880]``) or a
     comma-separated string (``"5700,5880"``, as passed on the command line).

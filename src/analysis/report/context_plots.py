@@ -1,7 +1,8 @@
 """Figures of the KORUS context pages: partners side by side, DiD event study, Korea's macro.
 
-Built on the shared theme and helpers of :mod:`analysis.report.figures` (``set_theme``,
-``add_events``, ``add_source``, ``display_name``; saving with ``save_figure``). Every function
+Built on the shared theme of :mod:`analysis.report.theme` (``set_theme``, ``add_events``) and
+the helpers of :mod:`analysis.report.figures` (``headline``, ``add_source``, ``display_name``;
+saving with ``save_figure``). Every function
 returns a matplotlib ``Figure``; inputs come from :mod:`analysis.models.comparison` and
 :mod:`analysis.sources.worldbank`. Money is plotted in US$ billions (inputs are US$ millions).
 """
@@ -9,10 +10,8 @@ returns a matplotlib ``Figure``; inputs come from :mod:`analysis.models.comparis
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Mapping
 
-import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -21,12 +20,12 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis.errors import ParameterError
 from analysis.models.comparison import EventStudy, PlaceboResult
-from analysis.report import figures
-from analysis.sources.worldbank import MACRO_LABELS
+from analysis.report import figures, theme
+from analysis.sources.worldbank import MACRO_INDICATORS, MACRO_LABELS
 
 #: Line colours of partners (Okabe-Ito, colour-blind safe); the focus partner is black.
 _PARTNER_COLOURS = [
-    figures.OKABE_ITO[k] for k in ("orange", "sky", "green", "vermillion", "blue", "purple", "yellow")
+    theme.OKABE_ITO[k] for k in ("orange", "sky", "green", "vermillion", "blue", "purple", "yellow")
 ]
 _FOCUS_COLOUR = "#000000"
 
@@ -40,21 +39,6 @@ def _colours(names: list[str], focus: str) -> dict[str, str]:
             out[n] = _PARTNER_COLOURS[i % len(_PARTNER_COLOURS)]
             i += 1
     return out
-
-
-def _wrap(text: str, fig: Figure, fontsize: float) -> str:
-    width_chars = int(fig.get_figwidth() * 72 / (fontsize * 0.56))
-    return "\n".join(textwrap.wrap(text, width=max(width_chars, 20))) or text
-
-
-def _title(fig: Figure, title: str) -> None:
-    fig.suptitle(_wrap(title, fig, 13), x=0.01, ha="left", fontsize=13, fontweight="bold", color="#111111")
-
-
-def _date_axis(ax) -> None:
-    locator = mdates.AutoDateLocator(minticks=5, maxticks=14)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def _hide_unused(axes: np.ndarray, used: int) -> None:
@@ -86,7 +70,7 @@ def plot_partner_balances(
     """
     if wide.empty or focus not in wide.columns:
         raise ParameterError(f"plot_partner_balances: no data, or {focus!r} is not a column")
-    figures.set_theme()
+    theme.set_theme()
     names = [focus] + [c for c in wide.columns if c != focus]
     ncols = 2
     nrows = math.ceil(len(names) / ncols)
@@ -94,7 +78,7 @@ def plot_partner_balances(
     years = wide.index.to_numpy(dtype=int)
     for ax, name in zip(axes.flat, names, strict=False):
         values = wide[name].to_numpy(dtype=float) / 1000.0
-        colours = [figures.COLORS["deficit"] if v < 0 else figures.COLORS["surplus"] for v in values]
+        colours = [theme.COLORS["deficit"] if v < 0 else theme.COLORS["surplus"] for v in values]
         ax.bar(years, values, width=0.8, color=colours, edgecolor="none", zorder=2)
         ax.axhline(0, color="#888888", linewidth=0.8)
         ax.set_title(figures.display_name(name), fontweight="bold" if name == focus else "normal", fontsize=10)
@@ -102,10 +86,10 @@ def plot_partner_balances(
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: figures.fmt_number(v, 0)))
         ax.grid(axis="x", visible=False)
         _year_axis(ax, years)
-        figures.add_events(ax, x="year", labels=False)
+        theme.add_events(ax, x="year", labels=False)
     _hide_unused(axes, len(names))
     fig.supylabel("US$ billions per year (NSA); below zero = U.S. deficit", fontsize=9)
-    _title(fig, title or f"U.S. goods trade balance by partner, {years.min()}–{years.max()}")
+    figures.headline(fig, title or f"U.S. goods trade balance by partner, {years.min()}–{years.max()}")
     figures.add_source(
         fig,
         data_through,
@@ -127,21 +111,21 @@ def plot_partner_shares(
     for df, what in ((monthly, "monthly"), (annual, "annual")):
         if df.empty or not {"exports_share", "imports_share"} <= set(df.columns):
             raise ParameterError(f"plot_partner_shares: {what} needs exports_share and imports_share")
-    figures.set_theme()
+    theme.set_theme()
     fig, ax = plt.subplots(figsize=(10, 5.2), layout="constrained")
     mid = pd.to_datetime([f"{int(y)}-07-01" for y in annual.index])
     for flow, label in (("exports", "U.S. exports to"), ("imports", "U.S. imports from")):
-        colour = figures.COLORS[flow]
+        colour = theme.COLORS[flow]
         ax.plot(monthly.index, monthly[f"{flow}_share"], color=colour, linewidth=0.7, alpha=0.45)
         ax.plot(mid, annual[f"{flow}_share"], color=colour, linewidth=2.2, marker="o", markersize=3.5,
                 label=f"{label} {figures.display_name(partner)} (annual; thin: monthly)")
     ax.set_ylabel("% of total U.S. goods trade with the world")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.1f}"))
-    _date_axis(ax)
+    figures.date_axis(ax)
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=2, fontsize=9)
-    _title(fig, title or f"{figures.display_name(partner)}'s share of U.S. goods trade")
+    figures.headline(fig, title or f"{figures.display_name(partner)}'s share of U.S. goods trade")
     figures.add_source(fig, data_through, "Share of the Census world total (not seasonally adjusted).")
-    figures.add_events(ax)
+    theme.add_events(ax)
     return fig
 
 
@@ -162,7 +146,7 @@ def plot_index(
     """
     if index.empty or focus not in index.columns:
         raise ParameterError(f"plot_index: no data, or {focus!r} is not a column")
-    figures.set_theme()
+    theme.set_theme()
     fig, ax = plt.subplots(figsize=(10, 5.6), layout="constrained")
     names = [c for c in index.columns if c != focus] + [focus]
     colours = _colours(list(index.columns), focus)
@@ -189,9 +173,9 @@ def plot_index(
     ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower left",
               bbox_to_anchor=(0.0, 1.01), ncols=4, fontsize=9)
     what = "to" if flow == "exports" else "from"
-    _title(fig, title or f"U.S. {flow} {what} Korea and comparison partners, {base_year} = 100")
+    figures.headline(fig, title or f"U.S. {flow} {what} Korea and comparison partners, {base_year} = 100")
     figures.add_source(fig, data_through, f"Annual sums of monthly data, complete years only; indexed to {base_year}.")
-    figures.add_events(ax, x="year")
+    theme.add_events(ax, x="year")
     return fig
 
 
@@ -215,21 +199,21 @@ def plot_event_study(
     """
     if not studies:
         raise ParameterError("plot_event_study: no event studies")
-    figures.set_theme()
+    theme.set_theme()
     fig, axes = plt.subplots(len(studies), 1, figsize=(10, 3.3 * len(studies) + 1.0), sharex=True,
                              layout="constrained", squeeze=False)
     name = figures.display_name(partner)
     for ax, (label, es) in zip(axes[:, 0], studies.items(), strict=True):
         t = es.table
         pre = t["k"] < 0
-        for mask, colour in ((pre, figures.OKABE_ITO["sky"]), (~pre, figures.OKABE_ITO["vermillion"])):
+        for mask, colour in ((pre, theme.OKABE_ITO["sky"]), (~pre, theme.OKABE_ITO["vermillion"])):
             sub = t[mask & (t["k"] != es.reference)]
             ax.errorbar(sub["k"], sub["coef"], yerr=[sub["coef"] - sub["ci_low"], sub["ci_high"] - sub["coef"]],
                         fmt="o", color=colour, ecolor=colour, elinewidth=1.4, capsize=3, markersize=5, zorder=3)
         ref = t[t["k"] == es.reference]
         ax.plot(ref["k"], ref["coef"], "o", markerfacecolor="white", markeredgecolor="#333333", zorder=4)
         ax.axhline(0, color="#888888", linewidth=0.8)
-        ax.axvline(-0.5, color=figures.COLORS["break"], linewidth=1.0)
+        ax.axvline(-0.5, color=theme.COLORS["break"], linewidth=1.0)
         ax.set_ylabel("log points vs controls")
         extra = (subtitles or {}).get(label, "")
         ax.set_title(f"{label} {name}" + (f": {extra}" if extra else ""), fontsize=10)
@@ -240,13 +224,22 @@ def plot_event_study(
     lo, hi = min(ks), max(ks)
     ax.set_xticklabels([f"≤{k}" if k == lo else (f"≥{k}" if k == hi else str(k)) for k in ks])
     ax.set_xlabel(f"Years relative to {break_date} (0 = first 12 months in force; −1 = reference year)")
-    _title(fig, title or f"KORUS event study: {name} against {controls_label}")
+    figures.headline(fig, title or f"KORUS event study: {name} against {controls_label}")
     figures.add_source(
         fig, data_through,
         "Two-way fixed effects on log monthly trade (partner, month and partner x calendar-month effects); "
         "95 % Driscoll-Kraay intervals, which are too narrow when the gap is persistent.",
     )
     return fig
+
+
+def macro_source(macro: pd.DataFrame) -> str:
+    """Source line of :func:`plot_korea_macro`: the WDI indicators, the years, the event lines."""
+    return (
+        "Source: World Bank, World Development Indicators (" + ", ".join(MACRO_INDICATORS.values())
+        + f"), {int(macro.index.min())}-{int(macro.index.max())}. Dashed lines: KORUS signed (2007), in force (2012), "
+        "renegotiated (2018), revised (2019), pandemic (2020)."
+    )
 
 
 def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = None) -> Figure:
@@ -258,7 +251,7 @@ def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = No
     cols = [c for c in macro.columns if c in MACRO_LABELS]
     if macro.empty or not cols:
         raise ParameterError("plot_korea_macro: no macro columns to plot")
-    figures.set_theme()
+    theme.set_theme()
     ncols = 2
     nrows = math.ceil(len(cols) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(10, 2.6 * nrows + 1.2), sharex=True,
@@ -266,23 +259,21 @@ def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = No
     years = macro.index.to_numpy(dtype=int)
     for ax, col in zip(axes.flat, cols, strict=False):
         s = macro[col]
-        ax.plot(years, s, color=figures.OKABE_ITO["blue"], linewidth=1.8, marker="o", markersize=2.5)
+        ax.plot(years, s, color=theme.OKABE_ITO["blue"], linewidth=1.8, marker="o", markersize=2.5)
         if col == "gdp_growth":
             ax.axhline(0, color="#888888", linewidth=0.8)
         ax.set_title(MACRO_LABELS[col], fontsize=10)
         ax.yaxis.set_major_locator(MaxNLocator(5))
         ax.grid(axis="x", visible=False)
         _year_axis(ax, years)
-        figures.add_events(ax, x="year", labels=False)
+        theme.add_events(ax, x="year", labels=False)
         last = s.dropna()
         if not last.empty:
             ax.annotate(f"{last.iloc[-1]:,.1f}", (last.index[-1], last.iloc[-1]), xytext=(4, 0),
                         textcoords="offset points", va="center", fontsize=8)
     _hide_unused(axes, len(cols))
-    _title(fig, title or f"South Korea: macro indicators, {years.min()}–{years.max()}")
-    label = fig.supxlabel(_wrap(source, fig, 8.0), x=0.01, ha="left", fontsize=8,
-                          color=figures.COLORS["muted"])
-    label.set_gid("source")
+    figures.headline(fig, title or f"South Korea: macro indicators, {years.min()}–{years.max()}")
+    figures.source_line(fig, source)
     return fig
 
 
@@ -297,7 +288,7 @@ def plot_placebo(
     """
     if not results:
         raise ParameterError("plot_placebo: no placebo results")
-    figures.set_theme()
+    theme.set_theme()
     fig, axes = plt.subplots(len(results), 1, figsize=(10, 2.8 * len(results) + 1.0), sharex=True,
                              layout="constrained", squeeze=False)
     name = figures.display_name(partner)
@@ -313,9 +304,9 @@ def plot_placebo(
             f"({len(pl)} placebo months, {res.window}-month windows)",
             fontsize=10,
         )
-        _date_axis(ax)
+        figures.date_axis(ax)
     axes[0, 0].legend(loc="lower left", bbox_to_anchor=(0.0, 1.12), ncols=2, fontsize=9)
-    _title(fig, title or f"Placebo-in-time check of the KORUS shift: {name}")
+    figures.headline(fig, title or f"Placebo-in-time check of the KORUS shift: {name}")
     figures.add_source(
         fig, data_through,
         "Shift = mean treated-minus-controls gap (log, seasonal means removed) in the window after a month "

@@ -13,300 +13,41 @@ Conventions shared by all figures:
 * The title is the figure's headline: pass ``title=`` to state the finding (computed by the
   caller); the default title describes what is shown.
 * A source line at the bottom names the Census table and the last month of data.
-* The events of the KORUS story (:data:`EVENTS`) are thin vertical lines with small labels,
-  stacked in rows so that they never overlap.
+* The events of the KORUS story (:data:`~analysis.report.theme.EVENTS`) are thin vertical
+  lines with small labels, stacked in rows so that they never overlap.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 import textwrap
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
-from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from analysis.errors import ParameterError
 from analysis.fileio import write_atomic
+from analysis.report.theme import (
+    COLORS,
+    EVENTS,
+    PNG_DPI,
+    SVG_HASHSALT,
+    Event,
+    add_events,
+    set_theme,
+)
 
-# ---- palette and theme -----------------------------------------------------------------------
-
-#: Okabe & Ito (2008) colour-blind-safe palette.
-OKABE_ITO: dict[str, str] = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-}
-
-#: Colours by meaning, used consistently across figures.
-COLORS: dict[str, str] = {
-    "exports": OKABE_ITO["blue"],
-    "imports": OKABE_ITO["orange"],
-    "balance": "#333333",
-    "deficit": OKABE_ITO["vermillion"],
-    "surplus": OKABE_ITO["green"],
-    "actual": "#9a9a9a",
-    "fitted": OKABE_ITO["blue"],
-    "trend": "#222222",
-    "counterfactual": OKABE_ITO["vermillion"],
-    "event": "#6b6b6b",
-    "break": "#111111",
-    "muted": "#5f5f5f",
-}
-
-#: Fixed salt for the ids matplotlib writes into SVG files (deterministic output).
-SVG_HASHSALT = "korus-trade"
-#: Resolution of saved PNG files.
-PNG_DPI = 150
-
+#: The source line's opening (Census table); the caller adds the last month of data.
 SOURCE_TEXT = "Source: U.S. Census Bureau, U.S. goods trade by country"
 MINUS = "\u2212"
-
-_THEME_RC: dict[str, object] = {
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlelocation": "left",
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "axes.labelcolor": "#333333",
-    "axes.edgecolor": "#bbbbbb",
-    "grid.color": "#e6e6e6",
-    "grid.linewidth": 0.8,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "xtick.color": "#444444",
-    "ytick.color": "#444444",
-    "legend.fontsize": 9,
-    "legend.frameon": False,
-    "figure.dpi": 100,
-    "savefig.dpi": PNG_DPI,
-    "svg.hashsalt": SVG_HASHSALT,
-    "font.family": "sans-serif",
-    "axes.unicode_minus": True,
-    "lines.solid_capstyle": "butt",
-}
-
-
-def set_theme() -> None:
-    """Apply the project's one plotting theme (seaborn whitegrid, Okabe-Ito palette).
-
-    In a Jupyter kernel it also makes a returned Figure display as PNG (``fig`` as the last
-    expression of a cell, or ``display(fig)``) whatever the matplotlib backend, so reports
-    run with ``MPLBACKEND=Agg`` still embed their figures.
-    """
-    sns.set_theme(context="notebook", style="whitegrid", palette=list(OKABE_ITO.values())[1:])
-    mpl.rcParams.update(_THEME_RC)
-    _enable_notebook_display()
-
-
-def _enable_notebook_display() -> None:
-    """Register a PNG display formatter for Figure in a running IPython shell (idempotent)."""
-    ipython_mod = sys.modules.get("IPython")
-    if ipython_mod is None:
-        return
-    shell = ipython_mod.get_ipython()
-    if shell is None:
-        return
-    formatter = shell.display_formatter.formatters.get("image/png")
-    if formatter is None:
-        return
-    try:
-        formatter.lookup_by_type(Figure)
-        return  # already registered (inline backend or an earlier call)
-    except KeyError:
-        pass
-    from IPython.core.pylabtools import print_figure
-
-    formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
-
-
-# ---- events ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Event:
-    """A dated event marked on time axes; ``kind`` is ``"event"`` or ``"break"`` (styling)."""
-
-    date: pd.Timestamp
-    label: str
-    kind: str = "event"
-
-
-#: The events of the KORUS story, in date order.
-EVENTS: list[Event] = [
-    Event(pd.Timestamp("2007-06-30"), "KORUS signed"),
-    Event(pd.Timestamp("2012-03-15"), "KORUS in force"),
-    Event(pd.Timestamp("2018-03-01"), "Renegotiation; §232 steel tariffs"),
-    Event(pd.Timestamp("2019-01-01"), "Revised KORUS in force"),
-    Event(pd.Timestamp("2020-03-01"), "Pandemic"),
-]
-
-
-def _decimal_year(ts: pd.Timestamp) -> float:
-    """Position of a date on an axis of annual bars centred on integer years."""
-    days = 366 if ts.is_leap_year else 365
-    return ts.year - 0.5 + (ts.day_of_year - 1) / days
-
-
-def _to_x(ts: pd.Timestamp, x: str) -> float:
-    if x == "year":
-        return _decimal_year(ts)
-    return float(mpl.dates.date2num(ts.to_pydatetime()))
-
-
-def add_events(
-    ax: Axes,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
-    *,
-    events: Sequence[Event] | None = None,
-    labels: bool = True,
-    x: str = "date",
-    fontsize: float = 7.5,
-) -> None:
-    """Mark ``events`` (default :data:`EVENTS`) on ``ax`` as thin vertical lines.
-
-    Only events between ``start`` and ``end`` (default: the current x-range) are drawn.
-    ``x="date"`` for matplotlib date axes, ``x="year"`` for bars centred on integer years.
-    Labels sit at the top of the axes, left-aligned beside their line (right-aligned when
-    they would leave the axes), greedily stacked in rows so that no two labels overlap;
-    the y-range is raised to leave room for the rows above the data.
-    """
-    if x not in ("date", "year"):
-        raise ParameterError(f"add_events: x must be 'date' or 'year', not {x!r}")
-    chosen = sorted(EVENTS if events is None else events, key=lambda e: e.date)
-    lo, hi = ax.get_xlim()
-    if start is not None:
-        lo = max(lo, _to_x(pd.Timestamp(start), x))
-    if end is not None:
-        hi = min(hi, _to_x(pd.Timestamp(end), x))
-    chosen = [e for e in chosen if lo <= _to_x(e.date, x) <= hi]
-    if not chosen:
-        return
-    for ev in chosen:
-        is_break = ev.kind == "break"
-        ax.axvline(
-            _to_x(ev.date, x),
-            color=COLORS["break" if is_break else "event"],
-            linewidth=1.1 if is_break else 0.8,
-            linestyle="-" if is_break else (0, (4, 2)),
-            alpha=0.9 if is_break else 0.75,
-            zorder=1.5,
-            gid=f"event:{ev.label}",
-        )
-    if labels:
-        _place_event_labels(ax, chosen, x, fontsize)
-
-
-def _place_event_labels(ax: Axes, chosen: Sequence[Event], x: str, fontsize: float) -> None:
-    fig = ax.figure
-    if fig.get_layout_engine() is not None:
-        fig.draw_without_rendering()  # final axes position, so pixel widths are right
-    renderer = fig.canvas.get_renderer()
-    trans = blended_transform_factory(ax.transData, ax.transAxes)
-    axbox = ax.get_window_extent(renderer)
-    pad_px = 4.0
-    rows: list[list[tuple[float, float]]] = []  # occupied pixel intervals per row
-    placed: list[tuple[object, int]] = []
-    for ev in chosen:
-        xv = _to_x(ev.date, x)
-        x_px = trans.transform((xv, 0))[0]
-        text = ax.text(
-            xv,
-            0.0,
-            ev.label,
-            transform=offset_copy(trans, fig=fig, x=3, units="points"),
-            ha="left",
-            va="top",
-            fontsize=fontsize,
-            color=COLORS["break"] if ev.kind == "break" else COLORS["muted"],
-            fontweight="bold" if ev.kind == "break" else "normal",
-            bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none",
-                  "alpha": 0.85},
-            zorder=5,
-            clip_on=False,
-            gid=f"event-label:{ev.label}",
-        )
-        width = text.get_window_extent(renderer).width
-        left, right = x_px + 3, x_px + 3 + width
-        if right > axbox.x1 - 2:  # would leave the axes: put it on the line's left
-            text.set_transform(offset_copy(trans, fig=fig, x=-3, units="points"))
-            text.set_ha("right")
-            left, right = x_px - 3 - width, x_px - 3
-        for r, row in enumerate(rows):
-            if all(right + pad_px < a or left - pad_px > b for a, b in row):
-                row.append((left, right))
-                placed.append((text, r))
-                break
-        else:
-            rows.append([(left, right)])
-            placed.append((text, len(rows) - 1))
-    height_px = max(t.get_window_extent(renderer).height for t, _ in placed)  # type: ignore[attr-defined]
-    row_frac = 1.35 * height_px / max(axbox.height, 1.0)
-    top_pad = 0.015
-    for text, r in placed:
-        text.set_y(1.0 - top_pad - r * row_frac)  # type: ignore[attr-defined]
-    # Raise the top of the y-range only as far as needed to keep data under the labels.
-    ymin, ymax = ax.get_ylim()
-    inv = ax.transData.inverted()
-    need = ymax
-    for text, r in placed:
-        box = text.get_window_extent(renderer)  # type: ignore[attr-defined]
-        x0 = inv.transform((box.x0, 0))[0]
-        x1 = inv.transform((box.x1, 0))[0]
-        top = _data_max(ax, x0, x1)
-        bottom_frac = 1.0 - top_pad - (r + 1) * row_frac - 0.01
-        if top is None or top <= ymin or bottom_frac <= 0.3:
-            continue
-        need = max(need, ymin + (top - ymin) / bottom_frac)
-    if need > ymax:
-        ax.set_ylim(ymin, need)
-
-
-def _data_max(ax: Axes, x0: float, x1: float) -> float | None:
-    """Largest y of the lines and bars of ``ax`` with x in ``[x0, x1]``."""
-    best: float | None = None
-
-    def take(xs: np.ndarray, ys: np.ndarray) -> None:
-        nonlocal best
-        mask = (xs >= x0) & (xs <= x1) & np.isfinite(ys)
-        if mask.any():
-            m = float(np.max(ys[mask]))
-            best = m if best is None else max(best, m)
-
-    for line in ax.lines:
-        if str(line.get_gid() or "").startswith("event"):
-            continue
-        xy = np.asarray(line.get_xydata(), dtype=float)
-        if xy.ndim != 2 or len(xy) == 0:
-            continue
-        if line.get_transform() != ax.transData:  # axhline: data y across the whole axes
-            take(np.full(len(xy), x0), xy[:, 1])
-        else:
-            take(xy[:, 0], xy[:, 1])
-    for patch in ax.patches:
-        bbox = patch.get_bbox() if hasattr(patch, "get_bbox") else None
-        if bbox is not None and bbox.x1 >= x0 and bbox.x0 <= x1:
-            take(np.array([x0]), np.array([max(bbox.y0, bbox.y1)]))
-    # Filled areas (intervals, shading) are translucent and bounded by lines or may be clipped
-    # on purpose: labels may sit over them.
-    return best
 
 
 # ---- formatting helpers ----------------------------------------------------------------------
@@ -358,21 +99,26 @@ def add_source(fig: Figure, data_through: str, extra: str = "") -> None:
     text = f"{SOURCE_TEXT}; data through {data_through}."
     if extra:
         text += " " + extra.strip()
+    source_line(fig, text)
+
+
+def source_line(fig: Figure, text: str) -> None:
+    """Write ``text`` as the source line at the bottom left of ``fig`` (wrapped, muted)."""
     label = fig.supxlabel(
-        _wrap(text, fig, 8.0), x=0.01, ha="left", fontsize=8, color=COLORS["muted"]
+        wrap_text(text, fig, 8.0), x=0.01, ha="left", fontsize=8, color=COLORS["muted"]
     )
     label.set_gid("source")
 
 
-def _wrap(text: str, fig: Figure, fontsize: float) -> str:
+def wrap_text(text: str, fig: Figure, fontsize: float) -> str:
     """Wrap ``text`` to the figure width (average glyph width ~0.55 em)."""
     width_chars = int(fig.get_figwidth() * 72 / (fontsize * 0.56))
     return "\n".join(textwrap.wrap(text, width=max(width_chars, 20))) or text
 
 
-def _title(fig: Figure, title: str) -> None:
+def headline(fig: Figure, title: str) -> None:
     """The figure's headline, left-aligned above the legend (wrapped to the figure width)."""
-    fig.suptitle(_wrap(title, fig, 13), x=0.01, ha="left", fontsize=13, fontweight="bold",
+    fig.suptitle(wrap_text(title, fig, 13), x=0.01, ha="left", fontsize=13, fontweight="bold",
                  color="#111111")
 
 
@@ -391,7 +137,8 @@ def _new_figure(nrows: int, height: float, height_ratios: Sequence[float] | None
     return fig, axes[:, 0]
 
 
-def _date_axis(ax: Axes) -> None:
+def date_axis(ax: Axes) -> None:
+    """Monthly date axis: automatic ticks, concise labels."""
     locator = mpl.dates.AutoDateLocator(minticks=5, maxticks=14)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mpl.dates.ConciseDateFormatter(locator))
@@ -487,12 +234,12 @@ def plot_monthly_trade(
     axb.set_ylabel(f"Balance,\n{money_axis(axb, np.concatenate([bal, bal_sa]))}")
     handles.append(bal_line)
     labels.append(f"Balance ({sa_label}; deficit shaded)")
-    _date_axis(axb)
+    date_axis(axb)
     axb.set_xlim(monthly.index.min() - pd.Timedelta(days=20),
                  monthly.index.max() + pd.Timedelta(days=20))
 
     first, last = monthly.index.min(), monthly.index.max()
-    _title(fig, title or f"U.S. goods trade with {name}, monthly, {first:%b %Y}–{last:%b %Y}")
+    headline(fig, title or f"U.S. goods trade with {name}, monthly, {first:%b %Y}–{last:%b %Y}")
     _legend(ax, handles, labels, ncols=3)
     add_source(fig, data_through, "NSA = not seasonally adjusted.")
     add_events(ax)
@@ -580,7 +327,7 @@ def plot_annual_balance(
     margin = 0.06 * (hi - lo)
     ax.set_ylim(lo - (margin if lo < 0 else 0), hi + (margin if hi > 0 else 0))
 
-    _title(
+    headline(
         fig,
         title or f"U.S. goods trade balance with {name}, {years.min()}–{years.max()}",
     )
@@ -679,7 +426,7 @@ def plot_its(
         ax.set_ylabel(f"{unit} ({adjustment})" if adjustment else unit)
     if (fit["actual"].dropna() < 0).any() or (fit["fitted"].dropna() < 0).any():
         ax.axhline(0, color="#888888", linewidth=0.8)
-    _date_axis(ax)
+    date_axis(ax)
     ax.set_xlim(fit.index.min() - pd.Timedelta(days=20), fit.index.max() + pd.Timedelta(days=20))
 
     if len(breaks) == 1:
@@ -690,7 +437,7 @@ def plot_its(
                    f"{', '.join(months[:-1])} and {months[-1]}")
     else:
         default = f"{series_label}, {name}: trend and model fit"
-    _title(fig, title or default)
+    headline(fig, title or default)
     _legend(ax, handles, labels, ncols=3)
     add_source(fig, data_through, "Segmented regression with month effects.")
     add_events(ax, events=_its_events(breaks))
@@ -739,7 +486,7 @@ def plot_stl(
             billions(ax)
         ax.set_ylabel(titles[col], fontsize=9)
     axes[0].plot(stl.index, stl["trend"], color=COLORS["fitted"], linewidth=1.2, alpha=0.6)
-    _date_axis(axes[-1])
+    date_axis(axes[-1])
     axes[-1].set_xlim(stl.index.min() - pd.Timedelta(days=20),
                       stl.index.max() + pd.Timedelta(days=20))
     fig.align_ylabels(axes)
@@ -751,7 +498,7 @@ def plot_stl(
     else:
         default = f"{series_label}, {name}: seasonal-trend decomposition (STL), {shown_unit}"
         note = f"Panels in {shown_unit} per month; observed = trend + seasonal + remainder."
-    _title(fig, title or default)
+    headline(fig, title or default)
     add_source(fig, data_through, note)
     add_events(axes[0])
     for ax in axes[1:]:
