@@ -23,20 +23,53 @@ VERDICT_COLOURS: dict[str, str] = {
 }
 
 
+#: What a reader sees for each verdict (the CSV keeps the machine labels).
+VERDICT_LABELS: dict[str, str] = {
+    "supported": "supported",
+    "contradicted": "contradicted",
+    "not_checkable": "not checkable",
+}
+
+#: Column headers of the claims table, with units where they apply.
+RESULT_HEADERS: dict[str, str] = {
+    "id": "Claim id",
+    "claim": "Claim (as stated in the report)",
+    "stated": "Stated",
+    "computed": "Computed",
+    "unit": "Unit",
+    "verdict": "Verdict",
+    "note": "How it was checked",
+}
+
+
+def _significant(v: object) -> str:
+    """A number with four significant digits (``13.1997`` -> ``13.20``); blank if missing."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    x = float(v)
+    if x == 0:
+        return "0"
+    text = f"{x:,.{max(0, 3 - int(math.floor(math.log10(abs(x)))))}f}" if abs(x) < 1e4 else f"{x:,.0f}"
+    return text.replace("-", "\u2212")
+
+
 def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
-    """Colour-coded table: green supported, red contradicted, grey not checkable."""
+    """The claims table for a page: human headers, four significant digits, readable verdict
+    labels coloured green (supported), red (contradicted) and grey (not checkable), and every
+    text escaped (claims and notes come from a file: they are shown, never interpreted)."""
+    from analysis.report import markup
 
-    def colour(v: object) -> str:
-        return VERDICT_COLOURS.get(str(v), "")
-
-    def num(v: object) -> str:
-        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.6g}"
-
+    shown = results.assign(
+        stated=results["stated"].map(_significant),
+        computed=results["computed"].map(_significant),
+        verdict=results["verdict"].map(lambda v: VERDICT_LABELS.get(str(v), str(v))),
+    ).rename(columns=RESULT_HEADERS)
+    colours = {VERDICT_LABELS[k]: v for k, v in VERDICT_COLOURS.items()}
     return (
-        results.style.hide(axis="index")
-        .map(colour, subset=["verdict"])
-        .format({"stated": num, "computed": num})
-        .set_properties(subset=["note", "claim"], **{"text-align": "left", "white-space": "normal"})
+        markup.table(shown, na_rep="")
+        .map(lambda v: colours.get(str(v), ""), subset=[RESULT_HEADERS["verdict"]])
+        .set_properties(subset=[RESULT_HEADERS["note"], RESULT_HEADERS["claim"]],
+                        **{"text-align": "left", "white-space": "normal"})
     )
 
 
