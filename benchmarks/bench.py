@@ -232,7 +232,7 @@ IMPORT_SETS = {  # the analysis modules each notebook imports
     "02_trends": "import analysis.models.core, analysis.report.figures, analysis.clean.series",
     "03_partners": "import analysis.clean.series, analysis.models.comparison, analysis.models.context, "
                    "analysis.models.did_reading, analysis.report.context_plots, analysis.report.figures, "
-                   "analysis.report.theme, analysis.sources.worldbank",
+                   "analysis.report.theme, analysis.sources.wdi",
     "04_claims": "import analysis.claims.check, analysis.claims.view",
 }
 STATSMODELS_API = "import statsmodels.api"

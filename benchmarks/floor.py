@@ -78,16 +78,16 @@ def run(root: Path) -> dict[str, float]:
     from analysis.params import build_params
     from analysis.partners import resolve
     from analysis.report import figures, publish
-    from analysis.sources import acquire
+    from analysis.sources import fetch, manifest
 
     clock.mark("imports")
 
     # ---- make data -------------------------------------------------------------------------
     # Every source of the manifest, as `make data` does; optional ones may be unavailable.
     raw: dict[str, Path] = {}
-    for sid, source in acquire.load_manifest().items():
+    for sid, source in manifest.load_manifest().items():
         try:
-            raw[sid] = acquire.ensure(sid)
+            raw[sid] = fetch.ensure(sid)
         except AnalysisError:
             if source.required:
                 raise
@@ -180,7 +180,7 @@ def _context(p: dict[str, Any]) -> None:
     from analysis.models import comparison as cmp
     from analysis.models import context, did_reading
     from analysis.report import context_plots, figures, theme
-    from analysis.sources import worldbank
+    from analysis.sources import wdi
 
     setup = context.setup(load_trade(config.from_root(p["data_path"])), p["focus"], p["comparators"],
                           p["did_controls"], p["start"])
@@ -221,7 +221,7 @@ def _context(p: dict[str, Any]) -> None:
                         fig_dir, "partners_did_placebo")
     did_reading.verdict(checks.rows, checks.placebos)
 
-    macro = worldbank.korea_macro(worldbank.read_wdi(config.from_root(p["wdi_path"])), start=int(p["start"][:4]))
+    macro = wdi.korea_macro(wdi.read_wdi(config.from_root(p["wdi_path"])), start=int(p["start"][:4]))
     figures.save_figure(context_plots.plot_korea_macro(macro, source=context_plots.macro_source(macro)),
                         fig_dir, "korea_macro")
 

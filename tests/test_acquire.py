@@ -1,4 +1,4 @@
-"""Tests of analysis.sources.acquire: manifest, verification, download, mirror copy, zip, CLI.
+"""Tests of analysis.sources (acquire CLI, fetch, manifest, download): verification, mirror copy, zip.
 
 Network tests run against a local ``http.server`` on 127.0.0.1 (ephemeral port, in a
 thread) with short timeouts and tiny backoff. Every test works in ``tmp_path``: the config
@@ -26,7 +26,10 @@ import pytest
 from analysis import config
 from analysis.errors import ChecksumMismatch, DataError, ParameterError, SourceUnavailable
 from analysis.fileio import sha256_file
-from analysis.sources import acquire
+from analysis.sources import acquire, download, fetch
+from analysis.sources import census as census_source
+from analysis.sources import manifest as source_manifest
+from analysis.sources import wdi as wdi_source
 
 # Captured before any test redirects the config.
 REAL_MANIFEST = config.SOURCES_MANIFEST
@@ -65,7 +68,7 @@ def census_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "country"
-    ws.append(list(acquire.CENSUS_COLUMNS))
+    ws.append(list(census_source.CENSUS_COLUMNS))
     z = [0.0] * 12
     # Korea: 2023 from February; 2024 Jan-Mar published, the rest 0 (unpublished).
     ws.append(_census_row("2023", "5800", "Korea, South", [0.0] + [5.0] * 11, [0.0] + [4.0] * 11))
@@ -86,6 +89,11 @@ WDI_TEXT = (
     '"Country Name","Country Code","Indicator Name","Indicator Code","1960","1961","1962","1963",\r\n'
     '"Korea, Rep.","KOR","GDP growth (annual %)","NY.GDP.MKTP.KD.ZG","","3.5","2.1","",\r\n'
     '"Korea, Rep.","KOR","Trade (% of GDP)","NE.TRD.GNFS.ZS","","","4.0","",\r\n'
+    # The other indicators the project needs (wdi.EXPECTED_INDICATORS), inside the same years.
+    '"Korea, Rep.","KOR","Unemployment","SL.UEM.TOTL.ZS","","4.1","","",\r\n'
+    '"Korea, Rep.","KOR","Official exchange rate","PA.NUS.FCRF","","130.0","","",\r\n'
+    '"Korea, Rep.","KOR","Current account balance","BN.CAB.XOKA.GD.ZS","","","-1.0","",\r\n'
+    '"Korea, Rep.","KOR","Merchandise exports","TX.VAL.MRCH.CD.WT","","41000000","","",\r\n'
 )
 WDI_BYTES = WDI_TEXT.encode("utf-8")
 
@@ -164,9 +172,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(config, "RAW_DIR", raw)
     monkeypatch.setattr(config, "VINTAGE_LOG", raw / "vintages.csv")
     monkeypatch.setattr(config, "SOURCES_MANIFEST", tmp_path / "sources.json")
-    monkeypatch.setattr(acquire, "DEFAULT_TIMEOUT", 2.0)
-    monkeypatch.setattr(acquire, "DEFAULT_RETRIES", 2)
-    monkeypatch.setattr(acquire, "DEFAULT_BACKOFF", 0.01)
+    monkeypatch.setattr(download, "DEFAULT_TIMEOUT", 2.0)
+    monkeypatch.setattr(download, "DEFAULT_RETRIES", 2)
+    monkeypatch.setattr(download, "DEFAULT_BACKOFF", 0.01)
     return raw
 
 
@@ -255,7 +263,7 @@ def manifest() -> Path:
 
 
 def test_committed_manifest_describes_the_sources() -> None:
-    sources = acquire.load_manifest(REAL_MANIFEST)
+    sources = source_manifest.load_manifest(REAL_MANIFEST)
     assert list(sources) == ["census", "wdi", "steel_reference", "census_hs2_imports"]
     steel, hs2 = sources["steel_reference"], sources["census_hs2_imports"]
     assert steel.url == "" and steel.required is False and steel.format == "tsv"
@@ -289,15 +297,15 @@ def test_bad_manifest_is_a_one_line_data_error(tmp_path: Path, edit, problem: st
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(DataError, match=problem) as err:
-        acquire.load_manifest(path)
+        source_manifest.load_manifest(path)
     assert "bad.json" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_missing_manifest_and_unknown_source(tmp_path: Path, manifest: Path) -> None:
     with pytest.raises(DataError, match="manifest not found"):
-        acquire.load_manifest(tmp_path / "nope.json")
+        source_manifest.load_manifest(tmp_path / "nope.json")
     with pytest.raises(ParameterError, match="census, wdi"):
-        acquire.ensure("bogus")
+        fetch.ensure("bogus")
 
 
 # ---- download ------------------------------------------------------------------------------
@@ -307,7 +315,7 @@ def test_download_success_verified(server: _Server, tmp_path: Path) -> None:
     body = os.urandom(200_000)
     url = server.route("/f.bin", ("ok", body))
     dest = tmp_path / "dl" / "f.bin"
-    out = acquire.download(url, dest, timeout=2, retries=0, expected_sha256=sha(body))
+    out = download.download(url, dest, timeout=2, retries=0, expected_sha256=sha(body))
     assert out == dest and dest.read_bytes() == body
     assert leftovers(dest.parent) == ["f.bin"]
 
@@ -316,9 +324,9 @@ def test_download_progress_bar_only_when_asked(
     server: _Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = server.route("/f.bin", ("ok", b"z" * 300_000))
-    acquire.download(url, tmp_path / "a.bin", timeout=2, retries=0)  # stderr is not a tty
+    download.download(url, tmp_path / "a.bin", timeout=2, retries=0)  # stderr is not a tty
     assert capsys.readouterr().err == ""
-    acquire.download(url, tmp_path / "b.bin", timeout=2, retries=0, progress=True)
+    download.download(url, tmp_path / "b.bin", timeout=2, retries=0, progress=True)
     err = capsys.readouterr().err
     assert err.startswith("\rb.bin [") and "100% 0.3/0.3 MB" in err and err.endswith("\n")
 
@@ -326,7 +334,7 @@ def test_download_progress_bar_only_when_asked(
 def test_download_404_is_not_retried(server: _Server, tmp_path: Path) -> None:
     url = server.url("/missing")
     with pytest.raises(SourceUnavailable, match="HTTP 404") as err:
-        acquire.download(url, tmp_path / "f.bin", timeout=2, retries=3, backoff=0.01)
+        download.download(url, tmp_path / "f.bin", timeout=2, retries=3, backoff=0.01)
     assert server.hits["/missing"] == 1
     assert url in str(err.value) and "\n" not in str(err.value)
     assert leftovers(tmp_path) == []
@@ -334,7 +342,7 @@ def test_download_404_is_not_retried(server: _Server, tmp_path: Path) -> None:
 
 def test_download_500_then_success_is_retried(server: _Server, tmp_path: Path) -> None:
     url = server.route("/flaky", ("status", 500), ("status", 503), ("ok", b"payload"))
-    acquire.download(url, tmp_path / "f.bin", timeout=2, retries=2, backoff=0.01)
+    download.download(url, tmp_path / "f.bin", timeout=2, retries=2, backoff=0.01)
     assert server.hits["/flaky"] == 3
     assert (tmp_path / "f.bin").read_bytes() == b"payload"
 
@@ -342,7 +350,7 @@ def test_download_500_then_success_is_retried(server: _Server, tmp_path: Path) -
 def test_download_always_500_gives_up(server: _Server, tmp_path: Path) -> None:
     url = server.route("/down", ("status", 500))
     with pytest.raises(SourceUnavailable, match=r"HTTP 500 .*\(3 attempts\)"):
-        acquire.download(url, tmp_path / "f.bin", timeout=2, retries=2, backoff=0.01)
+        download.download(url, tmp_path / "f.bin", timeout=2, retries=2, backoff=0.01)
     assert server.hits["/down"] == 3
     assert leftovers(tmp_path) == []
 
@@ -351,14 +359,14 @@ def test_download_dropped_mid_file_leaves_nothing(server: _Server, tmp_path: Pat
     url = server.route("/drop", ("drop", b"x" * 50_000))
     dest = tmp_path / "f.bin"
     with pytest.raises(SourceUnavailable, match="connection closed after 25,000 of 60,000 bytes"):
-        acquire.download(url, dest, timeout=2, retries=1, backoff=0.01)
+        download.download(url, dest, timeout=2, retries=1, backoff=0.01)
     assert server.hits["/drop"] == 2
     assert not dest.exists() and leftovers(tmp_path) == []
 
 
 def test_download_drop_then_success(server: _Server, tmp_path: Path) -> None:
     url = server.route("/drop-once", ("drop", b"y" * 1000), ("ok", b"y" * 1000))
-    acquire.download(url, tmp_path / "f.bin", timeout=2, retries=1, backoff=0.01)
+    download.download(url, tmp_path / "f.bin", timeout=2, retries=1, backoff=0.01)
     assert (tmp_path / "f.bin").read_bytes() == b"y" * 1000
 
 
@@ -366,7 +374,7 @@ def test_download_timeout_is_bounded(server: _Server, tmp_path: Path) -> None:
     url = server.route("/slow", ("hang", 1.0))
     start = time.monotonic()
     with pytest.raises(SourceUnavailable, match=r"\(2 attempts\)"):
-        acquire.download(url, tmp_path / "f.bin", timeout=0.2, retries=1, backoff=0.01)
+        download.download(url, tmp_path / "f.bin", timeout=0.2, retries=1, backoff=0.01)
     assert time.monotonic() - start < 1.5
     assert leftovers(tmp_path) == []
 
@@ -383,9 +391,9 @@ def test_download_unknown_host_is_not_retried(
         seen.append(request.full_url)
         raise urllib.error.URLError(socket.gaierror(errno, "resolver says no"))
 
-    monkeypatch.setattr(acquire.urllib.request, "urlopen", fail)
+    monkeypatch.setattr(download.urllib.request, "urlopen", fail)
     with pytest.raises(SourceUnavailable, match="gaierror: .*resolver says no"):
-        acquire.download("https://example.invalid/x", tmp_path / "x", retries=2, backoff=0)
+        download.download("https://example.invalid/x", tmp_path / "x", retries=2, backoff=0)
     assert len(seen) == calls
     assert leftovers(tmp_path) == []
 
@@ -393,7 +401,7 @@ def test_download_unknown_host_is_not_retried(
 def test_download_expected_sha256_mismatch(server: _Server, tmp_path: Path) -> None:
     url = server.route("/f", ("ok", b"tampered"))
     with pytest.raises(ChecksumMismatch, match="differs from the expected"):
-        acquire.download(
+        download.download(
             url, tmp_path / "f.bin", timeout=2, retries=0, expected_sha256=sha(b"original")
         )
     assert leftovers(tmp_path) == []
@@ -403,7 +411,7 @@ def test_download_expected_sha256_mismatch(server: _Server, tmp_path: Path) -> N
 
 
 def read_log(raw: Path) -> list[dict[str, str]]:
-    return acquire.read_vintage_log(raw / "vintages.csv")
+    return source_manifest.read_vintage_log(raw / "vintages.csv")
 
 
 def test_unknown_vintage_is_accepted_logged_and_announced(
@@ -414,7 +422,7 @@ def test_unknown_vintage_is_accepted_logged_and_announced(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     url = server.route("/country.xlsx", ("ok", census_bytes))
-    path = acquire.ensure("census", url_override=url)
+    path = fetch.ensure("census", url_override=url)
     assert path == raw / "country.xlsx" and path.read_bytes() == census_bytes
     assert mode(path) == 0o444
     rows = read_log(raw)
@@ -428,8 +436,8 @@ def test_unknown_vintage_is_accepted_logged_and_announced(
     assert "NEW VINTAGE" in err and "2023-02..2024-04" in err and err.count("\n") == 1
     assert leftovers(raw) == ["country.xlsx", "vintages.csv"]
     # The logged vintage now verifies, and a second run keeps the file without a download.
-    assert acquire.verify("census") == sha(census_bytes)
-    acquire.ensure("census", url_override=url)
+    assert fetch.verify("census") == sha(census_bytes)
+    fetch.ensure("census", url_override=url)
     assert server.hits["/country.xlsx"] == 1 and len(read_log(raw)) == 1
 
 
@@ -439,7 +447,7 @@ def test_unknown_vintage_refused_with_strict(
     url = server.route("/country.xlsx", ("ok", census_bytes))
     monkeypatch.setenv("STRICT", "1")
     with pytest.raises(ChecksumMismatch, match="STRICT=1") as err:
-        acquire.ensure("census", url_override=url)
+        fetch.ensure("census", url_override=url)
     assert "\n" not in str(err.value) and "country.xlsx" in str(err.value)
     assert leftovers(raw) == []  # no file, no log, no staging folder
 
@@ -449,16 +457,16 @@ def test_known_vintage_passes_without_log(
 ) -> None:
     write_manifest(config.SOURCES_MANIFEST, census_known=[census_bytes], url=closed_port_url())
     url = server.route("/country.xlsx", ("ok", census_bytes))
-    acquire.ensure("census", url_override=url, strict=True)
+    fetch.ensure("census", url_override=url, strict=True)
     assert leftovers(raw) == ["country.xlsx"]
     err = capsys.readouterr().err
     assert "known vintage" in err and "NEW VINTAGE" not in err
-    assert acquire.verify("census", strict=True) == sha(census_bytes)
+    assert fetch.verify("census", strict=True) == sha(census_bytes)
 
 
 def test_download_404_through_ensure(server: _Server, raw: Path, manifest: Path) -> None:
     with pytest.raises(SourceUnavailable, match="HTTP 404") as err:
-        acquire.ensure("census", url_override=server.url("/gone.xlsx"))
+        fetch.ensure("census", url_override=server.url("/gone.xlsx"))
     assert server.hits["/gone.xlsx"] == 1
     assert config.MIRROR_ENV in str(err.value) and "\n" not in str(err.value)
     assert leftovers(raw) == []
@@ -469,7 +477,7 @@ def test_ensure_mid_file_drop_leaves_nothing(
 ) -> None:
     url = server.route("/country.xlsx", ("drop", census_bytes))
     with pytest.raises(SourceUnavailable, match="connection closed"):
-        acquire.ensure("census", url_override=url, retries=1)
+        fetch.ensure("census", url_override=url, retries=1)
     assert server.hits["/country.xlsx"] == 2
     assert leftovers(raw) == []
 
@@ -479,14 +487,14 @@ def test_html_page_downloaded_as_xlsx_is_rejected(
 ) -> None:
     url = server.route("/country.xlsx", ("ok", HTML_PAGE))
     with pytest.raises(DataError, match="not an xlsx workbook: it looks like an HTML page") as err:
-        acquire.ensure("census", url_override=url)
+        fetch.ensure("census", url_override=url)
     assert "country.xlsx" in str(err.value) and "\n" not in str(err.value)
     assert leftovers(raw) == []
 
 
 def test_zip_download_is_unpacked(server: _Server, raw: Path, manifest: Path) -> None:
     url = server.route("/wdi.zip", ("ok", make_wdi_zip()))
-    path = acquire.ensure("wdi", url_override=url)
+    path = fetch.ensure("wdi", url_override=url)
     assert path == raw / "wdi_kor.csv" and path.read_bytes() == WDI_BYTES
     assert mode(path) == 0o444
     (row,) = read_log(raw)
@@ -500,14 +508,14 @@ def test_zip_without_data_member_is_rejected(server: _Server, raw: Path, manifes
     with pytest.raises(
         DataError, match=r"exactly one member matching 'API_KOR_DS2_\*\.csv', found 0"
     ):
-        acquire.ensure("wdi", url_override=url)
+        fetch.ensure("wdi", url_override=url)
     assert leftovers(raw) == []
 
 
 def test_wdi_without_header_is_rejected(server: _Server, raw: Path, manifest: Path) -> None:
     url = server.route("/wdi.csv", ("ok", b"year,CTY_CODE\n1985,5800\n"))
     with pytest.raises(DataError, match="not a World Development Indicators CSV"):
-        acquire.ensure("wdi", url_override=url)
+        fetch.ensure("wdi", url_override=url)
     assert leftovers(raw) == []
 
 
@@ -535,7 +543,7 @@ def test_mirror_copy_with_relative_path(
     # Relative to the repository root (config.ROOT is tmp_path here), not to the cwd.
     monkeypatch.setenv(config.MIRROR_ENV, "shared/data")
     monkeypatch.chdir(tmp_path / "shared")
-    path = acquire.ensure("census")
+    path = fetch.ensure("census")
     assert path.read_bytes() == census_bytes and mode(path) == 0o444
     after = src.stat()
     assert (after.st_mtime_ns, after.st_mode, after.st_ino) == (
@@ -545,7 +553,7 @@ def test_mirror_copy_with_relative_path(
     )
     assert src.read_bytes() == census_bytes
     # The WDI mirror file is the extracted CSV (no zip): copied as is, logged as new.
-    path = acquire.ensure("wdi", mirror=mirror)
+    path = fetch.ensure("wdi", mirror=mirror)
     assert path.read_bytes() == WDI_BYTES
     (row,) = read_log(raw)
     assert row["origin"] == f"mirror {mirror / 'worldbank' / 'API_KOR_DS2_en_csv_v2_99.csv'}"
@@ -557,7 +565,7 @@ def test_mirror_without_the_file_is_a_clear_error(
     empty = tmp_path / "empty-mirror"
     empty.mkdir()
     with pytest.raises(SourceUnavailable, match="has no census/country.xlsx"):
-        acquire.ensure("census", mirror=empty)
+        fetch.ensure("census", mirror=empty)
     assert leftovers(raw) == []
 
 
@@ -566,11 +574,11 @@ def test_existing_verified_file_is_kept_without_copy(
 ) -> None:
     write_manifest(config.SOURCES_MANIFEST, census_known=[census_bytes], url=closed_port_url())
     mirror = make_mirror(tmp_path, census_bytes)
-    path = acquire.ensure("census", mirror=mirror)
+    path = fetch.ensure("census", mirror=mirror)
     before = path.stat()
     # With the mirror gone and no network, the present verified file is simply kept.
     (mirror / "census" / "country.xlsx").unlink()
-    assert acquire.ensure("census", mirror=mirror) == path
+    assert fetch.ensure("census", mirror=mirror) == path
     after = path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
@@ -579,7 +587,7 @@ def test_html_saved_as_country_xlsx_is_rejected(raw: Path, manifest: Path) -> No
     raw.mkdir(parents=True)
     (raw / "country.xlsx").write_bytes(HTML_PAGE)
     with pytest.raises(DataError, match="not an xlsx workbook: it looks like an HTML page") as err:
-        acquire.ensure("census")
+        fetch.ensure("census")
     message = str(err.value)
     assert message.startswith("data/raw/country.xlsx: ") and "\n" not in message
     assert (raw / "country.xlsx").read_bytes() == HTML_PAGE  # the user's file is not deleted
@@ -591,7 +599,7 @@ def test_file_put_in_place_by_hand_is_adopted(
 ) -> None:
     raw.mkdir(parents=True)
     (raw / "country.xlsx").write_bytes(census_bytes)
-    acquire.ensure("census")
+    fetch.ensure("census")
     (row,) = read_log(raw)
     assert row["origin"].startswith("existing file") and mode(raw / "country.xlsx") == 0o444
 
@@ -604,27 +612,27 @@ def test_verify_catches_a_tampered_file(raw: Path, census_bytes: bytes) -> None:
     raw.mkdir(parents=True)
     path = raw / "country.xlsx"
     path.write_bytes(census_bytes)
-    assert acquire.verify("census") == sha(census_bytes)
+    assert fetch.verify("census") == sha(census_bytes)
     path.write_bytes(census_bytes + b"\0")
     with pytest.raises(
         ChecksumMismatch, match="neither a known vintage nor in the vintage log"
     ) as err:
-        acquire.verify("census", path)
+        fetch.verify("census", path)
     assert "\n" not in str(err.value)
 
 
 def test_verify_missing_file(raw: Path, manifest: Path) -> None:
     with pytest.raises(DataError, match="not found; run `make data`"):
-        acquire.verify("census")
+        fetch.verify("census")
 
 
 def test_strict_verify_ignores_the_vintage_log(raw: Path, manifest: Path) -> None:
     raw.mkdir(parents=True)
     (raw / "wdi_kor.csv").write_bytes(WDI_BYTES)
-    acquire.ensure("wdi")
-    assert acquire.verify("wdi") == sha(WDI_BYTES)
+    fetch.ensure("wdi")
+    assert fetch.verify("wdi") == sha(WDI_BYTES)
     with pytest.raises(ChecksumMismatch, match="pinned in the manifest"):
-        acquire.verify("wdi", strict=True)
+        fetch.verify("wdi", strict=True)
 
 
 # ---- command line --------------------------------------------------------------------------
@@ -674,11 +682,11 @@ def test_real_mirror_gives_known_vintage(tmp_path: Path, source_id: str, expecte
     if REAL_MIRROR is None:
         pytest.skip(f"{config.MIRROR_ENV} is not set (point it at ../shared/data)")
     raw = tmp_path / "raw"
-    path = acquire.ensure(
+    path = fetch.ensure(
         source_id, mirror=REAL_MIRROR, raw_dir=raw, manifest=REAL_MANIFEST, strict=True
     )
     assert sha256_file(path) == expected
-    assert acquire.verify(source_id, path, manifest=REAL_MANIFEST, strict=True) == expected
+    assert fetch.verify(source_id, path, manifest=REAL_MANIFEST, strict=True) == expected
     assert leftovers(raw) == [path.name] and mode(path) == 0o444
 
 
@@ -686,16 +694,16 @@ def test_real_mirror_gives_known_vintage(tmp_path: Path, source_id: str, expecte
 def test_real_census_coverage() -> None:
     if REAL_MIRROR is None:
         pytest.skip(f"{config.MIRROR_ENV} is not set (point it at ../shared/data)")
-    assert acquire.census_coverage(REAL_MIRROR / "census" / "country.xlsx") == (
+    assert census_source.census_coverage(REAL_MIRROR / "census" / "country.xlsx") == (
         "1985-01",
         "2024-06",
     )
     wdi = REAL_MIRROR / "worldbank" / "API_KOR_DS2_en_csv_v2_15934.csv"
-    assert acquire.wdi_coverage(wdi) == ("1960", "2023")
+    assert wdi_source.wdi_coverage(wdi) == ("1960", "2023")
 
 
-def _mirror_only_source(fmt: str, file: str) -> acquire.Source:
-    return acquire.Source(id="ref", title="t", url="", file=file, mirror_path=f"reference/{file}",
+def _mirror_only_source(fmt: str, file: str) -> source_manifest.Source:
+    return source_manifest.Source(id="ref", title="t", url="", file=file, mirror_path=f"reference/{file}",
                           format=fmt, license="", attribution="", required=False)
 
 
@@ -705,7 +713,7 @@ def test_mirror_only_source_without_mirror_says_how_to_supply(
     monkeypatch.delenv("ANALYSIS_DATA_MIRROR", raising=False)
     src = _mirror_only_source("tsv", "table.tsv")
     with pytest.raises(SourceUnavailable, match="no official download address.*ANALYSIS_DATA_MIRROR"):
-        acquire.ensure("ref", manifest={"ref": src}, raw_dir=tmp_path / "raw")
+        fetch.ensure("ref", manifest={"ref": src}, raw_dir=tmp_path / "raw")
     assert not list((tmp_path / "raw").glob("*"))
 
 
@@ -715,22 +723,22 @@ def test_tsv_and_gzip_content_checks(tmp_path: Path) -> None:
     tsv = _mirror_only_source("tsv", "table.tsv")
     good = tmp_path / "table.tsv"
     good.write_text("# note\nyear\tvalue\n2015\t4.40\n", encoding="utf-8")
-    assert acquire.check_content(tsv, good) == ("", "")
+    assert fetch.check_content(tsv, good) == ("", "")
     html = tmp_path / "page.tsv"
     html.write_text("<!DOCTYPE html><html>Not found</html>")
     with pytest.raises(DataError, match="not a tab-separated table"):
-        acquire.check_content(tsv, html)
+        fetch.check_content(tsv, html)
     gz = _mirror_only_source("csv.gz", "x.csv.gz")
     ok = tmp_path / "x.csv.gz"
     with gzip.open(ok, "wt") as fh:
         fh.write("I_COMMODITY,CTY_CODE,GEN_VAL_MO\n87,5800,100\n")
-    assert acquire.check_content(gz, ok) == ("", "")
+    assert fetch.check_content(gz, ok) == ("", "")
     with pytest.raises(DataError, match="not a gzip file"):
-        acquire.check_content(gz, good)
+        fetch.check_content(gz, good)
 
 
 def test_truncated_xlsx_is_named_as_such(tmp_path: Path) -> None:
-    src = acquire.Source(id="census", title="t", url="", file="country.xlsx", mirror_path="census/country.xlsx",
+    src = source_manifest.Source(id="census", title="t", url="", file="country.xlsx", mirror_path="census/country.xlsx",
                          format="xlsx", license="", attribution="", required=True)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -738,4 +746,34 @@ def test_truncated_xlsx_is_named_as_such(tmp_path: Path) -> None:
     path = tmp_path / "country.xlsx"
     path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     with pytest.raises(DataError, match="truncated or corrupt xlsx workbook"):
-        acquire.check_content(src, path)
+        fetch.check_content(src, path)
+
+
+# ---- finding 11: the README's order (present copy, then mirror, then official URL) ---------
+
+
+def test_mirror_lacking_the_file_falls_through_to_the_official_url(
+    tmp_path: Path, server: _Server, raw: Path, census_bytes: bytes
+) -> None:
+    url = server.route("/country.xlsx", ("ok", census_bytes))
+    write_manifest(config.SOURCES_MANIFEST, census_known=[census_bytes], url=server.url())
+    empty = tmp_path / "empty-mirror"
+    empty.mkdir()
+    path = fetch.ensure("census", mirror=empty)
+    assert path.read_bytes() == census_bytes and server.hits["/country.xlsx"] == 1
+    assert url.endswith("/country.xlsx")
+
+
+def test_mirror_lacking_the_file_and_no_network_names_both_places(
+    tmp_path: Path, raw: Path, manifest: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    empty = tmp_path / "empty-mirror"
+    empty.mkdir()
+    monkeypatch.setenv(config.MIRROR_ENV, str(empty))
+    assert acquire.main(["census"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{empty} has no census/country.xlsx" in err
+    assert "cannot download http://127.0.0.1:" in err and "/country.xlsx" in err
+    assert leftovers(raw) == []

@@ -17,6 +17,7 @@ from analysis import config
 from analysis.clean import census
 from analysis.clean import table as clean
 from analysis.errors import ChecksumMismatch, DataError
+from analysis.sources import census as census_source
 
 # ---- synthetic Census tables (also used by test_bad_input.py) --------------------------------
 
@@ -95,9 +96,9 @@ def clean_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def test_xlsx_and_bare_cr_csv_read_the_same(tmp_path: Path) -> None:
     df = make_wide()
-    x = census.read_census_table(write_xlsx(df, tmp_path / "country.xlsx"))
+    x = census_source.read_census_table(write_xlsx(df, tmp_path / "country.xlsx"))
     # Content decides the format, not the extension.
-    c = census.read_census_table(write_cr_csv(df, tmp_path / "country.xlsx.csv"))
+    c = census_source.read_census_table(write_cr_csv(df, tmp_path / "country.xlsx.csv"))
     assert list(x.columns) == list(census.WIDE_COLUMNS) == list(c.columns)
     assert x["CTY_CODE"].tolist()[:3] == ["0003", "0003", "0003"]  # leading zeros kept
     assert c["CTY_CODE"].tolist()[:3] == ["0003", "0003", "0003"]
@@ -118,7 +119,7 @@ def test_xlsx_with_numeric_codes_and_title_rows(tmp_path: Path) -> None:
     for row in df.itertuples(index=False):
         ws.append(list(row))
     wb.save(tmp_path / "country.xlsx")
-    raw = census.read_census_table(tmp_path / "country.xlsx")
+    raw = census_source.read_census_table(tmp_path / "country.xlsx")
     assert raw.index[0] == 4  # the first data row's number in the sheet
     pd.testing.assert_frame_equal(clean_frame(raw), clean_frame(make_wide()))
 
@@ -128,7 +129,7 @@ def test_csv_with_quoted_name_and_placeholder_row(tmp_path: Path) -> None:
     blank = pd.DataFrame([["", "5220", "Yemen", *[0] * 26]], columns=df.columns)
     path = write_cr_csv(pd.concat([df, blank], ignore_index=True), tmp_path / "us-trade.csv")
     assert b"\n" not in path.read_bytes() and b'"Korea, South"' in path.read_bytes()
-    raw = census.read_census_table(path)
+    raw = census_source.read_census_table(path)
     kept, dropped = census.drop_placeholder_rows(raw)
     assert dropped == [f"row {len(df) + 2}: 5220 Yemen"]
     assert len(kept) == len(df)
@@ -136,12 +137,12 @@ def test_csv_with_quoted_name_and_placeholder_row(tmp_path: Path) -> None:
 
 
 def test_detect_format() -> None:
-    assert census.detect_format(b"PK\x03\x04rest") == "xlsx"
-    assert census.detect_format(b"year,CTY_CODE\r") == "csv"
+    assert census_source.detect_format(b"PK\x03\x04rest") == "xlsx"
+    assert census_source.detect_format(b"year,CTY_CODE\r") == "csv"
     with pytest.raises(ValueError, match="HTML page"):
-        census.detect_format(b"\n  <!DOCTYPE html><html><body>503</body></html>")
+        census_source.detect_format(b"\n  <!DOCTYPE html><html><body>503</body></html>")
     with pytest.raises(ValueError, match="empty file"):
-        census.detect_format(b"")
+        census_source.detect_format(b"")
 
 
 # ---- validation and reshaping ----------------------------------------------------------------
@@ -355,7 +356,7 @@ def test_data_quality_summary(good_run: clean.CleanResult) -> None:
 
 
 def test_verify_runs_only_for_project_raw_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from analysis.sources import acquire
+    from analysis.sources import fetch
 
     calls: list[tuple[str, Path]] = []
 
@@ -363,7 +364,7 @@ def test_verify_runs_only_for_project_raw_file(tmp_path: Path, monkeypatch: pyte
         calls.append((source_id, Path(path)))
         raise ChecksumMismatch(path, "sha256 differs from data/raw/sources.json")
 
-    monkeypatch.setattr(acquire, "verify", verify)
+    monkeypatch.setattr(fetch, "verify", verify)
     monkeypatch.setattr(config, "RAW_DIR", tmp_path / "raw")
     (tmp_path / "raw").mkdir()
     outside = write_xlsx(make_wide(), tmp_path / "country.xlsx")

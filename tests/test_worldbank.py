@@ -1,4 +1,4 @@
-"""analysis.sources.worldbank: reading the WDI bulk CSV and Korea's macro panel."""
+"""analysis.sources.wdi: reading the WDI bulk CSV and Korea's macro panel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from analysis.errors import DataError
-from analysis.sources import worldbank
+from analysis.sources import wdi as worldbank
 
 YEARS = [str(y) for y in range(1998, 2004)]
 

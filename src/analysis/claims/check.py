@@ -29,7 +29,9 @@ from analysis.errors import DataError, ParameterError
 from analysis.fileio import write_atomic
 from analysis.models.comparison import annual_totals, partner_name
 from analysis.report.fmt import number
-from analysis.sources.worldbank import read_wdi, wdi_series, wdi_value
+from analysis.sources.census_api import read_hs2_imports
+from analysis.sources.steel_reference import read_reference_table
+from analysis.sources.wdi import read_wdi, wdi_series, wdi_value
 
 #: Columns of ``data/external/claims.csv``, in this order.
 CLAIM_COLUMNS: tuple[str, ...] = (
@@ -120,7 +122,7 @@ class ClaimsContext:
     """Data the computations may use; a source that is absent has a reason in ``unavailable``.
 
     ``trade`` is the cleaned monthly Census table (``date`` as datetime), ``wdi`` the long WDI
-    table of :func:`analysis.sources.worldbank.read_wdi`, ``reference_dir`` the folder of reference
+    table of :func:`analysis.sources.wdi.read_wdi`, ``reference_dir`` the folder of reference
     TSVs and ``census_api_dir`` the folder of Census API extracts (both optional).
     """
 
@@ -372,19 +374,6 @@ def _reference_table(ctx: ClaimsContext, file: str) -> pd.DataFrame | Computed:
     return read_reference_table(path)
 
 
-def read_reference_table(path: str | Path) -> pd.DataFrame:
-    """Read the first table of a reference TSV (``#`` lines are comments; all cells text)."""
-    path = Path(path)
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    if len(lines) < 2:
-        raise DataError(path, "reference TSV has no header and rows")
-    rows = [ln.split("\t") for ln in lines]
-    header, body = rows[0], rows[1:]
-    width = len(header)
-    body = [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in body]
-    return pd.DataFrame(body, columns=header, dtype=str)
-
-
 def reference_quota_share(
     ctx: ClaimsContext, *, file: str, quota: str, start: int, end: int, column: str = "tonnes_million"
 ) -> Computed:
@@ -423,9 +412,7 @@ def _hs2(ctx: ClaimsContext) -> pd.DataFrame | Computed:
     path = ctx.census_api_dir / "imports_hs2_by_country_2023_2024.csv.gz"
     if not path.is_file():
         return Computed(None, f"{path.name} not found in {ctx.census_api_dir}")
-    df = pd.read_csv(path, dtype=str, usecols=["I_COMMODITY", "CTY_CODE", "GEN_VAL_MO", "YEAR", "MONTH"])
-    df["GEN_VAL_MO"] = pd.to_numeric(df["GEN_VAL_MO"], errors="raise")
-    return df
+    return read_hs2_imports(path)
 
 
 def _hs2_by_year(ctx: ClaimsContext, partner: int, chapter: str) -> tuple[pd.DataFrame, str] | Computed:

@@ -1,4 +1,4 @@
-"""The Census country table: read, validate and reshape it (pure functions, no file writes).
+"""The Census country table: validate and reshape it (pure functions, no file writes).
 
 The U.S. Census Bureau publishes U.S. goods trade by partner as one wide table
 (``country.xlsx``; older vintages also as CSV): one row per partner and year, with the
@@ -8,7 +8,7 @@ adjusted, Census basis. ``IYR``/``EYR`` are the annual totals.
 
 The functions here turn that table into one row per partner and month::
 
-    raw = read_census_table(path)                  # as stored, text kept as text
+    raw = read_census_table(path)                  # analysis.sources.census: as stored
     raw, placeholders = drop_placeholder_rows(raw)  # blank-year rows that hold no data
     wide = validate_wide(raw, path)                 # typed; raises DataError on any defect
     gaps = year_gaps(wide)                          # years Census omits (reported, not filled)
@@ -21,9 +21,7 @@ message that names the file and the problem.
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,16 +31,15 @@ import pandas as pd
 
 from analysis.config import TRADE_COLUMNS
 from analysis.errors import DataError
-
-MONTHS: tuple[str, ...] = (
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+from analysis.sources.census import (  # noqa: F401 (the table's layout, re-exported)
+    EXPORT_MONTHS,
+    ID_COLUMNS,
+    IMPORT_MONTHS,
+    MIN_YEAR,
+    MONTHS,
+    VALUE_COLUMNS,
+    WIDE_COLUMNS,
 )
-IMPORT_MONTHS: tuple[str, ...] = tuple(f"I{m}" for m in MONTHS)
-EXPORT_MONTHS: tuple[str, ...] = tuple(f"E{m}" for m in MONTHS)
-ID_COLUMNS: tuple[str, ...] = ("year", "CTY_CODE", "CTYNAME")
-VALUE_COLUMNS: tuple[str, ...] = (*IMPORT_MONTHS, "IYR", *EXPORT_MONTHS, "EYR")
-#: The columns of the Census country table, in the published order.
-WIDE_COLUMNS: tuple[str, ...] = (*ID_COLUMNS, *VALUE_COLUMNS)
 
 #: Census aggregates (World, EU, regions, NAFTA/USMCA, Advanced Technology Products, ...)
 #: have codes below this; countries and territories have 4-digit codes from 1000 up.
@@ -61,176 +58,6 @@ ANNUAL_SUM_TOLERANCE: float = 0.05
 #: US$ 0.1 million). This removes float noise such as -1234.500000000004 from balances
 #: without throwing away any published digit.
 VALUE_DECIMALS: int = 6
-
-#: Earliest year accepted as plausible (Census monthly partner data start in 1985).
-MIN_YEAR: int = 1960
-
-_ZIP_MAGIC = b"PK\x03\x04"
-_HEADER_SEARCH_ROWS = 10
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-
-
-# ---- reading ---------------------------------------------------------------------------------
-
-def detect_format(data: bytes) -> str:
-    """Return ``"xlsx"`` (zip container) or ``"csv"`` (text) from a file's first bytes.
-
-    Raises ``ValueError`` with the reason for content that is neither (empty, HTML, .xls,
-    binary): callers turn it into a ``DataError`` naming the file.
-    """
-    if not data.strip():
-        raise ValueError("empty file (0 bytes)" if not data else "empty file (only whitespace)")
-    if data.startswith(_ZIP_MAGIC):
-        return "xlsx"
-    if data.startswith(_OLE_MAGIC):
-        raise ValueError("old binary Excel (.xls) format; expected .xlsx or CSV")
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith(b"<") and (b"<html" in head or b"<!doctype html" in head or b"<body" in head):
-        raise ValueError("is an HTML page, not the Census table (an error page saved under this name?)")
-    if head.startswith(b"<?xml") or head.startswith(b"<"):
-        raise ValueError("is XML/markup, not the Census table")
-    if b"\x00" in data[:4096]:
-        raise ValueError("is a binary file, neither .xlsx nor CSV text")
-    return "csv"
-
-
-def _clean_header(values: Iterable[object]) -> list[str]:
-    return ["" if v is None else str(v).strip() for v in values]
-
-
-def _looks_like_header(header: list[str]) -> bool:
-    """A row is the table's header if it names CTY_CODE or most of the expected columns."""
-    names = {h.casefold() for h in header}
-    expected = {c.casefold() for c in WIDE_COLUMNS}
-    return "cty_code" in names or len(names & expected) >= len(WIDE_COLUMNS) // 2
-
-
-def _frame(header: list[str], rows: list[list[object]], row_numbers: list[int]) -> pd.DataFrame:
-    """Rows as stored (object dtype), indexed by their 1-based row number in the file."""
-    # Drop unnamed trailing columns that are empty everywhere (Excel's ghost columns).
-    width = len(header)
-    while width and header[width - 1] == "" and all(
-        len(r) < width or r[width - 1] in (None, "") for r in rows
-    ):
-        width -= 1
-    cols = [h if h else f"column {i + 1}" for i, h in enumerate(header[:width])]
-    body = [list(r[:width]) + [None] * (width - len(r)) for r in rows]
-    df = pd.DataFrame(body, columns=cols, dtype=object)
-    df.index = pd.Index(row_numbers, dtype="int64", name="row")
-    return df
-
-
-def _read_xlsx(data: bytes, path: str | Path) -> pd.DataFrame:
-    import openpyxl  # imported late: not needed for CSV
-
-    name = Path(path).name
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # any failure to open untrusted content means a corrupt file
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataError(path, f"cannot be read as .xlsx (truncated or corrupt workbook: {reason})") from None
-    try:
-        found: list[tuple[str, list[str], list[list[object]], list[int]]] = []
-        for ws in wb.worksheets:
-            it = enumerate(ws.iter_rows(values_only=True), start=1)
-            header: list[str] | None = None
-            seen = 0
-            for _, row in it:  # the header may follow a few title lines
-                if row is not None and any(v not in (None, "") for v in row):
-                    if _looks_like_header(_clean_header(row)):
-                        header = _clean_header(row)
-                        break
-                    seen += 1
-                    if seen >= _HEADER_SEARCH_ROWS:
-                        break
-            if header is None:
-                continue
-            rows, numbers = [], []
-            for n, r in it:
-                if r is not None and any(v not in (None, "") for v in r):
-                    rows.append(list(r))
-                    numbers.append(n)
-            found.append((ws.title, header, rows, numbers))
-        sheets = list(wb.sheetnames)
-    except Exception as exc:  # zip/XML errors surface while reading rows too
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataError(path, f"cannot be read as .xlsx (truncated or corrupt workbook: {reason})") from None
-    finally:
-        wb.close()
-    if not found:
-        raise DataError(
-            path,
-            f"no sheet has the Census header (year, CTY_CODE, CTYNAME, IJAN..EYR); "
-            f"sheets in {name}: {', '.join(repr(s) for s in sheets) or 'none'}",
-        )
-    if len(found) > 1:
-        raise DataError(path, f"several sheets look like the Census table: {', '.join(repr(f[0]) for f in found)}; expected one")
-    _, header, rows, numbers = found[0]
-    return _frame(header, rows, numbers)
-
-
-def _read_csv(data: bytes, path: str | Path) -> pd.DataFrame:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    # Census vintages use \r\n, \n or bare \r (old-Mac) line endings: normalise all three.
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    records = list(csv.reader(io.StringIO(text)))
-    header_at = next((i for i, r in enumerate(records) if any(f.strip() for f in r)), None)
-    if header_at is None:
-        raise DataError(path, "empty file (no rows)")
-    header = _clean_header(records[header_at])
-    if not _looks_like_header(header):
-        first = ",".join(header)[:60]
-        raise DataError(path, f"not the Census country table: first line is {first!r}, expected year,CTY_CODE,CTYNAME,...")
-    rows: list[list[object]] = []
-    numbers: list[int] = []
-    for lineno, rec in enumerate(records[header_at + 1:], start=header_at + 2):
-        if not any(f.strip() for f in rec):
-            continue
-        if len(rec) != len(header):
-            raise DataError(
-                path,
-                f"row {lineno} has {len(rec)} fields, expected {len(header)} (truncated or malformed file)",
-            )
-        rows.append([f.strip() for f in rec])
-        numbers.append(lineno)
-    if not rows:
-        raise DataError(path, "has a header but no data rows (truncated file?)")
-    return _frame(header, rows, numbers)
-
-
-def parse_census_bytes(data: bytes, path: str | Path) -> pd.DataFrame:
-    """Parse the bytes of a Census country table (``.xlsx`` or CSV; see ``read_census_table``)."""
-    try:
-        fmt = detect_format(data)
-    except ValueError as exc:
-        raise DataError(path, str(exc)) from None
-    return _read_xlsx(data, path) if fmt == "xlsx" else _read_csv(data, path)
-
-
-def read_census_table(path: str | Path) -> pd.DataFrame:
-    """Read the Census country table from ``.xlsx`` or CSV, detected by content.
-
-    Returns the cells as stored (object columns: text stays text, so ``CTY_CODE`` keeps its
-    leading zeros and a stray word in a numeric cell can be reported by ``validate_wide``),
-    indexed by row number in the file. The file is opened read-only.
-    """
-    path = Path(path)
-    return parse_census_bytes(read_bytes(path), path)
-
-
-def read_bytes(path: str | Path) -> bytes:
-    """The whole file, opened read-only; ``DataError`` naming the file if it cannot be read."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise DataError(path, "file not found") from None
-    except OSError as exc:
-        raise DataError(path, f"cannot be read ({exc.strerror or exc})") from None
-
 
 # ---- validation ------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ file is replaced atomically. Command line::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import io
 import re
@@ -27,11 +28,13 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import config
+from analysis import cli, config
 from analysis.clean import census
-from analysis.errors import AnalysisError, DataError
+from analysis.errors import DataError
 from analysis.fileio import write_atomic, write_json_atomic
 from analysis.partners import PARTNER_COLUMNS, slugify
+from analysis.sources import census as census_source
+from analysis.sources import fetch
 
 UNITS = "US$ millions, not seasonally adjusted"
 BASIS = (
@@ -64,13 +67,6 @@ class CleanResult:
 
 # ---- Load ------------------------------------------------------------------------------------
 
-def _is_project_raw_file(raw_path: Path) -> bool:
-    try:
-        return raw_path.resolve().is_relative_to(config.RAW_DIR.resolve())
-    except OSError:
-        return False
-
-
 def verify_raw(raw_path: str | Path) -> str | None:
     """Check the raw file against the acquisition manifest, if that applies.
 
@@ -79,18 +75,14 @@ def verify_raw(raw_path: str | Path) -> str | None:
     cleans by hand, a test fixture).
     """
     raw_path = Path(raw_path)
-    if not _is_project_raw_file(raw_path):
-        return None
-    from analysis.sources import acquire  # at call time: not needed to clean a file by hand
-
-    return acquire.verify("census", raw_path)
+    return fetch.verify("census", raw_path) if fetch.is_project_raw(raw_path) else None
 
 
 def load(raw_path: str | Path) -> tuple[bytes, pd.DataFrame]:
     """Read the raw file's bytes once (read-only) and parse them."""
     raw_path = Path(raw_path)
-    data = census.read_bytes(raw_path)
-    return data, census.parse_census_bytes(data, raw_path)
+    data = census_source.read_bytes(raw_path)
+    return data, census_source.parse_census_bytes(data, raw_path)
 
 
 # ---- Process ---------------------------------------------------------------------------------
@@ -242,18 +234,19 @@ def build_meta(
 def run(raw_path: str | Path, out_dir: str | Path, *, verify: bool = True) -> CleanResult:
     """Clean ``raw_path`` (Census country table) into ``out_dir``; see the module docstring.
 
-    ``verify=False`` skips the manifest checksum (unit tests on synthetic files).
-    Raises ``DataError`` (or ``ChecksumMismatch``) before anything is written.
+    The project's ``data/raw/`` file is verified first (its sha256, each run) and, when it
+    fails reading or cleaning, moved to ``data/raw/quarantine/`` and logged as rejected
+    (:func:`analysis.sources.fetch.checked_use`); ``verify=False`` skips both (unit tests on
+    synthetic files). Raises ``DataError`` (or ``ChecksumMismatch``) before anything is written.
     """
     raw_path, out_dir = Path(raw_path), Path(out_dir)
-    if verify:
-        verify_raw(raw_path)
-    # Load
-    data, raw = load(raw_path)
-    fmt = census.detect_format(data)
-    # Process
-    trade, notes = process(raw, raw_path)
-    partners = partner_table(trade)
+    with fetch.checked_use("census", raw_path) if verify else contextlib.nullcontext():
+        # Load
+        data, raw = load(raw_path)
+        fmt = census_source.detect_format(data)
+        # Process
+        trade, notes = process(raw, raw_path)
+        partners = partner_table(trade)
     # Save: render everything in memory, then write; meta.json (which lists the others) last.
     outputs = {
         TRADE_CSV: trade_csv_bytes(trade),
@@ -293,21 +286,21 @@ def data_quality_summary(result: CleanResult) -> pd.DataFrame:
 
 # ---- command line ----------------------------------------------------------------------------
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m analysis.clean.table RAW OUT_DIR``: one ``error: ...`` line and exit 2 on failure."""
+def _main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m analysis.clean.table", description=__doc__.splitlines()[0])
     ap.add_argument("raw", help="Census country table (.xlsx or CSV)")
     ap.add_argument("out_dir", help="output folder (e.g. data/processed)")
     ap.add_argument("--no-verify", action="store_true", help="skip the acquisition checksum")
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        result = run(args.raw, args.out_dir, verify=not args.no_verify)
-    except AnalysisError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    result = run(args.raw, args.out_dir, verify=not args.no_verify)
     m = result.meta
     print(f"{m['rows']} rows, {m['partners']} partners, {m['first_month']}..{m['last_month']} -> {result.out_dir}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m analysis.clean.table RAW OUT_DIR``: one ``error: ...`` line and exit 2 on failure."""
+    return cli.run(_main, argv)
 
 
 if __name__ == "__main__":

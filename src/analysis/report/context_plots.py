@@ -4,7 +4,7 @@ Built on the shared theme of :mod:`analysis.report.theme` (``set_theme``, ``add_
 the helpers of :mod:`analysis.report.figures` (``headline``, ``add_source``, ``display_name``;
 saving with ``save_figure``). Every function
 returns a matplotlib ``Figure``; inputs come from :mod:`analysis.models.comparison` and
-:mod:`analysis.sources.worldbank`. Money is plotted in US$ billions (inputs are US$ millions).
+:mod:`analysis.sources.wdi`. Money is plotted in US$ billions (inputs are US$ millions).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from analysis.errors import ParameterError
 from analysis.models.comparison import EventStudy, PlaceboResult
 from analysis.report import figures, theme
-from analysis.sources.worldbank import MACRO_INDICATORS, MACRO_LABELS
+from analysis.sources.wdi import MACRO_INDICATORS, MACRO_LABELS
 
 #: Line colours of partners (Okabe-Ito, colour-blind safe); the focus partner is black.
 _PARTNER_COLOURS = [
@@ -245,8 +245,8 @@ def macro_source(macro: pd.DataFrame) -> str:
 def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = None) -> Figure:
     """Small multiples of Korea's macro indicators (one panel per column of ``macro``).
 
-    ``macro``: index ``year``, columns from :data:`analysis.sources.worldbank.MACRO_LABELS`
-    (from :func:`analysis.sources.worldbank.korea_macro`); ``source`` is the source line.
+    ``macro``: index ``year``, columns from :data:`analysis.sources.wdi.MACRO_LABELS`
+    (from :func:`analysis.sources.wdi.korea_macro`); ``source`` is the source line.
     """
     cols = [c for c in macro.columns if c in MACRO_LABELS]
     if macro.empty or not cols:

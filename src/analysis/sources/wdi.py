@@ -1,4 +1,4 @@
-"""World Bank World Development Indicators (WDI): read the bulk CSV, pick Korea's macro series.
+"""World Bank World Development Indicators (WDI) for Korea: content checks, reader, macro series.
 
 The WDI country download (``API_KOR_DS2_en_csv_v2_*.csv``) is a wide table: four lines of
 preamble, then ``Country Name, Country Code, Indicator Name, Indicator Code, 1960 ... 2023``
@@ -9,12 +9,20 @@ so that every later step works on ``(indicator_code, year) -> value``.
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.errors import DataError
+from analysis.sources import fetch, formats
+from analysis.sources.manifest import show
+
+SOURCE_ID = "wdi"
+
+#: First bytes of a WDI bulk CSV (after an optional UTF-8 byte order mark).
+WDI_HEADER: bytes = b'"Data Source","World Development Indicators"'
 
 #: Columns of the long table returned by :func:`read_wdi`.
 WDI_COLUMNS: tuple[str, ...] = ("indicator_code", "indicator", "year", "value")
@@ -35,9 +43,76 @@ MACRO_LABELS: dict[str, str] = {
     "krw_per_usd": "Won per US dollar (annual average)",
 }
 
+#: Indicators the project uses (the macro panel and the claims check): each must be in the file
+#: with at least one value, so a file cut short (at a row boundary) is refused.
+EXPECTED_INDICATORS: tuple[str, ...] = (
+    *MACRO_INDICATORS.values(),
+    "BN.CAB.XOKA.GD.ZS",  # current account balance, % of GDP (claims)
+    "TX.VAL.MRCH.CD.WT",  # merchandise exports, current US$ (claims)
+)
+#: The WDI year columns start here and run without a gap.
+FIRST_YEAR = 1960
+
 _PREAMBLE_LINES = 4
 _ID_COLUMNS = ("Country Name", "Country Code", "Indicator Name", "Indicator Code")
 _YEAR = re.compile(r"^\d{4}$")
+
+
+# ---- content checks (acquisition, and before every read of data/raw/wdi_kor.csv) ------------
+
+
+def check_content(path: str | Path, label: str | None = None) -> tuple[str, str]:
+    """A WDI bulk CSV: the WDI header, contiguous year columns from ``FIRST_YEAR``, rows of the
+    header's width, and every one of ``EXPECTED_INDICATORS`` with a value. Returns the first
+    and last year (``YYYY``) holding any value."""
+    label = label or show(Path(path))
+    first = formats.head(path)
+    if not first.lstrip(formats.UTF8_BOM).startswith(WDI_HEADER):
+        raise DataError(
+            label,
+            f"not a World Development Indicators CSV (expected it to start with "
+            f"{WDI_HEADER.decode()}): {formats.sniff(first)}",
+        )
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header: list[str] = []
+        for row in reader:
+            if row[:1] == ["Country Name"]:
+                header = row
+                break
+        years = [(i, h.strip()) for i, h in enumerate(header) if h.strip().isdigit()]
+        if not years:
+            raise DataError(label, 'no "Country Name" header row with year columns')
+        numbers = [int(y) for _, y in years]
+        if numbers != list(range(FIRST_YEAR, FIRST_YEAR + len(numbers))):
+            raise DataError(label, f"year columns should run from {FIRST_YEAR} without a gap")
+        seen: set[str] = set()
+        with_values: set[str] = set()
+        for row in reader:
+            if len(row) != len(header):
+                raise DataError(
+                    label, f"line {reader.line_num} has {len(row)} fields, expected {len(header)} (truncated?)"
+                )
+            for i, year in years:
+                if row[i].strip():
+                    seen.add(year)
+                    with_values.add(row[3])
+    missing = [c for c in EXPECTED_INDICATORS if c not in with_values]
+    if missing:
+        raise DataError(
+            label,
+            f"indicator(s) {', '.join(missing)} missing or empty (a truncated file?); "
+            f"the project needs {', '.join(EXPECTED_INDICATORS)}",
+        )
+    return min(seen), max(seen)
+
+
+def wdi_coverage(path: str | Path, *, label: str | None = None) -> tuple[str, str]:
+    """First and last year (``YYYY``) with any value in a WDI bulk CSV (its content checked)."""
+    return check_content(path, label)
+
+
+# ---- reader --------------------------------------------------------------------------------
 
 
 def read_wdi(path: str | Path) -> pd.DataFrame:
@@ -46,9 +121,18 @@ def read_wdi(path: str | Path) -> pd.DataFrame:
     Rows are sorted by indicator code and year; empty cells are dropped, so every row holds
     a number. Raises ``DataError`` (one line, naming the file) when the file is missing, is
     not a WDI bulk CSV, holds more than one country, repeats an indicator code, or has a
-    non-numeric value.
+    non-numeric value. The project's ``data/raw/wdi_kor.csv`` is verified first (sha256 and
+    :func:`check_content`); a vintage that fails is moved to ``data/raw/quarantine/``.
     """
     path = Path(path)
+    with fetch.checked_use(SOURCE_ID, path, content=True):
+        return _read_wdi(path)
+
+
+read = read_wdi
+
+
+def _read_wdi(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(path, "World Bank WDI file not found")
     try:
