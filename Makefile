@@ -55,6 +55,10 @@ RAW_WDI    := data/raw/wdi_kor.csv
 RAW_STEEL  := data/raw/korea_steel_exports_to_us_tonnes.tsv
 RAW_HS2    := data/raw/imports_hs2_by_country_2023_2024.csv.gz
 RAW_OPTIONAL := $(RAW_STEEL) $(RAW_HS2)
+# A raw file's content, not its mtime: build/stamps/<file>.sha256 is recomputed on every run
+# and rewritten only when the sha256 changes, so a byte changed with its mtime restored still
+# re-runs the steps that read the file (whose readers then refuse it).
+STAMP = build/stamps/$(notdir $(1)).sha256
 PROCESSED  := data/processed/trade_monthly.csv data/processed/trade_monthly.parquet \
               data/processed/trade_monthly.meta.json data/processed/partners.csv
 # Which package files each step imports, derived from the imports themselves (DEPS_<step>):
@@ -96,7 +100,7 @@ all: $(PROCESSED) reports/data-quality.html ## Everything: environment, data, cl
 # Every partner report on disk follows the data: a new Census month rebuilds them all.
 partner-pages: $(foreach s,$(REPORT_SLUGS),reports/$(s)/trends.html) reports/index.html
 
-.PHONY: help all all-partners venv data report partner-pages context context-pages publish test lab clean distclean lint bench
+.PHONY: FORCE help all all-partners venv data report partner-pages context context-pages publish test lab clean distclean lint bench
 
 # ---- environment ---------------------------------------------------------------------------
 $(ENV_STAMP): pyproject.toml
@@ -128,7 +132,14 @@ $(RAW_STEEL): | data/raw/sources.json $(ENV_STAMP)
 $(RAW_HS2): | data/raw/sources.json $(ENV_STAMP)
 	-@$(PY) -m analysis.sources.acquire census_hs2_imports || echo "note: optional source census_hs2_imports unavailable; its claims will be not_checkable"
 
-$(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) notebooks/01_clean.ipynb $(DEPS_01_clean) | $(ENV_STAMP) $(CACHE)
+build/stamps/%.sha256: FORCE | data/raw/%
+	@mkdir -p $(@D)
+	@{ if [ -f data/raw/$* ]; then sha256sum data/raw/$*; else echo "missing data/raw/$*"; fi; } > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+FORCE:
+
+$(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) $(call STAMP,$(RAW_CENSUS)) notebooks/01_clean.ipynb $(DEPS_01_clean) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/01_clean.ipynb build/notebooks/01_clean.ipynb \
 	  -r raw_path $(RAW_CENSUS) -r out_dir data/processed
 
@@ -164,12 +175,12 @@ context: $(PROCESSED) ## KORUS context pages: comparison partners, Korea macro, 
 
 context-pages: reports/korus/partners.html reports/korus/claims.html reports/claims.csv
 
-reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
+reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) $(call STAMP,$(RAW_WDI)) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
 
 reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(DEPS_04_claims) \
-    $(wildcard $(RAW_OPTIONAL)) | $(RAW_OPTIONAL) $(ENV_STAMP) $(CACHE)
+    $(foreach f,$(RAW_WDI) $(RAW_OPTIONAL),$(call STAMP,$(f))) | $(RAW_OPTIONAL) $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/04_claims.ipynb reports/korus/04_claims.ipynb -r out_dir reports \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI) -r claims_path $(CLAIMS_FILE) \
 	  -r reference_dir data/raw -r census_api_dir data/raw
