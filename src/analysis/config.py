@@ -88,6 +88,23 @@ def from_root(path: str | Path) -> Path:
     return p if p.is_absolute() else ROOT / p
 
 
+#: Where a notebook run outside the pipeline writes (JupyterLab, nbconvert, papermill
+#: without ``out_dir``): never over what the pipeline published.
+INTERACTIVE_DIR: Path = BUILD_DIR / "interactive"
+
+
+def output_dir(out_dir: str | Path, name: str) -> Path:
+    """The folder a notebook writes to: ``out_dir`` when the pipeline passes one (resolved
+    against the repository root), else the scratch folder ``build/interactive/<name>/``.
+
+    Notebooks default ``out_dir`` to ``""``, so a run by hand never replaces the published
+    results, figures or tables; the pipeline always passes its own ``out_dir``.
+    """
+    if str(out_dir).strip():
+        return from_root(out_dir)
+    return INTERACTIVE_DIR / name
+
+
 def partner_report_dir(slug: str) -> Path:
     """Folder of one partner's report pages: ``reports/<slug>/``."""
     return REPORTS_DIR / slug

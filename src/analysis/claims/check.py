@@ -156,19 +156,17 @@ class ClaimsContext:
         return ctx
 
 
-def optional_dir(value: str | Path | None, mirror_subdir: str) -> Path | None:
-    """Resolve an optional input folder parameter.
+def optional_dir(value: str | Path | None, mirror_subdir: str = "") -> Path | None:
+    """Resolve an optional input folder parameter: a non-empty ``value`` as given (relative
+    paths against ``config.ROOT``), an empty one None (the computations then report the
+    source as unavailable).
 
-    A non-empty ``value`` is used as given (relative paths against ``config.ROOT``); an
-    empty one means ``$ANALYSIS_DATA_MIRROR/<mirror_subdir>`` when that variable is set,
-    else None (the computations then report the source as unavailable).
+    Never the data mirror: files are read where ``make data`` put and verified them
+    (``data/raw/``), so a run by hand gives the pipeline's verdicts whether or not
+    ``$ANALYSIS_DATA_MIRROR`` is set (``mirror_subdir`` is kept for old callers, unused).
     """
     text = str(value).strip() if value is not None else ""
-    if text:
-        path = Path(text).expanduser()
-        return path if path.is_absolute() else config.ROOT / path
-    mirror = config.mirror_dir()
-    return mirror / mirror_subdir if mirror is not None else None
+    return config.from_root(Path(text).expanduser()) if text else None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import pandas as pd
 from analysis import config
 from analysis.claims.check import VERDICTS, ClaimsContext
 from analysis.report.figures import display_name
+from analysis.report.markup import escape_md
 
 #: Cell colours of the verdicts (the HTML pages use the same).
 VERDICT_COLOURS: dict[str, str] = {
@@ -86,7 +87,7 @@ def deficit_sentence(info: dict[str, object]) -> str:
         return f"The {info['year']} deficit was US$ {d:.1f} billion; no later complete year is in the data."
     m = float(info["max_deficit"]) / 1000  # type: ignore[arg-type]
     return (
-        f"The report's {info['year']} 'high' of the U.S. goods deficit with {display_name(str(info['partner']))} "
+        f"The report's {info['year']} 'high' of the U.S. goods deficit with {escape_md(display_name(str(info['partner'])))} "
         f"(US$ {d:.1f} billion in the cleaned Census data) did not last: {info['later_larger']} of the "
         f"{info['later_years']} complete years since then were larger, and the largest, {info['max_year']}, "
         f"reached US$ {m:.1f} billion, {m / d:.1f} times as much (data through {info['data_through']})."

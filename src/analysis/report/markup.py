@@ -59,4 +59,7 @@ def table(df: pd.DataFrame, *, na_rep: str = "–", hide_index: bool = True, **f
     """A pandas Styler of ``df`` that escapes every cell, column header and index label."""
     styler = df.style.format(escape="html", na_rep=na_rep, **format_kwargs)
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if text_cols:  # text reads from the left, numbers line up on the right
+        styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
     return styler.hide(axis="index") if hide_index else styler
