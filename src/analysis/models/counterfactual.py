@@ -193,8 +193,11 @@ def _fit_sarimax(z: pd.Series, h: int, n_sim: int, seed: int, *, log: bool,
     )
 
 
-def _fit_ets(z: pd.Series, h: int, n_sim: int, seed: int, *, log: bool) -> _Fitted:
-    """Additive-error ETS with damped additive trend and additive seasonality."""
+def _fit_ets(z: pd.Series, h: int, n_sim: int, seed: int, *, log: bool,
+             order: tuple[int, int, int] | None = None,
+             seasonal_order: tuple[int, int, int, int] | None = None) -> _Fitted:
+    """Additive-error ETS with damped additive trend and additive seasonality (``order`` and
+    ``seasonal_order`` are SARIMAX options, ignored)."""
     mod = ETSModel(z, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=12)
     res, notes = _fit_quietly(lambda: mod.fit(disp=False))
     fc = res.get_prediction(start=len(z), end=len(z) + h - 1).summary_frame(alpha=0.05)
@@ -207,6 +210,10 @@ def _fit_ets(z: pd.Series, h: int, n_sim: int, seed: int, *, log: bool) -> _Fitt
         resid=np.asarray(res.resid),
         model_df=0,
     )
+
+
+#: The fitter of each forecast model (the names are ``analysis.params.FORECAST_MODELS``).
+FITTERS: dict[str, Callable[..., _Fitted]] = {"sarimax": _fit_sarimax, "ets": _fit_ets}
 
 
 def _split(y: pd.Series, train_end: str, *, log: bool, name: str) -> tuple[pd.Series, pd.Series]:
@@ -261,10 +268,7 @@ def counterfactual(
     y = check_series(y, log=False, name=name)
     train, post = _split(y, train_end, log=log, name=name)
     z, h = (np.log(train) if log else train), len(post)
-    if model == "sarimax":
-        f = _fit_sarimax(z, h, n_sim, seed, log=log, order=order, seasonal_order=seasonal_order)
-    else:
-        f = _fit_ets(z, h, n_sim, seed, log=log)
+    f = FITTERS[model](z, h, n_sim, seed, log=log, order=order, seasonal_order=seasonal_order)
     if not f.converged and "optimizer did not converge" not in f.notes:
         f.notes.append("optimizer did not converge")
     back = np.exp if log else np.asarray
