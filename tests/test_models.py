@@ -459,7 +459,7 @@ def test_korea_results_structure(korea_monthly):
 
 # ---- the notebook (papermill; slow) ---------------------------------------------------------
 
-def _run_notebook(tmp_path, params: dict) -> tuple[object, object]:
+def _run_notebook(tmp_path, params: dict, raw: tuple[tuple[str, str], ...] = ()) -> tuple[object, object]:
     import subprocess
     import sys
 
@@ -477,7 +477,7 @@ def _run_notebook(tmp_path, params: dict) -> tuple[object, object]:
     proc = subprocess.run(
         [sys.executable, "-m", "analysis.pipeline.run_notebook", str(config.NOTEBOOKS_DIR / "02_trends.ipynb"),
          str(tmp_path / "02_trends.ipynb"), "-f", str(pfile), "-r", "out_dir", str(out),
-         "-r", "data_path", str(data)],
+         "-r", "data_path", str(data), *[x for pair in raw for x in ("-r", *pair)]],
         capture_output=True, text=True, timeout=300,
     )
     return proc, out
@@ -510,3 +510,15 @@ def test_notebook_writes_results_figures_and_sa(tmp_path):
     streams = [o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "stream"
                and o.get("name") == "stderr"]
     assert streams == [], "unexpected warnings in the notebook output"
+
+
+@pytest.mark.slow
+def test_notebook_derives_train_end_from_breaks_given_alone(tmp_path):
+    # As `papermill notebooks/02_trends.ipynb out.ipynb -p breaks 2010-01`: no train_end given,
+    # so the counterfactual is trained up to the month before the break, not a default month.
+    proc, out = _run_notebook(tmp_path, {"partner": "5800", "start": "2000-01", "end": ""},
+                              raw=(("breaks", "2010-01"),))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((out / "results.json").read_text())
+    assert res["params"]["breaks"] == ["2010-01"] and res["params"]["train_end"] == "2009-12"
+    assert res["counterfactual"]["exports"]["train_end"] == "2009-12"
