@@ -127,6 +127,7 @@ def _results(code: int, partner: str, slug: str, scale: float = 1.0) -> dict:
             "balance": {"log": False, "breaks": [
                 {"break": "2012-03", "level_change": -512.4, "level_change_ci": [-900.2, -124.6],
                  "slope_change": -10.0, "slope_change_ci": [-20.0, 0.0],
+                 "slope_change_per_year": -120.0, "slope_change_per_year_ci": [-240.0, 0.0],
                  "p_level": 0.0004, "p_slope": 0.05},
                 {"break": "2019-01"},  # everything missing: n/a, not a crash
             ]},

@@ -246,20 +246,12 @@ def _code(results: Mapping[str, Any]) -> int | None:
 
 
 def latest_complete_year(results: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The last entry of ``annual`` that is a complete year (``complete`` or 12 months)."""
+    """The last entry of ``annual`` that is a complete year."""
     annual = results.get("annual")
     if not isinstance(annual, list):
         return None
-    best = None
-    for row in annual:
-        if not isinstance(row, Mapping) or fmt.num(row.get("year")) is None:
-            continue
-        complete = row.get("complete")
-        if complete is None:
-            complete = fmt.num(row.get("months")) == 12
-        if complete and (best is None or row["year"] > best["year"]):
-            best = dict(row)
-    return best
+    done = [r for r in annual if isinstance(r, Mapping) and r.get("complete") and fmt.num(r.get("year")) is not None]
+    return dict(max(done, key=lambda r: r["year"])) if done else None
 
 
 def its_effects(results: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -302,17 +294,10 @@ def _effect_cells(row: Mapping[str, Any]) -> tuple[str, str, str, str]:
     level_ci = fmt.interval(row.get("level_change_ci"), fmt.millions)
     if level != fmt.NA:
         level = f"US$ {level} mn"
-    per_year = row.get("slope_change_per_year")
-    per_year_ci = row.get("slope_change_per_year_ci")
-    if fmt.num(per_year) is None and fmt.num(row.get("slope_change")) is not None:
-        per_year = fmt.num(row.get("slope_change")) * 12  # type: ignore[operator]
-        ci = row.get("slope_change_ci")
-        if isinstance(ci, list | tuple) and len(ci) == 2 and None not in map(fmt.num, ci):
-            per_year_ci = [fmt.num(ci[0]) * 12, fmt.num(ci[1]) * 12]  # type: ignore[operator]
-    slope = fmt.millions(per_year)
+    slope = fmt.millions(row.get("slope_change_per_year"))
     if slope != fmt.NA:
         slope = f"US$ {slope} mn"
-    return level, level_ci, slope, fmt.interval(per_year_ci, fmt.millions)
+    return level, level_ci, slope, fmt.interval(row.get("slope_change_per_year_ci"), fmt.millions)
 
 
 def _month_name(ym: Any) -> str:
