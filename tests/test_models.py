@@ -1,4 +1,5 @@
-"""analysis.models.core on synthetic series with known, planted breaks (fixed seeds)."""
+"""The trend models (analysis.models.*) and their report (analysis.report.results/text) on
+synthetic series with known, planted breaks (fixed seeds)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,21 @@ import pandas as pd
 import pytest
 from scipy.signal import lfilter
 
-from analysis import config
+from analysis import config, params
 from analysis.clean import series
 from analysis.errors import ParameterError
-from analysis.models import core as models
+from analysis.models import counterfactual as cfmodel
+from analysis.models import seasonal
+from analysis.models.breaks import (
+    break_regressors,
+    hac_wald_boot,
+    hac_wald_path,
+    known_break_test,
+    supf_search,
+)
+from analysis.models.its import BreakEffect, ar_noise, fit_its, hac_cov_rows, its_design
+from analysis.models.run import run_models
+from analysis.report import results, text
 
 N = 180  # 2000-01 .. 2014-12
 K = 96  # planted break at 2008-01
@@ -57,21 +69,21 @@ def synth_monthly(seed: int = 1, n: int = N, **kw) -> pd.DataFrame:
 
 def test_its_recovers_planted_level_and_slope_log():
     y = synth(level=math.log(1.2), slope=0.004, seed=3)
-    its = models.fit_its(y, [BREAK], log=True)
+    its = fit_its(y, [BREAK], log=True)
     (e,) = its.effects
     assert e.break_ == BREAK and e.log and its.nobs == N
-    lo, hi = e.level_change_ci
+    lo, hi = e.conf_int()["level"]
     assert lo < math.log(1.2) < hi
-    slo, shi = e.slope_change_ci
+    slo, shi = e.conf_int()["slope"]
     assert slo < 0.004 < shi
     assert e.slope_change_per_year == pytest.approx(12 * e.slope_change)
     # The planted 20 % jump, as a percentage, with the CI transformed the same way.
     assert e.pct_level_change == pytest.approx(20.0, abs=3.0)
-    assert e.pct_level_change_ci[0] < 20.0 < e.pct_level_change_ci[1]
+    assert e.pct_conf_int()["level"][0] < 20.0 < e.pct_conf_int()["level"][1]
     assert e.pct_level_change == pytest.approx(100 * math.expm1(e.level_change))
-    assert e.pct_level_change_ci[0] == pytest.approx(100 * math.expm1(lo))
-    assert e.p_level < 1e-6 and e.p_slope < 1e-3
-    assert e.level_change_ci_boot is None and its.tests[0].p_value == its.tests[0].p_value_asymptotic
+    assert e.pct_conf_int()["level"][0] == pytest.approx(100 * math.expm1(lo))
+    assert e.pvalues()[0] < 1e-6 and e.pvalues()[1] < 1e-3
+    assert e.conf_int(kind="boot") is None and its.tests[0].p_value == its.tests[0].p_value_asymptotic
     assert "HAC" in e.cov_type and its.rsquared > 0.9
     assert {d["lag"] for d in its.diagnostics["ljung_box"]} == {12, 24}
 
@@ -79,10 +91,10 @@ def test_its_recovers_planted_level_and_slope_log():
 def test_its_recovers_planted_change_in_levels_and_fit_frame():
     y = synth(log=False, base=-1000.0, trend=-2.0, seas=100.0, sigma=40.0, level=-300.0, slope=-5.0,
               seed=4, name="balance")
-    its = models.fit_its(y, [BREAK], log=False, crisis_dummies=True)
+    its = fit_its(y, [BREAK], log=False, crisis_dummies=True)
     (e,) = its.effects
-    assert e.level_change_ci[0] < -300.0 < e.level_change_ci[1]
-    assert e.slope_change_ci[0] < -5.0 < e.slope_change_ci[1]
+    assert e.conf_int()["level"][0] < -300.0 < e.conf_int()["level"][1]
+    assert e.conf_int()["slope"][0] < -5.0 < e.conf_int()["slope"][1]
     assert e.pct_level_change is None
     assert its.crisis_dummies == ["crisis_2008_09"]  # the pandemic window is outside 2000-2014
     assert list(its.fit.columns) == ["actual", "fitted", "pre_trend"]
@@ -96,7 +108,7 @@ def test_its_recovers_planted_change_in_levels_and_fit_frame():
 
 def test_its_log_fit_frame_is_in_levels():
     y = synth(level=0.1, seed=5)
-    fit = models.fit_its(y, [BREAK], log=True).fit
+    fit = fit_its(y, [BREAK], log=True).fit
     ratio = fit["fitted"] / fit["actual"]
     assert ratio.between(0.9, 1.1).all()
 
@@ -105,10 +117,10 @@ def test_its_log_fit_frame_is_in_levels():
 
 def test_known_break_test_and_search_find_the_planted_break():
     y = synth(level=0.15, slope=0.002, seed=7)
-    kt = models.known_break_test(y, BREAK, log=True, n_boot=199)
+    kt = known_break_test(y, BREAK, log=True, n_boot=199)
     assert kt.df == 2 and kt.date == BREAK and kt.n_boot == 199
     assert kt.p_value == pytest.approx(1 / 200) and kt.p_value_asymptotic < 1e-6
-    s = models.supf_search(y, log=True, n_boot=99, seed=1)
+    s = supf_search(y, log=True, n_boot=99, seed=1)
     best = pd.Timestamp(s.best)
     assert abs((best.year - 2008) * 12 + best.month - 1) <= 2
     assert s.p_value < 0.05
@@ -120,17 +132,17 @@ def test_no_break_is_rarely_significant():
     known_rejections = search_rejections = 0
     for seed in range(5):
         y = synth(seed=100 + seed)
-        known_rejections += models.known_break_test(y, BREAK, log=True, n_boot=99, seed=seed).p_value < 0.05
-        search_rejections += models.supf_search(y, log=True, n_boot=99, seed=seed).p_value < 0.05
+        known_rejections += known_break_test(y, BREAK, log=True, n_boot=99, seed=seed).p_value < 0.05
+        search_rejections += supf_search(y, log=True, n_boot=99, seed=seed).p_value < 0.05
     assert known_rejections <= 1
     assert search_rejections <= 1
 
 
 def test_vectorised_wald_equals_statsmodels_hac_wald():
     y = synth(level=0.03, slope=0.001, seed=11)
-    s = models.supf_search(y, log=True, n_boot=9)
+    s = supf_search(y, log=True, n_boot=9)
     for month in ("2004-01", "2008-01", "2011-06"):
-        kt = models.known_break_test(y, month, log=True, n_boot=0)
+        kt = known_break_test(y, month, log=True, n_boot=0)
         assert s.stats.loc[pd.Timestamp(month)] == pytest.approx(kt.statistic, rel=1e-7)
 
 
@@ -140,55 +152,55 @@ def test_batched_bootstrap_wald_equals_one_series_at_a_time():
     # chunk size that splits the replications unevenly.
     y = np.log(synth(n=150, level=0.05, seed=15))
     n = len(y)
-    X0 = models.its_design(y.index, []).to_numpy()
+    X0 = its_design(y.index, []).to_numpy()
     q0, _ = np.linalg.qr(X0)
     cands = np.arange(25, 126, 5)
-    Zt, ZtT, A = models._break_regressors(n, cands, q0)
-    U, _ = models._ar_noise(np.random.default_rng(3).standard_normal(n), 23, seed=4)
+    Zt, ZtT, A = break_regressors(n, cands, q0)
+    U, _ = ar_noise(np.random.default_rng(3).standard_normal(n), 23, seed=4)
     for lags in (0, 5, 12):
-        batched = models._hac_wald_boot(U, Zt, ZtT, A, q0, lags, chunk=10)
-        direct = np.array([models._hac_wald_path(u, Zt, ZtT, A, q0, lags) for u in U]).T
+        batched = hac_wald_boot(U, Zt, ZtT, A, q0, lags, chunk=10)
+        direct = np.array([hac_wald_path(u, Zt, ZtT, A, q0, lags) for u in U]).T
         assert batched.shape == (len(cands), len(U))
         np.testing.assert_allclose(batched, direct, rtol=1e-9)
 
 
 def test_known_break_test_conditions_on_other_breaks():
     y = synth(level=0.1, seed=12)
-    kt = models.known_break_test(y, "2011-01", log=True, other_breaks=[BREAK], n_boot=199)
-    its = models.fit_its(y, [BREAK, "2011-01"], log=True, n_boot=199)
+    kt = known_break_test(y, "2011-01", log=True, other_breaks=[BREAK], n_boot=199)
+    its = fit_its(y, [BREAK, "2011-01"], log=True, n_boot=199)
     assert kt == its.tests[1] and "given the break(s) at 2008-01" in kt.test
-    assert kt.p_value > 0.05 and its.effects[0].p_level_boot < 0.01
+    assert kt.p_value > 0.05 and its.effects[0].pvalues("boot")[0] < 0.01
 
 
 def test_hac_covariance_rows_equal_statsmodels():
     import statsmodels.api as sm
 
     y = np.log(synth(level=0.05, seed=13))
-    X = models.its_design(y.index, [BREAK], crisis_dummies=True)
+    X = its_design(y.index, [BREAK], crisis_dummies=True)
     res = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": 12})
     P = np.linalg.pinv(X.to_numpy())
     rows = [X.columns.get_loc(f"level_{BREAK}"), X.columns.get_loc(f"slope_{BREAK}")]
-    V = models._hac_cov_rows(P[rows], np.asarray(res.resid)[None, :], 12)[0]
+    V = hac_cov_rows(P[rows], np.asarray(res.resid)[None, :], 12)[0]
     np.testing.assert_allclose(V, res.cov_params().iloc[rows, rows].to_numpy(), rtol=1e-8)
 
 
 def test_bootstrap_calibration_widens_intervals_for_persistent_noise():
     y = synth(level=0.05, phi=0.8, seed=14)
-    its = models.fit_its(y, [BREAK], log=True, n_boot=199, seed=2)
+    its = fit_its(y, [BREAK], log=True, n_boot=199, seed=2)
     (e,) = its.effects
-    hac, boot = e.level_change_ci, e.level_change_ci_boot
+    hac, boot = e.conf_int()["level"], e.conf_int(kind="boot")["level"]
     assert boot[1] - boot[0] > hac[1] - hac[0]  # HAC is too optimistic with rho = 0.8
     assert boot[0] < e.level_change < boot[1]
-    assert e.pct_level_change_ci_boot == pytest.approx((100 * math.expm1(boot[0]), 100 * math.expm1(boot[1])))
+    assert e.pct_conf_int(kind="boot")["level"] == pytest.approx((100 * math.expm1(boot[0]), 100 * math.expm1(boot[1])))
     assert its.ar_order is not None and its.ar_order >= 1
-    assert 0 < e.p_level_boot <= 1 and e.p_level_boot > e.p_level
+    assert 0 < e.pvalues("boot")[0] <= 1 and e.pvalues("boot")[0] > e.pvalues()[0]
 
 
 # ---- counterfactual --------------------------------------------------------------------------
 
 def test_counterfactual_without_intervention_covers_zero():
     y = synth(n=156, seed=21)
-    cf = models.counterfactual(y, "2009-12", log=True, n_sim=300, seed=1)
+    cf = cfmodel.counterfactual(y, "2009-12", log=True, n_sim=300, seed=1)
     assert cf.post_start == "2010-01" and cf.months_post == 36
     assert cf.gap_ci[0] < 0 < cf.gap_ci[1]
     assert cf.gap_ci[0] < cf.cumulative_gap < cf.gap_ci[1]
@@ -197,43 +209,43 @@ def test_counterfactual_without_intervention_covers_zero():
     assert list(f.columns) == ["mean", "lower", "upper"] and len(f) == 36
     assert (f["lower"] < f["mean"]).all() and (f["mean"] < f["upper"]).all()
     assert f["mean"].iloc[0] == pytest.approx(y.iloc[120], rel=0.15)  # levels, not logs
-    assert [h["months"] for h in cf.by_horizon] == [12]
+    assert [h.months for h in cf.by_horizon] == [12]
     assert {d["lag"] for d in cf.diagnostics["ljung_box"]} == {12, 24}
 
 
 def test_counterfactual_detects_post_period_jump():
     y = synth(n=156, k=120, level=math.log(1.3), seed=21)
-    cf = models.counterfactual(y, "2009-12", log=True, n_sim=300, seed=1)
+    cf = cfmodel.counterfactual(y, "2009-12", log=True, n_sim=300, seed=1)
     assert cf.cumulative_gap > 0 and cf.gap_ci[0] > 0
     assert cf.pct_gap == pytest.approx(30.0, abs=10.0)
 
 
 def test_counterfactual_levels_and_ets():
     y = synth(n=156, log=False, base=-500.0, trend=-1.0, seas=50.0, sigma=20.0, seed=22, name="balance")
-    cf = models.counterfactual(y, "2009-12", log=False, n_sim=200)
+    cf = cfmodel.counterfactual(y, "2009-12", log=False, n_sim=200)
     assert cf.model == "SARIMAX(0,1,1)(0,1,1,12) on levels" and cf.pct_gap is None
-    ets = models.counterfactual(synth(n=156, seed=23), "2009-12", log=True, model="ets", n_sim=200)
+    ets = cfmodel.counterfactual(synth(n=156, seed=23), "2009-12", log=True, model="ets", n_sim=200)
     assert ets.model.startswith("ETS") and math.isfinite(ets.cumulative_gap)
     with pytest.raises(ParameterError, match="forecast_model"):
-        models.counterfactual(y, "2009-12", log=False, model="prophet")
+        cfmodel.counterfactual(y, "2009-12", log=False, model="prophet")
 
 
 # ---- STL / SA --------------------------------------------------------------------------------
 
 def test_stl_recovers_seasonal_amplitude():
     y = synth(seas=0.1, sigma=0.01, seed=31)
-    d = models.stl_decompose(y, log=True)
+    d = seasonal.stl_decompose(y, log=True)
     assert list(d.columns) == ["observed", "trend", "seasonal", "resid"]
     mid = d["seasonal"].loc["2004":"2010"]
     amplitude = (mid.groupby(mid.index.month).mean().max() - mid.groupby(mid.index.month).mean().min()) / 2
     assert amplitude == pytest.approx(0.1, abs=0.02)
-    lev = models.stl_decompose(synth(log=False, base=0.0, trend=0.0, seas=50.0, sigma=5.0, seed=32))
+    lev = seasonal.stl_decompose(synth(log=False, base=0.0, trend=0.0, seas=50.0, sigma=5.0, seed=32))
     assert lev["seasonal"].loc["2004":"2010"].abs().max() == pytest.approx(50.0, rel=0.2)
 
 
 def test_seasonally_adjust_methods_and_indirect_balance():
     m = synth_monthly(seed=2)
-    sa = models.seasonally_adjust(m)
+    sa = seasonal.seasonally_adjust(m)
     assert list(sa.columns) == ["exports_sa", "imports_sa", "balance_sa"]
     np.testing.assert_allclose(sa["balance_sa"], sa["exports_sa"] - sa["imports_sa"])
     assert sa.attrs["methods"]["exports"].startswith("STL on logs")
@@ -241,7 +253,7 @@ def test_seasonally_adjust_methods_and_indirect_balance():
     ratio = np.log(sa["exports_sa"] / m["exports"].rolling(12, center=True).mean()).dropna()
     assert ratio.groupby(ratio.index.month).mean().abs().max() < 0.02
     m.loc["2003-05-01", "exports"] = 0.0
-    sa0 = models.seasonally_adjust(m, balance_method="direct")
+    sa0 = seasonal.seasonally_adjust(m, balance_method="direct")
     assert sa0.attrs["methods"]["exports"].startswith("STL additive")
     assert sa0.attrs["methods"]["balance"].startswith("STL additive")
 
@@ -251,13 +263,13 @@ def test_seasonally_adjust_methods_and_indirect_balance():
 @pytest.fixture(scope="module")
 def small_run():
     m = synth_monthly(seed=3, level=0.05)
-    run = models.run_models(m, breaks=[BREAK, "2011-01"], train_end="2007-12", n_boot=49, n_sim=100)
+    run = run_models(m, breaks=[BREAK, "2011-01"], train_end="2007-12", n_boot=49, n_sim=100)
     return m, run
 
 
 def test_results_dict_is_json_safe_with_required_keys(small_run):
     m, run = small_run
-    res = models.build_results("5800", "Korea, South", m, run=run)
+    res = results.build_results("5800", "Korea, South", m, run=run)
     text = json.dumps(res, allow_nan=False, sort_keys=True)
     assert json.loads(text) == res
     for key in ("partner_code", "partner", "slug", "data_through", "params", "annual", "its",
@@ -287,25 +299,25 @@ def test_results_dict_is_json_safe_with_required_keys(small_run):
 
 def test_run_is_deterministic(small_run):
     m, run = small_run
-    again = models.run_models(m, breaks=[BREAK, "2011-01"], train_end="2007-12", n_boot=49, n_sim=100)
-    a = models.build_results(5800, "Korea, South", m, run=run)
-    b = models.build_results(5800, "Korea, South", m, run=again)
+    again = run_models(m, breaks=[BREAK, "2011-01"], train_end="2007-12", n_boot=49, n_sim=100)
+    a = results.build_results(5800, "Korea, South", m, run=run)
+    b = results.build_results(5800, "Korea, South", m, run=again)
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 def test_coefficients_table_and_write_outputs(small_run, tmp_path):
     m, run = small_run
-    coef = models.coefficients_table(run)
+    coef = results.coefficients_table(run)
     assert list(coef.columns) == ["series", "model", "term", "estimate", "std_err", "ci_low", "ci_high", "p_value"]
     row = coef[(coef.series == "exports") & (coef.model == "its") & (coef.term == f"level_{BREAK}")]
     assert row["estimate"].item() == pytest.approx(run.its["exports"].effects[0].level_change)
     assert coef["model"].str.startswith("counterfactual SARIMAX").any()
-    res = models.build_results(5800, "Korea, South", m, run=run)
+    res = results.build_results(5800, "Korea, South", m, run=run)
     out, sa_path = tmp_path / "reports" / "korea-south", tmp_path / "sa" / "korea-south.csv"
-    paths = models.write_outputs(res, coef, run.sa, out, sa_path)
+    paths = results.write_outputs(res, coef, run.sa, out, sa_path)
     assert [p.name for p in paths] == ["coefficients.csv", "korea-south.csv", "results.json"]  # results last
     first = [p.read_bytes() for p in paths]
-    models.write_outputs(res, coef, run.sa, out, sa_path)
+    results.write_outputs(res, coef, run.sa, out, sa_path)
     assert [p.read_bytes() for p in paths] == first
     sa = pd.read_csv(sa_path)
     assert list(sa.columns) == ["date", "exports_sa", "imports_sa", "balance_sa"]
@@ -318,7 +330,7 @@ def test_write_outputs_replaces_the_figures_folder_with_the_staged_one(small_run
     from analysis.fileio import staging_dir
 
     m, run = small_run
-    res, coef = models.build_results(5800, "Korea, South", m, run=run), models.coefficients_table(run)
+    res, coef = results.build_results(5800, "Korea, South", m, run=run), results.coefficients_table(run)
     out = tmp_path / "korea-south"
     (out / "figures").mkdir(parents=True)
     (out / "figures" / "stl_balance.png").write_bytes(b"old, of a model now skipped")
@@ -328,7 +340,7 @@ def test_write_outputs_replaces_the_figures_folder_with_the_staged_one(small_run
     (stage / "its_exports.png").write_bytes(b"new")
     # Until the outputs are written, the published folder is the old one.
     assert (out / "figures" / "its_exports.png").read_bytes() == b"old"
-    paths = models.write_outputs(res, coef, run.sa, out, tmp_path / "sa.csv", figures_stage=stage)
+    paths = results.write_outputs(res, coef, run.sa, out, tmp_path / "sa.csv", figures_stage=stage)
     assert out / "figures" in paths and paths[-1].name == "results.json"
     assert sorted(p.name for p in (out / "figures").iterdir()) == ["its_exports.png"]
     assert (out / "figures" / "its_exports.png").read_bytes() == b"new"
@@ -339,27 +351,27 @@ def test_zero_months_skip_log_models_with_reason():
     m = synth_monthly(seed=4)
     m.loc["2005-03-01", "exports"] = 0.0
     m["balance"] = m["exports"] - m["imports"]
-    run = models.run_models(m, breaks=[BREAK], train_end="2007-12", n_boot=19, n_sim=50)
+    run = run_models(m, breaks=[BREAK], train_end="2007-12", n_boot=19, n_sim=50)
     for key in ("its.exports", "its_crisis.exports", "supf_search.exports", "counterfactual.exports"):
         assert "<= 0 (first 2005-03)" in run.skipped[key], key
     assert run.known_tests["exports"] == [] and len(run.known_tests["imports"]) == 1
     assert "exports" not in run.its and "imports" in run.its and "balance" in run.its
-    res = models.build_results(5800, "X", m, run=run)
+    res = results.build_results(5800, "X", m, run=run)
     json.dumps(res, allow_nan=False)
     assert "its.exports" in res["skipped"] and "exports" not in res["its"]
 
 
 def test_short_series_are_skipped_not_crashing():
     m = synth_monthly(seed=5, n=50)  # 2000-01 .. 2004-02
-    run = models.run_models(m, breaks=["2002-03"], train_end="2002-02", n_boot=19, n_sim=50)
+    run = run_models(m, breaks=["2002-03"], train_end="2002-02", n_boot=19, n_sim=50)
     assert "months before break 2002-03 (< 36)" in run.skipped["its.exports"]
     assert "training months" in run.skipped["counterfactual.balance"]
     assert "needed for a break search" in run.skipped["supf_search.imports"]
     tiny = synth_monthly(seed=6, n=20)
-    run2 = models.run_models(tiny, breaks=["2001-01"], train_end="2000-12", n_boot=19, n_sim=50)
+    run2 = run_models(tiny, breaks=["2001-01"], train_end="2000-12", n_boot=19, n_sim=50)
     assert "needed for STL" in run2.skipped["stl.exports"]
     assert run2.sa_methods["exports"].startswith("not adjusted")
-    json.dumps(models.build_results(5800, "X", tiny, run=run2), allow_nan=False)
+    json.dumps(results.build_results(5800, "X", tiny, run=run2), allow_nan=False)
 
 
 @pytest.mark.parametrize(
@@ -377,41 +389,46 @@ def test_short_series_are_skipped_not_crashing():
 def test_validate_params_errors(breaks, train_end, model, message):
     m = synth_monthly(seed=7)
     with pytest.raises(ParameterError, match=message):
-        models.validate_params(m, breaks, train_end, model)
+        params.validate(breaks, first=m.index.min(), last=m.index.max(), train_end=train_end, forecast_model=model)
 
 
 def test_validate_params_normalises():
     m = synth_monthly(seed=7)
-    assert models.validate_params(m, "2008-01, 2011-01", "", "ets") == (["2008-01", "2011-01"], "2007-12")
+    assert params.validate("2008-01, 2011-01", first=m.index.min(), last=m.index.max(), train_end="",
+                           forecast_model="ets") == (["2008-01", "2011-01"], "2007-12")
 
 
 # ---- narrative -------------------------------------------------------------------------------
 
-def _effect(**kw) -> models.BreakEffect:
-    base = dict(break_="2012-03", level_change=0.1, level_change_ci=(0.02, 0.18), slope_change=0.001,
-                slope_change_ci=(-0.001, 0.003), slope_change_per_year=0.012,
-                slope_change_per_year_ci=(-0.012, 0.036), p_level=0.01, p_slope=0.3, cov_type="HAC",
-                log=True, months_before=146, months_after=82, pct_level_change=10.517,
-                pct_level_change_ci=(2.02, 19.72), pct_slope_change_per_year=1.21,
-                pct_slope_change_per_year_ci=(-1.19, 3.67))
-    base.update(kw)
-    return models.BreakEffect(**base)
+Z95 = 1.959963984540054  # normal 97.5 % quantile: a HAC CI is estimate +/- Z95 * se
+
+
+def _effect(*, level: float = 0.1, level_half: float = 0.08, slope: float = 0.001, slope_half: float = 0.002,
+            log: bool = True, boot_level_half: float | None = None) -> BreakEffect:
+    """A break effect from its estimates and the half-widths of their 95 % intervals (HAC; and the
+    bootstrap one of the level when ``boot_level_half``: |t| draws all at that critical value).
+    The default is 10.5 % (CI 2.0 to 19.7 %) and a trend change of 1.2 % a year (CI -1.2 to 3.7)."""
+    boot = None
+    if boot_level_half is not None:
+        boot = np.full((99, 2), Z95)
+        boot[:, 0] = boot_level_half / (level_half / Z95)
+    return BreakEffect(break_="2012-03", log=log, params=(level, slope),
+                       bse=(level_half / Z95, slope_half / Z95), cov_type="HAC",
+                       months_before=146, months_after=82, boot_t=boot)
 
 
 def test_describe_effect_sentences():
-    s = models.describe_effect(_effect(), "Exports")
+    s = text.describe_effect(_effect(), "Exports")
     assert s == ("Exports were 10.5 % higher in 2012-03 than the pre-break trend implied "
                  "(95 % CI 2.0 % to 19.7 %, HAC).")
-    boot = models.describe_effect(_effect(pct_level_change_ci_boot=(-1.5, 24.0), level_change_ci_boot=(-0.015, 0.215)),
-                                  "Exports")
+    boot = text.describe_effect(_effect(boot_level_half=0.115), "Exports")  # CI -0.015 .. 0.215 log points
     assert boot.endswith("(95 % CI \u22121.5 % to 24.0 %, bootstrap) \u2014 no detectable change.")
-    s = models.describe_effect(_effect(pct_level_change=-3.3, pct_level_change_ci=(-15.4, 10.6)), "Exports")
+    s = text.describe_effect(_effect(level=math.log(0.967), level_half=0.134), "Exports")
     assert "3.3 % lower" in s and s.endswith("no detectable change.") and "\u221215.4 %" in s
-    bal = _effect(log=False, level_change=-850.1, level_change_ci=(-1334.4, -365.7), pct_level_change=None,
-                  pct_level_change_ci=None)
-    assert models.describe_effect(bal, "The balance").startswith(
+    bal = _effect(log=False, level=-850.1, level_half=484.35)  # CI -1334.4 .. -365.7
+    assert text.describe_effect(bal, "The balance").startswith(
         "The balance was US$ 850 million a month lower in 2012-03")
-    assert models.describe_slope(_effect(), "Exports") == (
+    assert text.describe_slope(_effect(), "Exports") == (
         "After 2012-03, the trend growth of exports changed by 1.2 % a year "
         "(95 % CI \u22121.2 % to 3.7 %, HAC) \u2014 no detectable change in trend.")
 
@@ -425,9 +442,9 @@ def korea_monthly(real_trade: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.integration
 def test_korea_results_structure(korea_monthly):
-    run = models.run_models(korea_monthly, breaks=["2012-03", "2019-01"], train_end="2012-02",
+    run = run_models(korea_monthly, breaks=["2012-03", "2019-01"], train_end="2012-02",
                             n_boot=49, n_sim=200)
-    res = models.build_results(5800, "Korea, South", korea_monthly, run=run)
+    res = results.build_results(5800, "Korea, South", korea_monthly, run=run)
     json.dumps(res, allow_nan=False)
     annual = {a["year"]: a for a in res["annual"]}
     assert annual[2011]["balance"] == pytest.approx(-13199.7, abs=0.05)
@@ -442,7 +459,7 @@ def test_korea_results_structure(korea_monthly):
 
 # ---- the notebook (papermill; slow) ---------------------------------------------------------
 
-def _run_notebook(tmp_path, params: dict) -> tuple[object, object]:
+def _run_notebook(tmp_path, params: dict, raw: tuple[tuple[str, str], ...] = ()) -> tuple[object, object]:
     import subprocess
     import sys
 
@@ -460,7 +477,7 @@ def _run_notebook(tmp_path, params: dict) -> tuple[object, object]:
     proc = subprocess.run(
         [sys.executable, "-m", "analysis.pipeline.run_notebook", str(config.NOTEBOOKS_DIR / "02_trends.ipynb"),
          str(tmp_path / "02_trends.ipynb"), "-f", str(pfile), "-r", "out_dir", str(out),
-         "-r", "data_path", str(data)],
+         "-r", "data_path", str(data), *[x for pair in raw for x in ("-r", *pair)]],
         capture_output=True, text=True, timeout=300,
     )
     return proc, out
@@ -493,3 +510,15 @@ def test_notebook_writes_results_figures_and_sa(tmp_path):
     streams = [o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "stream"
                and o.get("name") == "stderr"]
     assert streams == [], "unexpected warnings in the notebook output"
+
+
+@pytest.mark.slow
+def test_notebook_derives_train_end_from_breaks_given_alone(tmp_path):
+    # As `papermill notebooks/02_trends.ipynb out.ipynb -p breaks 2010-01`: no train_end given,
+    # so the counterfactual is trained up to the month before the break, not a default month.
+    proc, out = _run_notebook(tmp_path, {"partner": "5800", "start": "2000-01", "end": ""},
+                              raw=(("breaks", "2010-01"),))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((out / "results.json").read_text())
+    assert res["params"]["breaks"] == ["2010-01"] and res["params"]["train_end"] == "2009-12"
+    assert res["counterfactual"]["exports"]["train_end"] == "2009-12"

@@ -103,13 +103,14 @@ def test_export_notebook_errors(tmp_path: Path) -> None:
 
 
 def _results(code: int, partner: str, slug: str, scale: float = 1.0) -> dict:
-    """A results.json in the layout of analysis.models.core.results_dict (values made up)."""
+    """A results.json in the layout of analysis.report.results.results_dict (values made up)."""
     def year(y: int, e: float, i: float, months: int = 12) -> dict:
         return {"year": y, "exports": e * scale, "imports": i * scale,
                 "balance": round((e - i) * scale, 1), "months": months,
                 "complete": months == 12}
 
     return {
+        "schema_version": 1,
         "partner_code": code,
         "partner": partner,
         "slug": slug,
@@ -126,6 +127,7 @@ def _results(code: int, partner: str, slug: str, scale: float = 1.0) -> dict:
             "balance": {"log": False, "breaks": [
                 {"break": "2012-03", "level_change": -512.4, "level_change_ci": [-900.2, -124.6],
                  "slope_change": -10.0, "slope_change_ci": [-20.0, 0.0],
+                 "slope_change_per_year": -120.0, "slope_change_per_year_ci": [-240.0, 0.0],
                  "p_level": 0.0004, "p_slope": 0.05},
                 {"break": "2019-01"},  # everything missing: n/a, not a crash
             ]},
@@ -192,9 +194,16 @@ def test_build_index(reports: Path, meta: Path) -> None:
 def test_build_index_defensive(tmp_path: Path, meta: Path) -> None:
     root = tmp_path / "reports"
     (root / "odd").mkdir(parents=True)
-    (root / "odd" / "results.json").write_text(json.dumps({"partner": "Odd", "annual": "?"}))
+    (root / "odd" / "results.json").write_text(json.dumps({"schema_version": 1, "partner": "Odd", "annual": "?"}))
     text = publish.build_index(root, meta_path=tmp_path / "none.json", built="x").read_text()
     assert "n/a" in text and "Odd" in text
+    (root / "odd" / "results.json").write_text(json.dumps({"partner": "Odd"}))
+    with pytest.raises(DataError, match=r"odd/results.json: no schema_version; expected schema_version 1"):
+        publish.build_index(root, meta_path=meta)
+    (root / "odd" / "results.json").write_text(json.dumps({"schema_version": 2, "partner": "Odd"}))
+    with pytest.raises(DataError, match=r"results.json: schema_version 2; expected schema_version 1") as err:
+        publish.build_index(root, meta_path=meta)
+    assert "\n" not in str(err.value)
     (root / "odd" / "results.json").write_text("{broken")
     with pytest.raises(DataError, match="results.json: not valid JSON"):
         publish.build_index(root, meta_path=meta)

@@ -18,7 +18,6 @@ Conventions
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +25,10 @@ import pandas as pd
 
 from analysis import config
 from analysis.errors import DataError, ParameterError
+from analysis.params import is_blank, parse_month
 from analysis.partners import Partner, resolve, slugify
 
 SERIES: tuple[str, ...] = ("exports", "imports", "balance")
-_MONTH = re.compile(r"^\s*(\d{4})-(\d{2})(?:-01)?\s*$")
 
 
 def load_trade(path: str | Path = config.TRADE_MONTHLY_CSV) -> pd.DataFrame:
@@ -112,22 +111,9 @@ def resolve_partner(trade: pd.DataFrame, query: str | int) -> Partner:
     return resolve(query, partner_list(trade))
 
 
-def parse_month(value: str | pd.Timestamp | None, name: str) -> pd.Timestamp | None:
-    """``"2012-03"`` (or ``"2012-03-01"``) -> ``Timestamp('2012-03-01')``; empty/None -> None.
-
-    Raises ``ParameterError`` naming ``name`` when the value is not a month.
-    """
-    if value is None:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_period("M").to_timestamp()
-    text = str(value)
-    if not text.strip():
-        return None
-    m = _MONTH.match(text)
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ParameterError(f"{name}={text!r}: expected a month as YYYY-MM (e.g. 2012-03)")
-    return pd.Timestamp(int(m.group(1)), int(m.group(2)), 1)
+def _month_or_none(value: str | pd.Timestamp | None, name: str) -> pd.Timestamp | None:
+    """An optional month (:func:`analysis.params.parse_month`) as a month-start Timestamp."""
+    return None if is_blank(value) else pd.Timestamp(parse_month(value, name))
 
 
 def _ym(ts: pd.Timestamp) -> str:
@@ -159,8 +145,8 @@ def partner_monthly(
     name = str(rows["partner"].iloc[-1])
     first, last = rows["date"].min(), rows["date"].max()
     rng = f"data for {name} cover {_ym(first)} .. {_ym(last)}"
-    s = parse_month(start, "start")
-    e = parse_month(end, "end")
+    s = _month_or_none(start, "start")
+    e = _month_or_none(end, "end")
     if s is not None and e is not None and e < s:
         raise ParameterError(f"end={_ym(e)} is before start={_ym(s)}")
     if s is not None and s > last:

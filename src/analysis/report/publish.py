@@ -27,7 +27,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -216,7 +216,13 @@ def export_notebook(
 # ---- landing page ----------------------------------------------------------------------------
 
 
+#: The results.json layout this page reads (``analysis.report.results.SCHEMA_VERSION``).
+RESULTS_SCHEMA_VERSION = 1
+
+
 def _read_results(path: Path) -> dict[str, Any]:
+    """A partner's results.json; ``DataError`` naming the file unless it is a JSON object of
+    schema version ``RESULTS_SCHEMA_VERSION``."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -225,6 +231,10 @@ def _read_results(path: Path) -> dict[str, Any]:
         raise DataError(path, f"not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise DataError(path, "expected a JSON object")
+    version = data.get("schema_version")
+    if version != RESULTS_SCHEMA_VERSION:
+        found = "no schema_version" if version is None else f"schema_version {version!r}"
+        raise DataError(path, f"{found}; expected schema_version {RESULTS_SCHEMA_VERSION} (re-run the models)")
     return data
 
 
@@ -236,28 +246,17 @@ def _code(results: Mapping[str, Any]) -> int | None:
 
 
 def latest_complete_year(results: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The last entry of ``annual`` that is a complete year (``complete`` or 12 months)."""
+    """The last entry of ``annual`` that is a complete year."""
     annual = results.get("annual")
     if not isinstance(annual, list):
         return None
-    best = None
-    for row in annual:
-        if not isinstance(row, Mapping) or fmt.num(row.get("year")) is None:
-            continue
-        complete = row.get("complete")
-        if complete is None:
-            complete = fmt.num(row.get("months")) == 12
-        if complete and (best is None or row["year"] > best["year"]):
-            best = dict(row)
-    return best
+    done = [r for r in annual if isinstance(r, Mapping) and r.get("complete") and fmt.num(r.get("year")) is not None]
+    return dict(max(done, key=lambda r: r["year"])) if done else None
 
 
 def its_effects(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Flatten ``its`` into rows ``{series, log, **break_entry}`` (any of the known layouts).
-
-    Accepts ``its[series]`` as ``{"breaks": [...]}``, a list of break entries, or a mapping
-    from break to entry.
-    """
+    """Flatten ``its`` (``its[series] = {"log": ..., "breaks": [...]}``) into rows
+    ``{series, log, **break_entry}``."""
     its = results.get("its")
     if not isinstance(its, Mapping):
         return []
@@ -265,23 +264,11 @@ def its_effects(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     order = [s for s in SERIES if s in its] + sorted(k for k in its if k not in SERIES)
     for series in order:
         model = its[series]
-        log = None
-        entries: Iterable[Any]
-        if isinstance(model, Mapping) and isinstance(model.get("breaks"), list):
-            entries = model["breaks"]
-            log = model.get("log")
-        elif isinstance(model, list):
-            entries = model
-        elif isinstance(model, Mapping):
-            entries = [{"break": k, **v} for k, v in model.items() if isinstance(v, Mapping)]
-        else:
+        if not isinstance(model, Mapping) or not isinstance(model.get("breaks"), list):
             continue
-        for entry in entries:
-            if not isinstance(entry, Mapping):
-                continue
-            row = {"series": series, **entry}
-            row["log"] = bool(log) if log is not None else entry.get("pct_level_change") is not None
-            rows.append(row)
+        for entry in model["breaks"]:
+            if isinstance(entry, Mapping):
+                rows.append({"series": series, **entry, "log": bool(model.get("log"))})
     return rows
 
 
@@ -307,17 +294,10 @@ def _effect_cells(row: Mapping[str, Any]) -> tuple[str, str, str, str]:
     level_ci = fmt.interval(row.get("level_change_ci"), fmt.millions)
     if level != fmt.NA:
         level = f"US$ {level} mn"
-    per_year = row.get("slope_change_per_year")
-    per_year_ci = row.get("slope_change_per_year_ci")
-    if fmt.num(per_year) is None and fmt.num(row.get("slope_change")) is not None:
-        per_year = fmt.num(row.get("slope_change")) * 12  # type: ignore[operator]
-        ci = row.get("slope_change_ci")
-        if isinstance(ci, list | tuple) and len(ci) == 2 and None not in map(fmt.num, ci):
-            per_year_ci = [fmt.num(ci[0]) * 12, fmt.num(ci[1]) * 12]  # type: ignore[operator]
-    slope = fmt.millions(per_year)
+    slope = fmt.millions(row.get("slope_change_per_year"))
     if slope != fmt.NA:
         slope = f"US$ {slope} mn"
-    return level, level_ci, slope, fmt.interval(per_year_ci, fmt.millions)
+    return level, level_ci, slope, fmt.interval(row.get("slope_change_per_year_ci"), fmt.millions)
 
 
 def _month_name(ym: Any) -> str:

@@ -1,0 +1,325 @@
+"""The versioned results.json, coefficients.csv and SA series of a model run (rounded, stable).
+
+``results.json`` carries ``"schema_version": SCHEMA_VERSION`` at the top level;
+:mod:`analysis.report.publish` reads exactly that schema. Change the layout only together
+with the version number and the reader.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.clean import series as ser
+from analysis.fileio import replace_dir, write_atomic, write_json_atomic
+from analysis.models.base import SERIES
+from analysis.models.breaks import SearchResult
+from analysis.models.counterfactual import Counterfactual, Gap
+from analysis.models.its import BreakEffect, BreakTest, ITSResult
+from analysis.models.run import ModelRun, run_models
+from analysis.partners import slugify
+from analysis.report.text import CAVEATS
+
+#: Version of the results.json layout (top-level key ``schema_version``).
+SCHEMA_VERSION = 1
+
+
+# ---- rounding ----------------------------------------------------------------------------------
+
+
+def _finite(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def r_money(x: Any) -> float | None:
+    """US$ millions to 0.1."""
+    v = _finite(x)
+    return None if v is None else round(v, 1) + 0.0
+
+
+def r_p(x: Any) -> float | None:
+    """p-values to 4 significant digits."""
+    v = _finite(x)
+    if v is None or v == 0:
+        return v
+    return float(f"{v:.4g}")
+
+
+def r_stat(x: Any) -> float | None:
+    """Test statistics, R-squared and the like to 4 decimals."""
+    v = _finite(x)
+    return None if v is None else round(v, 4) + 0.0
+
+
+def r_pct(x: Any) -> float | None:
+    """Percentages to 0.01."""
+    v = _finite(x)
+    return None if v is None else round(v, 2) + 0.0
+
+
+def r_coef(x: Any) -> float | None:
+    """Regression coefficients to 6 significant digits."""
+    v = _finite(x)
+    if v is None or v == 0:
+        return v
+    return float(f"{v:.6g}")
+
+
+def _pair(ci: Sequence[float] | None, fn: Callable[[Any], float | None]) -> list[float | None] | None:
+    return None if ci is None else [fn(ci[0]), fn(ci[1])]
+
+
+# ---- JSON of each result object ----------------------------------------------------------------
+
+
+def _get(d: dict[str, Any] | None, key: str) -> Any:
+    return None if d is None else d[key]
+
+
+def _effect_json(e: BreakEffect) -> dict[str, Any]:
+    lvl = r_coef if e.log else r_money
+    hac, boot = e.conf_int(kind="hac"), e.conf_int(kind="boot")
+    pct_hac, pct_boot = e.pct_conf_int(kind="hac"), e.pct_conf_int(kind="boot")
+    p_hac, p_boot = e.pvalues("hac"), e.pvalues("boot")
+    return {
+        "break": e.break_,
+        "unit": "log points" if e.log else "US$ millions per month",
+        "level_change": lvl(e.level_change),
+        "level_change_ci": _pair(hac["level"], lvl),
+        "slope_change": r_coef(e.slope_change),
+        "slope_change_ci": _pair(hac["slope"], r_coef),
+        "slope_change_per_year": r_coef(e.slope_change_per_year),
+        "slope_change_per_year_ci": _pair(hac["slope_per_year"], r_coef),
+        "p_level": r_p(p_hac[0]),
+        "p_slope": r_p(p_hac[1]),
+        "cov_type": e.cov_type,
+        "months_before": e.months_before,
+        "months_after": e.months_after,
+        "pct_level_change": r_pct(e.pct_level_change),
+        "pct_level_change_ci": _pair(_get(pct_hac, "level"), r_pct),
+        "pct_slope_change_per_year": r_pct(e.pct_slope_change_per_year),
+        "pct_slope_change_per_year_ci": _pair(_get(pct_hac, "slope_per_year"), r_pct),
+        "level_change_ci_boot": _pair(_get(boot, "level"), lvl),
+        "slope_change_ci_boot": _pair(_get(boot, "slope"), r_coef),
+        "slope_change_per_year_ci_boot": _pair(_get(boot, "slope_per_year"), r_coef),
+        "pct_level_change_ci_boot": _pair(_get(pct_boot, "level"), r_pct),
+        "pct_slope_change_per_year_ci_boot": _pair(_get(pct_boot, "slope_per_year"), r_pct),
+        "p_level_boot": r_p(p_boot[0]) if p_boot else None,
+        "p_slope_boot": r_p(p_boot[1]) if p_boot else None,
+    }
+
+
+def _diag_json(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ljung_box": [
+            {"lag": x["lag"], "statistic": r_stat(x["statistic"]), "p_value": r_p(x["p_value"])}
+            for x in d.get("ljung_box", [])
+        ],
+        "durbin_watson": r_stat(d.get("durbin_watson")),
+    }
+
+
+def _its_json(m: ITSResult) -> dict[str, Any]:
+    return {
+        "model": "OLS segmented trend + month dummies" + (" + crisis dummies" if m.crisis_dummies else ""),
+        "log": m.log,
+        "unit": "log points (pct_* in %)" if m.log else "US$ millions per month",
+        "cov_type": m.cov_type,
+        "nobs": m.nobs,
+        "r2": r_stat(m.rsquared),
+        "breaks": [_effect_json(e) for e in m.effects],
+        "dummies": list(m.crisis_dummies),
+        "bootstrap": (
+            f"HAC t statistics calibrated by a parametric bootstrap: {m.n_boot} replications of "
+            f"AR({m.ar_order}) noise fitted to the residuals (seed in params)" if m.n_boot else None
+        ),
+    }
+
+
+def _gap_json(g: Gap) -> dict[str, Any]:
+    return {"months": g.months, "end": g.end, "cumulative_gap": r_money(g.cumulative_gap),
+            "gap_ci": _pair(g.gap_ci, r_money), "pct_gap": r_pct(g.pct_gap),
+            "pct_gap_ci": _pair(g.pct_gap_ci, r_pct)}
+
+
+def _cf_json(c: Counterfactual) -> dict[str, Any]:
+    g = c.gap()
+    return {
+        "model": c.model,
+        "train_end": c.train_end,
+        "post_start": c.post_start,
+        "post_end": c.post_end,
+        "months": c.months_post,
+        "unit": "US$ millions, summed over the post period",
+        "cumulative_gap": r_money(g.cumulative_gap),
+        "gap_ci": _pair(g.gap_ci, r_money),
+        "pct_gap": r_pct(g.pct_gap),
+        "pct_gap_ci": _pair(g.pct_gap_ci, r_pct),
+        "by_horizon": [_gap_json(h) for h in c.by_horizon],
+        "interval": f"95 %, percentiles of {c.n_sim} simulated paths (seed {c.seed}); parameter uncertainty not included",
+        "converged": c.converged,
+    }
+
+
+def _known_json(k: BreakTest) -> dict[str, Any]:
+    return {"date": k.date, "statistic": r_stat(k.statistic), "df": k.df, "p_value": r_p(k.p_value),
+            "p_value_asymptotic": r_p(k.p_value_asymptotic), "n_boot": k.n_boot, "test": k.test}
+
+
+def _search_json(s: SearchResult) -> dict[str, Any]:
+    return {
+        "best": s.best,
+        "best_method": "least-squares break date (smallest residual sum of squares)",
+        "sup_month": s.sup_month,
+        "statistic": r_stat(s.statistic),
+        "p_value": r_p(s.p_value),
+        "n_boot": s.n_boot,
+        "trim": s.trim,
+        "first_candidate": s.first_candidate,
+        "last_candidate": s.last_candidate,
+        "ar_order": s.ar_order,
+        "method": s.method,
+    }
+
+
+def _tests_json(run: ModelRun, col: str) -> dict[str, Any]:
+    t: dict[str, Any] = {"known": [_known_json(k) for k in run.known_tests.get(col, [])]}
+    if col in run.searches:
+        s = run.searches[col]
+        t["search"] = _search_json(s)
+        t["cusum"] = {"statistic": r_stat(s.cusum_statistic), "p_value": r_p(s.cusum_p_value),
+                      "test": "OLS-CUSUM (Ploberger-Kraemer) on the no-break model's residuals"}
+    return t
+
+
+def _diagnostics_json(run: ModelRun, col: str) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    if col in run.its:
+        d["its"] = _diag_json(run.its[col].diagnostics)
+    if col in run.its_crisis:
+        d["its_crisis"] = _diag_json(run.its_crisis[col].diagnostics)
+    if col in run.counterfactuals:
+        c = run.counterfactuals[col]
+        d["counterfactual"] = {**_diag_json(c.diagnostics), "model": c.model, "converged": c.converged,
+                               "fit_warnings": list(c.fit_warnings)}
+    return d
+
+
+def _annual_json(annual: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {
+            "year": int(r.year),
+            "exports": r_money(r.exports),
+            "imports": r_money(r.imports),
+            "balance": r_money(r.balance),
+            "months": int(r.months),
+            "complete": bool(r.complete),
+            "exports_growth": r_pct(r.exports_growth),
+            "imports_growth": r_pct(r.imports_growth),
+        }
+        for r in annual.itertuples(index=False)
+    ]
+
+
+# ---- the results structure and the files ---------------------------------------------------------
+
+
+def results_dict(run: ModelRun, partner_code: int | str, partner: str) -> dict[str, Any]:
+    """The JSON-safe results structure of a :class:`ModelRun` (no NaN; rounded; deterministic)."""
+    its: dict[str, Any] = {}
+    for col in SERIES:
+        if col in run.its:
+            its[col] = _its_json(run.its[col])
+            if col in run.its_crisis:
+                its[col]["crisis"] = _its_json(run.its_crisis[col])
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "partner_code": int(str(partner_code).strip()),
+        "partner": partner,
+        "slug": slugify(partner),
+        "data_through": ser.data_through(run.monthly),
+        "params": dict(run.params),
+        "annual": _annual_json(run.annual),
+        "seasonal_adjustment": dict(run.sa_methods),
+        "its": its,
+        "break_tests": {col: _tests_json(run, col) for col in SERIES},
+        "counterfactual": {col: _cf_json(run.counterfactuals[col]) for col in SERIES if col in run.counterfactuals},
+        "diagnostics": {col: _diagnostics_json(run, col) for col in SERIES},
+        "skipped": dict(sorted(run.skipped.items())),
+        "caveats": list(CAVEATS),
+    }
+
+
+def build_results(
+    partner_code: int | str,
+    partner: str,
+    monthly: pd.DataFrame,
+    *,
+    run: ModelRun | None = None,
+    **params: Any,
+) -> dict[str, Any]:
+    """Fit every model (:func:`run_models` with ``params``) unless ``run`` is given, and return
+    the JSON-safe results dictionary (see :func:`results_dict`)."""
+    if run is None:
+        run = run_models(monthly, **params)
+    elif params:
+        raise TypeError("build_results: give either run= or model parameters, not both")
+    return results_dict(run, partner_code, partner)
+
+
+def coefficients_table(run: ModelRun) -> pd.DataFrame:
+    """Tidy coefficients of every fitted model: ``series, model, term, estimate, std_err,
+    ci_low, ci_high, p_value`` (ITS with HAC errors; the counterfactual's SARIMAX/ETS parameters)."""
+    frames = []
+    for col in SERIES:
+        for key, store in (("its", run.its), ("its_crisis", run.its_crisis)):
+            if col in store:
+                frames.append(store[col].coefs.assign(series=col, model=key))
+        if col in run.counterfactuals:
+            c = run.counterfactuals[col]
+            frames.append(c.params.assign(series=col, model=f"counterfactual {c.model}"))
+    cols = ["series", "model", "term", "estimate", "std_err", "ci_low", "ci_high", "p_value"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def write_outputs(
+    results: dict[str, Any],
+    coef: pd.DataFrame,
+    sa: pd.DataFrame,
+    out_dir: str | Path,
+    sa_path: str | Path,
+    *,
+    figures_stage: str | Path | None = None,
+) -> list[Path]:
+    """Write ``out_dir/coefficients.csv``, the SA series (``date, exports_sa, imports_sa,
+    balance_sa``) to ``sa_path`` and ``out_dir/results.json``, each atomically and
+    deterministically (fixed float formats, ``\\n`` line ends). With ``figures_stage`` (a
+    folder from :func:`analysis.fileio.staging_dir` holding this run's figures) that folder then
+    replaces ``out_dir/figures``, so a run that stops early leaves the last good figures in
+    place and stale figures of an earlier run (e.g. of a model now skipped) do not linger.
+    ``results.json`` is written last. Returns the paths (the figures folder included)."""
+    out_dir, sa_path = Path(out_dir), Path(sa_path)
+    c = coef.copy()
+    for col in ("estimate", "std_err", "ci_low", "ci_high"):
+        c[col] = [r_coef(v) for v in c[col]]
+    c["p_value"] = [r_p(v) for v in c["p_value"]]
+    paths = [write_atomic(out_dir / "coefficients.csv",
+                          lambda p: c.to_csv(p, index=False, lineterminator="\n", float_format="%.6g"))]
+    s = sa[["exports_sa", "imports_sa", "balance_sa"]].copy()
+    s.index = pd.DatetimeIndex(s.index).strftime("%Y-%m-%d")
+    s.index.name = "date"
+    s = s.round(1) + 0.0
+    paths.append(write_atomic(sa_path, lambda p: s.to_csv(p, lineterminator="\n", float_format="%.1f")))
+    if figures_stage is not None:
+        paths.append(replace_dir(figures_stage, out_dir / "figures"))
+    paths.append(write_json_atomic(out_dir / "results.json", results))
+    return paths
