@@ -23,7 +23,10 @@ Design (issue 12, part 2)
 * **Donor pool.** Every Census country (``is_aggregate`` False) with trade (exports + imports
   > 0) in every month of the window, a positive annual total of the flow in every year (so the
   log exists), no U.S. free trade agreement in force during the window (the ``exclude`` codes),
-  and not the treated partner.
+  and not the treated partner. By default the pool is then restricted to partners whose annual
+  flow reached US$ 250 million in every pre-period year (:data:`MIN_FLOW`): with ~170 eligible
+  donors and 12 annual pre-periods the unrestricted convex hull contains Korea's path, so the
+  fit interpolates it exactly with micro-partners (pre RMSPE 0) and inference breaks down.
 * **Weights.** Non-negative, summing to one, minimising the pre-period RMSPE of the demeaned log
   outcome: ``scipy.optimize.nnls`` on the system augmented with a heavily weighted row of ones
   (the sum-to-one constraint), then renormalised; this is the exact simplex least-squares
@@ -64,6 +67,14 @@ FTA_PARTNERS: tuple[int, ...] = (
     5081, 5080, 1220, 2010, 5110, 3370, 5590, 6021, 7140, 5250, 2110,
     2150, 2190, 2050, 2470, 2230, 5230, 3330, 5800, 3010, 2250,
 )  # fmt: skip
+
+#: Donor floor (US$ millions): a donor's annual flow must reach this in every pre-period year.
+#: Without it, 12 annual pre-periods and ~170 eligible donors let a convex combination of
+#: erratic micro-partners (Tokelau, Samoa, Monaco, ...) interpolate Korea's path exactly (pre
+#: RMSPE 0, so the post/pre ratio is meaningless and the post-period "synthetic" swings by
+#: +-50 %). Restricting the pool to comparable units is the remedy Abadie (2021, JEL) advises;
+#: results are stable for floors of 250 to 1000. ``min_flow=None`` uses every eligible donor.
+MIN_FLOW: float = 250.0
 
 #: Relative weight of the sum-to-one row in the augmented NNLS system.
 _SUM_WEIGHT: float = 1e3
@@ -149,6 +160,19 @@ def usable(panel: pd.DataFrame) -> list[int]:
     """Columns of ``panel`` with a finite value in every year."""
     finite = np.isfinite(panel.to_numpy()).all(axis=0)
     return [int(c) for c, ok in zip(panel.columns, finite, strict=True) if ok]
+
+
+def large_enough(
+    panel: pd.DataFrame, donors: Sequence[int], pre_end: int, min_flow: float | None
+) -> list[int]:
+    """Donors whose annual flow was at least ``min_flow`` (US$ millions) in every year up to
+    ``pre_end``; all of them when ``min_flow`` is None. ``panel`` holds log annual totals."""
+    if min_flow is None:
+        return [int(d) for d in donors]
+    if min_flow <= 0:
+        raise ParameterError(f"min_flow must be positive (US$ millions), got {min_flow}")
+    floor = panel.loc[panel.index <= pre_end, list(donors)].min()
+    return [int(d) for d in donors if floor[d] >= math.log(min_flow)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,12 +347,20 @@ class SynthResult:
     time_p_value: float
 
 
-def outcome_label(flow: str, pre_start: int, treatment_year: int) -> str:
-    """Plain-language description of the outcome the weights match."""
+def outcome_label(
+    flow: str, pre_start: int, treatment_year: int, min_flow: float | None = None
+) -> str:
+    """Plain-language description of the outcome the weights match (and of the donor floor)."""
     direction = "to" if flow == "exports" else "from"
+    pool = (
+        ""
+        if min_flow is None
+        else f"; donors: eligible countries with annual {flow} of at least US$ {min_flow:g} "
+        f"million in every pre-period year"
+    )
     return (
         f"log of annual U.S. {flow} {direction} the partner (sum of the 12 monthly NSA figures, "
-        f"US$ millions), demeaned over the pre-period {pre_start}-{treatment_year - 1}"
+        f"US$ millions), demeaned over the pre-period {pre_start}-{treatment_year - 1}{pool}"
     )
 
 
@@ -341,11 +373,14 @@ def run_flow(
     treatment_year: int = 2012,
     post_end: int = 2018,
     time_year: int = 2008,
+    min_flow: float | None = MIN_FLOW,
 ) -> SynthResult:
     """Synthetic control of ``flow`` for ``treated`` on the cleaned monthly table, with placebos.
 
     Donors: :func:`donor_pool` over ``pre_start``-``post_end`` minus units with a non-positive
-    annual total of ``flow``. Placebo in time: fake treatment in ``time_year`` with the post
+    annual total of ``flow`` and, unless ``min_flow`` is None, minus units whose annual ``flow``
+    fell below ``min_flow`` US$ millions in a pre-period year (:func:`large_enough`; see
+    :data:`MIN_FLOW`). Placebo in time: fake treatment in ``time_year`` with the post
     period ending the year before ``treatment_year``, same donors.
     """
     if not pre_start < time_year < treatment_year <= post_end:
@@ -360,6 +395,9 @@ def run_flow(
     if treated not in usable(panel):
         raise DataError(None, f"partner {treated} has no positive annual {flow} in some year")
     donors = [c for c in usable(panel) if c != treated]
+    donors = large_enough(panel, donors, treatment_year - 1, min_flow)
+    if not donors:
+        raise ParameterError(f"no donor left for {flow} (min_flow={min_flow})")
     names_all = trade.drop_duplicates("partner_code", keep="last").set_index("partner_code")
     names = {c: str(names_all.at[c, "partner"]) for c in [treated, *donors]}
     ratios = placebo_ratios(panel, treated, donors, treatment_year, post_end)
@@ -368,7 +406,7 @@ def run_flow(
     time_rank, time_p = rank_p(time_ratios, treated)
     return SynthResult(
         flow=flow,
-        outcome=outcome_label(flow, pre_start, treatment_year),
+        outcome=outcome_label(flow, pre_start, treatment_year, min_flow),
         fit=fit(panel, treated, donors, treatment_year, post_end),
         names=names,
         ratios=ratios,
@@ -430,6 +468,7 @@ def evaluation(
     treatment_year: int = 2012,
     post_end: int = 2018,
     time_year: int = 2008,
+    min_flow: float | None = MIN_FLOW,
 ) -> dict[str, dict[str, Any]]:
     """``{"exports": {...}, "imports": {...}}`` for ``reports/korus/evaluation.json``.
 
@@ -438,7 +477,10 @@ def evaluation(
     exclude = tuple(exclude)
     return {
         flow: result_dict(
-            run_flow(trade, flow, exclude, treated, pre_start, treatment_year, post_end, time_year)
+            run_flow(
+                trade, flow, exclude, treated, pre_start, treatment_year, post_end, time_year,
+                min_flow,
+            )
         )
         for flow in FLOWS
     }
