@@ -16,10 +16,10 @@ Design (issue 12, part 2)
   Korea's own pre-period mean plus the weighted demeaned donors. ``actual`` and ``synthetic``
   are reported in log US$ millions; the gap (actual - synthetic) is in log points, and
   ``gap_pct = 100 * (exp(gap) - 1)``.
-* **Window.** Pre-period: ``pre_start`` (2000) to the year before treatment (2011; KORUS entered
-  into force on 2012-03-15, so the fit uses months up to 2012-02 only through whole years up to
-  2011). Post-period: 2012 (which is 9.5 months treated) to ``post_end`` (2018, the last year
-  before the 2019 revision; a parameter).
+* **Window.** Pre-period: ``pre_start`` (2000) to the year before treatment (2011). KORUS entered
+  into force on 2012-03-15; the fit uses whole pre-treatment years only, so January-February 2012
+  are left out of the fit rather than forming a part year. Post-period: 2012 (about 9.5 of its
+  months treated) to ``post_end`` (2018, the last year before the 2019 revision; a parameter).
 * **Donor pool.** Every Census country (``is_aggregate`` False) with trade (exports + imports
   > 0) in every month of the window, a positive annual total of the flow in every year (so the
   log exists), no U.S. free trade agreement in force during the window (the ``exclude`` codes),
@@ -75,6 +75,10 @@ FTA_PARTNERS: tuple[int, ...] = (
 #: +-50 %). Restricting the pool to comparable units is the remedy Abadie (2021, JEL) advises;
 #: results are stable for floors of 250 to 1000. ``min_flow=None`` uses every eligible donor.
 MIN_FLOW: float = 250.0
+
+#: Pre-period RMSPE (log points) below which a fit counts as exact interpolation: its post/pre
+#: ratio is infinite (reported as None), not a huge number produced by rounding.
+_EXACT: float = 1e-8
 
 #: Relative weight of the sum-to-one row in the augmented NNLS system.
 _SUM_WEIGHT: float = 1e3
@@ -227,7 +231,7 @@ class SynthFit:
 
     @property
     def rmspe_ratio(self) -> float:
-        return self.post_rmspe / self.pre_rmspe if self.pre_rmspe > 0 else math.inf
+        return self.post_rmspe / self.pre_rmspe if self.pre_rmspe > _EXACT else math.inf
 
     def nonzero_weights(self, tol: float = 1e-4) -> dict[int, float]:
         """Donor code -> weight for weights above ``tol``, largest first."""
@@ -315,7 +319,7 @@ def placebo_ratios(
     pre_r = np.sqrt(np.mean(gaps[pre] ** 2, axis=0))
     post_r = np.sqrt(np.mean(gaps[~pre] ** 2, axis=0)) if z_post.size else np.full(n, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(pre_r > 0, post_r / pre_r, np.inf)
+        ratio = np.where(pre_r > _EXACT, post_r / pre_r, np.inf)
     return {code: float(r) for code, r in zip([int(treated), *donors], ratio, strict=True)}
 
 
