@@ -1,0 +1,253 @@
+"""Synthetic control (analysis.models.synth): planted effects, null placebos, weights, donor pool."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import minimize
+
+from analysis.models import synth
+
+TREATED = 9999
+YEARS = np.arange(1990, 2020)  # 30 years
+TREAT_YEAR = 2010  # 20 pre-period years, 10 post
+TRUE_W = {1001: 0.5, 1002: 0.3, 1003: 0.2}
+
+
+def factor_panel(
+    seed: int, effect: float, n_donors: int = 40, treated_noise: float = 0.01
+) -> pd.DataFrame:
+    """Log panel (years x codes): donors from a 3-factor model plus N(0, 0.1) noise, the treated
+    unit an exact convex combination of donors 1001-1003 plus N(0, ``treated_noise``) noise,
+    ``effect`` added from TREAT_YEAR on."""
+    rng = np.random.default_rng(seed)
+    t = len(YEARS)
+    factors = np.cumsum(rng.normal(0.0, 0.1, size=(t, 3)), axis=0)
+    loadings = rng.normal(1.0, 0.5, size=(3, n_donors))
+    levels = rng.uniform(3.0, 9.0, size=n_donors)
+    donors = levels + factors @ loadings + rng.normal(0.0, 0.1, size=(t, n_donors))
+    codes = list(range(1001, 1001 + n_donors))
+    panel = pd.DataFrame(donors, index=pd.Index(YEARS, name="year"), columns=codes)
+    treated = sum(w * panel[c] for c, w in TRUE_W.items()) + 2.0  # level shift: demeaned away
+    treated = treated + rng.normal(0.0, treated_noise, size=t) + effect * (YEARS >= TREAT_YEAR)
+    panel.insert(0, TREATED, treated)
+    return panel
+
+
+def donors_of(panel: pd.DataFrame) -> list[int]:
+    return [c for c in panel.columns if c != TREATED]
+
+
+# ---------------------------------------------------------------------------------------------
+# Planted effect and null
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [1, 3, 4, 5])
+def test_planted_gap_is_recovered_and_ranks_first(seed: int) -> None:
+    panel = factor_panel(seed=seed, effect=0.2)
+    donors = donors_of(panel)
+    fit = synth.fit(panel, TREATED, donors, TREAT_YEAR)
+    w = dict(zip(fit.donors, fit.weights, strict=True))
+    for code, true in TRUE_W.items():
+        assert w[code] == pytest.approx(true, abs=0.1)
+    assert sum(v for c, v in w.items() if c not in TRUE_W) < 0.15
+    post = fit.years >= TREAT_YEAR
+    assert np.mean(fit.gap[post]) == pytest.approx(0.2, abs=0.04)
+    assert fit.pre_rmspe < 0.03
+    ratios = synth.placebo_ratios(panel, TREATED, donors, TREAT_YEAR)
+    assert len(ratios) == len(donors) + 1
+    rank, p = synth.rank_p(ratios, TREATED)
+    assert rank == 1
+    assert p == pytest.approx(1 / (len(donors) + 1))
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4, 5, 6])
+def test_no_effect_is_not_significant(seed: int) -> None:
+    # Under the null the treated unit must be exchangeable with its placebos: its own noise is
+    # the donors' (with noise 0.01 its pre-fit is far tighter than any placebo's, which inflates
+    # its post/pre ratio whatever the effect -- a property of the statistic, not a bug).
+    panel = factor_panel(seed=seed, effect=0.0, treated_noise=0.1)
+    donors = donors_of(panel)
+    rank, p = synth.rank_p(synth.placebo_ratios(panel, TREATED, donors, TREAT_YEAR), TREATED)
+    assert p > 0.1
+    assert rank > 4
+
+
+def test_placebo_ratio_of_treated_matches_its_own_fit() -> None:
+    panel = factor_panel(seed=6, effect=0.1)
+    donors = donors_of(panel)
+    fit = synth.fit(panel, TREATED, donors, TREAT_YEAR)
+    ratios = synth.placebo_ratios(panel, TREATED, donors, TREAT_YEAR)
+    assert ratios[TREATED] == pytest.approx(fit.rmspe_ratio, rel=1e-6)
+    # a placebo never draws on the treated unit: dropping it from the panel changes nothing
+    donor_ratios = synth.placebo_ratios(panel.drop(columns=TREATED), donors[0], donors[1:], TREAT_YEAR)
+    assert ratios[donors[0]] == pytest.approx(donor_ratios[donors[0]], rel=1e-6)
+
+
+def test_post_end_limits_the_post_period() -> None:
+    panel = factor_panel(seed=7, effect=0.2)
+    fit = synth.fit(panel, TREATED, donors_of(panel), TREAT_YEAR, post_end=2012)
+    assert fit.years.max() == 2012
+    with pytest.raises(synth.ParameterError):
+        synth.fit(panel, TREATED, donors_of(panel), TREAT_YEAR, post_end=2009)
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("t", "j"), [(12, 60), (20, 40), (30, 5)])
+def test_weights_are_on_the_simplex_and_optimal(t: int, j: int) -> None:
+    rng = np.random.default_rng(t * j)
+    x = rng.normal(0.0, 0.3, size=(t, j))
+    y = x[:, :3] @ np.array([0.2, 0.3, 0.5]) + rng.normal(0.0, 0.3, size=t) + 0.4
+    w = synth.simplex_weights(x, y)
+    assert (w >= 0).all()
+    assert w.sum() == pytest.approx(1.0, abs=1e-12)
+    ref = minimize(
+        lambda v: float(np.sum((x @ v - y) ** 2)),
+        np.full(j, 1 / j),
+        jac=lambda v: 2 * x.T @ (x @ v - y),
+        bounds=[(0, None)] * j,
+        constraints=[{"type": "eq", "fun": lambda v: v.sum() - 1}],
+        method="SLSQP",
+        options={"ftol": 1e-14, "maxiter": 2000},
+    )
+    assert np.sum((x @ w - y) ** 2) <= ref.fun + 1e-8
+
+
+def test_fit_weights_are_on_the_simplex() -> None:
+    fit = synth.fit(factor_panel(seed=8, effect=0.0), TREATED, list(range(1001, 1041)), TREAT_YEAR)
+    assert (fit.weights >= 0).all()
+    assert fit.weights.sum() == pytest.approx(1.0, abs=1e-12)
+    assert sum(fit.nonzero_weights().values()) == pytest.approx(1.0, abs=1e-3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Donor pool and panel on a tiny monthly table
+# ---------------------------------------------------------------------------------------------
+def monthly_table(units: dict[int, tuple[np.ndarray, np.ndarray]], start: str, aggregates=()) -> pd.DataFrame:
+    """Cleaned-table frame from ``code -> (monthly exports, monthly imports)``."""
+    frames = []
+    for code, (exp, imp) in units.items():
+        dates = pd.date_range(start, periods=len(exp), freq="MS")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": dates,
+                    "partner_code": code,
+                    "partner": f"P{code}",
+                    "is_aggregate": code in aggregates,
+                    "exports": exp,
+                    "imports": imp,
+                    "balance": exp - imp,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_donor_pool_excludes_fta_partners_gaps_and_aggregates() -> None:
+    ones = np.ones(36)
+    zero_month = ones.copy()
+    zero_month[20] = 0.0
+    units = {
+        100: (ones, ones),  # eligible
+        200: (ones, ones),  # FTA partner
+        300: (ones[:35], ones[:35]),  # last month missing
+        400: (zero_month, zero_month),  # no trade in one month
+        500: (zero_month, ones),  # no exports in one month, but trade: eligible
+        600: (ones, ones),  # aggregate
+        TREATED: (ones, ones),
+    }
+    trade = monthly_table(units, "2000-01-01", aggregates=(600,))
+    pool = synth.donor_pool(trade, 2000, 2002, exclude=[200], treated=TREATED)
+    assert pool == [100, 500]
+    # the window matters: over 2000 alone unit 300 and 400 are complete
+    assert synth.donor_pool(trade, 2000, 2000, exclude=iter([200]), treated=TREATED) == [100, 300, 400, 500]
+    panel = synth.annual_log_panel(trade, "exports", [100, 300, 500], 2000, 2002)
+    assert panel.loc[2000, 100] == pytest.approx(math.log(12))
+    assert np.isnan(panel.loc[2002, 300])  # 11 months: no annual total
+    assert panel.loc[2001, 500] == pytest.approx(math.log(11))
+    assert synth.usable(panel) == [100, 500]
+    assert synth.large_enough(panel, [100, 500], 2001, 11.5) == [100]
+    assert synth.large_enough(panel, [100, 500], 2001, None) == [100, 500]
+
+
+def test_fta_partners_from_csv(tmp_path) -> None:
+    path = tmp_path / "us_ftas.csv"
+    path.write_text(
+        "partner_code,partner,agreement,in_force,revision,revision_in_force,source\n"
+        "5800,Korea,KORUS,2012-03-15,yes,2019-01-01,x\n"
+        "3370,Chile,US-Chile,2004-01-01,,,x\n"
+    )
+    assert synth.fta_partners(path, "2011-12-31") == {3370}
+    assert synth.fta_partners(path, "2018-12-31") == {3370, 5800}
+    with pytest.raises(synth.DataError):
+        synth.fta_partners(tmp_path / "missing.csv", "2018-12-31")
+
+
+def test_evaluation_dict_shape_on_a_synthetic_table() -> None:
+    panel = factor_panel(seed=9, effect=0.2, n_donors=12)
+    panel.index = panel.index + 10  # 2000..2029
+    units = {}
+    for code in panel.columns:
+        monthly = np.repeat(np.exp(panel[code].to_numpy()) / 12, 12)
+        units[int(code)] = (monthly, monthly * 1.1)
+    trade = monthly_table(units, "2000-01-01")
+    out = synth.evaluation(
+        trade, exclude=[1012], treated=TREATED, pre_start=2000, treatment_year=2020,
+        post_end=2024, time_year=2015, min_flow=None,
+    )
+    json.dumps(out, allow_nan=False)
+    assert set(out) == {"exports", "imports"}
+    res = out["exports"]
+    assert set(res) == {
+        "outcome", "weights", "donor_names", "n_donors", "pre_rmspe", "post_rmspe",
+        "rmspe_ratio", "rank", "p_value", "gap_by_year", "placebo_in_time",
+    }
+    assert res["n_donors"] == 11
+    assert "1012" not in res["weights"] and str(TREATED) not in res["weights"]
+    assert set(res["donor_names"]) == set(res["weights"])
+    assert [g["year"] for g in res["gap_by_year"]] == list(range(2020, 2025))
+    first = res["gap_by_year"][0]
+    assert set(first) == {"year", "actual", "synthetic", "gap", "gap_pct"}
+    assert first["gap_pct"] == pytest.approx(100 * math.expm1(first["gap"]), abs=0.05)
+    assert set(res["placebo_in_time"]) == {"date", "rmspe_ratio", "rank", "p_value"}
+    assert res["placebo_in_time"]["date"] == "2015-01-01"
+    assert res["p_value"] == pytest.approx(res["rank"] / 12, abs=1e-4)
+
+
+def test_bad_parameters_raise() -> None:
+    ones = np.ones(48)
+    trade = monthly_table({100: (ones, ones), TREATED: (ones, ones)}, "2000-01-01")
+    with pytest.raises(synth.ParameterError):
+        synth.run_flow(trade, "exports", [], TREATED, pre_start=2000, treatment_year=2001,
+                       post_end=2001, time_year=2003)
+    with pytest.raises(synth.ParameterError):
+        synth.annual_log_panel(trade, "balance", [100], 2000, 2001)
+    with pytest.raises(synth.DataError):
+        synth.run_flow(trade, "exports", [], 4242, pre_start=2000, treatment_year=2002,
+                       post_end=2003, time_year=2001)
+
+
+# ---------------------------------------------------------------------------------------------
+# Real data
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.integration
+def test_korea_on_the_real_table(mirror, real_trade) -> None:
+    full = synth.run_flow(real_trade, "exports", synth.FTA_PARTNERS, min_flow=None)
+    assert len(full.fit.donors) >= 100
+    assert synth.KOREA not in full.fit.donors
+    out = synth.evaluation(real_trade, synth.FTA_PARTNERS)
+    json.dumps(out, allow_nan=False)
+    for flow in synth.FLOWS:
+        res = out[flow]
+        assert res["n_donors"] >= 30
+        assert str(synth.KOREA) not in res["weights"]
+        assert not set(res["weights"]) & {str(c) for c in synth.FTA_PARTNERS}
+        assert res["pre_rmspe"] is not None and 0 < res["pre_rmspe"] < 0.1
+        assert [g["year"] for g in res["gap_by_year"]] == list(range(2012, 2019))
+        assert 1 <= res["rank"] <= res["n_donors"] + 1
