@@ -167,17 +167,17 @@ def copy_repo(dest: Path) -> int:
 PROFILE_CODE = r"""
 import cProfile, json, pstats, time
 from analysis import config
-from analysis.models import core as models
+from analysis.models.run import run_models
 from analysis.clean import series
 trade = series.load_trade(config.TRADE_MONTHLY_CSV)
 m = series.partner_monthly(trade, config.DEFAULT_PARTNER, "2000-01", "")
 pr = cProfile.Profile()
 t0 = time.perf_counter()
 pr.enable()
-models.run_models(m, breaks=["2012-03", "2019-01"], train_end="2012-02")
+run_models(m, breaks=["2012-03", "2019-01"], train_end="2012-02")
 pr.disable()
 out = {"run_models (profiled)": time.perf_counter() - t0}
-names = ["supf_search", "_hac_wald_boot", "fit_its", "counterfactual", "seasonally_adjust", "stl_decompose", "_ar_noise"]
+names = ["supf_search", "hac_wald_boot", "fit_its", "counterfactual", "seasonally_adjust", "stl_decompose", "ar_noise"]
 for (fn, _, name), (_, _, _, ct, _) in pstats.Stats(pr).stats.items():
     if name in names and "/analysis/models/" in fn:
         out[name] = out.get(name, 0.0) + ct
@@ -191,13 +191,13 @@ from analysis import config
 from analysis.models import comparison as cmp
 from analysis.report import context_plots
 from analysis.report import figures
-from analysis.models import core as models
+from analysis.models import seasonal
 from analysis.clean import series
 from analysis.fileio import write_atomic
 trade = series.load_trade(config.TRADE_MONTHLY_CSV)
 m = series.partner_monthly(trade, config.DEFAULT_PARTNER, "2000-01", "")
 through = series.data_through(m)
-sa = models.seasonally_adjust(m)
+sa = seasonal.seasonally_adjust(m)
 codes = [5800, 5700, 5880, 2010]
 names = [cmp.partner_name(trade, c) for c in codes]
 bal = cmp.wide_by_partner(cmp.annual_totals(trade, codes), "balance")[names]
@@ -229,7 +229,7 @@ print(json.dumps(out))
 
 IMPORT_SETS = {  # the analysis modules each notebook imports
     "01_clean": "import analysis.clean.table, analysis.clean.census, analysis.config",
-    "02_trends": "import analysis.models.core, analysis.report.figures, analysis.clean.series",
+    "02_trends": "import analysis.models.run, analysis.report.results, analysis.report.text, analysis.report.figures, analysis.clean.series",
     "03_partners": "import analysis.clean.series, analysis.models.comparison, analysis.models.context, "
                    "analysis.models.did_reading, analysis.report.context_plots, analysis.report.figures, "
                    "analysis.report.theme, analysis.sources.wdi",

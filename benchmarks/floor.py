@@ -69,15 +69,17 @@ def run(root: Path) -> dict[str, float]:
     import pandas as pd
 
     from analysis import config
+    from analysis import params as params_mod
     from analysis.claims import check as claims
     from analysis.claims import view
     from analysis.clean import series
     from analysis.clean import table as clean
     from analysis.errors import AnalysisError
-    from analysis.models import core as models
+    from analysis.models.base import SERIES
+    from analysis.models.run import run_models
     from analysis.params import build_params
     from analysis.partners import resolve
-    from analysis.report import figures, publish
+    from analysis.report import figures, publish, results, text
     from analysis.sources import fetch, manifest
 
     clock.mark("imports")
@@ -106,7 +108,8 @@ def run(root: Path) -> dict[str, float]:
     report_dir = config.REPORTS_DIR / who.slug
     fig_dir = report_dir / "figures"
     monthly = series.partner_monthly(trade, who.code, params["start"], params["end"])
-    breaks, train_end = models.validate_params(monthly, params["breaks"], params["train_end"], "sarimax")
+    breaks, train_end = params_mod.validate(params["breaks"], first=monthly.index.min(), last=monthly.index.max(),
+                                            train_end=params["train_end"], forecast_model="sarimax")
     through = series.data_through(monthly)
     sa_path = config.TRADE_MONTHLY_CSV.parent / "sa" / f"{who.slug}.csv"
     figures.set_theme()
@@ -115,9 +118,9 @@ def run(root: Path) -> dict[str, float]:
                         fig_dir, "annual_balance")
     clock.mark("trends: data and first figure")
 
-    mrun = models.run_models(monthly, breaks=breaks, train_end=train_end, forecast_model="sarimax")
-    results = models.build_results(who.code, who.name, monthly, run=mrun)
-    coef = models.coefficients_table(mrun)
+    mrun = run_models(monthly, breaks=breaks, train_end=train_end, forecast_model="sarimax")
+    outcome = results.build_results(who.code, who.name, monthly, run=mrun)
+    coef = results.coefficients_table(mrun)
     clock.mark("trends: run_models")
 
     figures.save_figure(figures.plot_monthly_trade(monthly, mrun.sa, partner=who.name, data_through=through),
@@ -125,19 +128,18 @@ def run(root: Path) -> dict[str, float]:
     if "balance" in mrun.stl:
         figures.save_figure(figures.plot_stl(mrun.stl["balance"], series_label="Balance", partner=who.name,
                                              data_through=through), fig_dir, "stl_balance")
-    labels = {"exports": "Exports", "imports": "Imports", "balance": "The balance"}
-    for col in models.SERIES:
+    for col in SERIES:
         if col not in mrun.its:
             continue
         cf = mrun.counterfactuals.get(col)
         fig = figures.plot_its(mrun.its[col].fit, forecast=cf.forecast if cf else None,
-                               series_label=labels[col].removeprefix("The ").capitalize(), partner=who.name,
+                               series_label=text.LABELS[col].removeprefix("The ").capitalize(), partner=who.name,
                                data_through=through, breaks=breaks, unit="US$ millions")
         figures.save_figure(fig, fig_dir, f"its_{col}")
-    for table in (models.effects_table(mrun), models.effects_table(mrun, crisis=True), models.tests_table(mrun),
-                  models.counterfactual_table(mrun), models.diagnostics_table(mrun)):
+    for table in (text.effects_table(mrun), text.effects_table(mrun, crisis=True), text.tests_table(mrun),
+                  text.counterfactual_table(mrun), text.diagnostics_table(mrun)):
         assert isinstance(table, pd.DataFrame)
-    models.write_outputs(results, coef, mrun.sa, report_dir, sa_path)
+    results.write_outputs(outcome, coef, mrun.sa, report_dir, sa_path)
     clock.mark("trends: figures and outputs")
 
     # ---- 03_partners (default parameters of the notebook) ------------------------------------

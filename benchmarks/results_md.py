@@ -278,7 +278,7 @@ def dominates_section(R: dict[str, Any]) -> list[str]:
         f"- **Models.** `models.run_models` for Korea takes {s(rm)} s (profiled): the counterfactual "
         f"(SARIMAX fits and 1000 simulated paths per series) {s(prof.get('counterfactual'))} s, the "
         f"unknown-date break search (`supf_search`) {s(prof.get('supf_search'))} s (its bootstrap, "
-        f"`_hac_wald_boot`, {s(prof.get('_hac_wald_boot'))} s for 3 series × 999 replications), the ITS "
+        f"`hac_wald_boot`, {s(prof.get('hac_wald_boot'))} s for 3 series × 999 replications), the ITS "
         f"fits with their bootstrap {s(prof.get('fit_its'))} s. The pipeline and the floor do the same work.",
         "",
     ]
@@ -292,7 +292,7 @@ COSTS_REMOVED = [
     "it added about 2 s to every Jupyter process start (papermill, nbconvert, the kernel; measured "
     "when it was removed, not by this run).",
     "- The bootstrap of the break search is one matrix product over all replications "
-    "(`models._hac_wald_boot`), not a loop over them, with the same statistics (a unit test "
+    "(`analysis.models.breaks.hac_wald_boot`), not a loop over them, with the same statistics (a unit test "
     "compares the two paths).",
     "- Figures are rendered once per format: `display(figures.save_figure(...))` embeds the saved PNG "
     "(before, `display(fig)` rendered every figure a third time).",

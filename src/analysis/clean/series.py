@@ -26,7 +26,7 @@ import pandas as pd
 from analysis import config
 from analysis.errors import DataError, ParameterError
 from analysis.params import is_blank, parse_month
-from analysis.partners import Partner, resolve, slugify
+from analysis.partners import Partner, resolve
 
 SERIES: tuple[str, ...] = ("exports", "imports", "balance")
 
@@ -83,23 +83,29 @@ def load_trade(path: str | Path = config.TRADE_MONTHLY_CSV) -> pd.DataFrame:
 
 def partner_list(trade: pd.DataFrame) -> list[Partner]:
     """The partners present in ``trade``, as ``analysis.partners.Partner`` records."""
+    from analysis.clean.table import unique_slugs  # the slugs partners.csv has
+
     rows = []
     for code, g in trade.groupby("partner_code", sort=True):
-        name = str(g["partner"].iloc[-1])
         traded = (g["exports"].abs() + g["imports"].abs()) > 0
-        rows.append(
-            Partner(
-                code=int(code),
-                name=name,
-                slug=slugify(name),
-                is_aggregate=bool(g["is_aggregate"].iloc[-1]),
-                first_month=g["date"].min().strftime("%Y-%m"),
-                last_month=g["date"].max().strftime("%Y-%m"),
-                months=len(g),
-                months_with_trade=int(traded.sum()),
-            )
-        )
-    return rows
+        rows.append({
+            "partner_code": int(code),
+            "partner": str(g["partner"].iloc[-1]),
+            "is_aggregate": bool(g["is_aggregate"].iloc[-1]),
+            "first_month": g["date"].min().strftime("%Y-%m"),
+            "last_month": g["date"].max().strftime("%Y-%m"),
+            "months": len(g),
+            "months_with_trade": int(traded.sum()),
+        })
+    # Unique slugs, as in partners.csv: two codes with one name (Israel 5080/5081) must not
+    # share data/processed/sa/<slug>.csv or a report folder.
+    slugs = unique_slugs(pd.DataFrame(rows)) if rows else []
+    return [
+        Partner(code=r["partner_code"], name=r["partner"], slug=s, is_aggregate=r["is_aggregate"],
+                first_month=r["first_month"], last_month=r["last_month"], months=r["months"],
+                months_with_trade=r["months_with_trade"])
+        for r, s in zip(rows, slugs, strict=True)
+    ]
 
 
 def resolve_partner(trade: pd.DataFrame, query: str | int) -> Partner:

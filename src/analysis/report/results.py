@@ -323,3 +323,19 @@ def write_outputs(
         paths.append(replace_dir(figures_stage, out_dir / "figures"))
     paths.append(write_json_atomic(out_dir / "results.json", results))
     return paths
+
+
+def output_paths(out_dir: str | Path, data_file: Path, slug: str) -> tuple[Path, Path]:
+    """Where a trends run writes: ``(report folder, seasonally adjusted CSV)``.
+
+    The pipeline passes ``out_dir`` (``reports/<slug>``) and the adjusted series go beside
+    the cleaned table (``data/processed/sa/<slug>.csv``). A run by hand (``out_dir`` empty)
+    writes everything under ``build/interactive/<slug>/``, so it never replaces what the
+    pipeline published.
+    """
+    from analysis import config
+
+    report_dir = config.output_dir(out_dir, slug)
+    if str(out_dir).strip():
+        return report_dir, data_file.parent / "sa" / f"{slug}.csv"
+    return report_dir, report_dir / "sa.csv"
