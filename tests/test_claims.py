@@ -320,7 +320,7 @@ def test_evaluate_and_write(tmp_path: Path, ctx: cl.ClaimsContext) -> None:
     cl.write_results(res, out)
     assert out.read_bytes() == first  # deterministic
     text = first.decode()
-    assert text.splitlines()[0] == "id,claim,stated,computed,unit,verdict,note"
+    assert text.splitlines()[0] == "id,claim,stated,computed,unit,verdict,basis,note"
     assert "\r" not in text and ",0.168," in text
     back = pd.read_csv(out)
     assert list(back["verdict"]) == ["contradicted", "supported", "not_checkable"]
@@ -417,3 +417,25 @@ def test_real_other_verdicts(real_results) -> None:
     notes = results.set_index("id")["note"]
     assert "HS 87 share" in notes["autos_share_2018"]
     assert "U.S. part only" in notes["us_china_share"]
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("census", "data"), ("wdi", "data"), ("census+wdi", "data"), ("census-api:imports_hs2.csv.gz", "data"),
+    ("report", "arithmetic"), ("reference:korea_steel_exports_to_us_tonnes.tsv", "reference"), ("none", "none"),
+])
+def test_basis_of_a_claim(source: str, expected: str) -> None:
+    """Issue 12: steel_drop_2018 (the report's own arithmetic) and steel_quota_70pct (compiled
+    trade-press tonnes) are not data checks."""
+    assert cl.basis(source) == expected
+
+
+def test_summary_sentence_counts_data_checks_apart() -> None:
+    res = pd.DataFrame({
+        "verdict": ["supported", "contradicted", "supported", "supported", "not_checkable"],
+        "basis": ["data", "data", "arithmetic", "reference", "none"],
+    })
+    text = view.summary_sentence(res)
+    assert text.startswith("Of 5 claims, 2 can be checked against official data: **1 supported**, "
+                           "**1 contradicted** and **0 not checkable**")
+    assert "1 only recompute the report's own arithmetic (1 agree)" in text
+    assert "1 state numbers that none of the project's sources holds" in text

@@ -139,11 +139,11 @@ def test_notebook_default_train_end_is_derived_from_the_breaks():
 
 def test_results_json_is_versioned():
     from analysis.models.run import run_models
-    from analysis.report import publish, results
+    from analysis.report import landing, results
 
     s = _series()
     m = pd.DataFrame({"exports": s, "imports": s * 1.1, "balance": s - s * 1.1})
     run = run_models(m, breaks=["2008-01"], n_boot=19, n_sim=50)
     res = results.results_dict(run, 5800, "Korea, South")
-    assert res["schema_version"] == results.SCHEMA_VERSION == publish.RESULTS_SCHEMA_VERSION == 1
+    assert res["schema_version"] == results.SCHEMA_VERSION == landing.RESULTS_SCHEMA_VERSION == 1
     assert res["params"]["train_end"] == "2007-12"  # derived from the first break

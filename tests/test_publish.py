@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from analysis.errors import DataError  # noqa: E402
-from analysis.report import fmt, publish  # noqa: E402
+from analysis.report import fmt, landing, publish  # noqa: E402
 
 SECRET_CODE = "secret_variable_name = 41 + 1"
 
@@ -155,14 +155,15 @@ def reports(tmp_path: Path) -> Path:
     (root / "korus").mkdir()
     (root / "korus" / "claims.html").write_text("<html></html>")
     (root / "claims.csv").write_text(
-        "id,claim,stated,computed,unit,verdict,note\n"
-        "a,x,1,1,u,supported,\nb,x,1,2,u,supported,\nc,x,1,3,u,contradicted,\n"
-        "d,x,1,,u,not_checkable,\n", encoding="utf-8")
+        "id,claim,stated,computed,unit,verdict,basis,note\n"
+        "a,x,1,1,u,supported,data,\nb,x,1,2,u,supported,data,\nc,x,1,3,u,contradicted,data,\n"
+        "d,x,1,,u,not_checkable,data,\ne,x,1,1,u,supported,arithmetic,\nf,x,1,1,u,supported,reference,\n",
+        encoding="utf-8")
     return root
 
 
 def test_build_index(reports: Path, meta: Path) -> None:
-    out = publish.build_index(reports, meta_path=meta, built="2025-01-02")
+    out = landing.build_index(reports, meta_path=meta, built="2025-01-02")
     assert out == reports / "index.html"
     text = out.read_text(encoding="utf-8")
     # key numbers of the default partner (5800): latest complete year 2011, US$ billions
@@ -195,20 +196,20 @@ def test_build_index_defensive(tmp_path: Path, meta: Path) -> None:
     root = tmp_path / "reports"
     (root / "odd").mkdir(parents=True)
     (root / "odd" / "results.json").write_text(json.dumps({"schema_version": 1, "partner": "Odd", "annual": "?"}))
-    text = publish.build_index(root, meta_path=tmp_path / "none.json", built="x").read_text()
+    text = landing.build_index(root, meta_path=tmp_path / "none.json", built="x").read_text()
     assert "n/a" in text and "Odd" in text
     (root / "odd" / "results.json").write_text(json.dumps({"partner": "Odd"}))
     with pytest.raises(DataError, match=r"odd/results.json: no schema_version; expected schema_version 1"):
-        publish.build_index(root, meta_path=meta)
+        landing.build_index(root, meta_path=meta)
     (root / "odd" / "results.json").write_text(json.dumps({"schema_version": 2, "partner": "Odd"}))
     with pytest.raises(DataError, match=r"results.json: schema_version 2; expected schema_version 1") as err:
-        publish.build_index(root, meta_path=meta)
+        landing.build_index(root, meta_path=meta)
     assert "\n" not in str(err.value)
     (root / "odd" / "results.json").write_text("{broken")
     with pytest.raises(DataError, match="results.json: not valid JSON"):
-        publish.build_index(root, meta_path=meta)
+        landing.build_index(root, meta_path=meta)
     with pytest.raises(DataError, match="no such reports folder"):
-        publish.build_index(tmp_path / "nope")
+        landing.build_index(tmp_path / "nope")
 
 
 def test_formatting() -> None:
@@ -218,7 +219,7 @@ def test_formatting() -> None:
     assert fmt.billions(float("nan")) == "n/a"
     assert fmt.billions(-20.0) == "0.0"  # no negative zero
     assert fmt.pct(12.345) == "+12.3%" and fmt.pct(-0.01) == "0.0%"
-    assert publish._caption(Path("02_its_exports.png")) == "ITS exports"
+    assert landing._caption(Path("02_its_exports.png")) == "ITS exports"
     assert fmt.p_value(0.00001) == "<0.001" and fmt.p_value("x") == "n/a"
 
 
@@ -259,7 +260,7 @@ def screenshot(html: Path, png: Path, profile: Path, size: str = "1280,2000") ->
 @pytest.mark.skipif(_chromium() is None, reason="no Chromium binary on PATH (apt-get install "
                     "chromium-headless-shell) for the screenshot test")
 def test_index_screenshot_not_blank(tmp_path: Path, reports: Path, meta: Path) -> None:
-    index = publish.build_index(reports, meta_path=meta, built="2025-01-02")
+    index = landing.build_index(reports, meta_path=meta, built="2025-01-02")
     png = tmp_path / "index.png"
     screenshot(index, png, tmp_path / "profile")
     image = plt.imread(png)
@@ -271,3 +272,32 @@ def test_index_screenshot_not_blank(tmp_path: Path, reports: Path, meta: Path) -
     assert non_white > 0.05, "page rendered nearly blank"
     # the dark header band is at the top
     assert image[20, 640, :3].max() < 0.3
+
+
+def test_landing_page_counts_only_data_checks(reports: Path, meta: Path) -> None:
+    """Issue 12: the report's own arithmetic and compiled trade-press figures are shown as
+    such, not counted with the data-backed verdicts (they were before)."""
+    text = landing.build_index(reports, meta_path=meta, built="2025-01-02").read_text(encoding="utf-8")
+    assert ">2 supported<" in text and ">4 supported<" not in text
+    assert "6 quantitative statements of the policy report; 4 can be checked against official data" in text
+    assert "1 recompute the report&#x27;s own arithmetic (1 agree)" in text
+    assert "1 rest on compiled trade-press or agency figures (1 agree)" in text
+
+
+def test_landing_page_names_the_breaks_of_the_run() -> None:
+    """Issue 14: after ``make report BREAKS=2010-01`` the heading named KORUS regardless."""
+    korus = {"params": {"breaks": ["2012-03", "2019-01"]}}
+    assert landing.breaks_heading(korus) == (
+        "Changes in level and trend at KORUS in force (Mar 2012) and the revised KORUS (Jan 2019)")
+    other = {"params": {"breaks": ["2010-01"]}}
+    assert landing.breaks_heading(other) == "Changes in level and trend at Jan 2010"
+    assert "KORUS" not in landing.breaks_heading(other)
+
+
+def test_landing_page_makes_no_causal_claim(reports: Path, meta: Path) -> None:
+    """Issue 12: the projection was called a "no-KORUS forecast" under "KORUS effects", and
+    trend changes 100(exp(12b)-1) were labelled "percentage points of growth"."""
+    text = landing.build_index(reports, meta_path=meta, built="2025-01-02").read_text(encoding="utf-8")
+    for phrase in ("no-KORUS", "KORUS effect", "effect of KORUS", "percentage points"):
+        assert phrase not in text
+    assert "% per year" in text and "not an estimate of what the agreement caused" in text

@@ -47,7 +47,21 @@ CLAIM_COLUMNS: tuple[str, ...] = (
     "note",
 )
 #: Columns of the evaluated table (``reports/claims.csv``), in this order.
-RESULT_COLUMNS: tuple[str, ...] = ("id", "claim", "stated", "computed", "unit", "verdict", "note")
+RESULT_COLUMNS: tuple[str, ...] = ("id", "claim", "stated", "computed", "unit", "verdict", "basis", "note")
+
+#: What a verdict rests on: ``data`` (an official series: Census, WDI, the Census API),
+#: ``arithmetic`` (the report's own figures recomputed), ``reference`` (a compiled table of
+#: figures from trade-press or agency pages), ``none`` (no source holds the number). Only
+#: ``data`` verdicts say whether the data support a claim.
+BASES: tuple[str, ...] = ("data", "arithmetic", "reference", "none")
+
+
+def basis(source: str) -> str:
+    """The basis of a claim's check from its declared ``source`` (see :data:`BASES`)."""
+    kind = str(source).strip().split(":", 1)[0]
+    if kind in {"census", "wdi", "census+wdi", "census-api"}:
+        return "data"
+    return {"report": "arithmetic", "reference": "reference"}.get(kind, "none")
 
 COMPARISONS: tuple[str, ...] = ("eq", "approx", "gt", "lt", "ge", "le")
 VERDICTS: tuple[str, ...] = ("supported", "contradicted", "not_checkable")
@@ -620,6 +634,7 @@ def evaluate(claims: pd.DataFrame, context: ClaimsContext) -> pd.DataFrame:
                 "computed": float("nan") if result.value is None else float(result.value),
                 "unit": row.unit,
                 "verdict": v,
+                "basis": basis(row.source),
                 "note": note,
             }
         )

@@ -39,6 +39,7 @@ RESULT_HEADERS: dict[str, str] = {
     "computed": "Computed",
     "unit": "Unit",
     "verdict": "Verdict",
+    "basis": "Basis",
     "note": "How it was checked",
 }
 
@@ -78,6 +79,26 @@ def verdict_counts(results: pd.DataFrame) -> dict[str, int]:
     """Number of claims per verdict (every verdict present as a key)."""
     counts = results["verdict"].value_counts()
     return {v: int(counts.get(v, 0)) for v in VERDICTS}
+
+
+def summary_sentence(results: pd.DataFrame) -> str:
+    """The claims check in one paragraph: verdicts of the data checks, then the claims whose
+    verdict rests on the report's own arithmetic or compiled figures, counted apart."""
+    data = results[results["basis"] == "data"]
+    c = verdict_counts(data)
+    text = (f"Of {len(results)} claims, {len(data)} can be checked against official data: "
+            f"**{c['supported']} supported**, **{c['contradicted']} contradicted** and "
+            f"**{c['not_checkable']} not checkable** with the data at hand.")
+    for b, what in (("arithmetic", "recompute the report's own arithmetic"),
+                    ("reference", "compare with a compiled table of trade-press or agency figures")):
+        part = results[results["basis"] == b]
+        if len(part):
+            text += (f" {len(part)} only {what} ({verdict_counts(part)['supported']} agree); "
+                     "they are not data checks.")
+    rest = int((results["basis"] == "none").sum())
+    if rest:
+        text += f" {rest} state numbers that none of the project's sources holds."
+    return text
 
 
 def deficit_sentence(info: dict[str, object]) -> str:
