@@ -186,3 +186,34 @@ def test_saved_figure_output_text_is_a_description_not_a_path(tmp_path: Path) ->
     text = repr(saved)
     assert str(tmp_path) not in text and "12345" not in text and "staging" not in text
     assert text.startswith("Trade with Japan.") and "US$ billions" in text and "U.S. exports" in text
+
+
+# ---- finding 7: slugs are unique in every file name -------------------------------------------
+
+
+def test_partner_list_slugs_are_unique_like_partners_csv() -> None:
+    import pandas as pd
+
+    from analysis.clean import series
+
+    dates = pd.date_range("2000-01-01", periods=3, freq="MS")
+    rows = []
+    for code, last in ((5080, 2), (5081, 3)):  # Census lists Israel under two codes
+        for d in dates[:last]:
+            rows.append({"date": d, "partner_code": code, "partner": "Israel", "is_aggregate": False,
+                         "exports": 1.0, "imports": 1.0, "balance": 0.0})
+    slugs = {p.code: p.slug for p in series.partner_list(pd.DataFrame(rows))}
+    assert slugs == {5081: "israel", 5080: "israel-5080"}
+
+
+# ---- finding 5 (part): the index never lists a code twice -------------------------------------
+
+
+def test_landing_page_lists_each_census_code_once(tmp_path: Path) -> None:
+    from analysis.report import landing
+
+    old = {"schema_version": 1, "partner_code": 5800, "partner": "Korea, South", "slug": "korea-south",
+           "annual": []}
+    new = {**old, "partner": "South Korea", "slug": "south-korea"}
+    html = landing._partner_table(tmp_path, [old, new])
+    assert html.count(">5800<") == 1
