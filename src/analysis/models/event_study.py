@@ -32,7 +32,8 @@ Design (all choices are parameters with these defaults):
   entry are left out, so the ATT is the average effect over the first 11 years and every
   agreement is averaged over a comparable horizon. Leads -5..-1 come from the BJS pre-trend
   regression (untreated observations only, partner and year FE, lead dummies, years <= -6 as the
-  reference bin); the joint pre-trend test is a cluster-robust Wald test of those leads, F(5, G-1).
+  reference bin); the joint pre-trend test is a cluster-robust Wald test of those leads with a
+  Hotelling-type correction for the few treated clusters, F(5, G_treated - 5).
 * Inference: standard errors clustered by partner (Gardner's GMM variance, as pyfixest computes
   it), intervals from t(G-1). No wild cluster bootstrap: pyfixest offers none for the two-stage
   variance; with about 18 treated of about 115 clusters the cluster-robust intervals are
@@ -197,12 +198,27 @@ def post_effects(frame: pd.DataFrame, lags: int = LAGS, level: float = LEVEL) ->
     )
 
 
+def _wald_p(coef: np.ndarray, vcov: np.ndarray, n_clusters: int) -> float:
+    """p-value of the joint test ``coef == 0`` with a Hotelling-type small-cluster correction.
+
+    ``W = b' V^-1 b`` from a cluster-robust ``V`` behaves like Hotelling's T^2 with as many
+    observations as clusters identifying ``b``: ``W / q * (G - q) / (G - 1) ~ F(q, G - q)``.
+    With ``G`` the treated clusters (the leads are identified by them only) this keeps the size
+    at or below nominal (plain F(q, G_all - 1) rejected 16 % at 5 % with 16 treated partners).
+    """
+    q = len(coef)
+    wald = float(coef @ np.linalg.pinv(vcov) @ coef)
+    if n_clusters <= q:
+        return math.nan
+    return float(stats.f.sf(wald / q * (n_clusters - q) / (n_clusters - 1), q, n_clusters - q))
+
+
 def pre_trends(frame: pd.DataFrame, leads: int = LEADS, level: float = LEVEL) -> tuple[pd.DataFrame, float]:
     """BJS pre-trend test: lead coefficients on untreated observations and the joint p-value.
 
     Regresses ``y`` on lead dummies -1..-leads with partner and year FE on untreated
     observations (years before -leads are the reference), clusters by partner and tests all
-    leads jointly with a Wald statistic against F(leads, G-1).
+    leads jointly (:func:`_wald_p`, with the treated partners as the cluster count).
     """
     names = [f"l{k}" for k in range(leads, 0, -1) if frame[f"l{k}"].any()]
     untreated = frame[~frame["treated"]]
@@ -212,12 +228,10 @@ def pre_trends(frame: pd.DataFrame, leads: int = LEADS, level: float = LEVEL) ->
         vcov={"CRV1": "partner_code"},
     )
     coef = fit.coef().reindex(names).to_numpy(dtype=float)
-    vcov = np.asarray(fit._vcov, dtype=float)
     order = [list(fit.coef().index).index(n) for n in names]
-    vcov = vcov[np.ix_(order, order)]
+    vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(order, order)]
     se = np.sqrt(np.diag(vcov))
-    n_clusters = untreated["partner_code"].nunique()
-    crit = _t_crit(n_clusters, level)
+    crit = _t_crit(untreated["partner_code"].nunique(), level)
     table = pd.DataFrame(
         {
             "event_year": [-int(n[1:]) for n in names],
@@ -227,9 +241,8 @@ def pre_trends(frame: pd.DataFrame, leads: int = LEADS, level: float = LEVEL) ->
             "ci_high": coef + crit * se,
         }
     )
-    wald = float(coef @ np.linalg.pinv(vcov) @ coef) / len(names)
-    p = float(stats.f.sf(wald, len(names), max(n_clusters - 1, 1)))
-    return table, p
+    n_treated = untreated.loc[untreated["g"] > 0, "partner_code"].nunique()
+    return table, _wald_p(coef, vcov, n_treated)
 
 
 # --------------------------------------------------------------- one unit's effect (numpy)
@@ -434,10 +447,10 @@ def evaluate(
     FTA table (``analysis.models.fta.load_ftas``); ``focus``: the partner placed among the
     agreements (5800, Korea). Shape: ``{agreements, exports, imports, korus: {exports, imports},
     by_agreement: {exports, imports}}``; floats rounded to 4 decimals, None where undefined.
+    ``agreements`` lists every row of ``ftas``; ``by_agreement`` and the ranks cover those in the
+    estimation (:func:`excluded_partners` says which are not, and why).
     """
     panel, _left_out = attach_treatment(annual_panel(trade, window), ftas)
-    treated_codes = set(panel.loc[panel["g"] > 0, "partner_code"].astype(int))
-    listed = ftas[ftas["partner_code"].isin(treated_codes)]
     result: dict[str, Any] = {
         "agreements": [
             {
@@ -446,7 +459,7 @@ def evaluate(
                 "agreement": str(r.agreement),
                 "in_force": pd.Timestamp(r.in_force).strftime("%Y-%m-%d"),
             }
-            for r in listed.itertuples(index=False)
+            for r in ftas.itertuples(index=False)
         ],
         "korus": {},
         "by_agreement": {},
