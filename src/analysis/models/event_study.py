@@ -49,7 +49,9 @@ Design (all choices are parameters with these defaults):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -151,6 +153,14 @@ def event_frame(panel: pd.DataFrame, outcome: str, leads: int = LEADS, lags: int
 # ------------------------------------------------------------------------------ estimates
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence pyfixest's pandas deprecation notices (``inplace``), nothing else."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+        yield
+
+
 def _t_crit(n_clusters: int, level: float = LEVEL) -> float:
     """Two-sided critical value of t(G-1) (small-sample correction for few clusters)."""
     return float(stats.t.ppf(0.5 + level / 2, max(n_clusters - 1, 1)))
@@ -158,14 +168,15 @@ def _t_crit(n_clusters: int, level: float = LEVEL) -> float:
 
 def _did2s(frame: pd.DataFrame, regressors: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Gardner's two-stage estimates and clustered standard errors of ``regressors``."""
-    fit = pf.did2s(
-        frame,
-        yname="y",
-        first_stage="~ 0 | partner_code + year",
-        second_stage="~ " + " + ".join(regressors),
-        treatment="treated",
-        cluster="partner_code",
-    )
+    with _quiet():
+        fit = pf.did2s(
+            frame,
+            yname="y",
+            first_stage="~ 0 | partner_code + year",
+            second_stage="~ " + " + ".join(regressors),
+            treatment="treated",
+            cluster="partner_code",
+        )
     coef = fit.coef().reindex(list(regressors)).to_numpy(dtype=float)
     se = fit.se().reindex(list(regressors)).to_numpy(dtype=float)
     return coef, se
@@ -222,11 +233,12 @@ def pre_trends(frame: pd.DataFrame, leads: int = LEADS, level: float = LEVEL) ->
     """
     names = [f"l{k}" for k in range(leads, 0, -1) if frame[f"l{k}"].any()]
     untreated = frame[~frame["treated"]]
-    fit = pf.feols(
-        "y ~ " + " + ".join(names) + " | partner_code + year",
-        data=untreated,
-        vcov={"CRV1": "partner_code"},
-    )
+    with _quiet():
+        fit = pf.feols(
+            "y ~ " + " + ".join(names) + " | partner_code + year",
+            data=untreated,
+            vcov={"CRV1": "partner_code"},
+        )
     coef = fit.coef().reindex(names).to_numpy(dtype=float)
     order = [list(fit.coef().index).index(n) for n in names]
     vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(order, order)]
@@ -489,7 +501,3 @@ def excluded_partners(trade: pd.DataFrame, ftas: pd.DataFrame, window: tuple[int
         rows.append({"partner_code": int(r.partner_code), "partner": str(r.partner), "reason": why})
     return rows
 
-
-def codes_in(rows: Iterable[dict[str, Any]]) -> list[int]:
-    """Partner codes of report rows (convenience for notebooks)."""
-    return [int(r["partner_code"]) for r in rows]
