@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import config
 from analysis.errors import DataError
 from analysis.models import event_study as es
 from analysis.models import fta
@@ -143,7 +144,7 @@ def test_fta_table_is_valid_and_matches_census_codes() -> None:
     assert korea["in_force"] == pd.Timestamp("2012-03-15")
     assert korea["revision_in_force"] == "2019-01-01"
     assert 5081 in set(table["partner_code"]) and 5080 not in set(table["partner_code"])
-    partners = Path("data/processed/partners.csv")
+    partners = config.PROCESSED_DIR / "partners.csv"
     if partners.is_file():
         fta.check_partners(table, pd.read_csv(partners))
 
