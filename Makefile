@@ -76,6 +76,7 @@ CLAIMS_FILE := data/external/claims.csv
 # GNU make 4.3 deletes the *unchanged* other targets of a grouped rule (&:) when its recipe
 # fails or is interrupted, and deletes intermediate files (the pattern rules' outputs).
 .PRECIOUS: $(PROCESSED) build/notebooks/01_clean.ipynb reports/korus/04_claims.ipynb reports/claims.csv \
+           reports/korus/05_evaluation.ipynb reports/korus/evaluation.json \
            reports/%/params.json reports/%/results.json reports/%/02_trends.ipynb
 # Name the pattern rules' outputs of the reports present (and of the one being built), so that
 # they are not intermediate: make remakes them when they are missing. (No blanket .SECONDARY:
@@ -173,7 +174,7 @@ context: $(PROCESSED) ## KORUS context pages: comparison partners, Korea macro, 
 	@$(MAKE) --no-print-directory context-pages
 	@$(MAKE) --no-print-directory reports/index.html
 
-context-pages: reports/korus/partners.html reports/korus/claims.html reports/claims.csv
+context-pages: reports/korus/partners.html reports/korus/claims.html reports/claims.csv reports/korus/evaluation.html
 
 reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) $(call STAMP,$(RAW_WDI)) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
@@ -184,6 +185,17 @@ reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CL
 	$(RUN_NB) notebooks/04_claims.ipynb reports/korus/04_claims.ipynb -r out_dir reports \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI) -r claims_path $(CLAIMS_FILE) \
 	  -r reference_dir data/raw -r census_api_dir data/raw
+
+# KORUS among all U.S. FTAs, the synthetic control, and the size of the trend tests (which
+# come from the default partner's results).
+FTAS := data/external/us_ftas.csv
+reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) $(FTAS) reports/korea-south/results.json notebooks/05_evaluation.ipynb \
+    $(DEPS_05_evaluation) | $(ENV_STAMP) $(CACHE)
+	$(RUN_NB) notebooks/05_evaluation.ipynb reports/korus/05_evaluation.ipynb -r out_dir reports/korus \
+	  -r data_path data/processed/trade_monthly.csv -r ftas_path $(FTAS) -r results_path reports/korea-south/results.json
+
+reports/korus/evaluation.html: reports/korus/05_evaluation.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
+	$(PY) -m analysis.report.publish notebook $< $@
 
 reports/data-quality.html: build/notebooks/01_clean.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish notebook $< $@
