@@ -243,3 +243,56 @@ def test_bad_query_and_redact() -> None:
         Query("imports", "HS3", 2023)
     assert api.redact(f"http://x/a?get=A&key={KEY}&YEAR=1", KEY) == "http://x/a?get=A&key=REDACTED&YEAR=1"
     assert KEY not in repr(Client(KEY))
+
+
+# ---- the mirror's extracts and the 2016 vintage as sources -----------------------------------
+
+
+def test_by_country_extract_checks_and_reader(tmp_path: Path) -> None:
+    from analysis.errors import DataError
+    from analysis.sources import census_api, content_check, reader
+
+    good = tmp_path / "exports.csv"
+    good.write_text("CTY_CODE,CTY_NAME,ALL_VAL_MO,YEAR,MONTH\n-,TOTAL,9,2013,01\n5800,\"KOREA, SOUTH\",7,2024,12\n")
+    assert content_check("census_api_exports")(good) == ("2013-01", "2024-12")
+    df = reader("census_api_imports")(good)
+    assert df["CTY_CODE"].tolist() == ["-", "5800"] and df["ALL_VAL_MO"].tolist() == [9, 7]
+    html = tmp_path / "page.csv"
+    html.write_bytes(HTML)
+    with pytest.raises(DataError, match="HTML page"):
+        census_api.check_content(html)
+    both = tmp_path / "both.csv"
+    both.write_text("CTY_CODE,CTY_NAME,ALL_VAL_MO,GEN_VAL_MO,YEAR,MONTH\n5800,K,1,2,2013,01\n")
+    with pytest.raises(DataError, match="one of ALL_VAL_MO/GEN_VAL_MO"):
+        census_api.check_content(both)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("CTY_CODE,CTY_NAME,GEN_VAL_MO,YEAR,MONTH\n5800,K,(D),2013,01\n")
+    with pytest.raises(DataError, match="not a number"):
+        census_api.check_content(bad)
+
+
+def test_2016_vintage_with_bare_cr_line_endings(tmp_path: Path) -> None:
+    from analysis.sources import census as census_source
+    from analysis.sources import content_check, reader
+
+    months = ",".join(["1"] * 11 + ["0"])
+    lines = [",".join(census_source.WIDE_COLUMNS),
+             f'2015,5800,"Korea, South",{",".join(["1"] * 12)},12,{",".join(["2"] * 12)},24',
+             f'2016,5800,"Korea, South",{months},11,{months},11',
+             ",0001,OPEC" + ",0" * 26]  # a placeholder row without a year
+    path = tmp_path / "us-trade.csv"
+    path.write_bytes("\r".join(lines).encode() + b"\r")
+    assert content_check("census_2016")(path) == ("2015-01", "2016-11")
+    table = reader("census_2016")(path)
+    assert table["CTY_CODE"].tolist()[:2] == ["5800", "5800"] and len(table) == 3
+
+
+@pytest.mark.integration
+def test_new_sources_come_from_the_mirror(mirror: Path, tmp_path: Path) -> None:
+    from analysis.sources import fetch
+
+    for sid in ("census_api_exports", "census_api_imports", "census_2016"):
+        path = fetch.ensure(sid, mirror=mirror, raw_dir=tmp_path, strict=True)
+        assert fetch.check_content(fetch.get_source(sid, None), path) == {
+            "census_2016": ("1985-01", "2016-11")}.get(sid, ("2013-01", "2024-12"))
+    assert not (tmp_path / "vintages.csv").exists()  # pinned vintages: nothing to log

@@ -107,3 +107,20 @@ def test_korea_vehicles_imports_from_the_mirror(mirror: Path, tmp_path: Path) ->
     assert round(by_year[2024], 2) == 44.47  # PROVENANCE: 44.47 bn
     assert (korea.groupby(korea["date"].dt.year).size() == 12).all()
     assert table["partner_code"].min() >= 1000
+
+
+def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = write_extract(tmp_path / "hs2.csv.gz", LINES)
+    assert products.main(["--raw", str(raw), "--out-dir", str(tmp_path / "out")]) == 0
+    assert "3 rows, 2 countries, 2023-01..2023-02" in capsys.readouterr().out
+    assert products.main(["--raw", str(tmp_path / "absent.csv.gz"), "--out-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+
+
+def test_api_source_without_key_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CENSUS_API_KEY", raising=False)
+    monkeypatch.setattr(products.api, "CACHE_DIR", tmp_path / "cache")
+    assert products.main(["--source", "api", "--from", "2024", "--chapter", "87", "--level", "HS4",
+                          "--out-dir", str(tmp_path)]) == 2
+    assert "CENSUS_API_KEY" in capsys.readouterr().err
