@@ -27,6 +27,9 @@ REGISTRY: dict[str, str] = {
     "wdi": "analysis.sources.wdi",
     "steel_reference": "analysis.sources.steel_reference",
     "census_hs2_imports": "analysis.sources.census_api",
+    "census_api_exports": "analysis.sources.census_api",
+    "census_api_imports": "analysis.sources.census_api",
+    "census_2016": "analysis.sources.census_vintage",
 }
 
 
