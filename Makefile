@@ -54,7 +54,14 @@ RAW_WDI    := data/raw/wdi_kor.csv
 # Optional inputs of the claims check, kept in the data mirror only (no single official file):
 RAW_STEEL  := data/raw/korea_steel_exports_to_us_tonnes.tsv
 RAW_HS2    := data/raw/imports_hs2_by_country_2023_2024.csv.gz
-RAW_OPTIONAL := $(RAW_STEEL) $(RAW_HS2)
+# Census International Trade API extracts (by country, 2013-2024) and the 2016 vintage of the
+# Census table: mirror-only sources for the revisions between vintages.
+RAW_API_EXPORTS := data/raw/exports_by_country_2013_2024.csv
+RAW_API_IMPORTS := data/raw/imports_by_country_2013_2024.csv
+RAW_CENSUS_2016 := data/raw/census_country_vintage_2016.csv
+RAW_OPTIONAL := $(RAW_STEEL) $(RAW_HS2) $(RAW_API_EXPORTS) $(RAW_API_IMPORTS) $(RAW_CENSUS_2016)
+PRODUCTS  := data/processed/trade_hs_monthly.csv data/processed/trade_hs_monthly.parquet
+REVISIONS := data/processed/revisions.csv
 # A raw file's content, not its mtime: build/stamps/<file>.sha256 is recomputed on every run
 # and rewritten only when the sha256 changes, so a byte changed with its mtime restored still
 # re-runs the steps that read the file (whose readers then refuse it).
@@ -76,7 +83,7 @@ CLAIMS_FILE := data/external/claims.csv
 # GNU make 4.3 deletes the *unchanged* other targets of a grouped rule (&:) when its recipe
 # fails or is interrupted, and deletes intermediate files (the pattern rules' outputs).
 .PRECIOUS: $(PROCESSED) build/notebooks/01_clean.ipynb reports/korus/04_claims.ipynb reports/claims.csv \
-           reports/korus/05_evaluation.ipynb reports/korus/evaluation.json \
+           reports/korus/05_evaluation.ipynb reports/korus/evaluation.json $(PRODUCTS) $(REVISIONS) \
            reports/%/params.json reports/%/results.json reports/%/02_trends.ipynb
 # Name the pattern rules' outputs of the reports present (and of the one being built), so that
 # they are not intermediate: make remakes them when they are missing. (No blanket .SECONDARY:
@@ -101,7 +108,7 @@ all: $(PROCESSED) reports/data-quality.html ## Everything: environment, data, cl
 # Every partner report on disk follows the data: a new Census month rebuilds them all.
 partner-pages: $(foreach s,$(REPORT_SLUGS),reports/$(s)/trends.html) reports/index.html
 
-.PHONY: FORCE help all all-partners venv data report partner-pages context context-pages publish test lab clean distclean lint bench
+.PHONY: products products-api revisions FORCE help all all-partners venv data report partner-pages context context-pages publish test lab clean distclean lint bench
 
 # ---- environment ---------------------------------------------------------------------------
 $(ENV_STAMP): pyproject.toml
@@ -132,6 +139,31 @@ $(RAW_STEEL): | data/raw/sources.json $(ENV_STAMP)
 
 $(RAW_HS2): | data/raw/sources.json $(ENV_STAMP)
 	-@$(PY) -m analysis.sources.acquire census_hs2_imports || echo "note: optional source census_hs2_imports unavailable; its claims will be not_checkable"
+
+$(RAW_API_EXPORTS): | data/raw/sources.json $(ENV_STAMP)
+	-@$(PY) -m analysis.sources.acquire census_api_exports || echo "note: optional source census_api_exports unavailable; revisions skip the API vintage"
+
+$(RAW_API_IMPORTS): | data/raw/sources.json $(ENV_STAMP)
+	-@$(PY) -m analysis.sources.acquire census_api_imports || echo "note: optional source census_api_imports unavailable; revisions skip the API vintage"
+
+$(RAW_CENSUS_2016): | data/raw/sources.json $(ENV_STAMP)
+	-@$(PY) -m analysis.sources.acquire census_2016 || echo "note: optional source census_2016 unavailable; revisions skip the 2016 vintage"
+
+# The product table (U.S. imports by HS2 chapter and country) and the revisions between
+# vintages. Without their optional sources they are skipped with one line saying what they need.
+products: $(PRODUCTS) ## Product table data/processed/trade_hs_monthly.csv (mirror extract, or `make products-api`)
+$(PRODUCTS) &: $(call STAMP,$(RAW_HS2)) $(DEPS_products) | $(RAW_HS2) $(ENV_STAMP)
+	@if [ -f $(RAW_HS2) ]; then $(PY) -m analysis.clean.products --raw $(RAW_HS2) --out-dir data/processed; \
+	else echo "note: no product data: the sectors pages need the Census API extract (ANALYSIS_DATA_MIRROR) or CENSUS_API_KEY with make products-api"; fi
+
+products-api: | $(ENV_STAMP) ## Product table from the live Census API (needs CENSUS_API_KEY)
+	$(PY) -m analysis.clean.products --source api --level HS2 --out-dir data/processed
+
+revisions: $(REVISIONS) ## Revisions between vintages of the Census data: data/processed/revisions.csv
+$(REVISIONS): $(RAW_CENSUS) $(foreach f,$(RAW_CENSUS) $(RAW_CENSUS_2016) $(RAW_API_EXPORTS) $(RAW_API_IMPORTS),$(call STAMP,$(f))) \
+    $(DEPS_revisions) | $(RAW_CENSUS_2016) $(RAW_API_EXPORTS) $(RAW_API_IMPORTS) $(ENV_STAMP)
+	@if [ -f $(RAW_CENSUS_2016) ] || [ -f $(RAW_API_EXPORTS) ]; then $(PY) -m analysis.clean.revisions --out $@; \
+	else echo "note: no second vintage: the revisions need the 2016 table or the Census API extracts (ANALYSIS_DATA_MIRROR)"; fi
 
 build/stamps/%.sha256: FORCE | data/raw/%
 	@mkdir -p $(@D)

@@ -264,7 +264,7 @@ def manifest() -> Path:
 
 def test_committed_manifest_describes_the_sources() -> None:
     sources = source_manifest.load_manifest(REAL_MANIFEST)
-    assert list(sources) == ["census", "wdi", "steel_reference", "census_hs2_imports"]
+    assert list(sources) == ["census", "wdi", "steel_reference", "census_hs2_imports", "census_api_exports", "census_api_imports", "census_2016"]
     steel, hs2 = sources["steel_reference"], sources["census_hs2_imports"]
     assert steel.url == "" and steel.required is False and steel.format == "tsv"
     assert hs2.format == "csv.gz" and hs2.required is False

@@ -217,3 +217,17 @@ def test_landing_page_lists_each_census_code_once(tmp_path: Path) -> None:
     new = {**old, "partner": "South Korea", "slug": "south-korea"}
     html = landing._partner_table(tmp_path, [old, new])
     assert html.count(">5800<") == 1
+
+
+# ---- finding 1 (part): breaks given by hand derive their training end --------------------------
+
+
+@pytest.mark.parametrize("given", ["2010-01", '["2010-01"]', "['2010-01']", ["2010-01"]])
+def test_breaks_given_by_hand_derive_train_end(given: object) -> None:
+    import pandas as pd
+
+    from analysis import params
+
+    breaks, train_end = params.validate(params.split_months(given), first=pd.Timestamp("2000-01-01"),
+                                        last=pd.Timestamp("2024-06-01"), train_end="")
+    assert breaks == ["2010-01"] and train_end == "2009-12"

@@ -68,9 +68,11 @@ def previous_month(month: str) -> str:
 
 
 def split_months(breaks: Sequence[str] | str) -> list[str]:
-    """Break months as a list: a list as it is, ``"2012-03,2019-01"`` (or space-separated) split."""
+    """Break months as a list: a list as it is; ``"2012-03,2019-01"``, space-separated or
+    written as a list (``'["2010-01"]'``, as a papermill ``-p`` on the command line gives it) split."""
     if isinstance(breaks, str):
-        return [b for b in breaks.replace(" ", ",").split(",") if b]
+        text = breaks.strip().removeprefix("[").removesuffix("]")
+        return [b.strip("'\"") for b in text.replace(" ", ",").split(",") if b.strip("'\"")]
     return list(breaks)
 
 

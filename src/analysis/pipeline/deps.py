@@ -113,7 +113,8 @@ def make_text(root: Path) -> str:
     for nb in sorted((root / "notebooks").glob("*.ipynb")):
         mods = closure(notebook_imports(nb, src), src)
         lines.append(f"DEPS_{nb.stem} := " + " ".join(files_of(mods, src, root)))
-    for entry in ("analysis.report.publish", "analysis.sources.acquire", "analysis.params"):
+    for entry in ("analysis.report.publish", "analysis.sources.acquire", "analysis.params",
+                  "analysis.clean.products", "analysis.clean.revisions"):
         mods = closure([entry], src)
         lines.append(f"DEPS_{entry.rsplit('.', 1)[1]} := " + " ".join(files_of(mods, src, root)))
     return "\n".join(lines) + "\n"
