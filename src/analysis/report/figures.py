@@ -35,6 +35,7 @@ from matplotlib.ticker import FuncFormatter
 
 from analysis.errors import ParameterError
 from analysis.fileio import write_atomic
+from analysis.report.fmt import display_name  # noqa: F401 - re-exported for the figures' callers
 from analysis.report.theme import (
     COLORS,
     EVENTS,
@@ -86,12 +87,6 @@ def money_axis(ax: Axes, values: Iterable[float], axis: str = "y") -> str:
     formatter = FuncFormatter(lambda v, _pos: _tick(v))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
     return "US$ millions"
-
-
-def display_name(partner: str) -> str:
-    """Census names like ``"Korea, South"`` read as ``"South Korea"``; others unchanged."""
-    m = re.fullmatch(r"\s*(.+?),\s*(South|North)\s*", partner)
-    return f"{m.group(2)} {m.group(1)}" if m else partner.strip()
 
 
 def add_source(fig: Figure, data_through: str, extra: str = "") -> None:

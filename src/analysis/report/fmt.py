@@ -7,6 +7,7 @@ sign (U+2212), thousands separators, no "−0.0", and ``n/a`` for a missing valu
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 MINUS = "\u2212"
@@ -65,3 +66,9 @@ def interval(ci: Any, fmt: Any) -> str:
         return NA
     lo, hi = fmt(ci[0]), fmt(ci[1])
     return NA if NA in (lo, hi) else f"{lo} to {hi}"
+
+
+def display_name(partner: str) -> str:
+    """Census names like ``"Korea, South"`` read as ``"South Korea"``; others unchanged."""
+    m = re.fullmatch(r"\s*(.+?),\s*(South|North)\s*", partner)
+    return f"{m.group(2)} {m.group(1)}" if m else partner.strip()

@@ -148,8 +148,32 @@ _ACRONYMS = {"its": "ITS", "stl": "STL", "sa": "SA", "nsa": "NSA", "us": "U.S.",
              "fta": "FTA", "korus": "KORUS", "wdi": "WDI"}
 
 
+#: Written titles of the figures the pipeline draws (thumbnail captions and alt text).
+CAPTIONS: dict[str, str] = {
+    "annual_balance": "Annual exports, imports and the goods balance",
+    "monthly_trade": "Monthly exports, imports and balance, seasonally adjusted",
+    "stl_balance": "The balance split into trend, seasonal pattern and remainder (STL)",
+    "its_exports": "Exports: segmented trend around the breaks",
+    "its_imports": "Imports: segmented trend around the breaks",
+    "its_balance": "The balance: segmented trend around the breaks",
+    "sa_x13_vs_stl": "Seasonal adjustment: X-13ARIMA-SEATS against STL",
+    "partners_balance": "U.S. goods balance with Korea and the comparison partners",
+    "partners_korea_share": "Korea's share of U.S. exports and imports",
+    "partners_export_index": "U.S. exports to each partner, indexed to the base year",
+    "partners_did_event_study": "Five-partner difference-in-differences by year (sensitivity analysis)",
+    "partners_did_placebo": "Five-partner difference-in-differences at placebo dates",
+    "korea_macro": "Korea's growth, unemployment, trade and exchange rate",
+    "fta_event_study": "U.S. trade with FTA partners around entry into force",
+    "fta_agreements": "Each U.S. FTA's estimate, Korea highlighted",
+    "synthetic_control": "Korea against its synthetic control",
+}
+
+
 def _caption(png: Path) -> str:
-    """``02_its_exports.png`` -> ``"ITS exports"``."""
+    """The figure's written title (:data:`CAPTIONS`); for a figure not listed, words from its
+    file name: ``02_its_exports.png`` -> ``"ITS exports"``."""
+    if png.stem in CAPTIONS:
+        return CAPTIONS[png.stem]
     words = re.sub(r"^\d+[_-]", "", png.stem).replace("_", " ").replace("-", " ").split()
     if not words:
         return png.stem
@@ -460,7 +484,7 @@ def render_index(
     main = next((p for p in partners if _code(p) == default_partner), None)
     if main is None and partners:
         main = partners[0]
-    name = str(main.get("partner") or fmt.NA) if main else fmt.NA
+    name = fmt.display_name(str(main.get("partner") or fmt.NA)) if main else fmt.NA
     slug = str(main.get("slug") or "") if main else None
     through = str((main or {}).get("data_through") or vintage.get("last_month") or fmt.NA)
     start = str(((main or {}).get("params") or {}).get("start") or "")

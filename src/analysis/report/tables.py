@@ -1,0 +1,144 @@
+"""Tables for pages, from one place: human headers with units, one number format per column.
+
+Each function takes a table the models or the cleaning produce (machine column names, full
+precision) and returns what a page shows: estimates with their intervals in one cell, p-values
+as ``<0.001``, missing values as ``–`` (explained under the table), the same number written
+the same way as in the landing page (through :mod:`analysis.report.fmt`). Pass the result to
+:func:`analysis.report.markup.table`, which escapes every cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from analysis.report import fmt
+
+#: Shown for a missing value, with :data:`MISSING_NOTE` under the table.
+MISSING = "–"
+MISSING_NOTE = "– : not defined (a part year, a model skipped, or no earlier year to compare with)."
+
+SERIES_NAMES: dict[str, str] = {"exports": "U.S. exports", "imports": "U.S. imports", "balance": "U.S. balance"}
+
+
+def _num(fmt_one: Callable[[Any], str]) -> Callable[[Any], str]:
+    def inner(v: Any) -> str:
+        return MISSING if fmt.num(v) is None else fmt_one(v)
+    return inner
+
+
+one_decimal = _num(lambda v: fmt.number(float(v), 1))
+signed_one = _num(lambda v: fmt.number(float(v), 1, sign=True))
+whole = _num(lambda v: fmt.number(float(v), 0))
+signed_whole = _num(lambda v: fmt.number(float(v), 0, sign=True))
+p_value = _num(fmt.p_value)
+stat = _num(lambda v: fmt.number(float(v), 2))
+
+
+def _month(ym: Any) -> str:
+    return str(ym)[:7] if ym is not None and str(ym) not in ("", "nan", "None") else MISSING
+
+
+def _with_ci(est: Any, lo: Any, hi: Any, f: Callable[[Any], str]) -> str:
+    if fmt.num(est) is None:
+        return MISSING
+    if fmt.num(lo) is None or fmt.num(hi) is None:
+        return f(est)
+    return f"{f(est)} ({f(lo)} to {f(hi)})"
+
+
+def annual(df: pd.DataFrame) -> pd.DataFrame:
+    """Annual totals (:func:`analysis.clean.series.annual`): US$ millions with one decimal,
+    growth in % with one decimal, part years named with their months."""
+    year = [str(y) if c else f"{y} ({m} months)" for y, c, m in zip(df["year"], df["complete"], df["months"], strict=True)]
+    out = pd.DataFrame({
+        "Year": year,
+        "Exports, US$ M": df["exports"].map(one_decimal),
+        "Imports, US$ M": df["imports"].map(one_decimal),
+        "Balance, US$ M": df["balance"].map(one_decimal),
+    })
+    for col, label in (("exports_growth", "Exports growth, %"), ("imports_growth", "Imports growth, %")):
+        if col in df:
+            out[label] = df[col].map(signed_one)
+    return out
+
+
+def _first(df: pd.DataFrame, *names: str) -> pd.Series:
+    for n in names:
+        if n in df:
+            return df[n]
+    return pd.Series([None] * len(df), index=df.index)
+
+
+def effects(df: pd.DataFrame) -> pd.DataFrame:
+    """Level and trend changes at each break (``text.effects_table``): estimate and its
+    calibrated 95% interval in one cell, the calibrated p-value, and the plain HAC p-value."""
+    money = df["unit"].astype(str).str.contains("US\\$", regex=True)
+    rows = []
+    for i, r in df.iterrows():
+        f = signed_whole if money.loc[i] else signed_one
+        rows.append({
+            "Series": SERIES_NAMES.get(str(r["series"]), str(r["series"])),
+            "Break": _month(r["break"]),
+            "Unit": "US$ M a month" if money.loc[i] else "%",
+            "Level change (95% CI)": _with_ci(r["level_change"], _first(df, "ci_low_boot").loc[i],
+                                              _first(df, "ci_high_boot").loc[i], f),
+            "p, level": p_value(_first(df, "p_level_calibrated", "p_level_boot").loc[i]),
+            "p, level (plain HAC)": p_value(_first(df, "p_level_hac").loc[i]),
+            "Trend change per year (95% CI)": _with_ci(
+                r["trend_change_per_year"], _first(df, "trend_ci_low_boot").loc[i],
+                _first(df, "trend_ci_high_boot").loc[i], f),
+            "p, trend": p_value(_first(df, "p_trend_calibrated", "p_trend_boot").loc[i]),
+        })
+    return pd.DataFrame(rows)
+
+
+def tests(df: pd.DataFrame) -> pd.DataFrame:
+    """Break tests (``text.tests_table``): statistic, bootstrap and asymptotic p-values."""
+    return pd.DataFrame({
+        "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
+        "Test": df["test"].astype(str),
+        "Month": df["month"].map(_month),
+        "Statistic": df["statistic"].map(stat),
+        "p (bootstrap)": df["p_value_bootstrap"].map(p_value),
+        "p (asymptotic)": df["p_value_asymptotic"].map(p_value),
+    })
+
+
+def counterfactual(df: pd.DataFrame) -> pd.DataFrame:
+    """Actual minus projection (``text.counterfactual_table``): US$ billions and %, with
+    their 95% intervals; horizons beyond 24 months marked as extrapolation."""
+    billions = _num(lambda v: fmt.billions(v, sign=True))
+    return pd.DataFrame({
+        "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
+        "Period": [f"{_month(a)} to {_month(b)}" for a, b in zip(df["from"], df["to"], strict=True)],
+        "Months": [f"{int(m)}" + ("" if int(m) <= 24 else " (extrapolation)") for m in df["months"]],
+        "Cumulative gap, US$ bn (95% interval)": [
+            _with_ci(g, lo, hi, billions) for g, lo, hi in zip(df["cumulative_gap"], df["ci_low"], df["ci_high"], strict=True)],
+        "Gap, % (95% interval)": [
+            _with_ci(g, lo, hi, signed_one) for g, lo, hi in zip(df["pct_gap"], df["pct_ci_low"], df["pct_ci_high"], strict=True)],
+        "Model": df["model"].astype(str),
+    })
+
+
+def diagnostics(df: pd.DataFrame) -> pd.DataFrame:
+    """Residual diagnostics (``text.diagnostics_table``): Ljung–Box and Durbin–Watson."""
+    out = pd.DataFrame({
+        "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
+        "Model": df["model"].astype(str),
+    })
+    for col in df.columns:
+        if col.startswith("p "):
+            out[f"{col.removeprefix('p ')} p-value"] = df[col].map(p_value)
+        elif col.startswith("LB("):
+            out[f"Ljung–Box {col.removeprefix('LB')}"] = df[col].map(stat)
+    if "Durbin-Watson" in df:
+        out["Durbin–Watson"] = df["Durbin-Watson"].map(stat)
+    return out
+
+
+def has_missing(table: pd.DataFrame) -> bool:
+    """Whether a shown table has a missing value (then :data:`MISSING_NOTE` goes under it)."""
+    return bool((table.astype(str) == MISSING).to_numpy().any())
