@@ -59,13 +59,13 @@ def test_bias_correction_recovers_the_persistence_of_the_noise():
 
 
 def test_calibrated_pvalues_are_roughly_uniform_without_a_break():
-    # 150 AR(2) series with Korea's persistence and no break: the plain HAC test rejects far too
+    # 120 AR(2) series with Korea's persistence and no break: the plain HAC test rejects far too
     # often, the calibrated one about 5 % of the time, with p-values spread over (0, 1).
     idx = pd.date_range("2000-01-01", periods=294, freq="MS")
     Xd = its_design(idx, BREAKS)
     X = Xd.to_numpy()
     terms = [f(b) for b in BREAKS for f in (level_name, slope_name)]
-    Y = X @ np.r_[8.0, 0.004, np.zeros(X.shape[1] - 2)] + _ar(294, KOREA_AR, np.random.default_rng(4), size=150)
+    Y = X @ np.r_[8.0, 0.004, np.zeros(X.shape[1] - 2)] + _ar(294, KOREA_AR, np.random.default_rng(4), size=120)
     p = simulated_pvalues(Y, X, [list(Xd.columns).index(t) for t in terms], n_boot=99, seed=5, maxlags=12)
     assert (p["hac"] <= 0.05).mean() > 0.15
     cal = p["cal"]

@@ -336,7 +336,8 @@ def ar_bias_correct(rho: np.ndarray, X: np.ndarray, *, n_sim: int = 200, iters: 
         return rho.copy()
     n = X.shape[0]
     q, _ = np.linalg.qr(X)
-    eps = np.random.default_rng(seed).standard_normal((n_sim, n + 200))
+    # Shocks of their own (not those of the bootstrap drawn with the same seed).
+    eps = np.random.default_rng((seed, 0xBC)).standard_normal((n_sim, n + 200))
     cur = rho.copy()
     for _ in range(iters):
         U = lfilter([1.0], np.r_[1.0, -cur], eps, axis=1)[:, 200:]

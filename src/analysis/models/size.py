@@ -59,13 +59,15 @@ def simulated_pvalues(Y: np.ndarray, X: np.ndarray, idx: Sequence[int], *, n_boo
     (normal), ``"boot"`` (residual AR bootstrap) and ``"cal"`` (bias-corrected AR bootstrap), each
     (R, len(idx)). The bootstrap ones go through
     :func:`analysis.models.its.calibrated_null`, the function :func:`fit_its` uses, with the
-    design and its pseudo-inverse computed once."""
+    design and its pseudo-inverse computed once; row ``r`` uses bootstrap seed ``seed + r``."""
     P = np.linalg.pinv(X)
     t, E = hac_t(Y, X, P, idx, maxlags)
     boot = np.empty_like(t)
     cal = np.empty_like(t)
     for r in range(len(Y)):
-        nd = calibrated_null(E[r], X, idx, n_boot, seed, maxlags, P=P)
+        # A seed per series, so that the Monte Carlo error of n_boot draws averages out over the
+        # series instead of shifting every p-value the same way.
+        nd = calibrated_null(E[r], X, idx, n_boot, seed + r, maxlags, P=P)
         boot[r] = (1.0 + (nd.t >= t[r]).sum(axis=0)) / (n_boot + 1.0)
         cal[r] = (1.0 + (nd.t_cal >= t[r]).sum(axis=0)) / (n_boot + 1.0)
     return {"hac": 2.0 * stats.norm.sf(t), "boot": boot, "cal": cal}
