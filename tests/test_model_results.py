@@ -48,7 +48,7 @@ def test_hac_interval_and_pvalues_are_statsmodels_ones(fitted):
 
 def test_bootstrap_interval_from_the_draws(fitted):
     (e,) = fitted.effects
-    assert e.has_boot and e.best_kind == "boot" and e.boot_t.shape == (99, 2)
+    assert e.has_boot and e.best_kind == "cal" and e.boot_t.shape == (99, 2) and e.cal_t.shape == (99, 2)
     c = np.quantile(e.boot_t[:, 0], 0.95)
     lo, hi = e.conf_int(kind="boot")["level"]
     assert (lo, hi) == pytest.approx((e.level_change - c * e.bse[0], e.level_change + c * e.bse[0]))

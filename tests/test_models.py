@@ -308,7 +308,8 @@ def test_run_is_deterministic(small_run):
 def test_coefficients_table_and_write_outputs(small_run, tmp_path):
     m, run = small_run
     coef = results.coefficients_table(run)
-    assert list(coef.columns) == ["series", "model", "term", "estimate", "std_err", "ci_low", "ci_high", "p_value"]
+    assert list(coef.columns) == ["series", "model", "term", "estimate", "std_err", "ci_low", "ci_high", "p_value",
+                                 "p_calibrated", "p_method"]
     row = coef[(coef.series == "exports") & (coef.model == "its") & (coef.term == f"level_{BREAK}")]
     assert row["estimate"].item() == pytest.approx(run.its["exports"].effects[0].level_change)
     assert coef["model"].str.startswith("counterfactual SARIMAX").any()

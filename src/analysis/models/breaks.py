@@ -4,10 +4,12 @@ A HAC Wald test of the joint level + slope change at a known month (:func:`known
 bootstrap p-value, asymptotic one alongside) and a Quandt-Andrews sup-Wald search over the
 middle 70 % of the sample (:func:`supf_search`). Andrews' (1993) tables assume stationary
 regressors; with a broken *trend* and persistent errors the null distribution differs
-(Vogelsang 1997), so the p-value comes from a parametric bootstrap: the no-break model's
-residuals are fitted by an AR(p) (order by BIC, Yule-Walker estimates, so the process is
-stationary), and the sup-Wald statistic is recomputed on ``n_boot`` simulated AR series (fixed
-seed). The break month reported is the least-squares date (Bai 1997). The Wald statistics are
+(Vogelsang 1997), so the p-value comes from a parametric bootstrap: the residuals of the
+best-fitting break model are fitted by an AR(p) (order by BIC, Yule-Walker estimates, bias-
+corrected by simulation as for the ITS tests), and the sup-Wald statistic is recomputed on
+``n_boot`` simulated AR series (fixed seed). The noise is not taken from the no-break model:
+a real break left in its residuals would make the noise look more persistent than it is and
+the test too conservative. The break month reported is the least-squares date (Bai 1997). The Wald statistics are
 computed in a vectorised form (Frisch-Waugh-Lovell) that is tested to equal statsmodels' HAC
 ``wald_test``. A CUSUM test on the OLS residuals is a cross-check.
 """
@@ -33,7 +35,15 @@ from analysis.models.base import (
     month,
     ym,
 )
-from analysis.models.its import BreakTest, ar_noise, fit_its, its_design
+from analysis.models.its import (
+    BreakTest,
+    ar_bias_correct,
+    boot_p,
+    fit_ar,
+    fit_its,
+    its_design,
+    simulate_ar,
+)
 
 
 def known_break_test(
@@ -78,6 +88,8 @@ class SearchResult:
     stats: pd.Series = field(repr=False)
     cusum_statistic: float | None = None
     cusum_p_value: float | None = None
+    ar_params: tuple[float, ...] = ()
+    ar_params_bc: tuple[float, ...] = ()
 
 
 def hac_wald_path(z: np.ndarray, Zt: np.ndarray, ZtT: np.ndarray, A: np.ndarray, q0: np.ndarray,
@@ -194,6 +206,13 @@ def hac_wald_boot(U: np.ndarray, Zt: np.ndarray, ZtT: np.ndarray, A: np.ndarray,
     return out
 
 
+def break_model_design(X0: np.ndarray, n: int, k: int) -> np.ndarray:
+    """The base regressors ``X0`` plus a level step ``1(t >= k)`` and a slope change
+    ``(t - k) 1(t >= k)`` at month index ``k``: the design of the break model at ``k``."""
+    t = np.arange(n, dtype="float64")
+    return np.column_stack([X0, (t >= k).astype("float64"), np.where(t >= k, t - k, 0.0)])
+
+
 def supf_search(
     y: pd.Series,
     *,
@@ -213,10 +232,13 @@ def supf_search(
     because the long-run variance is estimated separately at each candidate.
 
     p-value: parametric bootstrap (``n_boot`` replications, fixed ``seed``) of the sup statistic
-    under the no-break model with AR(p) errors fitted to its residuals (p <= 12 by BIC, Yule-Walker
-    estimates). The statistic is scale-invariant and the base regressors are projected out, so the
-    simulated AR noise alone reproduces its null distribution. Also reports the OLS-CUSUM test of
-    the no-break residuals (``breaks_cusumolsresid``) as a cross-check.
+    under no break, with AR(p) noise fitted to the residuals of the *break* model at ``best``
+    (p <= 12 by BIC, Yule-Walker estimates ``ar_params``, bias-corrected by
+    :func:`analysis.models.its.ar_bias_correct` to ``ar_params_bc``). Fitting the noise to the
+    no-break residuals would let a real break inflate its persistence (balance: p 0.028 instead
+    of 0.004). The statistic is scale-invariant and the base regressors are projected out, so
+    the simulated AR noise alone reproduces its null distribution. Also reports the OLS-CUSUM
+    test of the no-break residuals (``breaks_cusumolsresid``) as a cross-check.
     """
     name = str(y.name or "series")
     y = check_series(y, log=log, name=name)
@@ -234,13 +256,15 @@ def supf_search(
     sup_at = int(np.argmax(stats))
     sup = float(stats[sup_at])
 
-    # Null model and its residual AR process.
-    null = OLS(z, X0).fit()
-    resid = np.asarray(null.resid)
-    U, p = ar_noise(resid, n_boot, seed)
+    # The noise: AR process of the best-fitting break model's residuals, bias-corrected.
+    Xb = break_model_design(X0, n, int(cands[best]))
+    rho, p = fit_ar(np.asarray(OLS(z, Xb).fit().resid))
+    rho_bc = ar_bias_correct(rho, Xb, seed=seed)
+    U = simulate_ar(rho_bc, n_boot, n, seed)
     boot = hac_wald_boot(U, Zt, ZtT, A, q0, hac_maxlags).max(axis=0)
-    p_value = (1.0 + float((boot >= sup).sum())) / (n_boot + 1.0)
-    cus, cus_p, _ = breaks_cusumolsresid(resid, ddof=X0.shape[1])
+    p_value = boot_p(boot, sup)
+    null = OLS(z, X0).fit()
+    cus, cus_p, _ = breaks_cusumolsresid(np.asarray(null.resid), ddof=X0.shape[1])
     return SearchResult(
         best=ym(y.index[cands[best]]),
         sup_month=ym(y.index[cands[sup_at]]),
@@ -254,9 +278,12 @@ def supf_search(
         method=(
             f"sup-Wald (chi2 form, HAC {hac_maxlags} lags) over candidates {ym(y.index[cands[0]])}.."
             f"{ym(y.index[cands[-1]])} ({int(trim * 100)} % trimming); p-value from a parametric "
-            f"bootstrap, {n_boot} replications, AR({p}) errors, seed {seed}"
+            f"bootstrap, {n_boot} replications, AR({p}) errors fitted to the residuals of the break "
+            f"model at {ym(y.index[cands[best]])} (bias-corrected Yule-Walker), seed {seed}"
         ),
         stats=pd.Series(stats, index=y.index[cands], name="wald"),
         cusum_statistic=float(cus),
         cusum_p_value=float(cus_p),
+        ar_params=tuple(float(v) for v in rho),
+        ar_params_bc=tuple(float(v) for v in rho_bc),
     )

@@ -6,9 +6,13 @@ change ``(t - b) * 1(t >= b)``, with Newey-West (HAC, Bartlett kernel) covarianc
 change is the jump at the break month relative to the extrapolated previous segment. A
 variant adds dummies for the 2008-09 financial crisis and the 2020 pandemic. Newey-West tests
 on trending regressors with persistent residuals over-reject badly at this sample size
-(simulated: nominal 5 % tests rejected 15-40 % of the time), so the same HAC statistics are
-also calibrated by a parametric AR bootstrap (``kind="boot"`` intervals and p-values of
-:class:`BreakEffect`); the narrative uses those.
+(simulated on Korea's fitted dynamics: nominal 5 % tests rejected 22-30 % of the time), so the
+same HAC statistics are calibrated by a parametric AR bootstrap. The plain residual AR
+bootstrap (``kind="boot"``) still rejects 6-8 %, because Yule-Walker estimates from regression
+residuals understate persistence; the calibrated test (``kind="cal"``, reported first) draws
+its noise from bias-corrected AR coefficients (:func:`ar_bias_correct`): 5.6-6.1 % for
+exports and imports, 7 % for the balance, whose weak AR(3) BIC often under-fits
+(:mod:`analysis.models.size` measures it).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from analysis.models.base import (
     ym,
 )
 
-_KINDS = ("hac", "boot")
+_KINDS = ("hac", "boot", "cal")
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,9 @@ class BreakEffect:
     standard errors ``bse`` and, when bootstrapped, ``boot_t``: the (n_boot, 2) draws of the
     HAC |t| statistics under the null. Intervals, p-values, per-year and percent versions are
     computed on demand (:meth:`conf_int`, :meth:`pvalues`, :meth:`pct_conf_int`). ``kind="hac"``
-    uses normal critical values; ``kind="boot"`` the bootstrap distribution of |t|, which keeps
-    its nominal level when the residuals are persistent.
+    uses normal critical values; ``kind="boot"`` the distribution of |t| under the residual AR
+    bootstrap (still somewhat liberal); ``kind="cal"`` (``cal_t``, named by ``cal_method``) its
+    distribution under the bias-corrected AR bootstrap, the calibrated test to report.
     """
 
     break_: str
@@ -64,6 +69,8 @@ class BreakEffect:
     months_before: int
     months_after: int
     boot_t: np.ndarray | None = field(default=None, repr=False, compare=False)
+    cal_t: np.ndarray | None = field(default=None, repr=False, compare=False)
+    cal_method: str | None = None
 
     @property
     def level_change(self) -> float:
@@ -86,20 +93,29 @@ class BreakEffect:
         return self.boot_t is not None
 
     @property
+    def has_cal(self) -> bool:
+        """Whether calibrated (bias-corrected bootstrap) draws are stored (``kind="cal"``)."""
+        return self.cal_t is not None
+
+    @property
     def best_kind(self) -> str:
-        """The kind of interval to report: ``"boot"`` when computed, else ``"hac"``."""
-        return "boot" if self.has_boot else "hac"
+        """The kind of interval to report: ``"cal"`` when computed, else ``"boot"``, else ``"hac"``."""
+        return "cal" if self.has_cal else "boot" if self.has_boot else "hac"
+
+    def _draws(self, kind: str) -> np.ndarray | None:
+        if kind not in _KINDS:
+            raise ValueError(f"kind={kind!r}: expected one of {', '.join(map(repr, _KINDS))}")
+        return self.cal_t if kind == "cal" else self.boot_t
 
     def _crit(self, alpha: float, kind: str) -> tuple[float, float] | None:
-        if kind not in _KINDS:
-            raise ValueError(f"kind={kind!r}: expected 'hac' or 'boot'")
+        draws = self._draws(kind)
         if kind == "hac":
             q = float(stats.norm.ppf(1 - alpha / 2))
             return q, q
-        if self.boot_t is None:
+        if draws is None:
             return None
-        return (float(np.quantile(self.boot_t[:, 0], 1 - alpha)),
-                float(np.quantile(self.boot_t[:, 1], 1 - alpha)))
+        return (float(np.quantile(draws[:, 0], 1 - alpha)),
+                float(np.quantile(draws[:, 1], 1 - alpha)))
 
     def conf_int(self, alpha: float = 0.05, kind: str = "hac") -> dict[str, tuple[float, float]] | None:
         """``{"level", "slope", "slope_per_year"}`` -> (low, high): ``estimate +/- c * se`` with
@@ -114,18 +130,16 @@ class BreakEffect:
                 "slope_per_year": (12 * slope[0], 12 * slope[1])}
 
     def pvalues(self, kind: str = "hac") -> tuple[float, float] | None:
-        """Two-sided p-values (level, slope): normal (``"hac"``) or bootstrap (``"boot"``;
-        ``(1 + #{t* >= |t|}) / (n_boot + 1)``); None for ``"boot"`` without draws."""
-        if kind not in _KINDS:
-            raise ValueError(f"kind={kind!r}: expected 'hac' or 'boot'")
+        """Two-sided p-values (level, slope): normal (``"hac"``), plain bootstrap (``"boot"``) or
+        calibrated bootstrap (``"cal"``), the last two ``(1 + #{t* >= |t|}) / (n_boot + 1)``;
+        None for a bootstrap kind without draws."""
+        draws = self._draws(kind)
         t = [abs(b) / s for b, s in zip(self.params, self.bse, strict=True)]
         if kind == "hac":
             return float(stats.norm.sf(t[0]) * 2), float(stats.norm.sf(t[1]) * 2)
-        if self.boot_t is None:
+        if draws is None:
             return None
-        n = len(self.boot_t)
-        p = [(1.0 + float((self.boot_t[:, i] >= t[i]).sum())) / (n + 1.0) for i in (0, 1)]
-        return p[0], p[1]
+        return boot_p(draws[:, 0], t[0]), boot_p(draws[:, 1], t[1])
 
     @property
     def pct_level_change(self) -> float | None:
@@ -162,6 +176,7 @@ class BreakTest:
     p_value_asymptotic: float
     n_boot: int
     test: str
+    p_value_calibrated: float | None = None
 
 
 @dataclass
@@ -184,6 +199,8 @@ class ITSResult:
     n_boot: int
     ar_order: int | None
     results: Any = field(repr=False, default=None)
+    ar_params: tuple[float, ...] = ()
+    ar_params_bc: tuple[float, ...] = ()
 
     @property
     def model_name(self) -> str:
@@ -264,22 +281,83 @@ def _yule_walker(x: np.ndarray, order: int) -> np.ndarray:
     return np.atleast_1d(np.asarray(out[0], dtype="float64"))
 
 
-def ar_noise(resid: np.ndarray, n_boot: int, seed: int, maxlag: int = 12) -> tuple[np.ndarray, int]:
-    """``n_boot`` simulated series shaped like ``resid``: an AR(p) fitted to the residuals
-    (p <= ``maxlag`` by BIC with statsmodels ``ar_select_order``; Yule-Walker coefficients, which
-    are always stationary) driven by standard normal shocks (the statistics that use them are
-    scale-invariant). Returns the (n_boot, n) array and p."""
+def yule_walker_rows(E: np.ndarray, order: int) -> np.ndarray:
+    """Yule-Walker AR(``order``) coefficients of every row of ``E`` (R, n) at once: statsmodels
+    ``yule_walker(x, order, method="mle")`` (demeaned, autocovariances divided by n) row by
+    row (a unit test checks it). Returns (R, order)."""
+    x = E - E.mean(axis=1, keepdims=True)
+    n = x.shape[1]
+    r = np.stack([np.einsum("rn,rn->r", x[:, k:], x[:, : n - k]) / n for k in range(order + 1)], axis=1)
+    toeplitz = r[:, np.abs(np.subtract.outer(np.arange(order), np.arange(order)))]
+    return np.linalg.solve(toeplitz, r[:, 1:, None])[:, :, 0]
+
+
+def fit_ar(resid: np.ndarray, maxlag: int = 12) -> tuple[np.ndarray, int]:
+    """AR(p) fitted to ``resid``: p <= ``maxlag`` (capped at n/10) by BIC with statsmodels
+    ``ar_select_order``, Yule-Walker coefficients (always stationary). Returns (coefs, p)."""
     n = len(resid)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=FutureWarning)
         sel = ar_select_order(resid, maxlag=max(1, min(maxlag, n // 10)), ic="bic", trend="n")
     lags = sel.ar_lags or []
     p = int(max(lags)) if lags else 0
-    rho = _yule_walker(resid, p) if p else np.zeros(0)
-    rng = np.random.default_rng(seed)
+    return (_yule_walker(resid, p) if p else np.zeros(0)), p
+
+
+def simulate_ar(rho: np.ndarray, n_boot: int, n: int, seed: int) -> np.ndarray:
+    """``n_boot`` AR(``rho``) series of length ``n`` with standard normal shocks (200 months of
+    burn-in from zero, fixed ``seed``): the (n_boot, n) array."""
     burn = 200
-    eps = rng.standard_normal((n_boot, n + burn))
-    return lfilter([1.0], np.r_[1.0, -rho], eps, axis=1)[:, burn:], p
+    eps = np.random.default_rng(seed).standard_normal((n_boot, n + burn))
+    return lfilter([1.0], np.r_[1.0, -np.asarray(rho, dtype="float64")], eps, axis=1)[:, burn:]
+
+
+def _max_root(rho: np.ndarray) -> float:
+    """Largest modulus of the roots of ``z^p - rho_1 z^(p-1) - ... - rho_p`` (< 1: stationary)."""
+    return float(np.abs(np.roots(np.r_[1.0, -rho])).max()) if len(rho) else 0.0
+
+
+def ar_bias_correct(rho: np.ndarray, X: np.ndarray, *, n_sim: int = 200, iters: int = 5,
+                    seed: int = SEED) -> np.ndarray:
+    """AR coefficients whose Yule-Walker estimates, from residuals of a regression on ``X``,
+    average ``rho``: the simulation-based bias correction of Kilian (1998) / MacKinnon and
+    Smith (1998).
+
+    Yule-Walker estimates from regression residuals underestimate persistence (on Korea's
+    series the sum of two AR coefficients by about 0.07 of 0.8), and a bootstrap from the
+    estimates then under-disperses the HAC t statistics. Starting from ``rho``, each of
+    ``iters`` steps simulates ``n_sim`` AR series with the current coefficients (common random
+    numbers, fixed ``seed``), takes their residuals on ``X``, and moves the coefficients by
+    ``rho`` minus the mean re-estimate. A step that would leave the stationary region is shrunk
+    towards ``rho`` until the largest root modulus is below 0.99.
+    """
+    rho = np.asarray(rho, dtype="float64")
+    p = len(rho)
+    if p == 0:
+        return rho.copy()
+    n = X.shape[0]
+    q, _ = np.linalg.qr(X)
+    # Shocks of their own (not those of the bootstrap drawn with the same seed).
+    eps = np.random.default_rng((seed, 0xBC)).standard_normal((n_sim, n + 200))
+    cur = rho.copy()
+    for _ in range(iters):
+        U = lfilter([1.0], np.r_[1.0, -cur], eps, axis=1)[:, 200:]
+        step = rho - yule_walker_rows(U - (U @ q) @ q.T, p).mean(axis=0)
+        new = cur + step
+        shrink = 1.0
+        while _max_root(new) >= 0.99 and shrink > 1e-3:
+            shrink *= 0.8
+            new = cur + shrink * step
+        cur = new if _max_root(new) < 0.99 else cur
+    return cur
+
+
+def ar_noise(resid: np.ndarray, n_boot: int, seed: int, maxlag: int = 12) -> tuple[np.ndarray, int]:
+    """``n_boot`` simulated series shaped like ``resid``: an AR(p) fitted to the residuals
+    (:func:`fit_ar`: p by BIC, Yule-Walker coefficients) driven by standard normal shocks (the
+    statistics that use them are scale-invariant). Returns the (n_boot, n) array and p."""
+    rho, p = fit_ar(resid, maxlag)
+    return simulate_ar(rho, n_boot, len(resid), seed), p
 
 
 def hac_cov_rows(G: np.ndarray, E: np.ndarray, maxlags: int) -> np.ndarray:
@@ -295,35 +373,76 @@ def hac_cov_rows(G: np.ndarray, E: np.ndarray, maxlags: int) -> np.ndarray:
     return S
 
 
-@dataclass(frozen=True)
-class _BootDraws:
-    """Null draws of the break statistics: |t| of each (level, slope) pair and the Wald ones."""
-
-    t: np.ndarray  # (n_boot, 2 * breaks): |t| of level_b, slope_b for each break in order
-    wald: np.ndarray  # (n_boot, breaks)
-    ar_order: int
-
-
-def _bootstrap(res: Any, X: pd.DataFrame, breaks: Sequence[str], n_boot: int, seed: int,
-               maxlags: int) -> _BootDraws:
-    """AR(p) noise fitted to the residuals, regressed on the same design: the null draws of
-    the HAC t statistics of every break regressor and of each break's Wald statistic."""
-    U, ar_order = ar_noise(np.asarray(res.resid), n_boot, seed)
-    names = list(X.columns)
-    Xa = X.to_numpy()
-    P = np.linalg.pinv(Xa)
-    idx = [names.index(f(b)) for b in breaks for f in (level_name, slope_name)]
+def null_draws(U: np.ndarray, X: np.ndarray, P: np.ndarray, idx: Sequence[int],
+               maxlags: int) -> tuple[np.ndarray, np.ndarray]:
+    """HAC |t| of the regressors ``idx`` (consecutive level, slope pairs) and the HAC Wald
+    statistic of each pair, for every row of ``U`` (R, n) regressed on ``X`` (``P`` =
+    ``pinv(X)``, passed in so that it is computed once). Returns (R, len(idx)), (R, pairs)."""
     B = U @ P.T
-    E = U - B @ Xa.T
-    Vb = hac_cov_rows(P[idx], E, maxlags)
-    Bs = B[:, idx]
+    E = U - B @ X.T
+    Vb = hac_cov_rows(P[list(idx)], E, maxlags)
+    Bs = B[:, list(idx)]
     t_star = np.abs(Bs) / np.sqrt(np.einsum("rii->ri", Vb))
     walds = []
-    for j in range(len(breaks)):
+    for j in range(len(idx) // 2):
         sl = slice(2 * j, 2 * j + 2)
         bb, VV = Bs[:, sl], Vb[:, sl, sl]
         walds.append(np.einsum("ri,ri->r", bb, np.linalg.solve(VV, bb[:, :, None])[:, :, 0]))
-    return _BootDraws(t=t_star, wald=np.stack(walds, axis=1), ar_order=ar_order)
+    return t_star, np.stack(walds, axis=1)
+
+
+@dataclass(frozen=True)
+class NullDraws:
+    """Bootstrap null draws of the break statistics of one fitted model.
+
+    ``t``/``wald``: from AR noise with the Yule-Walker coefficients ``rho`` of the residuals
+    (the plain residual AR bootstrap, ``kind="boot"``); ``t_cal``/``wald_cal``: from AR noise
+    with the bias-corrected coefficients ``rho_bc`` (:func:`ar_bias_correct`; the calibrated
+    test, ``kind="cal"``). Columns of ``t``: |t| of level_b, slope_b for each break in order.
+    """
+
+    t: np.ndarray
+    wald: np.ndarray
+    t_cal: np.ndarray
+    wald_cal: np.ndarray
+    rho: np.ndarray
+    rho_bc: np.ndarray
+
+    @property
+    def ar_order(self) -> int:
+        """The order p of the AR noise (BIC)."""
+        return len(self.rho)
+
+
+def calibrated_null(resid: np.ndarray, X: np.ndarray, idx: Sequence[int], n_boot: int, seed: int,
+                    maxlags: int, P: np.ndarray | None = None) -> NullDraws:
+    """Null draws of the HAC statistics of regressors ``idx`` of the regression on ``X`` whose
+    residuals are ``resid``: AR(p) fitted to the residuals (:func:`fit_ar`), simulated with the
+    estimated and with the bias-corrected coefficients (same shocks, fixed ``seed``), each
+    regressed on ``X``. The statistics are scale-invariant and the design is projected out,
+    so the noise alone gives their null distribution. :func:`fit_its` and the size simulation
+    (:mod:`analysis.models.size`) both go through this function."""
+    P = np.linalg.pinv(X) if P is None else P
+    rho, _ = fit_ar(np.asarray(resid, dtype="float64"))
+    rho_bc = ar_bias_correct(rho, X, seed=seed)
+    n = X.shape[0]
+    t, wald = null_draws(simulate_ar(rho, n_boot, n, seed), X, P, idx, maxlags)
+    t_cal, wald_cal = null_draws(simulate_ar(rho_bc, n_boot, n, seed), X, P, idx, maxlags)
+    return NullDraws(t=t, wald=wald, t_cal=t_cal, wald_cal=wald_cal, rho=rho, rho_bc=rho_bc)
+
+
+def _bootstrap(res: Any, X: pd.DataFrame, breaks: Sequence[str], n_boot: int, seed: int,
+               maxlags: int) -> NullDraws:
+    """:func:`calibrated_null` for the break regressors of a fitted ITS model (its full-model
+    residuals, break terms included)."""
+    names = list(X.columns)
+    idx = [names.index(f(b)) for b in breaks for f in (level_name, slope_name)]
+    return calibrated_null(np.asarray(res.resid), X.to_numpy(), idx, n_boot, seed, maxlags)
+
+
+def boot_p(draws: np.ndarray, stat: float) -> float:
+    """Bootstrap p-value ``(1 + #{draws >= stat}) / (n + 1)``."""
+    return float((1.0 + (draws >= stat).sum()) / (len(draws) + 1.0))
 
 
 def _wald(res: Any, names: list[str], b: str) -> tuple[float, float]:
@@ -334,53 +453,76 @@ def _wald(res: Any, names: list[str], b: str) -> tuple[float, float]:
     return float(w.statistic), float(w.pvalue)
 
 
-def _break_tests(res: Any, names: list[str], breaks: list[str], boot: _BootDraws | None, *, n_boot: int,
+def cal_method(order: int, n_boot: int) -> str:
+    """Name of the calibrated test: ``p_method`` in the tables and ``results.json``."""
+    return (f"bias-corrected AR({order}) bootstrap of the HAC t (AR fitted to the full break model's "
+            f"residuals, Yule-Walker coefficients bias-corrected by simulation), {n_boot} replications")
+
+
+def _break_tests(res: Any, names: list[str], breaks: list[str], boot: NullDraws | None, *, n_boot: int,
                  seed: int, cov_type: str) -> list[BreakTest]:
-    """One joint Wald test per break, given the others; bootstrap p-value when ``boot``."""
+    """One joint Wald test per break, given the others; bootstrap p-values when ``boot``."""
     tests = []
     for j, b in enumerate(breaks):
         stat, p_asym = _wald(res, names, b)
         others = [o for o in breaks if o != b]
-        p = p_asym if boot is None else float((1.0 + (boot.wald[:, j] >= stat).sum()) / (n_boot + 1.0))
+        p = p_asym if boot is None else boot_p(boot.wald[:, j], stat)
         tests.append(BreakTest(
             date=b, statistic=stat, df=2, p_value=p, p_value_asymptotic=p_asym, n_boot=n_boot,
             test=(
                 f"Wald chi2(2), level and slope change jointly zero; {cov_type}"
                 + (f"; given the break(s) at {', '.join(others)}" if others else "")
                 + (f"; p-value from an AR({boot.ar_order}) bootstrap, {n_boot} replications, seed {seed}"
+                   "; p_value_calibrated from the bias-corrected AR bootstrap"
                    if boot is not None else "; asymptotic chi2 p-value")
             ),
+            p_value_calibrated=None if boot is None else boot_p(boot.wald_cal[:, j], stat),
         ))
     return tests
 
 
-def _effects(res: Any, segs: list[tuple[str, int, int]], boot: _BootDraws | None, *, log: bool,
+def _effects(res: Any, segs: list[tuple[str, int, int]], boot: NullDraws | None, *, log: bool,
              cov_type: str) -> list[BreakEffect]:
     """The :class:`BreakEffect` of each break: estimates, HAC errors, bootstrap |t| draws."""
     effects = []
     for j, (b, before, after) in enumerate(segs):
         lv, sl = level_name(b), slope_name(b)
+        cols = slice(2 * j, 2 * j + 2)
         effects.append(BreakEffect(
             break_=b, log=log,
             params=(float(res.params[lv]), float(res.params[sl])),
             bse=(float(res.bse[lv]), float(res.bse[sl])),
             cov_type=cov_type, months_before=before, months_after=after,
-            boot_t=None if boot is None else boot.t[:, 2 * j: 2 * j + 2].copy(),
+            boot_t=None if boot is None else boot.t[:, cols].copy(),
+            cal_t=None if boot is None else boot.t_cal[:, cols].copy(),
+            cal_method=None if boot is None else cal_method(boot.ar_order, len(boot.t)),
         ))
     return effects
 
 
-def _coef_frame(res: Any) -> pd.DataFrame:
-    """Tidy coefficients: ``term, estimate, std_err, ci_low, ci_high, p_value`` (HAC)."""
+def _coef_frame(res: Any, effects: Sequence[BreakEffect] = ()) -> pd.DataFrame:
+    """Tidy coefficients: ``term, estimate, std_err, ci_low, ci_high, p_value`` (HAC, normal),
+    ``p_calibrated`` and ``p_method`` (the calibrated test of the break terms; empty for the
+    other terms and without bootstrap)."""
     ci = res.conf_int(alpha=0.05)
+    terms = list(res.params.index)
+    p_cal: dict[str, float] = {}
+    method: dict[str, str] = {}
+    for e in effects:
+        pc = e.pvalues("cal")
+        if pc is not None and e.cal_method is not None:
+            for term, pv in zip((level_name(e.break_), slope_name(e.break_)), pc, strict=True):
+                p_cal[term], method[term] = pv, e.cal_method
     return pd.DataFrame(
         {
-            "term": list(res.params.index),
+            "term": terms,
             "estimate": res.params.to_numpy(),
             "std_err": res.bse.to_numpy(),
             "ci_low": ci[0].to_numpy(),
             "ci_high": ci[1].to_numpy(),
             "p_value": res.pvalues.to_numpy(),
+            "p_calibrated": [p_cal.get(t, np.nan) for t in terms],
+            "p_method": [method.get(t, "") for t in terms],
         }
     )
 
@@ -418,6 +560,19 @@ def fit_its(
     :func:`ar_noise`) is regressed on the same design, giving the null distribution of each
     statistic; CIs are ``estimate +/- c * se`` with ``c`` the bootstrap 95th percentile of |t|.
 
+    Two bootstraps share the shocks: the plain one (``kind="boot"``) uses the Yule-Walker AR
+    coefficients of the full break model's residuals; the calibrated one (``kind="cal"``,
+    ``p_calibrated``) their bias-corrected version. Why this choice: the HAC t statistics are
+    exactly pivotal given the AR coefficients (scale-invariant, design projected out), so the
+    only size distortion left in the bootstrap is the estimation error of the coefficients,
+    chiefly their downward bias, which the correction removes. In simulations on Korea's fitted
+    dynamics (:func:`analysis.models.size.size_simulation`, 500 draws) it rejects 5.6 % (exports),
+    6.1 % (imports) and 7.0 % (balance) at 5 %, where the plain bootstrap rejects 7.3-7.7 % and
+    plain HAC 25-31 %. A regression with ARMA errors
+    would change the estimates the report quotes (and its t tests are also liberal with
+    estimated persistence); fixed-b critical values for 12 lags of 294 months move the
+    critical value from 1.96 only to about 2.1, far from enough.
+
     Raises ``ModelSkipped`` if ``y`` has months <= 0 under ``log``, gaps, if fewer than
     ``MIN_PRE_MONTHS`` months precede the first break, or fewer than ``MIN_POST_MONTHS``
     follow a break (before the next one or the end).
@@ -431,6 +586,7 @@ def fit_its(
     cov_type = f"HAC (Newey-West, Bartlett kernel, {hac_maxlags} lags)"
     names = list(X.columns)
     boot = _bootstrap(res, X, breaks, n_boot, seed, hac_maxlags) if n_boot > 0 else None
+    effects = _effects(res, segs, boot, log=log, cov_type=cov_type)
     return ITSResult(
         series=name,
         log=log,
@@ -440,12 +596,14 @@ def fit_its(
         nobs=int(res.nobs),
         rsquared=float(res.rsquared),
         rsquared_adj=float(res.rsquared_adj),
-        effects=_effects(res, segs, boot, log=log, cov_type=cov_type),
+        effects=effects,
         tests=_break_tests(res, names, breaks, boot, n_boot=n_boot, seed=seed, cov_type=cov_type),
-        coefs=_coef_frame(res),
+        coefs=_coef_frame(res, effects),
         fit=_fit_frame(res, X, y, log),
         diagnostics=ljung_box(res.resid),
         n_boot=n_boot,
         ar_order=None if boot is None else boot.ar_order,
         results=res,
+        ar_params=() if boot is None else tuple(float(v) for v in boot.rho),
+        ar_params_bc=() if boot is None else tuple(float(v) for v in boot.rho_bc),
     )

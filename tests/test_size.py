@@ -1,0 +1,119 @@
+"""Honest size of the segmented-trend tests: calibrated p-values, bias correction, sup-F noise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.signal import lfilter
+from statsmodels.regression.linear_model import OLS
+
+from analysis.models.base import SEED
+from analysis.models.breaks import break_model_design, supf_search
+from analysis.models.its import (
+    _yule_walker,
+    ar_bias_correct,
+    fit_its,
+    its_design,
+    level_name,
+    slope_name,
+    yule_walker_rows,
+)
+from analysis.models.size import rejection_rates, simulated_pvalues
+
+BREAKS = ["2012-03", "2019-01"]
+KOREA_AR = (0.49, 0.33)  # Korea's imports: AR(2) of the break model's residuals
+
+
+def _ar(n: int, rho: tuple[float, ...], rng: np.random.Generator, size: int = 1, sd: float = 0.05) -> np.ndarray:
+    e = rng.normal(0.0, sd, (size, n + 300))
+    return lfilter([1.0], np.r_[1.0, -np.asarray(rho)], e, axis=1)[:, 300:]
+
+
+def _series(n: int = 294, level: float = 0.0, seed: int = 0, rho: tuple[float, ...] = KOREA_AR) -> pd.Series:
+    idx = pd.date_range("2000-01-01", periods=n, freq="MS")
+    t = np.arange(n)
+    k = int(np.argmax(idx >= pd.Timestamp(BREAKS[0])))
+    z = 8.0 + 0.004 * t + 0.08 * np.cos(2 * np.pi * idx.month / 12) + level * (t >= k)
+    return pd.Series(np.exp(z + _ar(n, rho, np.random.default_rng(seed))[0]), index=idx, name="imports")
+
+
+def test_yule_walker_rows_equal_statsmodels():
+    E = _ar(200, (0.6, 0.2), np.random.default_rng(1), size=5)
+    for p in (1, 2, 3):
+        np.testing.assert_allclose(yule_walker_rows(E, p), [_yule_walker(e, p) for e in E], rtol=1e-10)
+
+
+def test_bias_correction_recovers_the_persistence_of_the_noise():
+    # Yule-Walker estimates from regression residuals understate persistence; the corrected
+    # coefficients are those whose estimates average the observed ones.
+    idx = pd.date_range("2000-01-01", periods=294, freq="MS")
+    X = its_design(idx, BREAKS).to_numpy()
+    q, _ = np.linalg.qr(X)
+    U = _ar(294, KOREA_AR, np.random.default_rng(2), size=400)
+    mean_est = yule_walker_rows(U - (U @ q) @ q.T, 2).mean(axis=0)
+    assert mean_est.sum() < sum(KOREA_AR) - 0.04  # the bias the correction is for
+    corrected = ar_bias_correct(mean_est, X, n_sim=400, seed=3)
+    np.testing.assert_allclose(corrected, KOREA_AR, atol=0.03)
+    assert ar_bias_correct(np.zeros(0), X).shape == (0,)
+
+
+def test_calibrated_pvalues_are_roughly_uniform_without_a_break():
+    # 120 AR(2) series with Korea's persistence and no break: the plain HAC test rejects far too
+    # often, the calibrated one about 5 % of the time, with p-values spread over (0, 1).
+    idx = pd.date_range("2000-01-01", periods=294, freq="MS")
+    Xd = its_design(idx, BREAKS)
+    X = Xd.to_numpy()
+    terms = [f(b) for b in BREAKS for f in (level_name, slope_name)]
+    Y = X @ np.r_[8.0, 0.004, np.zeros(X.shape[1] - 2)] + _ar(294, KOREA_AR, np.random.default_rng(4), size=120)
+    p = simulated_pvalues(Y, X, [list(Xd.columns).index(t) for t in terms], n_boot=99, seed=5, maxlags=12)
+    assert (p["hac"] <= 0.05).mean() > 0.15
+    cal = p["cal"]
+    assert 0.025 <= (cal <= 0.05).mean() <= 0.08
+    assert 0.4 <= (cal <= 0.5).mean() <= 0.6 and 0.15 <= (cal <= 0.2).mean() <= 0.26
+    assert (cal <= 0.05).mean() < (p["boot"] <= 0.05).mean() + 0.01  # no more liberal than the plain bootstrap
+
+
+def test_planted_level_break_is_detected():
+    its = fit_its(_series(level=0.35, seed=6), BREAKS, log=True, n_boot=199)
+    e = its.effects[0]
+    assert e.pvalues("cal")[0] < 0.01 and e.has_cal and e.best_kind == "cal"
+    assert e.conf_int(kind="cal")["level"][0] > 0
+    # the calibrated interval is wider than the plain bootstrap one: the noise is more persistent
+    lo, hi = e.conf_int(kind="cal")["level"]
+    blo, bhi = e.conf_int(kind="boot")["level"]
+    assert hi - lo > bhi - blo
+    assert sum(its.ar_params_bc) > sum(its.ar_params)
+    coef = its.coefs.set_index("term")
+    assert coef.loc[level_name(BREAKS[0]), "p_calibrated"] == e.pvalues("cal")[0]
+    assert "bias-corrected AR(2)" in coef.loc[level_name(BREAKS[0]), "p_method"]
+    assert np.isnan(coef.loc["trend", "p_calibrated"]) and coef.loc["trend", "p_method"] == ""
+    assert its.tests[0].p_value_calibrated is not None and its.tests[0].p_value_calibrated < 0.01
+
+
+def test_supf_noise_is_fitted_to_the_break_model_residuals():
+    # A large break: the no-break residuals carry it and look far more persistent.
+    y = _series(level=0.6, seed=7, rho=(0.5,))
+    s = supf_search(y, log=True, n_boot=49)
+    z = np.log(y.to_numpy())
+    X0 = its_design(y.index, []).to_numpy()
+    k = int(np.argmax(y.index == pd.Timestamp(s.best)))
+    resid = np.asarray(OLS(z, break_model_design(X0, len(z), k)).fit().resid)
+    p = len(s.ar_params)
+    assert s.ar_order == p >= 1
+    np.testing.assert_allclose(s.ar_params, _yule_walker(resid, p), rtol=1e-12)
+    null_resid = np.asarray(OLS(z, X0).fit().resid)
+    assert sum(_yule_walker(null_resid, p)) > sum(s.ar_params) + 0.1
+    assert sum(s.ar_params_bc) > sum(s.ar_params)  # bias-corrected
+    assert "residuals of the break model" in s.method and s.p_value < 0.05
+
+
+@pytest.mark.slow
+def test_calibrated_test_has_honest_size_on_korea_like_dynamics():
+    # The whole procedure (fit, HAC t, AR order by BIC, bias correction, bootstrap) on 500
+    # no-break series simulated from a fitted model with Korea's AR(2) imports dynamics.
+    its = fit_its(_series(seed=8), BREAKS, log=True)
+    r = rejection_rates(its, n_sim=500, n_boot=99, seed=SEED)
+    assert r["n_sim"] == 500 and r["nominal"] == 0.05 and "bias-corrected" in r["method"]
+    assert abs(r["actual"] - 0.05) <= 0.015, r
+    assert r["actual_hac"] > 0.15, r
