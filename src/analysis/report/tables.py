@@ -74,7 +74,8 @@ def _first(df: pd.DataFrame, *names: str) -> pd.Series:
 
 def effects(df: pd.DataFrame) -> pd.DataFrame:
     """Level and trend changes at each break (``text.effects_table``): estimate and its
-    calibrated 95% interval in one cell, the calibrated p-value, and the plain HAC p-value."""
+    calibrated 95% interval in one cell, the calibrated p-value (the one to quote: its size is
+    checked by simulation), and the plain HAC p-value beside it for comparison."""
     money = df["unit"].astype(str).str.contains("US\\$", regex=True)
     rows = []
     for i, r in df.iterrows():
@@ -83,14 +84,15 @@ def effects(df: pd.DataFrame) -> pd.DataFrame:
             "Series": SERIES_NAMES.get(str(r["series"]), str(r["series"])),
             "Break": _month(r["break"]),
             "Unit": "US$ M a month" if money.loc[i] else "%",
-            "Level change (95% CI)": _with_ci(r["level_change"], _first(df, "ci_low_boot").loc[i],
-                                              _first(df, "ci_high_boot").loc[i], f),
+            "Level change (95% CI)": _with_ci(r["level_change"], _first(df, "ci_low_calibrated", "ci_low_boot").loc[i],
+                                              _first(df, "ci_high_calibrated", "ci_high_boot").loc[i], f),
             "p, level": p_value(_first(df, "p_level_calibrated", "p_level_boot").loc[i]),
             "p, level (plain HAC)": p_value(_first(df, "p_level_hac").loc[i]),
             "Trend change per year (95% CI)": _with_ci(
-                r["trend_change_per_year"], _first(df, "trend_ci_low_boot").loc[i],
-                _first(df, "trend_ci_high_boot").loc[i], f),
+                r["trend_change_per_year"], _first(df, "trend_ci_low_calibrated", "trend_ci_low_boot").loc[i],
+                _first(df, "trend_ci_high_calibrated", "trend_ci_high_boot").loc[i], f),
             "p, trend": p_value(_first(df, "p_trend_calibrated", "p_trend_boot").loc[i]),
+            "p, trend (plain HAC)": p_value(_first(df, "p_trend_hac").loc[i]),
         })
     return pd.DataFrame(rows)
 
@@ -102,7 +104,7 @@ def tests(df: pd.DataFrame) -> pd.DataFrame:
         "Test": df["test"].astype(str),
         "Month": df["month"].map(_month),
         "Statistic": df["statistic"].map(stat),
-        "p (bootstrap)": df["p_value_bootstrap"].map(p_value),
+        "p (calibrated)": _first(df, "p_value_calibrated", "p_value_bootstrap").map(p_value),
         "p (asymptotic)": df["p_value_asymptotic"].map(p_value),
     })
 

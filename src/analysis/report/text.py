@@ -161,9 +161,11 @@ def _effect_row(col: str, e: BreakEffect) -> dict[str, Any]:
     if e.log:
         lv, sv, unit = e.pct_level_change, e.pct_slope_change_per_year, "%"
         hac, boot = e.pct_conf_int(kind="hac") or {}, e.pct_conf_int(kind="boot") or {}
+        cal = (e.pct_conf_int(kind="cal") or {}) if e.has_cal else {}
     else:
         lv, sv, unit = e.level_change, e.slope_change_per_year, "US$ millions a month"
         hac, boot = e.conf_int(kind="hac") or {}, e.conf_int(kind="boot") or {}
+        cal = (e.conf_int(kind="cal") or {}) if e.has_cal else {}
     p_boot = e.pvalues("boot") or (None, None)
     p_cal = e.pvalues("cal") or (None, None)
     p_hac = e.pvalues("hac") or (None, None)
@@ -177,6 +179,9 @@ def _effect_row(col: str, e: BreakEffect) -> dict[str, Any]:
         "p_trend_boot": p_boot[1],
         "p_level_calibrated": p_cal[0], "p_trend_calibrated": p_cal[1], "p_trend_hac": p_hac[1],
         "p_method": e.cal_method,
+        "ci_low_calibrated": _lo_hi(cal.get("level"))[0], "ci_high_calibrated": _lo_hi(cal.get("level"))[1],
+        "trend_ci_low_calibrated": _lo_hi(cal.get("slope_per_year"))[0],
+        "trend_ci_high_calibrated": _lo_hi(cal.get("slope_per_year"))[1],
     }
 
 
@@ -194,7 +199,8 @@ def effects_table(run: ModelRun, *, crisis: bool = False) -> pd.DataFrame:
     cols = ["series", "break", "unit", "level_change", "ci_low_boot", "ci_high_boot", "p_level_boot",
             "ci_low_hac", "ci_high_hac", "p_level_hac", "trend_change_per_year", "trend_ci_low_boot",
             "trend_ci_high_boot", "p_trend_boot", "p_level_calibrated", "p_trend_calibrated", "p_trend_hac",
-            "p_method"]
+            "p_method", "ci_low_calibrated", "ci_high_calibrated", "trend_ci_low_calibrated",
+            "trend_ci_high_calibrated"]
     return pd.DataFrame(rows, columns=cols)
 
 
