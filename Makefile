@@ -218,13 +218,13 @@ reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CL
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI) -r claims_path $(CLAIMS_FILE) \
 	  -r reference_dir data/raw -r census_api_dir data/raw
 
-# KORUS among all U.S. FTAs, the synthetic control, and the size of the trend tests (which
-# come from the default partner's results).
+# KORUS among all U.S. FTAs, the synthetic control, and the size of the trend tests (from the
+# size simulation, benchmarks/size.json, which benchmarks/size_sim.py writes: 500 draws a flow).
 FTAS := data/external/us_ftas.csv
-reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) $(FTAS) reports/korea-south/results.json notebooks/05_evaluation.ipynb \
+reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) $(FTAS) $(wildcard benchmarks/size.json) notebooks/05_evaluation.ipynb \
     $(DEPS_05_evaluation) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/05_evaluation.ipynb reports/korus/05_evaluation.ipynb -r out_dir reports/korus \
-	  -r data_path data/processed/trade_monthly.csv -r ftas_path $(FTAS) -r results_path reports/korea-south/results.json
+	  -r data_path data/processed/trade_monthly.csv -r ftas_path $(FTAS) -r size_path benchmarks/size.json
 
 reports/korus/evaluation.html: reports/korus/05_evaluation.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish notebook $< $@

@@ -47,6 +47,12 @@ def _interval(ci: Any) -> str:
     return f"{_pct(ci[0])} to {_pct(ci[1])}"
 
 
+def ordinal(n: int) -> str:
+    """``1 -> "1st"``, ``12 -> "12th"``, ``22 -> "22nd"``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _covers_zero(ci: Any) -> bool:
     return isinstance(ci, list | tuple) and len(ci) == 2 and None not in ci and ci[0] <= 0 <= ci[1]
 
@@ -62,7 +68,7 @@ def event_study_sentence(es: Mapping[str, Any], flow: str) -> str:
     pre_text = (f"the leads before entry are jointly {'not ' if (pre or 0) >= 0.05 else ''}"
                 f"distinguishable from zero (p = {fmt.p_value(pre)})")
     korus = (f"KORUS's own estimate is {_pct(k['att'])} ({_interval(k['ci'])}), "
-             f"{k['rank_among_agreements']}th of {k['n_agreements']} agreements"
+             f"{ordinal(k['rank_among_agreements'])} of {k['n_agreements']} agreements"
              + ("; its interval includes zero" if _covers_zero(k["ci"]) else ""))
     return (f"**{FLOW_LABELS[flow]}, all U.S. FTAs** ({o['n_treated']} agreements, {o['n_controls']} "
             f"partners never in an FTA): {_pct(o['att'])} on average over the years after entry "
@@ -221,17 +227,21 @@ def plot_synthetic(results: Mapping[str, Any], *, data_through: str) -> Figure:
     return fig
 
 
-def size_block(results_path: Path) -> dict[str, Any] | None:
-    """The size simulation of the trend models (``size`` in the partner's ``results.json``),
-    or None when the file or the block is missing."""
+def size_block(size_path: Path) -> dict[str, Any] | None:
+    """The size simulation of the trend tests (``benchmarks/size.json``, written by
+    ``benchmarks/size_sim.py``: ``{flow: {nominal, actual, actual_hac, n_sim, method, ...}}``),
+    or None when the file is missing or unreadable."""
     import json
 
     try:
-        doc = json.loads(Path(results_path).read_text(encoding="utf-8"))
+        doc = json.loads(Path(size_path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    block = doc.get("size") if isinstance(doc, Mapping) else None
-    return dict(block) if isinstance(block, Mapping) and block else None
+    if not isinstance(doc, Mapping):
+        return None
+    keep = ("nominal", "actual", "actual_hac", "actual_boot", "n_sim", "n_boot", "method")
+    return {flow: {k: v[k] for k in keep if k in v} for flow, v in doc.items()
+            if isinstance(v, Mapping) and "actual" in v} or None
 
 
 # ---- output --------------------------------------------------------------------------------

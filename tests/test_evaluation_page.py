@@ -1,0 +1,97 @@
+"""The evaluation page's words, tables and files (report/evaluation.py) on made-up results."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from analysis.report import evaluation as ev
+
+
+def _es(korus_exports=(-0.04, [-0.69, 0.51]), korus_imports=(0.37, [0.10, 0.81]), pre=0.44) -> dict:
+    def flow(att):
+        return {"estimator": "imputation", "pre_trend_p": pre, "att": att, "att_ci": [att - 0.1, att + 0.1],
+                "n_treated": 18, "n_controls": 97,
+                "by_event_year": [{"event_year": k, "coef": 0.01 * k, "ci_low": 0.01 * k - 0.1,
+                                   "ci_high": 0.01 * k + 0.1} for k in range(-2, 3)]}
+    return {
+        "agreements": [], "exports": flow(0.22), "imports": flow(0.39),
+        "korus": {"exports": {"att": korus_exports[0], "ci": korus_exports[1], "rank_among_agreements": 14,
+                              "n_agreements": 18},
+                  "imports": {"att": korus_imports[0], "ci": korus_imports[1], "rank_among_agreements": 10,
+                              "n_agreements": 18}},
+        "by_agreement": {f: [{"partner_code": 5800, "partner": "Korea, South", "in_force": "2012-03-15",
+                              "att": 0.1, "ci_low": -0.2, "ci_high": 0.4},
+                             {"partner_code": 5230, "partner": "Oman", "in_force": "2009-01-01",
+                              "att": 0.8, "ci_low": 0.1, "ci_high": 1.5}] for f in ("exports", "imports")},
+    }
+
+
+def _sc(p_exports=0.38, p_imports=0.24, gap_exports=0.26) -> dict:
+    def flow(p, gap):
+        return {"n_donors": 54, "rank": 21, "p_value": p, "rmspe_ratio": 6.5, "weights": {"5830": 0.6, "5570": 0.4},
+                "donor_names": {"5830": "Taiwan", "5570": "Malaysia"},
+                "gap_by_year": [{"year": 2018, "gap": gap, "gap_pct": 100 * math.expm1(gap)}],
+                "placebo_in_time": {"date": "2008-01-01", "p_value": 0.47}}
+    return {"exports": flow(p_exports, gap_exports), "imports": flow(p_imports, 0.16)}
+
+
+def test_percent_of_log_points() -> None:
+    assert ev.log_pct(0.182) == pytest.approx(19.96, abs=0.01)
+    assert ev.log_pct(None) is None
+
+
+def test_event_study_sentence_reports_the_interval_rank_and_pre_trends() -> None:
+    text = ev.event_study_sentence(_es(), "exports")
+    assert "+24.6% on average" in text and "p = 0.440" in text and "not distinguishable" in text
+    assert "14th of 18 agreements; its interval includes zero" in text
+
+
+def test_ordinals() -> None:
+    assert [ev.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 102)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "102nd"]
+
+
+def test_summary_says_when_designs_disagree_or_find_nothing() -> None:
+    lines = ev.summary_lines(_es(), _sc())
+    # exports: the event study puts Korea below, the synthetic control above, neither clear
+    assert "Neither design separates KORUS" in lines[0] and "opposite signs" in lines[0]
+    # imports: the event study's interval excludes zero, the synthetic control's p does not
+    assert "One design finds a clear departure, the other does not" in lines[1]
+    both = ev.summary_lines(_es(korus_imports=(0.4, [0.2, 0.6])), _sc(p_imports=0.02))
+    assert "Both designs find a departure" in both[1]
+
+
+def test_no_causal_wording() -> None:
+    text = " ".join(ev.summary_lines(_es(), _sc())) + ev.event_study_sentence(_es(), "imports")
+    for phrase in ("effect of KORUS", "caused", "no-KORUS"):
+        assert phrase not in text
+
+
+def test_tables_have_human_headers() -> None:
+    agreements = ev.agreements_table(_es(), "exports")
+    assert list(agreements.columns) == ["Partner", "In force", "Effect after entry", "95% interval"]
+    assert agreements["Partner"].tolist() == ["Oman", "Korea, South (KORUS)"]
+    assert ev.weights_table(_sc(), "exports")["Donor"].tolist() == ["Taiwan", "Malaysia"]
+    years = ev.event_year_table(_es())
+    assert years.columns[0] == "Years since entry" and years.shape == (5, 3)
+
+
+def test_size_block_reads_the_simulation(tmp_path: Path) -> None:
+    path = tmp_path / "size.json"
+    path.write_text(json.dumps({"exports": {"nominal": 0.05, "actual": 0.056, "actual_hac": 0.287, "n_sim": 500,
+                                            "by_test": {}}}))
+    block = ev.size_block(path)
+    assert block == {"exports": {"nominal": 0.05, "actual": 0.056, "actual_hac": 0.287, "n_sim": 500}}
+    assert "exports 5.6 % (plain HAC 28.7 %)" in ev.size_sentence(block)
+    assert ev.size_block(tmp_path / "missing.json") is None
+
+
+def test_write_evaluation(tmp_path: Path) -> None:
+    out = ev.write_evaluation(tmp_path / "evaluation.json", _es(), _sc(), None, {"focus": "5800"})
+    doc = json.loads(out.read_text())
+    assert doc["schema_version"] == 1
+    assert set(doc) >= {"event_study", "synthetic_control", "its_size", "headline", "params"}
