@@ -163,7 +163,8 @@ def _cf_json(c: Counterfactual) -> dict[str, Any]:
         "pct_gap": r_pct(g.pct_gap),
         "pct_gap_ci": _pair(g.pct_gap_ci, r_pct),
         "by_horizon": [_gap_json(h) for h in c.by_horizon],
-        "interval": f"95 %, percentiles of {c.n_sim} simulated paths (seed {c.seed}); parameter uncertainty not included",
+        "interval": c.interval_note,
+        "param_draws": c.param_draws,
         "converged": c.converged,
     }
 
