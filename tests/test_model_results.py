@@ -90,7 +90,7 @@ def test_counterfactual_gaps_on_demand():
     assert g12.cumulative_gap == pytest.approx(12 * 10.0)  # median path 100 a month
     assert g12.gap_ci == pytest.approx((12 * (110 - 109.5), 12 * (110 - 90.5)))
     assert g12.pct_gap == pytest.approx(10.0)
-    assert [h.months for h in c.by_horizon] == [12, 36]
+    assert [h.months for h in c.by_horizon] == [12, 24, 36]
     assert c.cumulative_gap == c.gap().cumulative_gap == pytest.approx(400.0)
     assert c.gap_ci == c.gap().gap_ci and c.pct_gap_ci == c.gap().pct_gap_ci
 

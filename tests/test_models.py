@@ -209,7 +209,7 @@ def test_counterfactual_without_intervention_covers_zero():
     assert list(f.columns) == ["mean", "lower", "upper"] and len(f) == 36
     assert (f["lower"] < f["mean"]).all() and (f["mean"] < f["upper"]).all()
     assert f["mean"].iloc[0] == pytest.approx(y.iloc[120], rel=0.15)  # levels, not logs
-    assert [h.months for h in cf.by_horizon] == [12]
+    assert [h.months for h in cf.by_horizon] == [12, 24]
     assert {d["lag"] for d in cf.diagnostics["ljung_box"]} == {12, 24}
 
 

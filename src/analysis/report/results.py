@@ -21,6 +21,7 @@ from analysis.models.breaks import SearchResult
 from analysis.models.counterfactual import Counterfactual, Gap
 from analysis.models.its import BreakEffect, BreakTest, ITSResult
 from analysis.models.run import ModelRun, run_models
+from analysis.models.seasonal import adjustment_agreement, compare_adjustments
 from analysis.partners import slugify
 from analysis.report.text import CAVEATS
 
@@ -179,9 +180,17 @@ def _cf_json(c: Counterfactual) -> dict[str, Any]:
         "pct_gap": r_pct(g.pct_gap),
         "pct_gap_ci": _pair(g.pct_gap_ci, r_pct),
         "by_horizon": [_gap_json(h) for h in c.by_horizon],
-        "interval": f"95 %, percentiles of {c.n_sim} simulated paths (seed {c.seed}); parameter uncertainty not included",
+        "interval": c.interval_note,
+        "param_draws": c.param_draws,
         "converged": c.converged,
     }
+
+
+def _x13_json(compare: pd.DataFrame) -> dict[str, Any]:
+    """X-13ARIMA-SEATS against STL, per flow (``seasonal_adjustment_x13``)."""
+    return {col: {"available": a["available"], "reason": a["reason"],
+                  "mean_abs_diff_pct": r_pct(a["mean_abs_diff_pct"]), "growth_corr": r_stat(a["growth_corr"])}
+            for col, a in adjustment_agreement(compare).items()}
 
 
 def _known_json(k: BreakTest) -> dict[str, Any]:
@@ -248,8 +257,12 @@ def _annual_json(annual: pd.DataFrame) -> list[dict[str, Any]]:
 # ---- the results structure and the files ---------------------------------------------------------
 
 
-def results_dict(run: ModelRun, partner_code: int | str, partner: str) -> dict[str, Any]:
-    """The JSON-safe results structure of a :class:`ModelRun` (no NaN; rounded; deterministic)."""
+def results_dict(run: ModelRun, partner_code: int | str, partner: str, *,
+                 sa_compare: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The JSON-safe results structure of a :class:`ModelRun` (no NaN; rounded; deterministic).
+
+    ``sa_compare`` is :func:`~analysis.models.seasonal.compare_adjustments` of ``run.monthly``
+    (computed here when not given)."""
     its: dict[str, Any] = {}
     for col in SERIES:
         if col in run.its:
@@ -265,6 +278,8 @@ def results_dict(run: ModelRun, partner_code: int | str, partner: str) -> dict[s
         "params": dict(run.params),
         "annual": _annual_json(run.annual),
         "seasonal_adjustment": dict(run.sa_methods),
+        "seasonal_adjustment_x13": _x13_json(compare_adjustments(run.monthly) if sa_compare is None
+                                              else sa_compare),
         "its": its,
         "break_tests": {col: _tests_json(run, col) for col in SERIES},
         "counterfactual": {col: _cf_json(run.counterfactuals[col]) for col in SERIES if col in run.counterfactuals},

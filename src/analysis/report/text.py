@@ -291,3 +291,25 @@ def diagnostics_summary(diag: pd.DataFrame) -> str:
         f"{len(its_rows)} trend regressions and for {int((cf_rows['p LB(12)'] < 0.05).sum())} of "
         f"{len(cf_rows)} projection models."
     )
+
+
+def sa_comparison_summary(compare: pd.DataFrame) -> str:
+    """Markdown bullets comparing X-13ARIMA-SEATS with STL, per flow: the mean absolute
+    difference of the two adjusted series (in % of STL) and the correlation of their
+    month-on-month growth rates; or why X-13 could not run.
+
+    ``compare``: :func:`analysis.models.seasonal.compare_adjustments`.
+    """
+    from analysis.models.seasonal import adjustment_agreement
+
+    lines = []
+    for col, a in adjustment_agreement(compare).items():
+        if not a["available"]:
+            lines.append(f"{LABELS[col]}: X-13 not available ({a['reason']}); STL only.")
+            continue
+        lines.append(
+            f"{LABELS[col]}: the X-13 and STL adjusted series differ by {number(a['mean_abs_diff_pct'])} % "  # type: ignore[arg-type]
+            f"on average (absolute); their month-on-month growth rates correlate at "
+            f"{a['growth_corr']:.2f}."
+        )
+    return bullets(lines)

