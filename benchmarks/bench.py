@@ -494,6 +494,26 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     return R
 
 
+def evaluation_jobs() -> dict[str, Any]:
+    """The synthetic-control placebo batch, timed on this checkout's cleaned table, and the
+    size simulation's results (``benchmarks/size.json``) when they exist."""
+    out: dict[str, Any] = {}
+    size = Path(__file__).with_name("size.json")
+    if size.is_file():
+        out["size"] = json.loads(size.read_text(encoding="utf-8"))
+    from analysis import config
+
+    if config.TRADE_MONTHLY_CSV.is_file():
+        from synth_bench import best_of, placebo_batch
+
+        from analysis.clean.series import load_trade
+        from analysis.models import synth
+
+        trade = load_trade(config.TRADE_MONTHLY_CSV)
+        out["synth"] = {flow: best_of(3, lambda flow=flow: placebo_batch(trade, flow)) for flow in synth.FLOWS}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python benchmarks/bench.py", description=__doc__.splitlines()[0])
     ap.add_argument("--partners", type=int, default=8, help="partner reports in the all-partners subset (default 8)")
@@ -512,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         R = bench(args)
+        R.update(evaluation_jobs())
         text = render(R)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
