@@ -19,13 +19,22 @@
 
 from __future__ import annotations
 
+import signal
+
+# ruff: noqa: E402 (the signals are held before the other imports)
+#: The signals that stop a run (each raises Terminated; see _termination_as_interrupt).
+_SIGNALS = [s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP")) if s]
+if __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
+    # Held until main has said what it runs and installed its handlers, so that a run stopped
+    # at any moment (even during these imports) ends with the same two lines.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+
 import argparse
 import contextlib
 import json
 import logging
 import os
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -342,12 +351,13 @@ def _termination_as_interrupt() -> Iterator[None]:
     for logger in loggers:
         logger.addFilter(after_signal)
     previous: dict[int, Any] = {}
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        sig = getattr(signal, name, None)
-        if sig is None or (name == "SIGINT" and signal.getsignal(sig) is signal.SIG_IGN):
+    for sig in _SIGNALS:
+        if sig == signal.SIGINT and signal.getsignal(sig) is signal.SIG_IGN:
             continue
         with contextlib.suppress(OSError, ValueError):  # ValueError: not the main thread
             previous[sig] = signal.signal(sig, _handle)
+    if hasattr(signal, "pthread_sigmask"):  # those held since the start arrive now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
     try:
         yield
     finally:
