@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,69 @@ def test_ready_wait_reports_a_kernel_that_dies(tmp_path: Path) -> None:
             run_sync(kc.wait_for_ready)(timeout=30)
     finally:
         _stop_kernel(km, now=True)
+
+
+def test_published_notebook_names_no_temporary_or_absolute_path(tmp_path: Path) -> None:
+    """papermill records the file it writes (the temporary ``.<stem>.<pid>.tmp.ipynb``) in the
+    notebook's metadata; the published notebook names its input and output relative to the
+    repository root instead, and None for a file outside it (issue 13: no absolute paths or
+    pids in any published file)."""
+    root = tmp_path / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    nb = _notebook(root / "notebooks" / "in.ipynb")
+    out = root / "reports" / "done.ipynb"
+    env = dict(os.environ, ANALYSIS_ROOT=str(root))
+    proc = subprocess.run([sys.executable, "-m", "analysis.pipeline.run_notebook", str(nb), str(out)],
+                          capture_output=True, text=True, timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads(out.read_text())["metadata"]["papermill"]
+    assert (meta["input_path"], meta["output_path"]) == ("notebooks/in.ipynb", "reports/done.ipynb")
+    text = out.read_text()
+    assert str(tmp_path) not in text and ".tmp." not in text, "an absolute or temporary path is published"
+    outside = _notebook(tmp_path / "outside.ipynb")
+    proc = subprocess.run([sys.executable, "-m", "analysis.pipeline.run_notebook", str(outside), str(out)],
+                          capture_output=True, text=True, timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads(out.read_text())["metadata"]["papermill"]
+    assert (meta["input_path"], meta["output_path"]) == (None, "reports/done.ipynb")
+
+
+def test_unreadable_parameter_file_is_one_line(tmp_path: Path) -> None:
+    nb = _notebook(tmp_path / "in.ipynb")
+    missing = tmp_path / "params.json"
+    proc = _run(str(nb), str(tmp_path / "done.ipynb"), "-f", str(missing))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {missing}: cannot read parameters ([Errno 2] No such file or directory: '{missing}')"]
+
+
+def test_speedups_go_through_public_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wrapper's two speed-ups hang on public APIs: nbclient calls the client's
+    ``wait_for_ready`` (here the kernel's ``idle`` ends the wait, not 0.2 s of silence) and the
+    finished kernel is stopped with ``finish_shutdown(pollinterval=...)``. If a release of
+    nbclient or jupyter_client stops calling or accepting them, this fails instead of every
+    run silently getting slower."""
+    from analysis.pipeline import run_notebook as rn
+
+    calls: list[str] = []
+    ready_class, manager_class = rn._ready_client_class, rn._kernel_manager_class
+
+    def spy_ready() -> type:
+        class SpyReady(ready_class()):
+            async def wait_for_ready(self, timeout: float | None = None) -> None:
+                calls.append("wait_for_ready")
+                await super().wait_for_ready(timeout)
+        return SpyReady
+
+    def spy_manager(socket_dir: str) -> type:
+        class SpyManager(manager_class(socket_dir)):
+            async def finish_shutdown(self, *args: object, **kwargs: object) -> None:
+                calls.append(f"finish_shutdown(pollinterval={kwargs.get('pollinterval')})")
+                await super().finish_shutdown(*args, **kwargs)
+        return SpyManager
+
+    monkeypatch.setattr(rn, "_ready_client_class", spy_ready)
+    monkeypatch.setattr(rn, "_kernel_manager_class", spy_manager)
+    nb = _notebook(tmp_path / "in.ipynb")
+    rn.run(nb, tmp_path / "done.ipynb", {"code": "1"}, cwd=tmp_path)
+    assert calls == ["wait_for_ready", f"finish_shutdown(pollinterval={rn.SHUTDOWN_POLL})"]

@@ -1,24 +1,33 @@
-"""Run a notebook with papermill, atomically, with a one-line error on failure.
+"""Run a notebook with papermill into place atomically; a failure or a stop is one line on stderr.
 
 ``python -m analysis.pipeline.run_notebook IN.ipynb OUT.ipynb [-r NAME VALUE]... [-f PARAMS.json]``
 
-* Parameters are passed as raw strings (``-r``), never parsed as YAML numbers, so a Census
-  code like ``0015`` or a date like ``2012-03`` arrive intact; ``-f`` reads a JSON/YAML file.
+* Parameters are raw strings (``-r``), never parsed as YAML numbers: ``0015`` and ``2012-03``
+  arrive intact; ``-f`` reads a JSON file.
 * The executed notebook is written to a temporary file beside ``OUT`` and renamed only when
-  every cell succeeded (papermill writes the output notebook even when a cell fails).
-  Ctrl-C, SIGTERM and SIGHUP kill the kernel and remove the temporary file; the run ends
-  with ``error: <file>: interrupted`` (or ``stopped by SIGTERM``) and status 128 + signal.
-  Temporary files that a killed run (SIGKILL) left beside ``OUT`` or in the ``out_dir``
-  parameter's folder are removed before the next run (``io.remove_stale_temps``).
-* This module starts and stops the kernel itself (papermill's ``km`` argument): the kernel
-  starts while papermill is imported, and no kernel outlives the run, whatever stops it.
-* The kernel runs in the repository root, so relative paths in parameters mean the same as
-  on the Makefile's command line.
-* On failure the last line on stderr is ``error: <file>: <the exception's message>``, and the
-  exit status is 2: no traceback is the last thing a user sees.
+  every cell succeeded. Its papermill metadata names input and output relative to the
+  repository root (None outside it), not the temporary file. Temporary files of killed runs
+  beside ``OUT`` or in ``out_dir`` are removed first (``fileio.remove_stale_temps``).
+* A failure ends with one line, ``error: <file>: <problem>``, and status 2 (``analysis.cli``);
+  Ctrl-C, SIGTERM and SIGHUP with ``error: <file>: interrupted`` (``stopped by SIGTERM``) and
+  status 128 + signal. No kernel and no temporary file outlive the run, whatever stops it.
+* The kernel runs in the repository root (relative paths in parameters mean what they mean
+  on the Makefile's command line). This module starts and stops it itself (papermill's ``km``)
+  so that its start-up overlaps papermill's import; only public APIs of papermill, nbclient
+  and jupyter_client are used.
 """
 
 from __future__ import annotations
+
+import signal
+
+# ruff: noqa: E402 (the signals are held before the other imports)
+#: The signals that stop a run (each raises Terminated; see _termination_as_interrupt).
+_SIGNALS = [s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP")) if s]
+if __name__ == "__main__" and hasattr(signal, "pthread_sigmask"):
+    # Held until main has said what it runs and installed its handlers, so that a run stopped
+    # at any moment (even during these imports) ends with the same two lines.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
 
 import argparse
 import contextlib
@@ -26,7 +35,6 @@ import json
 import logging
 import os
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -36,10 +44,14 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from analysis import config
+from analysis import cli, config
+from analysis.errors import AnalysisError, ParameterError
 from analysis.fileio import remove_stale_temps
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: How often to check whether the kernel has exited after the shutdown request (jupyter_client's
+#: default is 0.1 s; the kernel exits within a few tens of milliseconds).
+SHUTDOWN_POLL = 0.01
 
 
 def _quiet() -> None:
@@ -51,24 +63,33 @@ def _quiet() -> None:
     logging.getLogger("traitlets").setLevel(logging.ERROR)
 
 
-def _kernel_manager_class(socket_dir: str) -> type:
-    """A kernel manager that talks to the kernel over local IPC sockets instead of TCP, and
-    does not sleep through start-up and shut-down.
+# ---- the kernel ------------------------------------------------------------------------------
 
-    * The kernel runs on this machine only; IPC keeps its traffic off the network stack and
-      avoids ipykernel 7's warning about unencrypted TCP on every run.
-    * jupyter_client's ``wait_for_ready`` ends with 0.2 s of IOPub silence (its way of flushing
-      the start-up messages); :class:`_ReadyClient` waits for the kernel's own ``idle`` status
-      of the ``kernel_info`` request instead, which also proves that IOPub is connected.
-    * After the shutdown request jupyter_client checks every 0.1 s whether the kernel process
-      has exited; here every 0.01 s (the kernel exits within a few tens of milliseconds).
 
-    Together about 0.25 s of every notebook run (``benchmarks/bench.py`` times an empty one).
-    """
+async def _first(channel: Any, msg_id: str, *, timeout: float,
+                 idle: bool = False) -> dict[str, Any] | None:
+    """The first message on ``channel`` within ``timeout`` seconds that answers ``msg_id``
+    (with ``idle``: the kernel's ``idle`` status for it), or None; other messages are dropped."""
+    end = time.monotonic() + timeout
+    while (left := end - time.monotonic()) > 0:
+        try:
+            msg = await channel.get_msg(timeout=left)
+        except Empty:
+            return None
+        if msg["parent_header"].get("msg_id") == msg_id and (not idle or (
+                msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle")):
+            return msg
+    return None
+
+
+def _ready_client_class() -> type:
+    """An ``AsyncKernelClient`` whose ``wait_for_ready`` (the public method nbclient calls)
+    ends on the kernel's ``idle`` status for its ``kernel_info`` request, which also proves that
+    IOPub is connected, instead of jupyter_client's 0.2 s of IOPub silence."""
+    from jupyter_client import protocol_version_info
     from jupyter_client.asynchronous import AsyncKernelClient
-    from jupyter_client.manager import AsyncKernelManager
 
-    class _ReadyClient(AsyncKernelClient):
+    class ReadyClient(AsyncKernelClient):
         async def wait_for_ready(self, timeout: float | None = None) -> None:
             """Return once the kernel has answered ``kernel_info`` on the shell channel and
             reported ``idle`` for it on IOPub; re-ask every second until ``timeout``."""
@@ -82,33 +103,32 @@ def _kernel_manager_class(socket_dir: str) -> type:
                 # connect late, and then the status is lost: ask again).
                 if reply is not None and await _first(self.iopub_channel, request, timeout=0.5,
                                                       idle=True) is not None:
-                    self._handle_kernel_info_reply(reply)
                     break
                 if not await self.is_alive():
                     raise RuntimeError("Kernel died before replying to kernel_info")
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+            # Speak the kernel's protocol version, as jupyter_client's own wait does.
+            major = int(reply["content"]["protocol_version"].split(".")[0])
+            if major != protocol_version_info[0]:
+                self.session.adapt_version = major
             while True:  # drop what is already queued, without waiting for more
                 try:
                     await self.iopub_channel.get_msg(timeout=0)
                 except Empty:
                     break
 
-    async def _first(channel: Any, msg_id: str, *, timeout: float,
-                     idle: bool = False) -> dict[str, Any] | None:
-        """The first message on ``channel`` within ``timeout`` seconds that answers
-        ``msg_id`` (with ``idle``: the kernel's ``idle`` status for it), or None; other
-        messages are dropped."""
-        end = time.monotonic() + timeout
-        while (left := end - time.monotonic()) > 0:
-            try:
-                msg = await channel.get_msg(timeout=left)
-            except Empty:
-                return None
-            if msg["parent_header"].get("msg_id") == msg_id and (not idle or (
-                    msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle")):
-                return msg
-        return None
+    return ReadyClient
+
+
+def _kernel_manager_class(socket_dir: str) -> type:
+    """An ``AsyncKernelManager`` using IPC sockets in ``socket_dir`` (no network port, no
+    ipykernel warning about unencrypted TCP) and the client of :func:`_ready_client_class`;
+    it remembers its clients for :func:`_stop_kernel`."""
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.manager import AsyncKernelManager
+
+    ready_client = _ready_client_class()
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
@@ -116,81 +136,15 @@ def _kernel_manager_class(socket_dir: str) -> type:
             super().__init__(**kwargs)
             # A short private folder: unix socket paths are limited to ~100 characters.
             self.ip = str(Path(socket_dir) / "k")
-            self.client_factory = _ReadyClient
-            self.clients: list[AsyncKernelClient] = []  # closed by _stop_kernel
+            self.client_factory = ready_client
+            self.clients: list[AsyncKernelClient] = []
 
         def client(self, **kwargs: Any) -> AsyncKernelClient:
             kc = super().client(**kwargs)
             self.clients.append(kc)
             return kc
 
-        async def _async_wait(self, pollinterval: float = 0.1) -> None:
-            # (jupyter_client's poll for the kernel process to exit after a shutdown request)
-            await super()._async_wait(pollinterval=min(pollinterval, 0.01))
-
     return IPCKernelManager
-
-
-def run(
-    notebook: str | Path,
-    output: str | Path,
-    parameters: dict[str, Any] | None = None,
-    *,
-    kernel: str = "python3",
-    cwd: str | Path | None = None,
-) -> Path:
-    """Execute ``notebook`` into ``output`` with papermill; rename into place on success.
-
-    The kernel is started before papermill is imported, so that its start-up (about 0.2 s)
-    overlaps papermill's import (about 0.3 s); it is shut down here whatever happens.
-    """
-    _quiet()
-    notebook, output = Path(notebook), Path(output)
-    workdir = Path(cwd or config.ROOT)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(output, parameters or {}, workdir)
-    tmp = output.with_name(f".{output.stem}.{os.getpid()}.tmp.ipynb")
-    try:
-        with tempfile.TemporaryDirectory(prefix="kernel-") as socket_dir:
-            km = _kernel_manager_class(socket_dir)(kernel_name=kernel)
-            _KERNELS.append(km)
-            try:
-                _sync(km.start_kernel)(
-                    cwd=str(workdir),
-                    # The kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when it
-                    # is shut down) is not actionable; cell errors come back through papermill.
-                    # History in memory, as nbclient sets it (no sqlite file shared by -j runs).
-                    extra_arguments=["--IPKernelApp.log_level=CRITICAL",
-                                     "--HistoryManager.hist_file=:memory:"],
-                )
-                import papermill as pm  # imported late: slow (and overlapped by the kernel's start)
-
-                pm.execute_notebook(
-                    str(notebook),
-                    str(tmp),
-                    parameters=parameters or {},
-                    kernel_name=kernel,
-                    language="python",
-                    cwd=str(workdir),
-                    progress_bar=False,
-                    report_mode=False,
-                    log_output=False,
-                    km=km,
-                )
-            except BaseException:
-                _stop_kernel(km, now=True)
-                raise
-            finally:
-                _KERNELS.remove(km)
-            _stop_kernel(km, now=False)
-        os.replace(tmp, output)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-        # A stopped or failed kernel's staging folders (its figures) go too, if it has exited.
-        with contextlib.suppress(OSError):
-            _remove_leftovers(output, parameters or {}, workdir)
-    return output
 
 
 def _sync(coroutine_function: Any) -> Any:
@@ -201,18 +155,22 @@ def _sync(coroutine_function: Any) -> Any:
 
 
 def _stop_kernel(km: Any, *, now: bool) -> None:
-    """Shut the kernel down (if nbclient has not already, e.g. on a signal) and close every
-    client's sockets, so that nothing lingers when the process exits.
+    """Stop the kernel and close every client's sockets, so that nothing lingers.
 
-    After a finished run the kernel is asked to exit. After a failure or a signal it is killed
-    at once (``now``): asking first interrupts it, and a kernel interrupted while it is still
-    starting prints a traceback of its own. If jupyter_client cannot stop it (a signal may have
-    left its event loop half-way), the kernel process is killed directly; on that path errors
-    of the clean-up are not raised, so the user sees the failure that stopped the run.
+    After a finished run the kernel is asked to exit (``request_shutdown``, then
+    ``finish_shutdown`` polling every ``SHUTDOWN_POLL`` s; ``shutdown_kernel`` would interrupt
+    it first and poll every 0.1 s); after a failure or a signal (``now``) it is killed. If
+    jupyter_client cannot stop it (a signal may have left its event loop half-way), the process
+    is killed directly, and then (``now``) clean-up errors are not raised: the user sees the
+    failure that stopped the run.
     """
     try:
         if km.has_kernel and _sync(km.is_alive)():
-            _sync(km.shutdown_kernel)(now=now)
+            if now:
+                _sync(km.shutdown_kernel)(now=True)
+            else:
+                _sync(km.request_shutdown)()
+                _sync(km.finish_shutdown)(pollinterval=SHUTDOWN_POLL)
     except Exception:
         process = _kernel_process(km)
         if process is not None:
@@ -225,18 +183,6 @@ def _stop_kernel(km: Any, *, now: bool) -> None:
             for client in km.clients:
                 client.stop_channels()
             _sync(km.cleanup_resources)()
-
-
-def _remove_leftovers(output: Path, parameters: dict[str, Any], cwd: Path) -> list[Path]:
-    """Remove temporary files of killed earlier runs beside ``output`` and in ``out_dir``."""
-    folders = [output.parent]
-    out_dir = parameters.get("out_dir")
-    if isinstance(out_dir, str) and out_dir:
-        folders.append(Path(out_dir) if Path(out_dir).is_absolute() else cwd / out_dir)
-    removed: list[Path] = []
-    for folder in dict.fromkeys(f.resolve() for f in folders):
-        removed += remove_stale_temps(folder)
-    return removed
 
 
 # Kernels of runs in progress in this process, and the signals received (see the handler).
@@ -259,12 +205,120 @@ def _kill_kernels() -> None:
                 process.kill()
 
 
+# ---- one run ---------------------------------------------------------------------------------
+
+
+def _execute(notebook: Path, tmp: Path, parameters: dict[str, Any], kernel: str, workdir: Path,
+             socket_dir: str) -> Any:
+    """Start the kernel, import papermill meanwhile, execute ``notebook`` into ``tmp`` and stop
+    the kernel, whatever happens; return the executed notebook (a ``NotebookNode``)."""
+    km = _kernel_manager_class(socket_dir)(kernel_name=kernel)
+    _KERNELS.append(km)
+    try:
+        _sync(km.start_kernel)(
+            cwd=str(workdir),
+            # The kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when it is
+            # killed) is not actionable; cell errors come back through papermill.
+            # History in memory, as nbclient sets it (no sqlite file shared by -j runs).
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL",
+                             "--HistoryManager.hist_file=:memory:"],
+        )
+        import papermill as pm  # imported late: slow (and overlapped by the kernel's start)
+
+        nb = pm.execute_notebook(
+            str(notebook), str(tmp), parameters=parameters, kernel_name=kernel,
+            language="python", cwd=str(workdir), progress_bar=False, report_mode=False,
+            log_output=False, km=km,
+        )
+    except BaseException:
+        _stop_kernel(km, now=True)
+        raise
+    finally:
+        _KERNELS.remove(km)
+    _stop_kernel(km, now=False)
+    return nb
+
+
+def _repo_path(path: Path, root: Path) -> str | None:
+    """``path`` relative to ``root`` (POSIX), or None when it is outside ``root``."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def _write_publishable(nb: Any, tmp: Path, notebook: Path, output: Path, root: Path) -> None:
+    """Rewrite ``tmp`` with papermill's ``input_path`` and ``output_path`` relative to the
+    repository root (papermill records the temporary file's name, with this process's pid)."""
+    import nbformat
+
+    nb.metadata.papermill["input_path"] = _repo_path(notebook, root)
+    nb.metadata.papermill["output_path"] = _repo_path(output, root)
+    tmp.write_text(nbformat.writes(nb), encoding="utf-8")  # as papermill writes it
+
+
+def run(
+    notebook: str | Path,
+    output: str | Path,
+    parameters: dict[str, Any] | None = None,
+    *,
+    kernel: str = "python3",
+    cwd: str | Path | None = None,
+) -> Path:
+    """Execute ``notebook`` into ``output`` with papermill; rename into place on success.
+
+    The kernel is started before papermill is imported, so that its start-up (about 0.2 s)
+    overlaps papermill's import (about 0.3 s); it is shut down here whatever happens.
+    """
+    _quiet()
+    notebook, output = Path(notebook), Path(output)
+    parameters = parameters or {}
+    workdir = Path(cwd or config.ROOT)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(output, parameters, workdir)
+    tmp = output.with_name(f".{output.stem}.{os.getpid()}.tmp.ipynb")
+    try:
+        with tempfile.TemporaryDirectory(prefix="kernel-") as socket_dir:
+            nb = _execute(notebook, tmp, parameters, kernel, workdir, socket_dir)
+        _write_publishable(nb, tmp, notebook, output, workdir)
+        os.replace(tmp, output)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+        # A stopped or failed kernel's staging folders (its figures) go too, if it has exited.
+        with contextlib.suppress(OSError):
+            _remove_leftovers(output, parameters, workdir)
+    return output
+
+
+def _remove_leftovers(output: Path, parameters: dict[str, Any], cwd: Path) -> list[Path]:
+    """Remove temporary files of killed earlier runs beside ``output`` and in ``out_dir``."""
+    folders = [output.parent]
+    out_dir = parameters.get("out_dir")
+    if isinstance(out_dir, str) and out_dir:
+        folders.append(Path(out_dir) if Path(out_dir).is_absolute() else cwd / out_dir)
+    removed: list[Path] = []
+    for folder in dict.fromkeys(f.resolve() for f in folders):
+        removed += remove_stale_temps(folder)
+    return removed
+
+
+# ---- signals ---------------------------------------------------------------------------------
+
+
 class Terminated(KeyboardInterrupt):
     """SIGINT, SIGTERM or SIGHUP, raised like Ctrl-C so that clean-up code runs."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+
+
+def _handle(signum: int, frame: object) -> None:
+    """The signal handler: record the signal, kill the running kernels, raise Terminated."""
+    _STOPPED_BY.append(signum)
+    _kill_kernels()
+    raise Terminated(signum)
 
 
 @contextlib.contextmanager
@@ -286,11 +340,6 @@ def _termination_as_interrupt() -> Iterator[None]:
     The previous handlers are restored on exit.
     """
 
-    def handler(signum: int, frame: object) -> None:
-        _STOPPED_BY.append(signum)
-        _kill_kernels()
-        raise Terminated(signum)
-
     def unraisable(info: Any) -> None:
         if not isinstance(info.exc_value, Terminated):  # a lost Terminated is handled
             previous_hook(info)
@@ -298,34 +347,42 @@ def _termination_as_interrupt() -> Iterator[None]:
     previous_hook = sys.unraisablehook
     sys.unraisablehook = unraisable
     after_signal = _AfterSignal()
-    loggers = [logging.getLogger(n) for n in ("papermill", "traitlets")]
+    loggers = [logging.getLogger(n) for n in ("papermill", "traitlets", "asyncio")]
     for logger in loggers:
         logger.addFilter(after_signal)
     previous: dict[int, Any] = {}
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        sig = getattr(signal, name, None)
-        if sig is None or (name == "SIGINT" and signal.getsignal(sig) is signal.SIG_IGN):
+    for sig in _SIGNALS:
+        if sig == signal.SIGINT and signal.getsignal(sig) is signal.SIG_IGN:
             continue
-        try:
-            previous[sig] = signal.signal(sig, handler)
-        except (OSError, ValueError):  # not the main thread
-            pass
+        with contextlib.suppress(OSError, ValueError):  # ValueError: not the main thread
+            previous[sig] = signal.signal(sig, _handle)
+    if hasattr(signal, "pthread_sigmask"):  # those held since the start arrive now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
         sys.unraisablehook = previous_hook
-        for logger in loggers:
+        # After a signal the filter stays: asyncio logs nbclient's unretrieved DeadKernelError
+        # when the task is collected, which may be after this block.
+        for logger in loggers if not _STOPPED_BY else ():
             logger.removeFilter(after_signal)
 
 
 class _AfterSignal(logging.Filter):
-    """Drop log records once a signal has stopped the run: papermill and jupyter_client log
-    the kernel's death that the stop causes; the user sees one line saying what stopped it."""
+    """Drop log records once a signal has stopped the run: papermill, jupyter_client and
+    asyncio log the kernel's death that the stop causes; the user sees one line saying what
+    stopped it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not _STOPPED_BY
+
+
+# ---- command line ----------------------------------------------------------------------------
+
+#: Exceptions raised in the kernel whose message is shown alone (the user's errors).
+_USER_ERRORS = {"AnalysisError", "DataError", "ChecksumMismatch", "ParameterError", "SourceUnavailable"}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -335,8 +392,7 @@ def _one_line(exc: BaseException) -> str:
     if ename is not None:
         text = _ANSI.sub("", str(evalue or "")).strip().splitlines()
         msg = text[0] if text else ""
-        user_errors = {"AnalysisError", "DataError", "ChecksumMismatch", "ParameterError", "SourceUnavailable"}
-        return msg if ename in user_errors else f"{ename}: {msg}"
+        return msg if ename in _USER_ERRORS else f"{ename}: {msg}"
     return _ANSI.sub("", str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
@@ -360,17 +416,23 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point (see the module docstring)."""
-    args = _parse(sys.argv[1:] if argv is None else argv)
+def _parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``-f`` files' parameters, then the ``-r`` ones (strings)."""
     params: dict[str, Any] = {}
     for f in args.file:
         try:
             params.update(json.loads(Path(f).read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
-            print(f"error: {f}: cannot read parameters ({exc})", file=sys.stderr)
-            return 2
+            raise ParameterError(f"{f}: cannot read parameters ({exc})") from None
     params.update({k: v for k, v in args.raw})
+    return params
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point (see the module docstring); a failed run raises
+    :class:`AnalysisError` (``analysis.cli`` prints it), a stopped one returns 128 + signal."""
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    params = _parameters(args)
     print(f"run {args.notebook} -> {args.output}", file=sys.stderr)
     started = time.perf_counter()
     failure: BaseException | None = None
@@ -389,10 +451,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.notebook}: {what}", file=sys.stderr)
         return 128 + signum
     if failure is not None:
-        print(f"error: {args.notebook}: {_one_line(failure)}", file=sys.stderr)
-        return 2
+        raise AnalysisError(f"{args.notebook}: {_one_line(failure)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))
