@@ -165,6 +165,28 @@ def _exporter() -> Any:
     return HTMLExporter(config=c)
 
 
+#: Data files a page links when they sit beside it (for readers who reuse the numbers).
+DATA_FILES: tuple[tuple[str, str], ...] = (
+    ("results.json", "all results (JSON)"),
+    ("coefficients.csv", "coefficients (CSV)"),
+    ("monthly.csv", "monthly series (CSV)"),
+    ("evaluation.json", "evaluation results (JSON)"),
+    ("../claims.csv", "claims and verdicts (CSV)"),
+)
+
+
+def data_links(html: Path) -> list[dict[str, str]]:
+    """``[{"href", "label"}]`` for the :data:`DATA_FILES` present beside the page ``html``
+    (``claims.csv`` only on the claims page)."""
+    links = []
+    for name, label in DATA_FILES:
+        if name == "../claims.csv" and html.stem != "claims":
+            continue
+        if (html.parent / name).is_file():
+            links.append({"href": name, "label": label})
+    return links
+
+
 def export_notebook(
     ipynb: Path,
     html: Path,
@@ -197,6 +219,7 @@ def export_notebook(
             "title": title,
             "index_href": index_href if index_href is not None else index_href_for(html),
             "vintage": vintage_text(data_vintage(meta_path)),
+            "data_links": data_links(html),
         },
     }
     try:

@@ -336,6 +336,7 @@ def write_outputs(
     sa_path: str | Path,
     *,
     figures_stage: str | Path | None = None,
+    monthly: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write ``out_dir/coefficients.csv``, the SA series (``date, exports_sa, imports_sa,
     balance_sa``) to ``sa_path`` and ``out_dir/results.json``, each atomically and
@@ -343,7 +344,9 @@ def write_outputs(
     folder from :func:`analysis.fileio.staging_dir` holding this run's figures) that folder then
     replaces ``out_dir/figures``, so a run that stops early leaves the last good figures in
     place and stale figures of an earlier run (e.g. of a model now skipped) do not linger.
-    ``results.json`` is written last. Returns the paths (the figures folder included)."""
+    ``results.json`` is written last. With ``monthly`` (the partner's monthly NSA series) the
+    report also gets ``out_dir/monthly.csv``: ``date, exports, imports, balance`` and their
+    adjusted series, for readers who want to reuse the numbers. Returns the paths written."""
     out_dir, sa_path = Path(out_dir), Path(sa_path)
     c = coef.copy()
     for col in ("estimate", "std_err", "ci_low", "ci_high"):
@@ -358,6 +361,13 @@ def write_outputs(
     s.index.name = "date"
     s = s.round(1) + 0.0
     paths.append(write_atomic(sa_path, lambda p: s.to_csv(p, lineterminator="\n", float_format="%.1f")))
+    if monthly is not None:
+        both = monthly[["exports", "imports", "balance"]].copy()
+        both.index = pd.DatetimeIndex(both.index).strftime("%Y-%m-%d")
+        both.index.name = "date"
+        both = both.join(s, how="left").round(1) + 0.0
+        paths.append(write_atomic(out_dir / "monthly.csv",
+                                  lambda p: both.to_csv(p, lineterminator="\n", float_format="%.1f")))
     if figures_stage is not None:
         paths.append(replace_dir(figures_stage, out_dir / "figures"))
     paths.append(write_json_atomic(out_dir / "results.json", results))
