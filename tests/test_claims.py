@@ -439,3 +439,73 @@ def test_summary_sentence_counts_data_checks_apart() -> None:
                            "**1 contradicted** and **0 not checkable**")
     assert "1 only recompute the report's own arithmetic (1 agree)" in text
     assert "1 state numbers that none of the project's sources holds" in text
+
+
+# ---- issue 15: claims on the product table ---------------------------------------------------
+
+def product_fixture(years: tuple[int, ...] = (2017, 2018), flows: tuple[str, ...] = ("exports", "imports"),
+                    months: int = 12) -> pd.DataFrame:
+    """Korea (5800) at HS2: each month imports 87 = 30, 72 = 5, 73 = 3, 76 = 2, 84 = 60 (total 100;
+    2018 steel 72/73 = 4 + 2.4); exports 87 = 2, 84 = 18 (total 20). US$ millions."""
+    rows = []
+    for year in years:
+        for mo in range(1, months + 1):
+            d = pd.Timestamp(year, mo, 1)
+            imports = {"87": 30.0, "72": 5.0 if year == 2017 else 4.0, "73": 3.0 if year == 2017 else 2.4,
+                       "76": 2.0, "84": 60.0}
+            for flow, values in (("imports", imports), ("exports", {"87": 2.0, "84": 18.0})):
+                if flow in flows:
+                    rows += [(d, 5800, flow, "HS2", code, "x", v, "census_api") for code, v in values.items()]
+    return pd.DataFrame(rows, columns=["date", "partner_code", "flow", "level", "hs_code", "description", "value", "source"])
+
+
+def test_product_claims_checkable_when_the_table_covers_the_year(ctx: cl.ClaimsContext) -> None:
+    ctx.products = product_fixture()
+    share = run(ctx, "product_share(partner=5800, chapters=87, year=2018, flow=imports)")
+    assert share.value == pytest.approx(30 / 98.4 * 100)
+    assert run(ctx, "product_value(partner=5800, chapters=76, year=2018, flow=imports)").value == pytest.approx(24.0)
+    drop = run(ctx, "product_pct_change(partner=5800, chapters=72+73, base=2017, year=2018, flow=imports, last_month=11)")
+    assert drop.value == pytest.approx(-20.0)
+    deficit = run(ctx, "product_balance_share(partner=5800, chapters=87, year=2017)")
+    assert deficit.value == pytest.approx(100 * 28 / (100 - 20))
+
+
+def test_product_claims_not_covered_say_which_data_are_missing(ctx: cl.ClaimsContext) -> None:
+    ctx.products = product_fixture(years=(2023, 2024), flows=("imports",))
+    got = run(ctx, "product_share(partner=5800, chapters=87, year=2018, flow=imports)")
+    assert got.value is None
+    assert got.detail.startswith("needs U.S. imports from South Korea by HS2 for 2018 (HS 87 share); "
+                                 "the product table covers 2023-01..2024-12, imports only, HS2")
+    assert "2023 30.5 %; 2024 30.5 %" in got.detail
+    bal = run(ctx, "product_balance_share(partner=5800, chapters=87, year=2023)")
+    assert bal.value is None and "needs U.S. exports to South Korea by HS2 for 2023" in bal.detail
+    part = run(ctx, "product_pct_change(partner=5800, chapters=72+73, base=2022, year=2023, last_month=11)")
+    assert "January to November of 2022 and 2023" in part.detail
+    ctx.products = product_fixture(years=(2018,), months=6)
+    assert run(ctx, "product_value(partner=5800, chapters=76, year=2018)").value is None
+
+
+def test_product_claims_without_a_table_and_from_paths(tmp_path: Path, trade: pd.DataFrame, wdi: pd.DataFrame) -> None:
+    got = run(cl.ClaimsContext(trade=trade, wdi=wdi), "product_share(partner=5800, chapters=87, year=2018)")
+    assert got.value is None and "HS 87 share" in got.detail and "no product table" in got.detail
+    trade_csv = tmp_path / "trade.csv"
+    trade.assign(date=trade["date"].dt.strftime("%Y-%m-%d")).to_csv(trade_csv, index=False)
+    wdi_csv = config.RAW_DIR / "wdi_kor.csv"
+    if not wdi_csv.exists():
+        pytest.skip("no WDI file (make data)")
+    missing = cl.ClaimsContext.from_paths(trade_csv, wdi_csv, products_path=tmp_path / "none.csv")
+    assert missing.products is None and "does not exist" in missing.unavailable["products"]
+
+
+def test_committed_product_claims_and_basis() -> None:
+    claims = cl.load_claims(CLAIMS_FILE).set_index("id")
+    for cid in ("autos_share_2018", "aluminum_us_exports_2018", "autos_majority_of_deficit", "steel_value_drop_2018"):
+        assert claims.loc[cid, "source"] == "products"
+        assert cl.parse_computation(claims.loc[cid, "computation"])[0].startswith("product_")
+    assert cl.basis("products") == "data"
+    ctx = cl.ClaimsContext(trade=synthetic_trade(), wdi=synthetic_wdi(), products=product_fixture())
+    results = cl.evaluate(cl.load_claims(CLAIMS_FILE), ctx).set_index("id")
+    assert results.loc["autos_share_2018", "verdict"] == "supported"  # 30.5 % > 24 %
+    assert results.loc["aluminum_us_exports_2018", "verdict"] == "contradicted"  # 24 != 375
+    assert results.loc["autos_majority_of_deficit", "verdict"] == "contradicted"  # 28 of 80: 35 %
+    assert results.loc["steel_value_drop_2018", "computed"] == pytest.approx(-20.0)

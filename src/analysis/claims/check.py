@@ -13,6 +13,7 @@ parentheses) converted with the function's type annotations.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import re
@@ -24,10 +25,12 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import config
+from analysis.claims import products as product_claims
 from analysis.clean.series import load_trade
 from analysis.errors import DataError, ParameterError
 from analysis.fileio import write_atomic
 from analysis.models.comparison import annual_totals, partner_name
+from analysis.models.sectors import load_products
 from analysis.report.fmt import number
 from analysis.sources.census_api import read_hs2_imports
 from analysis.sources.steel_reference import read_reference_table
@@ -35,21 +38,13 @@ from analysis.sources.wdi import read_wdi, wdi_series, wdi_value
 
 #: Columns of ``data/external/claims.csv``, in this order.
 CLAIM_COLUMNS: tuple[str, ...] = (
-    "id",
-    "claim",
-    "section",
-    "stated",
-    "unit",
-    "rounding",
-    "comparison",
-    "source",
-    "computation",
-    "note",
-)
+    "id", "claim", "section", "stated", "unit", "rounding", "comparison", "source", "computation", "note",
+)  # fmt: skip
 #: Columns of the evaluated table (``reports/claims.csv``), in this order.
 RESULT_COLUMNS: tuple[str, ...] = ("id", "claim", "stated", "computed", "unit", "verdict", "basis", "note")
 
-#: What a verdict rests on: ``data`` (an official series: Census, WDI, the Census API),
+#: What a verdict rests on: ``data`` (an official series: Census, WDI, the Census API, the
+#: product table),
 #: ``arithmetic`` (the report's own figures recomputed), ``reference`` (a compiled table of
 #: figures from trade-press or agency pages), ``none`` (no source holds the number). Only
 #: ``data`` verdicts say whether the data support a claim.
@@ -59,7 +54,7 @@ BASES: tuple[str, ...] = ("data", "arithmetic", "reference", "none")
 def basis(source: str) -> str:
     """The basis of a claim's check from its declared ``source`` (see :data:`BASES`)."""
     kind = str(source).strip().split(":", 1)[0]
-    if kind in {"census", "wdi", "census+wdi", "census-api"}:
+    if kind in {"census", "wdi", "census+wdi", "census-api", "products"}:
         return "data"
     return {"report": "arithmetic", "reference": "reference"}.get(kind, "none")
 
@@ -71,17 +66,9 @@ _EPS = 1e-9
 
 #: Claims this project must check (the brief's list).
 REQUIRED_IDS: tuple[str, ...] = (
-    "deficit_2011",
-    "deficit_2015",
-    "exports_decline_after_2011",
-    "gdp_growth_2018",
-    "trade_gdp_2018",
-    "steel_quota_70pct",
-    "steel_drop_2018",
-    "autos_share_2018",
-    "ag_exports_2018",
-    "us_china_share",
-)
+    "deficit_2011", "deficit_2015", "exports_decline_after_2011", "gdp_growth_2018", "trade_gdp_2018",
+    "steel_quota_70pct", "steel_drop_2018", "autos_share_2018", "ag_exports_2018", "us_china_share",
+)  # fmt: skip
 
 RULE_TEXT: str = (
     "Each claim's stated number is compared with a value computed from the data at run time. "
@@ -97,7 +84,7 @@ RULE_TEXT: str = (
     "says why."
 )
 
-_SOURCE = re.compile(r"^(census|wdi|census\+wdi|report|none|reference:[\w.\-]+|census-api:[\w.\-]+)$")
+_SOURCE = re.compile(r"^(census|wdi|census\+wdi|products|report|none|reference:[\w.\-]+|census-api:[\w.\-]+)$")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _CALL = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*\((.*)\)\s*$", re.S)
 _ARG = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*=\s*([^,()=\s]+)\s*$")
@@ -137,7 +124,8 @@ class ClaimsContext:
 
     ``trade`` is the cleaned monthly Census table (``date`` as datetime), ``wdi`` the long WDI
     table of :func:`analysis.sources.wdi.read_wdi`, ``reference_dir`` the folder of reference
-    TSVs and ``census_api_dir`` the folder of Census API extracts (both optional).
+    TSVs, ``census_api_dir`` the folder of Census API extracts and ``products`` the product
+    table (``data/processed/trade_hs_monthly.csv``; all three optional).
     """
 
     trade: pd.DataFrame | None = None
@@ -145,6 +133,7 @@ class ClaimsContext:
     reference_dir: Path | None = None
     census_api_dir: Path | None = None
     unavailable: dict[str, str] = field(default_factory=dict)
+    products: pd.DataFrame | None = None
 
     @classmethod
     def from_paths(
@@ -153,10 +142,16 @@ class ClaimsContext:
         wdi_path: str | Path,
         reference_dir: str | Path | None = None,
         census_api_dir: str | Path | None = None,
+        products_path: str | Path | None = None,
     ) -> ClaimsContext:
         """Load the cleaned trade table and WDI (both required: ``DataError`` if missing);
-        the optional folders are recorded as unavailable (with the reason) when absent."""
+        the optional folders and product table are recorded as unavailable (with the reason)
+        when absent."""
         ctx = cls(trade=load_trade(data_path), wdi=read_wdi(wdi_path))
+        ctx.products = load_products(products_path) if products_path is not None else None
+        if ctx.products is None:
+            ctx.unavailable["products"] = (f"the product table {products_path} does not exist (make products)"
+                                           if products_path is not None else "no product table given")
         for key, folder in (("reference", reference_dir), ("census-api", census_api_dir)):
             if folder is None:
                 ctx.unavailable[key] = (
@@ -479,6 +474,17 @@ def hs2_value(ctx: ClaimsContext, *, partner: int, chapter: str, year: int, scal
                      lambda v: f"{v:,.0f}", f"U.S. imports from partner {partner} (claim's unit)")
 
 
+def _on_products(func: Callable[..., tuple[float | None, str]]) -> Callable[..., Computed]:
+    """A product-table computation of :mod:`analysis.claims.products` as a registered one
+    (same signature and types, so claims parse against it)."""
+
+    @functools.wraps(func)
+    def run(ctx: ClaimsContext, **kwargs: object) -> Computed:
+        return Computed(*func(ctx, **kwargs))
+
+    return run
+
+
 def not_in_sources(ctx: ClaimsContext) -> Computed:
     """No computation: the claim's number is not in any of the project's sources."""
     return Computed(None)
@@ -498,6 +504,10 @@ COMPUTATIONS: dict[str, Callable[..., Computed]] = {
     "stated_pct_change": stated_pct_change,
     "hs2_share": hs2_share,
     "hs2_value": hs2_value,
+    "product_share": _on_products(product_claims.share),
+    "product_value": _on_products(product_claims.value),
+    "product_pct_change": _on_products(product_claims.pct_change),
+    "product_balance_share": _on_products(product_claims.balance_share),
     "none": not_in_sources,
 }
 
@@ -561,7 +571,7 @@ def load_claims(path: str | Path) -> pd.DataFrame:
 
     Checks: the columns are :data:`CLAIM_COLUMNS` in order; ids are unique lower-case
     identifiers; ``stated`` and ``rounding`` are numbers (``rounding > 0``); ``comparison`` is
-    one of :data:`COMPARISONS`; ``source`` is ``census``, ``wdi``, ``census+wdi``,
+    one of :data:`COMPARISONS`; ``source`` is ``census``, ``wdi``, ``census+wdi``, ``products``,
     ``reference:<file>``, ``census-api:<file>``, ``report`` or ``none``; ``computation`` parses
     and is registered with valid arguments. ``stated`` and ``rounding`` become floats.
     """
@@ -595,7 +605,7 @@ def load_claims(path: str | Path) -> pd.DataFrame:
         if row.comparison not in COMPARISONS:
             raise DataError(path, f"{where}: comparison {row.comparison!r} not in {', '.join(COMPARISONS)}")
         if not _SOURCE.match(row.source):
-            raise DataError(path, f"{where}: source {row.source!r} not census, wdi, census+wdi, reference:<file>, census-api:<file>, report or none")
+            raise DataError(path, f"{where}: source {row.source!r} not census, wdi, census+wdi, products, reference:<file>, census-api:<file>, report or none")
         try:
             name, _ = parse_computation(row.computation)
         except ValueError as exc:
