@@ -84,13 +84,13 @@ CLAIMS_FILE := data/external/claims.csv
 # fails or is interrupted, and deletes intermediate files (the pattern rules' outputs).
 .PRECIOUS: $(PROCESSED) build/notebooks/01_clean.ipynb reports/korus/04_claims.ipynb reports/claims.csv \
            reports/korus/05_evaluation.ipynb reports/korus/evaluation.json $(PRODUCTS) $(REVISIONS) \
-           reports/%/params.json reports/%/results.json reports/%/02_trends.ipynb
+           reports/%/params.json reports/%/results.json reports/%/02_trends.ipynb reports/%/06_sectors.ipynb
 # Name the pattern rules' outputs of the reports present (and of the one being built), so that
 # they are not intermediate: make remakes them when they are missing. (No blanket .SECONDARY:
 # it would stop make from remaking *any* missing file, e.g. a deleted data/raw/country.xlsx.)
 REPORT_SLUGS := $(sort $(SLUG) $(patsubst reports/%/params.json,%,$(wildcard reports/*/params.json)))
 ifneq ($(REPORT_SLUGS),)
-$(foreach s,$(REPORT_SLUGS),reports/$(s)/results.json reports/$(s)/02_trends.ipynb):
+$(foreach s,$(REPORT_SLUGS),reports/$(s)/results.json reports/$(s)/02_trends.ipynb reports/$(s)/06_sectors.ipynb):
 endif
 
 ##@ Main
@@ -104,9 +104,11 @@ all: $(PROCESSED) reports/data-quality.html ## Everything: environment, data, cl
 	@$(MAKE) --no-print-directory context-pages
 	@$(MAKE) --no-print-directory report
 	@$(MAKE) --no-print-directory partner-pages
+	@$(MAKE) --no-print-directory reports/index.html
 
-# Every partner report on disk follows the data: a new Census month rebuilds them all.
-partner-pages: $(foreach s,$(REPORT_SLUGS),reports/$(s)/trends.html) reports/index.html
+# Every partner report on disk follows the data: a new Census month rebuilds them all. (The
+# landing page is made by a later make, whose wildcards see the pages made here.)
+partner-pages: $(foreach s,$(REPORT_SLUGS),reports/$(s)/trends.html reports/$(s)/sectors.html)
 
 .PHONY: products products-api revisions FORCE help all all-partners venv data report partner-pages context context-pages publish test lab clean distclean lint bench
 
@@ -157,7 +159,7 @@ $(PRODUCTS) &: $(call STAMP,$(RAW_HS2)) $(DEPS_products) | $(RAW_HS2) $(ENV_STAM
 	else echo "note: no product data: the sectors pages need the Census API extract (ANALYSIS_DATA_MIRROR) or CENSUS_API_KEY with make products-api"; fi
 
 products-api: | $(ENV_STAMP) ## Product table from the live Census API (needs CENSUS_API_KEY)
-	$(PY) -m analysis.clean.products --source api --level HS2 --out-dir data/processed
+	$(PY) -m analysis.clean.products --source api --level HS2 --level HS4 --level HS6 --out-dir data/processed
 
 revisions: $(REVISIONS) ## Revisions between vintages of the Census data: data/processed/revisions.csv
 $(REVISIONS): $(RAW_CENSUS) $(foreach f,$(RAW_CENSUS) $(RAW_CENSUS_2016) $(RAW_API_EXPORTS) $(RAW_API_IMPORTS),$(call STAMP,$(f))) \
@@ -182,7 +184,7 @@ $(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) $(call STAMP,$(RAW_
 report: $(PROCESSED) ## Models, figures and HTML for PARTNER (code or name; default 5800)
 	@slug=$$($(PY) -m analysis.partners slug) && \
 	$(PY) -m analysis.params reports/$$slug/params.json && \
-	$(MAKE) --no-print-directory reports/$$slug/trends.html reports/index.html SLUG=$$slug
+	$(MAKE) --no-print-directory reports/$$slug/trends.html reports/$$slug/sectors.html reports/index.html SLUG=$$slug
 
 # Default parameters for a partner whose report has none yet (used by all-partners).
 reports/%/params.json: export ANALYSIS_PARTNER = $*
@@ -206,13 +208,14 @@ context: $(PROCESSED) ## KORUS context pages: comparison partners, Korea macro, 
 	@$(MAKE) --no-print-directory context-pages
 	@$(MAKE) --no-print-directory reports/index.html
 
-context-pages: reports/korus/partners.html reports/korus/claims.html reports/claims.csv reports/korus/evaluation.html
+context-pages: reports/korus/partners.html reports/korus/claims.html reports/claims.csv reports/korus/evaluation.html \
+    reports/vintages.html
 
 reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) $(call STAMP,$(RAW_WDI)) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
 
-reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(DEPS_04_claims) \
+reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(DEPS_04_claims) $(wildcard $(PRODUCTS)) \
     $(foreach f,$(RAW_WDI) $(RAW_OPTIONAL),$(call STAMP,$(f))) | $(RAW_OPTIONAL) $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/04_claims.ipynb reports/korus/04_claims.ipynb -r out_dir reports \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI) -r claims_path $(CLAIMS_FILE) \
@@ -229,6 +232,27 @@ reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) 
 reports/korus/evaluation.html: reports/korus/05_evaluation.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish notebook $< $@
 
+# Sectors: the product composition of trade with a partner (from the product table; one
+# line says what is missing without it). The partner's code is read from its params.json.
+SECTIONS := data/external/hs_sections.csv
+reports/%/06_sectors.ipynb: reports/%/params.json $(PROCESSED) $(SECTIONS) $(wildcard $(PRODUCTS)) notebooks/06_sectors.ipynb \
+    $(DEPS_06_sectors) | $(PRODUCTS) $(ENV_STAMP) $(CACHE)
+	code=$$($(PY) -m analysis.params --print-partner $<) && \
+	$(RUN_NB) notebooks/06_sectors.ipynb $@ -r out_dir reports/$* -r partner "$$code" \
+	  -r products_path data/processed/trade_hs_monthly.csv -r sections_path $(SECTIONS)
+
+reports/%/sectors.html: reports/%/06_sectors.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
+	$(PY) -m analysis.report.publish notebook $< $@
+
+# Vintages: revisions between vintages, and the KORUS models and claims re-run on the data as
+# published in January 2017 (needs the 2016 table; its scratch folder stays in build/).
+reports/vintages.html: $(REVISIONS) $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/07_vintages.ipynb $(DEPS_07_vintages) \
+    $(call STAMP,$(RAW_CENSUS_2016)) $(DEPS_publish) | $(RAW_CENSUS_2016) $(ENV_STAMP) $(CACHE)
+	@if [ -f $(RAW_CENSUS_2016) ] && [ -f $(REVISIONS) ]; then \
+	  $(RUN_NB) notebooks/07_vintages.ipynb build/notebooks/07_vintages.ipynb -r out_dir build/vintages && \
+	  $(PY) -m analysis.report.publish notebook build/notebooks/07_vintages.ipynb $@; \
+	else echo "note: no 2016 vintage or revisions: the vintages page needs ANALYSIS_DATA_MIRROR"; fi
+
 reports/data-quality.html: build/notebooks/01_clean.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish notebook $< $@
 
@@ -241,8 +265,8 @@ reports/korus/claims.html: reports/korus/04_claims.ipynb $(DEPS_publish) | $(ENV
 # The landing page lists every partner report present (and the one being built).
 # Not the figures: a report's figures are swapped in together with its results.json (written
 # last), and a figure a re-run no longer draws must not become a missing prerequisite.
-reports/index.html: $(sort $(wildcard reports/*/results.json reports/korus/*.html) \
-    $(wildcard reports/claims.csv reports/data-quality.html) $(if $(SLUG),reports/$(SLUG)/results.json)) \
+reports/index.html: $(sort $(wildcard reports/*/results.json reports/korus/*.html reports/*/sectors.html) \
+    $(wildcard reports/claims.csv reports/data-quality.html reports/vintages.html) $(if $(SLUG),reports/$(SLUG)/results.json reports/$(SLUG)/sectors.html)) \
     data/processed/trade_monthly.meta.json $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish index reports
 

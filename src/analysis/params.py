@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis import cli, config
-from analysis.errors import ParameterError
+from analysis.errors import DataError, ParameterError
 from analysis.fileio import write_text_atomic
 from analysis.partners import Partner, resolve
 
@@ -163,6 +163,17 @@ def write_if_changed(path: Path, params: dict[str, Any]) -> bool:
     return True
 
 
+def read_partner(path: Path) -> str:
+    """The partner's Census code recorded in a ``params.json`` (``DataError`` if unreadable)."""
+    try:
+        code = str(json.loads(Path(path).read_text(encoding="utf-8"))["partner"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(path, f"not a readable params file ({type(exc).__name__})") from exc
+    if not code.isdigit():
+        raise DataError(path, f"partner {code!r} is not a Census code")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
     ap = argparse.ArgumentParser(prog="python -m analysis.params")
@@ -173,7 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--end", default=config.run_parameter("end"))
     ap.add_argument("--breaks", default=config.run_parameter("breaks", "2012-03"))
     ap.add_argument("--forecast", default=config.run_parameter("forecast", "sarimax"))
+    ap.add_argument("--print-partner", action="store_true",
+                    help="print the Census code of an existing params file's partner, write nothing")
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.print_partner:
+        print(read_partner(args.path))
+        return 0
     partner = resolve(args.partner)
     params = build_params(partner, args.start, args.end, split_months(args.breaks), args.forecast)
     write_if_changed(args.path, params)

@@ -363,8 +363,17 @@ def _section_links(reports_dir: Path, partners: list[dict[str, Any]], default_sl
     items: list[tuple[str, Path, str]] = []
     if default_slug:
         items.append(("Trends and breaks", reports_dir / default_slug / "trends.html",
-                      "Monthly trade, seasonality, segmented trends, counterfactual"))
+                      "Monthly trade, seasonality, segmented trends, projection of the pre-break path"))
     items += [
+        ("Evaluation", reports_dir / "korus" / "evaluation.html",
+         "KORUS among all U.S. FTAs, a synthetic control for Korea, and the tests' size"),
+    ]
+    if default_slug:
+        items.append(("Sectors", reports_dir / default_slug / "sectors.html",
+                      "What U.S.–Korea trade is made of: HS sections, the report's product groups"))
+    items += [
+        ("Vintages", reports_dir / "vintages.html",
+         "How Census revised the data, and whether the KORUS findings change"),
         ("Comparison partners", reports_dir / "korus" / "partners.html",
          "Korea against other partners and Korea's macro context"),
         ("Claims check", reports_dir / "korus" / "claims.html",
