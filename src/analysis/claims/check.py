@@ -80,8 +80,9 @@ RULE_TEXT: str = (
     "allow equality). 'approx' ('nearly', 'about'): supported when the computed value is "
     f"within +/-{APPROX_BAND:.0%} of the stated value. Otherwise the verdict is "
     "'contradicted'. When the sources cannot give the number (not in the data, another "
-    "period, or a source that is not available), the verdict is 'not_checkable' and the note "
-    "says why."
+    "period, or a source that is not available), the verdict is 'not checkable' and the note "
+    "says why. Each verdict has a basis: official data, the report's own arithmetic, or a "
+    "compiled reference table; only data checks count as supported or contradicted."
 )
 
 _SOURCE = re.compile(r"^(census|wdi|census\+wdi|products|report|none|reference:[\w.\-]+|census-api:[\w.\-]+)$")
