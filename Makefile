@@ -274,13 +274,14 @@ publish: all ## Explain where the publishable site is (reports/ is self-containe
 	@echo "reports/ is a static site: upload the folder as it is (entry page reports/index.html)."
 
 ##@ Development
-test: $(ENV_STAMP) $(CACHE) ## Run the test suite (unit + integration on ANALYSIS_DATA_MIRROR)
+test: lint $(ENV_STAMP) $(CACHE) ## Format check, lint, then the test suite (unit + integration on ANALYSIS_DATA_MIRROR)
 	$(PY) -m pytest
 
 bench: $(ENV_STAMP) $(CACHE) ## Time the pipeline (cold, no-op, one more partner, steps, floor) -> benchmarks/results.md
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
-lint: $(ENV_STAMP) ## Ruff lint of src and tests
+lint: $(ENV_STAMP) ## Ruff: format check and lint of src, tests and benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
 	$(PY) -m ruff check src tests benchmarks
 
 lab: $(ENV_STAMP) $(CACHE) ## Open JupyterLab on the project's environment (prints its URL; works as root)

@@ -82,8 +82,17 @@ exit $rc
 """
 
 # Make variables that the outer `make bench` puts in the environment: not for the inner makes.
-_MAKE_ENV = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR",
-             "ANALYSIS_ROOT", "ANALYSIS_TIMINGS", "BENCH_SHELL_LOG")
+_MAKE_ENV = (
+    "MAKEFLAGS",
+    "MFLAGS",
+    "MAKELEVEL",
+    "MAKEOVERRIDES",
+    "MAKE_TERMOUT",
+    "MAKE_TERMERR",
+    "ANALYSIS_ROOT",
+    "ANALYSIS_TIMINGS",
+    "BENCH_SHELL_LOG",
+)
 
 
 # ---- environment --------------------------------------------------------------------------
@@ -93,8 +102,10 @@ def mirror_from_env() -> Path:
     """``$ANALYSIS_DATA_MIRROR`` as an absolute folder (relative = against the repo root)."""
     value = os.environ.get("ANALYSIS_DATA_MIRROR", "").strip()
     if not value:
-        raise BenchError("ANALYSIS_DATA_MIRROR is not set: the benchmark needs the local data mirror "
-                         "(e.g. ANALYSIS_DATA_MIRROR=../shared/data make bench)")
+        raise BenchError(
+            "ANALYSIS_DATA_MIRROR is not set: the benchmark needs the local data mirror "
+            "(e.g. ANALYSIS_DATA_MIRROR=../shared/data make bench)"
+        )
     path = Path(value).expanduser()
     path = (path if path.is_absolute() else ROOT / path).resolve()
     if not path.is_dir():
@@ -106,12 +117,16 @@ def this_venv() -> Path:
     """The virtual environment running this script (passed to make as ``VENV``)."""
     prefix = Path(sys.prefix)
     if sys.prefix == sys.base_prefix or not (prefix / "bin" / "python").exists():
-        raise BenchError(f"{sys.executable}: not a virtual environment; run `make bench` "
-                         "(or .venv/bin/python benchmarks/bench.py)")
+        raise BenchError(
+            f"{sys.executable}: not a virtual environment; run `make bench` "
+            "(or .venv/bin/python benchmarks/bench.py)"
+        )
     stamp = prefix / ".installed"
     if not stamp.exists() or stamp.stat().st_mtime < (ROOT / "pyproject.toml").stat().st_mtime:
-        raise BenchError(f"{stamp}: missing or older than pyproject.toml; run `make venv` first "
-                         "(the benchmark must not reinstall the environment)")
+        raise BenchError(
+            f"{stamp}: missing or older than pyproject.toml; run `make venv` first "
+            "(the benchmark must not reinstall the environment)"
+        )
     return prefix
 
 
@@ -126,19 +141,21 @@ def kernel_env(env: dict[str, str], copy: Path) -> dict[str, str]:
     """What the copy's Makefile exports to its recipes (for the probes run outside make)."""
     cache = copy / "build" / "cache"
     out = dict(env)
-    out.update({
-        "ANALYSIS_ROOT": str(copy),
-        "MPLCONFIGDIR": str(cache / "matplotlib"),
-        "IPYTHONDIR": str(cache / "ipython"),
-        "JUPYTER_CONFIG_DIR": str(cache / "jupyter" / "config"),
-        "JUPYTER_DATA_DIR": str(cache / "jupyter" / "data"),
-        "JUPYTER_RUNTIME_DIR": str(cache / "jupyter" / "runtime"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        "MPLBACKEND": "Agg",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-    })
+    out.update(
+        {
+            "ANALYSIS_ROOT": str(copy),
+            "MPLCONFIGDIR": str(cache / "matplotlib"),
+            "IPYTHONDIR": str(cache / "ipython"),
+            "JUPYTER_CONFIG_DIR": str(cache / "jupyter" / "config"),
+            "JUPYTER_DATA_DIR": str(cache / "jupyter" / "data"),
+            "JUPYTER_RUNTIME_DIR": str(cache / "jupyter" / "runtime"),
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "MPLBACKEND": "Agg",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+        }
+    )
     return out
 
 
@@ -146,8 +163,12 @@ def copy_repo(dest: Path) -> int:
     """Copy the files git lists (tracked and untracked, not ignored) to ``dest``; mtimes kept,
     so the copy's ``pyproject.toml`` is not newer than the venv's install stamp."""
     try:
-        out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                             check=True, capture_output=True).stdout
+        out = subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         raise BenchError(f"{ROOT}: cannot list the repository's files with git ({exc})") from None
     n = 0
@@ -231,8 +252,8 @@ IMPORT_SETS = {  # the analysis modules each notebook imports
     "01_clean": "import analysis.clean.table, analysis.clean.census, analysis.config",
     "02_trends": "import analysis.models.run, analysis.report.results, analysis.report.text, analysis.report.figures, analysis.clean.series",
     "03_partners": "import analysis.clean.series, analysis.models.comparison, analysis.models.context, "
-                   "analysis.models.did_reading, analysis.report.context_plots, analysis.report.figures, "
-                   "analysis.report.theme, analysis.sources.wdi",
+    "analysis.models.did_reading, analysis.report.context_plots, analysis.report.figures, "
+    "analysis.report.theme, analysis.sources.wdi",
     "04_claims": "import analysis.claims.check, analysis.claims.view",
 }
 STATSMODELS_API = "import statsmodels.api"
@@ -250,17 +271,22 @@ STATSMODELS_DIRECT = (
 
 def python_json(py: Path, code: str, env: dict[str, str], log: Path, cwd: Path) -> dict[str, Any]:
     with open(log, "ab") as fh:
-        proc = subprocess.run([str(py), "-c", code], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=fh)
+        proc = subprocess.run(
+            [str(py), "-c", code], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=fh
+        )
     if proc.returncode != 0:
         raise BenchError(f"probe failed with status {proc.returncode} (log: {log})")
     return json.loads(proc.stdout.decode().strip().splitlines()[-1])
 
 
-def importtime(py: Path, code: str, env: dict[str, str], cwd: Path) -> tuple[dict[str, float], dict[str, float]]:
+def importtime(
+    py: Path, code: str, env: dict[str, str], cwd: Path
+) -> tuple[dict[str, float], dict[str, float]]:
     """``python -X importtime -c code``: (self time summed by top-level package, cumulative time
     of each module), in seconds."""
-    proc = subprocess.run([str(py), "-X", "importtime", "-c", code], env=env, cwd=cwd,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(py), "-X", "importtime", "-c", code], env=env, cwd=cwd, capture_output=True, text=True
+    )
     by_pkg: dict[str, float] = {}
     cumulative: dict[str, float] = {}
     for line in proc.stderr.splitlines():
@@ -275,10 +301,20 @@ def importtime(py: Path, code: str, env: dict[str, str], cwd: Path) -> tuple[dic
 
 def empty_notebook(path: Path) -> None:
     nb = {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": "empty", "metadata": {},
-                   "outputs": [], "source": "pass"}],
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                     "language_info": {"name": "python"}},
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "empty",
+                "metadata": {},
+                "outputs": [],
+                "source": "pass",
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -295,11 +331,15 @@ def snapshot(copy: Path) -> dict[str, int]:
 
 
 def versions(py: Path) -> dict[str, str]:
-    code = ("import json, importlib.metadata as md, platform; "
-            "print(json.dumps({'python': platform.python_version(), **{n: md.version(n) for n in "
-            "['pandas', 'numpy', 'statsmodels', 'scipy', 'matplotlib', 'papermill', 'nbconvert', "
-            "'ipykernel']}}))")
-    return json.loads(subprocess.run([str(py), "-c", code], capture_output=True, text=True, check=True).stdout)
+    code = (
+        "import json, importlib.metadata as md, platform; "
+        "print(json.dumps({'python': platform.python_version(), **{n: md.version(n) for n in "
+        "['pandas', 'numpy', 'statsmodels', 'scipy', 'matplotlib', 'papermill', 'nbconvert', "
+        "'ipykernel']}}))"
+    )
+    return json.loads(
+        subprocess.run([str(py), "-c", code], capture_output=True, text=True, check=True).stdout
+    )
 
 
 def machine() -> dict[str, str]:
@@ -311,9 +351,15 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
-    make_v = subprocess.run(["make", "--version"], capture_output=True, text=True).stdout.splitlines()
-    return {"nproc": str(os.cpu_count()), "cpu": cpu or platform.processor(),
-            "os": f"{platform.system()} {platform.release()}", "make": make_v[0] if make_v else "?"}
+    make_v = subprocess.run(
+        ["make", "--version"], capture_output=True, text=True
+    ).stdout.splitlines()
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu or platform.processor(),
+        "os": f"{platform.system()} {platform.release()}",
+        "make": make_v[0] if make_v else "?",
+    }
 
 
 def load() -> str:
@@ -338,7 +384,9 @@ class Bench:
     base: Path
     work: Path
 
-    def make(self, copy: Path, targets: list[str], name: str, jobs: int = 1, timed: bool = True) -> MakeRun:
+    def make(
+        self, copy: Path, targets: list[str], name: str, jobs: int = 1, timed: bool = True
+    ) -> MakeRun:
         return run_make(copy, targets, self.env, self.work, name, self.venv, jobs=jobs, timed=timed)
 
 
@@ -360,8 +408,18 @@ def floor_and_cold(b: Bench, R: dict[str, Any]) -> Path:
         floor_dir = b.base / f"floor{i}"
         R["files_copied"] = copy_repo(floor_dir)
         say(f"floor {i + 1}/{b.args.repeat}: one Python process ({FLOOR.name}) ...")
-        seconds = run_timed([str(b.py), str(FLOOR), "--root", str(floor_dir), "--json",
-                             str(b.work / f"floor{i}.json")], b.env, b.work / "floor.log")
+        seconds = run_timed(
+            [
+                str(b.py),
+                str(FLOOR),
+                "--root",
+                str(floor_dir),
+                "--json",
+                str(b.work / f"floor{i}.json"),
+            ],
+            b.env,
+            b.work / "floor.log",
+        )
         floors.append((seconds, json.loads((b.work / f"floor{i}.json").read_text()), floor_dir))
         copy = b.base / f"pipeline{i}"
         copy_repo(copy)
@@ -373,16 +431,22 @@ def floor_and_cold(b: Bench, R: dict[str, Any]) -> Path:
     R["cold"], R["cold_all"] = cold, [c[0].seconds for c in colds]
     R["same_results"] = {
         rel: (floor_dir / rel).read_bytes() == (copy / rel).read_bytes()
-        for rel in ("reports/korea-south/results.json", "reports/korea-south/coefficients.csv",
-                    "reports/claims.csv", "data/processed/trade_monthly.csv")
+        for rel in (
+            "reports/korea-south/results.json",
+            "reports/korea-south/coefficients.csv",
+            "reports/claims.csv",
+            "data/processed/trade_monthly.csv",
+        )
         if (floor_dir / rel).exists() and (copy / rel).exists()
     }
     notebooks = [label for kind, label, _ in leaves(cold) if kind == "notebook"]
     R["notebook_cells"] = {label: cells_total(_executed(copy, label)) for label in notebooks}
     R["displayed_figures"] = sum(
-        1 for label in notebooks
+        1
+        for label in notebooks
         for cell in json.loads(_executed(copy, label).read_text())["cells"]
-        for o in cell.get("outputs", []) if "image/png" in o.get("data", {})
+        for o in cell.get("outputs", [])
+        if "image/png" in o.get("data", {})
     )
     return copy
 
@@ -391,7 +455,9 @@ def noop_and_partner(b: Bench, R: dict[str, Any], copy: Path) -> None:
     """No-op ``make all`` (median; were files rewritten?) and ``make report`` of one more partner."""
     say(f"no-op make all x{b.args.noop_runs} ...")
     before = snapshot(copy)
-    noops = [b.make(copy, ["all"], f"noop{i}", timed=False).seconds for i in range(b.args.noop_runs)]
+    noops = [
+        b.make(copy, ["all"], f"noop{i}", timed=False).seconds for i in range(b.args.noop_runs)
+    ]
     after = snapshot(copy)
     R["noop"], R["noop_all"] = statistics.median(noops), noops
     R["noop_rewritten"] = sorted(k for k in after if before.get(k) != after[k])
@@ -406,15 +472,25 @@ def noop_and_partner(b: Bench, R: dict[str, Any], copy: Path) -> None:
 def partners_and_parallel(b: Bench, R: dict[str, Any], copy: Path) -> None:
     """``make -jN`` of a subset of the country reports (or all with ``--all-partners``), and a
     cold ``make -jN all`` in another fresh copy."""
-    listed = subprocess.run([str(b.py), "-m", "analysis.partners", "list", "2012-03"], env=kernel_env(b.env, copy),
-                            cwd=copy, capture_output=True, text=True, check=True).stdout.split()
+    listed = subprocess.run(
+        [str(b.py), "-m", "analysis.partners", "list", "2012-03"],
+        env=kernel_env(b.env, copy),
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     R["partners_listed"] = len(listed)
     todo = [s for s in listed if not (copy / "reports" / s / "results.json").exists()]
     step = max(1, len(todo) // max(1, b.args.partners))
     R["subset"] = todo[::step][: b.args.partners]
     say(f"make -j{b.jobs} of {len(R['subset'])} partner reports ...")
-    R["subset_run"] = b.make(copy, [f"reports/{s}/trends.html" for s in R["subset"]] + ["reports/index.html"],
-                             "subset", jobs=b.jobs)
+    R["subset_run"] = b.make(
+        copy,
+        [f"reports/{s}/trends.html" for s in R["subset"]] + ["reports/index.html"],
+        "subset",
+        jobs=b.jobs,
+    )
     if b.args.all_partners:
         rest = [s for s in listed if not (copy / "reports" / s / "results.json").exists()]
         say(f"make -j{b.jobs} all-partners ({len(rest)} reports to build) ...")
@@ -441,10 +517,19 @@ def startup_probes(b: Bench, R: dict[str, Any], copy: Path) -> None:
         "python -c pass": probe("-c", "pass"),
         "import papermill": probe("-c", "import papermill"),
         "import nbconvert": probe("-c", "import nbconvert"),
-        EMPTY_NB: probe("-m", "analysis.pipeline.run_notebook", str(b.work / "empty.ipynb"),
-                        str(b.work / "empty.out.ipynb")),
-        EMPTY_HTML: probe("-m", "analysis.report.publish", "notebook", str(b.work / "empty.out.ipynb"),
-                          str(b.work / "empty.html")),
+        EMPTY_NB: probe(
+            "-m",
+            "analysis.pipeline.run_notebook",
+            str(b.work / "empty.ipynb"),
+            str(b.work / "empty.out.ipynb"),
+        ),
+        EMPTY_HTML: probe(
+            "-m",
+            "analysis.report.publish",
+            "notebook",
+            str(b.work / "empty.out.ipynb"),
+            str(b.work / "empty.html"),
+        ),
     }
     for nb, code in IMPORT_SETS.items():
         probes[f"imports of {nb}: {code.removeprefix('import ')}"] = probe("-c", code)
@@ -454,7 +539,8 @@ def startup_probes(b: Bench, R: dict[str, Any], copy: Path) -> None:
     R["importtime"] = importtime(b.py, "; ".join(IMPORT_SETS.values()), kenv, copy)[0]
     R["claims_statsmodels"] = statistics.median(
         importtime(b.py, IMPORT_SETS["04_claims"], kenv, copy)[1].get("statsmodels.api", 0.0)
-        for _ in range(PROBE_RUNS))
+        for _ in range(PROBE_RUNS)
+    )
     R["figures"] = python_json(b.py, FIGURE_CODE, kenv, log, copy)
     say("profile of run_models ...")
     R["profile"] = python_json(b.py, PROFILE_CODE, kenv, log, copy)
@@ -465,13 +551,23 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     mirror = mirror_from_env()
     venv = this_venv()
     base = Path(tempfile.mkdtemp(prefix="korus-bench-", dir=args.workdir))
-    b = Bench(args, venv / "bin" / "python", venv, base_env(mirror), args.jobs or os.cpu_count() or 1,
-              base, base / "logs")
+    b = Bench(
+        args,
+        venv / "bin" / "python",
+        venv,
+        base_env(mirror),
+        args.jobs or os.cpu_count() or 1,
+        base,
+        base / "logs",
+    )
     b.work.mkdir()
     (b.work / "timeshell").write_text(SHELL_WRAPPER)
     (b.work / "timeshell").chmod(0o755)
-    R: dict[str, Any] = {"load_before": load(), "jobs": b.jobs,
-                         "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    R: dict[str, Any] = {
+        "load_before": load(),
+        "jobs": b.jobs,
+        "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     try:
         copy = floor_and_cold(b, R)
         noop_and_partner(b, R, copy)
@@ -481,8 +577,18 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             vcopy = base / "venv-copy"
             copy_repo(vcopy)
             say("make venv into a temporary venv (PyPI) ...")
-            R["venv_create"] = run_timed(["make", "-C", str(vcopy), "venv", f"VENV={base / 'venv'}",
-                                          f"PYTHON={sys.base_prefix}/bin/python3"], b.env, b.work / "venv.log")
+            R["venv_create"] = run_timed(
+                [
+                    "make",
+                    "-C",
+                    str(vcopy),
+                    "venv",
+                    f"VENV={base / 'venv'}",
+                    f"PYTHON={sys.base_prefix}/bin/python3",
+                ],
+                b.env,
+                b.work / "venv.log",
+            )
         R["load_after"] = load()
         R["versions"] = versions(b.py)
         R["machine"] = machine()
@@ -510,21 +616,45 @@ def evaluation_jobs() -> dict[str, Any]:
         from analysis.models import synth
 
         trade = load_trade(config.TRADE_MONTHLY_CSV)
-        out["synth"] = {flow: best_of(3, lambda flow=flow: placebo_batch(trade, flow)) for flow in synth.FLOWS}
+        out["synth"] = {
+            flow: best_of(3, lambda flow=flow: placebo_batch(trade, flow)) for flow in synth.FLOWS
+        }
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python benchmarks/bench.py", description=__doc__.splitlines()[0])
-    ap.add_argument("--partners", type=int, default=8, help="partner reports in the all-partners subset (default 8)")
-    ap.add_argument("--jobs", type=int, default=0, help="make -j for the parallel runs (default: CPUs)")
-    ap.add_argument("--all-partners", action="store_true", help="also run the full `make all-partners` (long)")
+    ap = argparse.ArgumentParser(
+        prog="python benchmarks/bench.py", description=__doc__.splitlines()[0]
+    )
+    ap.add_argument(
+        "--partners",
+        type=int,
+        default=8,
+        help="partner reports in the all-partners subset (default 8)",
+    )
+    ap.add_argument(
+        "--jobs", type=int, default=0, help="make -j for the parallel runs (default: CPUs)"
+    )
+    ap.add_argument(
+        "--all-partners", action="store_true", help="also run the full `make all-partners` (long)"
+    )
     ap.add_argument("--noop-runs", type=int, default=NOOP_RUNS)
-    ap.add_argument("--repeat", type=int, default=REPEAT,
-                    help="floor and cold runs, alternately; the fastest of each is reported (default 2)")
-    ap.add_argument("--venv", action="store_true", help="also time `make venv` into a temporary venv (PyPI)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=REPEAT,
+        help="floor and cold runs, alternately; the fastest of each is reported (default 2)",
+    )
+    ap.add_argument(
+        "--venv", action="store_true", help="also time `make venv` into a temporary venv (PyPI)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the work folder (copies, logs)")
-    ap.add_argument("--workdir", type=Path, default=None, help="parent of the work folder (default: system temp)")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="parent of the work folder (default: system temp)",
+    )
     ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     if min(args.partners, args.noop_runs, args.repeat) < 1:

@@ -108,14 +108,22 @@ def run(root: Path) -> dict[str, float]:
     report_dir = config.REPORTS_DIR / who.slug
     fig_dir = report_dir / "figures"
     monthly = series.partner_monthly(trade, who.code, params["start"], params["end"])
-    breaks, train_end = params_mod.validate(params["breaks"], first=monthly.index.min(), last=monthly.index.max(),
-                                            train_end=params["train_end"], forecast_model="sarimax")
+    breaks, train_end = params_mod.validate(
+        params["breaks"],
+        first=monthly.index.min(),
+        last=monthly.index.max(),
+        train_end=params["train_end"],
+        forecast_model="sarimax",
+    )
     through = series.data_through(monthly)
     sa_path = config.TRADE_MONTHLY_CSV.parent / "sa" / f"{who.slug}.csv"
     figures.set_theme()
     annual = series.annual(monthly)
-    figures.save_figure(figures.plot_annual_balance(annual, partner=who.name, data_through=through),
-                        fig_dir, "annual_balance")
+    figures.save_figure(
+        figures.plot_annual_balance(annual, partner=who.name, data_through=through),
+        fig_dir,
+        "annual_balance",
+    )
     clock.mark("trends: data and first figure")
 
     mrun = run_models(monthly, breaks=breaks, train_end=train_end, forecast_model="sarimax")
@@ -123,21 +131,40 @@ def run(root: Path) -> dict[str, float]:
     coef = results.coefficients_table(mrun)
     clock.mark("trends: run_models")
 
-    figures.save_figure(figures.plot_monthly_trade(monthly, mrun.sa, partner=who.name, data_through=through),
-                        fig_dir, "monthly_trade")
+    figures.save_figure(
+        figures.plot_monthly_trade(monthly, mrun.sa, partner=who.name, data_through=through),
+        fig_dir,
+        "monthly_trade",
+    )
     if "balance" in mrun.stl:
-        figures.save_figure(figures.plot_stl(mrun.stl["balance"], series_label="Balance", partner=who.name,
-                                             data_through=through), fig_dir, "stl_balance")
+        figures.save_figure(
+            figures.plot_stl(
+                mrun.stl["balance"], series_label="Balance", partner=who.name, data_through=through
+            ),
+            fig_dir,
+            "stl_balance",
+        )
     for col in SERIES:
         if col not in mrun.its:
             continue
         cf = mrun.counterfactuals.get(col)
-        fig = figures.plot_its(mrun.its[col].fit, forecast=cf.forecast if cf else None,
-                               series_label=text.LABELS[col].removeprefix("The ").capitalize(), partner=who.name,
-                               data_through=through, breaks=breaks, unit="US$ millions")
+        fig = figures.plot_its(
+            mrun.its[col].fit,
+            forecast=cf.forecast if cf else None,
+            series_label=text.LABELS[col].removeprefix("The ").capitalize(),
+            partner=who.name,
+            data_through=through,
+            breaks=breaks,
+            unit="US$ millions",
+        )
         figures.save_figure(fig, fig_dir, f"its_{col}")
-    for table in (text.effects_table(mrun), text.effects_table(mrun, crisis=True), text.tests_table(mrun),
-                  text.counterfactual_table(mrun), text.diagnostics_table(mrun)):
+    for table in (
+        text.effects_table(mrun),
+        text.effects_table(mrun, crisis=True),
+        text.tests_table(mrun),
+        text.counterfactual_table(mrun),
+        text.diagnostics_table(mrun),
+    ):
         assert isinstance(table, pd.DataFrame)
     results.write_outputs(outcome, coef, mrun.sa, report_dir, sa_path)
     clock.mark("trends: figures and outputs")
@@ -149,9 +176,12 @@ def run(root: Path) -> dict[str, float]:
     # ---- 04_claims ---------------------------------------------------------------------------
     table = claims.load_claims(config.EXTERNAL_DIR / "claims.csv")
     # The Makefile passes reference_dir and census_api_dir = data/raw (optional sources there).
-    ctx = claims.ClaimsContext.from_paths(config.TRADE_MONTHLY_CSV, raw_wdi,
-                                          claims.optional_dir("data/raw", "reference"),
-                                          claims.optional_dir("data/raw", "census-api"))
+    ctx = claims.ClaimsContext.from_paths(
+        config.TRADE_MONTHLY_CSV,
+        raw_wdi,
+        claims.optional_dir("data/raw", "reference"),
+        claims.optional_dir("data/raw", "census-api"),
+    )
     res = claims.evaluate(table, ctx)
     claims.write_results(res, config.REPORTS_DIR / "claims.csv")
     view.verdict_counts(res)
@@ -184,30 +214,51 @@ def _context(p: dict[str, Any]) -> None:
     from analysis.report import context_plots, figures, theme
     from analysis.sources import wdi
 
-    setup = context.setup(load_trade(config.from_root(p["data_path"])), p["focus"], p["comparators"],
-                          p["did_controls"], p["start"])
+    setup = context.setup(
+        load_trade(config.from_root(p["data_path"])),
+        p["focus"],
+        p["comparators"],
+        p["did_controls"],
+        p["start"],
+    )
     trade, through, focus_name = setup.trade, setup.data_through, setup.focus_name
     base = int(p["base_year"])
     fig_dir = config.from_root(p["out_dir"]) / "figures"
     theme.set_theme()
 
     balances = cmp.wide_by_partner(cmp.annual_totals(trade, setup.codes), "balance")[setup.shown]
-    figures.save_figure(context_plots.plot_partner_balances(balances, focus=focus_name, data_through=through),
-                        fig_dir, "partners_balance")
+    figures.save_figure(
+        context_plots.plot_partner_balances(balances, focus=focus_name, data_through=through),
+        fig_dir,
+        "partners_balance",
+    )
 
     shares_m = cmp.trade_shares(trade, setup.focus, setup.world, freq="monthly")
     shares_a = cmp.trade_shares(trade, setup.focus, setup.world, freq="annual")
-    figures.save_figure(context_plots.plot_partner_shares(shares_m, shares_a, partner=focus_name,
-                                                          data_through=through),
-                        fig_dir, "partners_korea_share")
+    figures.save_figure(
+        context_plots.plot_partner_shares(
+            shares_m, shares_a, partner=focus_name, data_through=through
+        ),
+        fig_dir,
+        "partners_korea_share",
+    )
 
     index = cmp.index_to_base(trade, setup.codes, "exports", base)[setup.shown]
-    figures.save_figure(context_plots.plot_index(index, focus=focus_name, base_year=base, flow="exports",
-                                                 data_through=through),
-                        fig_dir, "partners_export_index")
+    figures.save_figure(
+        context_plots.plot_index(
+            index, focus=focus_name, base_year=base, flow="exports", data_through=through
+        ),
+        fig_dir,
+        "partners_export_index",
+    )
 
-    checks = context.did_checks(setup, break_date=p["break_date"], start=p["start"], end=p["did_end"],
-                                window=int(p["placebo_window"]))
+    checks = context.did_checks(
+        setup,
+        break_date=p["break_date"],
+        start=p["start"],
+        end=p["did_end"],
+        window=int(p["placebo_window"]),
+    )
     label = context.FLOW_LABELS
     fig = context_plots.plot_event_study(
         {label[f]: checks.studies[f] for f in checks.studies},
@@ -215,32 +266,56 @@ def _context(p: dict[str, Any]) -> None:
         controls_label="partners without a U.S. FTA",
         break_date=p["break_date"],
         data_through=through,
-        subtitles={label[f]: f"placebo p = {checks.placebos[f].pvalue:.2f}" for f in checks.placebos},
+        subtitles={
+            label[f]: f"placebo p = {checks.placebos[f].pvalue:.2f}" for f in checks.placebos
+        },
     )
     figures.save_figure(fig, fig_dir, "partners_did_event_study")
-    figures.save_figure(context_plots.plot_placebo({label[f]: checks.placebos[f] for f in checks.placebos},
-                                                   partner=focus_name, data_through=through),
-                        fig_dir, "partners_did_placebo")
+    figures.save_figure(
+        context_plots.plot_placebo(
+            {label[f]: checks.placebos[f] for f in checks.placebos},
+            partner=focus_name,
+            data_through=through,
+        ),
+        fig_dir,
+        "partners_did_placebo",
+    )
     did_reading.verdict(checks.rows, checks.placebos)
 
-    macro = wdi.korea_macro(wdi.read_wdi(config.from_root(p["wdi_path"])), start=int(p["start"][:4]))
-    figures.save_figure(context_plots.plot_korea_macro(macro, source=context_plots.macro_source(macro)),
-                        fig_dir, "korea_macro")
+    macro = wdi.korea_macro(
+        wdi.read_wdi(config.from_root(p["wdi_path"])), start=int(p["start"][:4])
+    )
+    figures.save_figure(
+        context_plots.plot_korea_macro(macro, source=context_plots.macro_source(macro)),
+        fig_dir,
+        "korea_macro",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python benchmarks/floor.py", description=__doc__.splitlines()[0])
-    ap.add_argument("--root", type=Path, required=True,
-                    help="a copy of the repository; outputs (data/processed, reports) are written there")
+    ap = argparse.ArgumentParser(
+        prog="python benchmarks/floor.py", description=__doc__.splitlines()[0]
+    )
+    ap.add_argument(
+        "--root",
+        type=Path,
+        required=True,
+        help="a copy of the repository; outputs (data/processed, reports) are written there",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the phase times here")
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     root = args.root.resolve()
     if not (root / "data" / "raw" / "sources.json").is_file():
-        print(f"error: {root}: not a copy of the repository (no data/raw/sources.json)", file=sys.stderr)
+        print(
+            f"error: {root}: not a copy of the repository (no data/raw/sources.json)",
+            file=sys.stderr,
+        )
         return 2
     if not os.environ.get("ANALYSIS_DATA_MIRROR"):
-        print("error: ANALYSIS_DATA_MIRROR is not set (the floor obtains raw data like `make data`)",
-              file=sys.stderr)
+        print(
+            "error: ANALYSIS_DATA_MIRROR is not set (the floor obtains raw data like `make data`)",
+            file=sys.stderr,
+        )
         return 2
     try:
         phases = run(root)

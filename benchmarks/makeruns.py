@@ -66,13 +66,24 @@ def run_timed(argv: list[str], env: dict[str, str], log: Path, cwd: Path | None 
         seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         tail = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()][-1:]
-        raise BenchError(f"`{shlex.join(argv)}` failed with status {proc.returncode}"
-                         + (f": {tail[0]}" if tail else "") + f" (log: {log})")
+        raise BenchError(
+            f"`{shlex.join(argv)}` failed with status {proc.returncode}"
+            + (f": {tail[0]}" if tail else "")
+            + f" (log: {log})"
+        )
     return seconds
 
 
-def run_make(copy: Path, targets: list[str], env: dict[str, str], work: Path, name: str, venv: Path,
-             jobs: int = 1, timed: bool = True) -> MakeRun:
+def run_make(
+    copy: Path,
+    targets: list[str],
+    env: dict[str, str],
+    work: Path,
+    name: str,
+    venv: Path,
+    jobs: int = 1,
+    timed: bool = True,
+) -> MakeRun:
     """``make -C copy [-jN] TARGETS VENV=venv``; with ``timed``, every recipe command is timed
     (SHELL wrapper) and the notebook timings are collected ($ANALYSIS_TIMINGS)."""
     env = dict(env)
@@ -97,8 +108,9 @@ def run_make(copy: Path, targets: list[str], env: dict[str, str], work: Path, na
     return run
 
 
-def median_seconds(argv: list[str], env: dict[str, str], log: Path, runs: int = PROBE_RUNS,
-                   cwd: Path | None = None) -> float:
+def median_seconds(
+    argv: list[str], env: dict[str, str], log: Path, runs: int = PROBE_RUNS, cwd: Path | None = None
+) -> float:
     return statistics.median(run_timed(argv, env, log, cwd) for _ in range(runs))
 
 
@@ -156,8 +168,15 @@ def cell_seconds(path: Path) -> dict[str, float] | None:
         if {"parameters", "injected-parameters"} & set(cell.get("metadata", {}).get("tags", [])):
             kind = "parameters"
         else:
-            kind = ("imports" if first else "models" if "run_models(" in src
-                    else "figures" if "save_figure(" in src else "other")
+            kind = (
+                "imports"
+                if first
+                else "models"
+                if "run_models(" in src
+                else "figures"
+                if "save_figure(" in src
+                else "other"
+            )
             first = False
         out[kind] += d
     return out

@@ -27,8 +27,10 @@ def s(x: float | None, nd: int = 2) -> str:
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if i > 0 else "---" for i in range(len(header))) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" if i > 0 else "---" for i in range(len(header))) + "|",
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -45,7 +47,9 @@ def _nb(run: MakeRun, name: str) -> float | None:
     return None
 
 
-def step_rows(run: MakeRun, cells: dict[str, float | None] | None = None) -> tuple[list[list[str]], float]:
+def step_rows(
+    run: MakeRun, cells: dict[str, float | None] | None = None
+) -> tuple[list[list[str]], float]:
     """Rows ``step, seconds, papermill, in cells`` of a timed make run, and their total."""
     rows, total = [], 0.0
     by_out = {t["step"]: t["seconds"] for t in run.timings}
@@ -73,7 +77,9 @@ def _best(R: dict[str, Any]) -> str:
 def _cold_over(R: dict[str, Any]) -> tuple[float, float]:
     """Seconds by which the cold run exceeds its target, and the run-to-run spread."""
     over = R["cold"].seconds - TARGET_COLD_X_FLOOR * R["floor"]
-    spread = (max(R["cold_all"]) - min(R["cold_all"])) + TARGET_COLD_X_FLOOR * (max(R["floor_all"]) - min(R["floor_all"]))
+    spread = (max(R["cold_all"]) - min(R["cold_all"])) + TARGET_COLD_X_FLOOR * (
+        max(R["floor_all"]) - min(R["floor_all"])
+    )
     return over, spread
 
 
@@ -86,36 +92,93 @@ def summary_rows(R: dict[str, Any]) -> list[list[str]]:
     noop_share, p_share = R["noop"] / cold, partner / cold
     sub_serial = sum(c.seconds for k, _, c in leaves(sub) if k != "glue")
     rows = [
-        [f"floor: the same analysis in one Python process (`benchmarks/floor.py`; {_best(R)})", s(floor), "1.00",
-         "", "", ""],
-        [f"cold `make all` (fresh copy; data from the mirror; venv exists; {_best(R)})", s(cold), s(cold_x),
-         "100 %", f"≤ {TARGET_COLD_X_FLOOR:g}× floor",
-         _met(cold_x <= TARGET_COLD_X_FLOOR, f"{cold_x:.3f}×: {over:.2f} s over" + noise)],
-        [f"no-op `make all` (median of {len(R['noop_all'])})", s(R["noop"]), s(R["noop"] / floor, 3),
-         f"{100 * noop_share:.2f} %", f"≤ {100 * TARGET_NOOP_SHARE:g} % of cold",
-         _met(noop_share <= TARGET_NOOP_SHARE, f"{100 * noop_share:.2f} %")],
-        [f"one more partner: `make report PARTNER={EXTRA_PARTNER}`", s(partner), s(partner / floor),
-         f"{100 * p_share:.1f} %", f"≤ {100 * TARGET_PARTNER_SHARE:g} % of cold",
-         _met(p_share <= TARGET_PARTNER_SHARE,
-              f"{100 * p_share:.1f} %: {partner - TARGET_PARTNER_SHARE * cold:.1f} s over")],
-        [f"all-partners, per partner: `make -j{jobs}` of {n_sub} reports + index ({s(sub.seconds, 1)} s in all)",
-         s(sub.seconds / n_sub), s(sub.seconds / n_sub / floor), f"{100 * sub.seconds / n_sub / cold:.1f} %",
-         "", ""],
-        [f"… the same {n_sub} reports, sum of the command times (1 core), per partner", s(sub_serial / n_sub),
-         s(sub_serial / n_sub / floor), "", "", ""],
+        [
+            f"floor: the same analysis in one Python process (`benchmarks/floor.py`; {_best(R)})",
+            s(floor),
+            "1.00",
+            "",
+            "",
+            "",
+        ],
+        [
+            f"cold `make all` (fresh copy; data from the mirror; venv exists; {_best(R)})",
+            s(cold),
+            s(cold_x),
+            "100 %",
+            f"≤ {TARGET_COLD_X_FLOOR:g}× floor",
+            _met(cold_x <= TARGET_COLD_X_FLOOR, f"{cold_x:.3f}×: {over:.2f} s over" + noise),
+        ],
+        [
+            f"no-op `make all` (median of {len(R['noop_all'])})",
+            s(R["noop"]),
+            s(R["noop"] / floor, 3),
+            f"{100 * noop_share:.2f} %",
+            f"≤ {100 * TARGET_NOOP_SHARE:g} % of cold",
+            _met(noop_share <= TARGET_NOOP_SHARE, f"{100 * noop_share:.2f} %"),
+        ],
+        [
+            f"one more partner: `make report PARTNER={EXTRA_PARTNER}`",
+            s(partner),
+            s(partner / floor),
+            f"{100 * p_share:.1f} %",
+            f"≤ {100 * TARGET_PARTNER_SHARE:g} % of cold",
+            _met(
+                p_share <= TARGET_PARTNER_SHARE,
+                f"{100 * p_share:.1f} %: {partner - TARGET_PARTNER_SHARE * cold:.1f} s over",
+            ),
+        ],
+        [
+            f"all-partners, per partner: `make -j{jobs}` of {n_sub} reports + index ({s(sub.seconds, 1)} s in all)",
+            s(sub.seconds / n_sub),
+            s(sub.seconds / n_sub / floor),
+            f"{100 * sub.seconds / n_sub / cold:.1f} %",
+            "",
+            "",
+        ],
+        [
+            f"… the same {n_sub} reports, sum of the command times (1 core), per partner",
+            s(sub_serial / n_sub),
+            s(sub_serial / n_sub / floor),
+            "",
+            "",
+            "",
+        ],
     ]
     if "all_partners_run" in R:
         secs, nb = R["all_partners_run"].seconds, max(1, R["all_partners_built"])
-        rows.append([f"`make -j{jobs} all-partners`: {R['all_partners_built']} reports ({s(secs, 0)} s), per partner",
-                     s(secs / nb), s(secs / nb / floor), "", "", ""])
+        rows.append(
+            [
+                f"`make -j{jobs} all-partners`: {R['all_partners_built']} reports ({s(secs, 0)} s), per partner",
+                s(secs / nb),
+                s(secs / nb / floor),
+                "",
+                "",
+                "",
+            ]
+        )
     if "cold_j" in R:
         cj = R["cold_j"].seconds
-        rows.append([f"cold `make -j{jobs} all` (fresh copy)", s(cj), s(cj / floor), f"{100 * cj / cold:.0f} %",
-                     f"(≤ {TARGET_COLD_X_FLOOR:g}× floor)",
-                     "yes" if cj / floor <= TARGET_COLD_X_FLOOR else f"no ({cj / floor:.2f}×)"])
+        rows.append(
+            [
+                f"cold `make -j{jobs} all` (fresh copy)",
+                s(cj),
+                s(cj / floor),
+                f"{100 * cj / cold:.0f} %",
+                f"(≤ {TARGET_COLD_X_FLOOR:g}× floor)",
+                "yes" if cj / floor <= TARGET_COLD_X_FLOOR else f"no ({cj / floor:.2f}×)",
+            ]
+        )
     if "venv_create" in R:
-        rows.append(["`make venv` into a new venv (PyPI; not part of the cold run)", s(R["venv_create"]),
-                     s(R["venv_create"] / floor), "", "", ""])
+        rows.append(
+            [
+                "`make venv` into a new venv (PyPI; not part of the cold run)",
+                s(R["venv_create"]),
+                s(R["venv_create"] / floor),
+                "",
+                "",
+                "",
+            ]
+        )
     return rows
 
 
@@ -141,18 +204,28 @@ def header_section(R: dict[str, Any]) -> list[str]:
         "",
         "## Summary",
         "",
-        table(["measurement", "seconds", "× floor", "% of cold", "target", "met?"], summary_rows(R)),
+        table(
+            ["measurement", "seconds", "× floor", "% of cold", "target", "met?"], summary_rows(R)
+        ),
         "",
     ]
     if len(R["cold_all"]) > 1:
-        out += [f"Floor runs: {', '.join(s(x) for x in R['floor_all'])} s; cold runs: "
-                f"{', '.join(s(x) for x in R['cold_all'])} s (alternately, each in a fresh copy); the fastest "
-                "of each is used above and below.", ""]
+        out += [
+            f"Floor runs: {', '.join(s(x) for x in R['floor_all'])} s; cold runs: "
+            f"{', '.join(s(x) for x in R['cold_all'])} s (alternately, each in a fresh copy); the fastest "
+            "of each is used above and below.",
+            "",
+        ]
     same = R["same_results"]
     if same:
-        out += ["The floor and the pipeline wrote "
-                + ("identical" if all(same.values()) else "**different**") + " "
-                + ", ".join(f"`{k}`" + ("" if ok else " (differs)") for k, ok in same.items()) + ".", ""]
+        out += [
+            "The floor and the pipeline wrote "
+            + ("identical" if all(same.values()) else "**different**")
+            + " "
+            + ", ".join(f"`{k}`" + ("" if ok else " (differs)") for k, ok in same.items())
+            + ".",
+            "",
+        ]
     return out
 
 
@@ -174,10 +247,14 @@ def steps_section(R: dict[str, Any]) -> list[str]:
         "stores; the rest of the process time is interpreter start, imports of papermill and the "
         "kernel's start-up.",
         "",
-        table(["step", "seconds", "papermill", "in cells"], rows + [
-            ["make itself, partner lookup, params.json, mkdir", s(_glue(R)), "", ""],
-            ["**total (wall)**", f"**{s(cold.seconds)}**", "", ""],
-        ]),
+        table(
+            ["step", "seconds", "papermill", "in cells"],
+            rows
+            + [
+                ["make itself, partner lookup, params.json, mkdir", s(_glue(R)), "", ""],
+                ["**total (wall)**", f"**{s(cold.seconds)}**", "", ""],
+            ],
+        ),
         "",
     ]
 
@@ -190,20 +267,41 @@ def versus_floor_section(R: dict[str, Any]) -> list[str]:
     return [
         "## Pipeline versus floor",
         "",
-        table(["part", "pipeline s", "floor s"], [
-            ["interpreter start, imports and exit", "(in each step)", s(floor - floor_in + ph.get("imports", 0.0))],
-            ["data (copy from the mirror, verify)", s(_sum(cold, "data")), s(ph.get("data"))],
-            ["cleaning (01_clean)", s(_nb(cold, "01_clean")), s(ph.get("clean"))],
-            ["Korea's trend models and figures (02_trends)", s(_nb(cold, "02_trends")), s(trends_floor)],
-            ["KORUS context (03_partners)", s(_nb(cold, "03_partners")), s(ph.get("context (03_partners)"))],
-            ["claims check (04_claims)", s(_nb(cold, "04_claims")), s(ph.get("claims (04_claims)"))],
-            ["HTML pages of the 4 notebooks (nbconvert)", s(_sum(cold, "html")), "none"],
-            ["landing page", s(_sum(cold, "index")), s(ph.get("index.html"))],
-            ["make and glue", s(_glue(R)), "none"],
-            ["**total**", f"**{s(cold.seconds)}**", f"**{s(floor)}**"],
-        ]),
+        table(
+            ["part", "pipeline s", "floor s"],
+            [
+                [
+                    "interpreter start, imports and exit",
+                    "(in each step)",
+                    s(floor - floor_in + ph.get("imports", 0.0)),
+                ],
+                ["data (copy from the mirror, verify)", s(_sum(cold, "data")), s(ph.get("data"))],
+                ["cleaning (01_clean)", s(_nb(cold, "01_clean")), s(ph.get("clean"))],
+                [
+                    "Korea's trend models and figures (02_trends)",
+                    s(_nb(cold, "02_trends")),
+                    s(trends_floor),
+                ],
+                [
+                    "KORUS context (03_partners)",
+                    s(_nb(cold, "03_partners")),
+                    s(ph.get("context (03_partners)")),
+                ],
+                [
+                    "claims check (04_claims)",
+                    s(_nb(cold, "04_claims")),
+                    s(ph.get("claims (04_claims)")),
+                ],
+                ["HTML pages of the 4 notebooks (nbconvert)", s(_sum(cold, "html")), "none"],
+                ["landing page", s(_sum(cold, "index")), s(ph.get("index.html"))],
+                ["make and glue", s(_glue(R)), "none"],
+                ["**total**", f"**{s(cold.seconds)}**", f"**{s(floor)}**"],
+            ],
+        ),
         "",
-        "Floor phases (seconds, in process): " + ", ".join(f"{k} {s(v)}" for k, v in ph.items()) + ".",
+        "Floor phases (seconds, in process): "
+        + ", ".join(f"{k} {s(v)}" for k, v in ph.items())
+        + ".",
         "",
     ]
 
@@ -216,17 +314,23 @@ def partners_section(R: dict[str, Any]) -> list[str]:
     prow, _ = step_rows(partner, R["partner_cells"])
     if "all_partners_run" in R:
         secs = R["all_partners_run"].seconds
-        full = (f"The full `make -j{jobs} all-partners` then built the other {R['all_partners_built']} reports in "
-                f"about {secs / 60:.0f} min, {s(secs / max(1, R['all_partners_built']))} s per partner (summary table).")
+        full = (
+            f"The full `make -j{jobs} all-partners` then built the other {R['all_partners_built']} reports in "
+            f"about {secs / 60:.0f} min, {s(secs / max(1, R['all_partners_built']))} s per partner (summary table)."
+        )
     else:
-        full = (f"At that rate the full `make -j{jobs} all-partners` ({R['partners_listed']} reports) would take "
-                f"about {sub.seconds / n_sub * R['partners_listed'] / 60:.0f} min; "
-                "`python benchmarks/bench.py --all-partners` measures it.")
+        full = (
+            f"At that rate the full `make -j{jobs} all-partners` ({R['partners_listed']} reports) would take "
+            f"about {sub.seconds / n_sub * R['partners_listed'] / 60:.0f} min; "
+            "`python benchmarks/bench.py --all-partners` measures it."
+        )
     return [
         f"## One more partner (`make report PARTNER={EXTRA_PARTNER}`)",
         "",
-        table(["step", "seconds", "papermill", "in cells"],
-              prow + [["**total (wall)**", f"**{s(partner.seconds)}**", "", ""]]),
+        table(
+            ["step", "seconds", "papermill", "in cells"],
+            prow + [["**total (wall)**", f"**{s(partner.seconds)}**", "", ""]],
+        ),
         "",
         f"## All partners: {n_sub} of the {R['partners_listed']} country reports with `make -j{jobs}`",
         "",
@@ -245,12 +349,21 @@ def startup_section(R: dict[str, Any]) -> list[str]:
         "",
         f"Median of {PROBE_RUNS} runs each, with the environment the Makefile exports (warm caches).",
         "",
-        table(["what", "seconds"], [[k, s(val)] for k, val in R["probes"].items()] + [
-            ["… of `import analysis.claims.check`: statsmodels, pulled in by `analysis.models.comparison` "
-             "(`-X importtime`, cumulative)", s(R["claims_statsmodels"])]]),
+        table(
+            ["what", "seconds"],
+            [[k, s(val)] for k, val in R["probes"].items()]
+            + [
+                [
+                    "… of `import analysis.claims.check`: statsmodels, pulled in by `analysis.models.comparison` "
+                    "(`-X importtime`, cumulative)",
+                    s(R["claims_statsmodels"]),
+                ]
+            ],
+        ),
         "",
         "`-X importtime` of all four notebooks' imports, self time by top-level package: "
-        + ", ".join(f"{k} {s(val)} s" for k, val in list(R["importtime"].items())[:8]) + ".",
+        + ", ".join(f"{k} {s(val)} s" for k, val in list(R["importtime"].items())[:8])
+        + ".",
         "",
     ]
 
@@ -320,52 +433,76 @@ def _cold_target(R: dict[str, Any]) -> str:
     if cold_x <= TARGET_COLD_X_FLOOR:
         verdict = f"(met, {-over:.2f} s to spare). "
     elif over < spread:
-        verdict = (f"(missed by {over:.2f} s, less than the run-to-run spread of {spread:.2f} s on this shared "
-                   "machine: on the line, neither clearly met nor clearly missed). ")
+        verdict = (
+            f"(missed by {over:.2f} s, less than the run-to-run spread of {spread:.2f} s on this shared "
+            "machine: on the line, neither clearly met nor clearly missed). "
+        )
     else:
         verdict = f"(missed by {over:.2f} s). "
-    parallel = (f"With parallel jobs, `make -j{jobs} all` took {s(R['cold_j'].seconds)} s "
-                f"({R['cold_j'].seconds / floor:.2f}× the one-process floor, on more than one core)."
-                if "cold_j" in R else "")
-    return (f"- **Cold ≤ {TARGET_COLD_X_FLOOR:g}× floor:** {cold_x:.3f}× " + verdict
-            + "What the pipeline adds to the floor is the notebook machinery (kernels, their imports, the "
-            "HTML pages): see the two tables above. " + parallel)
+    parallel = (
+        f"With parallel jobs, `make -j{jobs} all` took {s(R['cold_j'].seconds)} s "
+        f"({R['cold_j'].seconds / floor:.2f}× the one-process floor, on more than one core)."
+        if "cold_j" in R
+        else ""
+    )
+    return (
+        f"- **Cold ≤ {TARGET_COLD_X_FLOOR:g}× floor:** {cold_x:.3f}× "
+        + verdict
+        + "What the pipeline adds to the floor is the notebook machinery (kernels, their imports, the "
+        "HTML pages): see the two tables above. " + parallel
+    )
 
 
 def _partner_target(R: dict[str, Any]) -> str:
     cold, partner, sub = R["cold"].seconds, R["partner"], R["subset_run"]
     p_share, pk = partner.seconds / cold, R.get("partner_kinds", {})
-    korea = sum(c.seconds for k, label, c in leaves(R["cold"]) if "korea-south" in label and k in ("notebook", "html"))
+    korea = sum(
+        c.seconds
+        for k, label, c in leaves(R["cold"])
+        if "korea-south" in label and k in ("notebook", "html")
+    )
     rest, budget = cold - korea, (cold - korea) / 3
     p_nb, p_html = _sum(partner, "notebook"), _sum(partner, "html")
     p_machinery, p_other = p_nb - sum(pk.values()), partner.seconds - p_nb - p_html
     fixed = p_machinery + p_html + p_other + pk.get("imports", 0.0)
     # The report's own work must shrink by d with P - d <= (C - d) / 4, i.e. d >= (P - C/4) / (3/4).
-    cut_needed = max(0.0, (partner.seconds - TARGET_PARTNER_SHARE * cold) / (1 - TARGET_PARTNER_SHARE))
-    text = (f"- **One more partner ≤ {100 * TARGET_PARTNER_SHARE:g} % of cold:** {100 * p_share:.1f} % "
-            + ("(met)." if p_share <= TARGET_PARTNER_SHARE else
-               f"(missed by {partner.seconds - TARGET_PARTNER_SHARE * cold:.1f} s). ")
-            + f"A partner's report is the same work as Korea's, which is part of the cold run ({s(korea)} s of "
-            f"{s(cold)} s), so the target asks for a report of at most a third of the rest of the "
-            f"pipeline ({s(rest)} s / 3 = {s(budget)} s). The {s(partner.seconds)} s of `make report` are: "
-            f"notebook machinery (interpreter, papermill, kernel start and stop, outside the cells) "
-            f"{s(p_machinery)} s, the first cell's imports and data {s(pk.get('imports'))} s, the HTML page "
-            f"{s(p_html)} s, make and the landing page {s(p_other)} s — {s(fixed)} s before any model or "
-            f"figure — then `run_models` {s(pk.get('models'))} s, the cells that draw and save the figures "
-            f"(with their tables) {s(pk.get('figures'))} s and the other cells {s(pk.get('other'))} s. ")
+    cut_needed = max(
+        0.0, (partner.seconds - TARGET_PARTNER_SHARE * cold) / (1 - TARGET_PARTNER_SHARE)
+    )
+    text = (
+        f"- **One more partner ≤ {100 * TARGET_PARTNER_SHARE:g} % of cold:** {100 * p_share:.1f} % "
+        + (
+            "(met)."
+            if p_share <= TARGET_PARTNER_SHARE
+            else f"(missed by {partner.seconds - TARGET_PARTNER_SHARE * cold:.1f} s). "
+        )
+        + f"A partner's report is the same work as Korea's, which is part of the cold run ({s(korea)} s of "
+        f"{s(cold)} s), so the target asks for a report of at most a third of the rest of the "
+        f"pipeline ({s(rest)} s / 3 = {s(budget)} s). The {s(partner.seconds)} s of `make report` are: "
+        f"notebook machinery (interpreter, papermill, kernel start and stop, outside the cells) "
+        f"{s(p_machinery)} s, the first cell's imports and data {s(pk.get('imports'))} s, the HTML page "
+        f"{s(p_html)} s, make and the landing page {s(p_other)} s — {s(fixed)} s before any model or "
+        f"figure — then `run_models` {s(pk.get('models'))} s, the cells that draw and save the figures "
+        f"(with their tables) {s(pk.get('figures'))} s and the other cells {s(pk.get('other'))} s. "
+    )
     if p_share > TARGET_PARTNER_SHARE and fixed + pk.get("figures", 0.0) > budget:
-        text += (f"Even with no models at all, the fixed part and the figures ({s(fixed + pk.get('figures', 0.0))} s) "
-                 f"exceed the {s(budget)} s budget. Speeding up the notebook machinery cannot close the gap: "
-                 "the cold run has four notebooks and four pages, so a saving of x s on each lowers the "
-                 "partner's time by x and a quarter of the cold run by x too. Only the report's own work "
-                 "counts, and it would have to shrink by "
-                 f"{s(cut_needed)} s (the gap over ¾) out of the {s(pk.get('models', 0.0) + pk.get('figures', 0.0))} s "
-                 "of its models and figures; that work is the analysis itself (the floor does it too), so "
-                 "this is a decision about the report's content (fewer figures, no SVG copies, fewer "
-                 "bootstrap replications or simulated paths), not an engineering fix.")
+        text += (
+            f"Even with no models at all, the fixed part and the figures ({s(fixed + pk.get('figures', 0.0))} s) "
+            f"exceed the {s(budget)} s budget. Speeding up the notebook machinery cannot close the gap: "
+            "the cold run has four notebooks and four pages, so a saving of x s on each lowers the "
+            "partner's time by x and a quarter of the cold run by x too. Only the report's own work "
+            "counts, and it would have to shrink by "
+            f"{s(cut_needed)} s (the gap over ¾) out of the {s(pk.get('models', 0.0) + pk.get('figures', 0.0))} s "
+            "of its models and figures; that work is the analysis itself (the floor does it too), so "
+            "this is a decision about the report's content (fewer figures, no SVG copies, fewer "
+            "bootstrap replications or simulated paths), not an engineering fix."
+        )
     n_sub = len(R["subset"])
-    return (text + f" Within `make -j{R['jobs']} all-partners` a partner costs {s(sub.seconds / n_sub)} s of wall "
-            f"time, {100 * sub.seconds / n_sub / cold:.0f} % of the cold run.")
+    return (
+        text
+        + f" Within `make -j{R['jobs']} all-partners` a partner costs {s(sub.seconds / n_sub)} s of wall "
+        f"time, {100 * sub.seconds / n_sub / cold:.0f} % of the cold run."
+    )
 
 
 def targets_section(R: dict[str, Any]) -> list[str]:
@@ -382,10 +519,17 @@ def targets_section(R: dict[str, Any]) -> list[str]:
         "",
     ]
     if R["noop_rewritten"]:
-        out += [f"Warning: the no-op runs rewrote {len(R['noop_rewritten'])} file(s): "
-                + ", ".join(f"`{p}`" for p in R["noop_rewritten"][:10]) + ".", ""]
+        out += [
+            f"Warning: the no-op runs rewrote {len(R['noop_rewritten'])} file(s): "
+            + ", ".join(f"`{p}`" for p in R["noop_rewritten"][:10])
+            + ".",
+            "",
+        ]
     else:
-        out += ["The no-op runs rewrote no file under `data/`, `reports/` or `build/notebooks/`.", ""]
+        out += [
+            "The no-op runs rewrote no file under `data/`, `reports/` or `build/notebooks/`.",
+            "",
+        ]
     return out
 
 
@@ -395,28 +539,67 @@ def evaluation_section(R: dict[str, Any]) -> list[str]:
     out = ["", "## Evaluation batch jobs", ""]
     synth = R.get("synth")
     if synth:
-        rows = [[f"placebo in space, {flow}, whole eligible pool", f"{n} donors", s(secs, 3)]
-                for flow, (secs, n) in synth.items()]
-        out += ["Synthetic control for Korea: the same fit for every donor (target: at most 15 s for "
-                "about 150 donors on this 2-core machine).", "",
-                table(["job", "size", "seconds"], rows)]
+        rows = [
+            [f"placebo in space, {flow}, whole eligible pool", f"{n} donors", s(secs, 3)]
+            for flow, (secs, n) in synth.items()
+        ]
+        out += [
+            "Synthetic control for Korea: the same fit for every donor (target: at most 15 s for "
+            "about 150 donors on this 2-core machine).",
+            "",
+            table(["job", "size", "seconds"], rows),
+        ]
     size = R.get("size")
     if size:
-        rows = [[flow, s(r["nominal"]), s(r["actual_hac"], 3), s(r.get("actual_boot"), 3), s(r["actual"], 3),
-                 str(r["n_sim"]), str(r.get("n_boot", ""))] for flow, r in size.items()]
-        out += ["", "Size of the segmented-trend tests at a nominal 5 % (share of simulated series with the "
-                "flow's fitted dynamics and no break in which a test rejects; `benchmarks/size_sim.py`, "
-                "seed 20120315, written to `benchmarks/size.json`):", "",
-                table(["flow", "nominal", "plain HAC", "residual AR bootstrap", "calibrated (reported)",
-                       "draws", "bootstrap replications"], rows),
-                "", "The calibrated test meets 5 % ± 1.5 points for exports and imports; for the balance it "
-                "is somewhat liberal (its fitted AR noise is weak and the order chosen varies by draw)."
-                if all(k in size for k in ("exports", "imports", "balance")) else ""]
+        rows = [
+            [
+                flow,
+                s(r["nominal"]),
+                s(r["actual_hac"], 3),
+                s(r.get("actual_boot"), 3),
+                s(r["actual"], 3),
+                str(r["n_sim"]),
+                str(r.get("n_boot", "")),
+            ]
+            for flow, r in size.items()
+        ]
+        out += [
+            "",
+            "Size of the segmented-trend tests at a nominal 5 % (share of simulated series with the "
+            "flow's fitted dynamics and no break in which a test rejects; `benchmarks/size_sim.py`, "
+            "seed 20120315, written to `benchmarks/size.json`):",
+            "",
+            table(
+                [
+                    "flow",
+                    "nominal",
+                    "plain HAC",
+                    "residual AR bootstrap",
+                    "calibrated (reported)",
+                    "draws",
+                    "bootstrap replications",
+                ],
+                rows,
+            ),
+            "",
+            "The calibrated test meets 5 % ± 1.5 points for exports and imports; for the balance it "
+            "is somewhat liberal (its fitted AR noise is weak and the order chosen varies by draw)."
+            if all(k in size for k in ("exports", "imports", "balance"))
+            else "",
+        ]
     return out if len(out) > 3 else []
 
 
 def render(R: dict[str, Any]) -> str:
     """``benchmarks/results.md`` from the measurements of :func:`bench`."""
-    return "\n".join(header_section(R) + steps_section(R) + versus_floor_section(R) + partners_section(R)
-                     + startup_section(R) + dominates_section(R) + COSTS_REMOVED + evaluation_section(R)
-                     + targets_section(R))
+    return "\n".join(
+        header_section(R)
+        + steps_section(R)
+        + versus_floor_section(R)
+        + partners_section(R)
+        + startup_section(R)
+        + dominates_section(R)
+        + COSTS_REMOVED
+        + evaluation_section(R)
+        + targets_section(R)
+    )

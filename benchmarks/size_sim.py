@@ -35,16 +35,24 @@ def main() -> None:
     t0 = time.perf_counter()
     out = size_simulation(monthly, n_sim=a.n_sim, n_boot=a.n_boot, seed=a.seed)
     secs = time.perf_counter() - t0
-    print(f"Size at a nominal 5 %, {who.name}, {monthly.index[0]:%Y-%m}..{monthly.index[-1]:%Y-%m}, "
-          f"seed {a.seed}, {secs:.0f} s\n")
-    print("| flow | nominal | plain HAC | residual AR bootstrap | calibrated | n_sim | n_boot | AR |")
+    print(
+        f"Size at a nominal 5 %, {who.name}, {monthly.index[0]:%Y-%m}..{monthly.index[-1]:%Y-%m}, "
+        f"seed {a.seed}, {secs:.0f} s\n"
+    )
+    print(
+        "| flow | nominal | plain HAC | residual AR bootstrap | calibrated | n_sim | n_boot | AR |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for flow, r in out.items():
-        print(f"| {flow} | {r['nominal']:.2f} | {r['actual_hac']:.3f} | {r['actual_boot']:.3f} | "
-              f"{r['actual']:.3f} | {r['n_sim']} | {r['n_boot']} | {len(r['ar_params'])} |")
+        print(
+            f"| {flow} | {r['nominal']:.2f} | {r['actual_hac']:.3f} | {r['actual_boot']:.3f} | "
+            f"{r['actual']:.3f} | {r['n_sim']} | {r['n_boot']} | {len(r['ar_params'])} |"
+        )
     print("\nBy test (calibrated / plain HAC):\n")
     for flow, r in out.items():
-        cells = ", ".join(f"{t} {v['actual']:.3f} / {v['actual_hac']:.3f}" for t, v in r["by_test"].items())
+        cells = ", ".join(
+            f"{t} {v['actual']:.3f} / {v['actual_hac']:.3f}" for t, v in r["by_test"].items()
+        )
         print(f"- {flow}: {cells}")
     print(f"\nCalibrated test: {next(iter(out.values()))['method']}.")
     if a.json:

@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"placebo in space, {flow}, whole eligible pool: {secs:.3f} s for {n} donors")
         secs, out = best_of(args.repeat, lambda: synth.evaluation(trade))
         counts = ", ".join(f"{f} {out[f]['n_donors']} donors" for f in synth.FLOWS)
-        print(f"evaluation (both flows, placebos in space and time, default floor): {secs:.3f} s ({counts})")
+        print(
+            f"evaluation (both flows, placebos in space and time, default floor): {secs:.3f} s ({counts})"
+        )
         secs, out = best_of(args.repeat, lambda: synth.evaluation(trade, min_flow=None))
         counts = ", ".join(f"{f} {out[f]['n_donors']} donors" for f in synth.FLOWS)
         print(f"evaluation, whole eligible pool (min_flow=None): {secs:.3f} s ({counts})")

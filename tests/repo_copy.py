@@ -23,8 +23,10 @@ def venv_dir() -> Path:
     interpreter, and make would then run ``python3 -m venv`` and ``pip install`` over it."""
     prefix = Path(sys.prefix)
     if sys.prefix == sys.base_prefix or not (prefix / ".installed").is_file():
-        pytest.skip(f"not running in the project's virtual environment made by `make venv` "
-                    f"({prefix}/.installed missing): make would (re)install it")
+        pytest.skip(
+            f"not running in the project's virtual environment made by `make venv` "
+            f"({prefix}/.installed missing): make would (re)install it"
+        )
     return prefix
 
 
@@ -34,8 +36,13 @@ def copy_repository(dest: Path) -> Path:
     ``pyproject.toml`` gets the venv's install time if it is newer, so that ``make`` in the copy
     never reinstalls the shared environment (with an editable install of a temporary copy).
     """
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=config.ROOT,
-                           capture_output=True, text=True, check=True).stdout.split("\n")
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=config.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
     for rel in filter(None, files):
         src = config.ROOT / rel
         if src.is_file():
@@ -59,11 +66,18 @@ def make_cmd(root: Path, *args: str) -> list[str]:
     return ["make", "-C", str(root), f"VENV={venv_dir()}", *args]
 
 
-def run_make(root: Path, *args: str, env: dict[str, str], check: bool = True,
-             ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(make_cmd(root, *args), env=env, capture_output=True, text=True,
-                          timeout=1500)
+def run_make(
+    root: Path,
+    *args: str,
+    env: dict[str, str],
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        make_cmd(root, *args), env=env, capture_output=True, text=True, timeout=1500
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"make {' '.join(args)} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"make {' '.join(args)} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc

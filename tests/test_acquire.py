@@ -264,7 +264,15 @@ def manifest() -> Path:
 
 def test_committed_manifest_describes_the_sources() -> None:
     sources = source_manifest.load_manifest(REAL_MANIFEST)
-    assert list(sources) == ["census", "wdi", "steel_reference", "census_hs2_imports", "census_api_exports", "census_api_imports", "census_2016"]
+    assert list(sources) == [
+        "census",
+        "wdi",
+        "steel_reference",
+        "census_hs2_imports",
+        "census_api_exports",
+        "census_api_imports",
+        "census_2016",
+    ]
     steel, hs2 = sources["steel_reference"], sources["census_hs2_imports"]
     assert steel.url == "" and steel.required is False and steel.format == "tsv"
     assert hs2.format == "csv.gz" and hs2.required is False
@@ -703,8 +711,17 @@ def test_real_census_coverage() -> None:
 
 
 def _mirror_only_source(fmt: str, file: str) -> source_manifest.Source:
-    return source_manifest.Source(id="ref", title="t", url="", file=file, mirror_path=f"reference/{file}",
-                          format=fmt, license="", attribution="", required=False)
+    return source_manifest.Source(
+        id="ref",
+        title="t",
+        url="",
+        file=file,
+        mirror_path=f"reference/{file}",
+        format=fmt,
+        license="",
+        attribution="",
+        required=False,
+    )
 
 
 def test_mirror_only_source_without_mirror_says_how_to_supply(
@@ -712,7 +729,9 @@ def test_mirror_only_source_without_mirror_says_how_to_supply(
 ) -> None:
     monkeypatch.delenv("ANALYSIS_DATA_MIRROR", raising=False)
     src = _mirror_only_source("tsv", "table.tsv")
-    with pytest.raises(SourceUnavailable, match="no official download address.*ANALYSIS_DATA_MIRROR"):
+    with pytest.raises(
+        SourceUnavailable, match="no official download address.*ANALYSIS_DATA_MIRROR"
+    ):
         fetch.ensure("ref", manifest={"ref": src}, raw_dir=tmp_path / "raw")
     assert not list((tmp_path / "raw").glob("*"))
 
@@ -738,8 +757,17 @@ def test_tsv_and_gzip_content_checks(tmp_path: Path) -> None:
 
 
 def test_truncated_xlsx_is_named_as_such(tmp_path: Path) -> None:
-    src = source_manifest.Source(id="census", title="t", url="", file="country.xlsx", mirror_path="census/country.xlsx",
-                         format="xlsx", license="", attribution="", required=True)
+    src = source_manifest.Source(
+        id="census",
+        title="t",
+        url="",
+        file="country.xlsx",
+        mirror_path="census/country.xlsx",
+        format="xlsx",
+        license="",
+        attribution="",
+        required=True,
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("xl/workbook.xml", "<workbook/>" * 500)
@@ -765,7 +793,10 @@ def test_mirror_lacking_the_file_falls_through_to_the_official_url(
 
 
 def test_mirror_lacking_the_file_and_no_network_names_both_places(
-    tmp_path: Path, raw: Path, manifest: Path, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    raw: Path,
+    manifest: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     empty = tmp_path / "empty-mirror"

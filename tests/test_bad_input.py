@@ -47,6 +47,7 @@ def _set(code: str, year: str, col: str, value: object) -> Callable[[pd.DataFram
         df = df.astype({col: object})
         df.loc[(df["CTY_CODE"] == code) & (df["year"] == year), col] = value
         return df
+
     return edit
 
 
@@ -83,33 +84,70 @@ HTML = b"""<!DOCTYPE html>
 CASES: list[tuple[str, Callable[[Path], None] | None, str]] = [
     ("truncated-xlsx", None, "cannot be read as .xlsx (truncated or corrupt workbook"),
     ("empty-file", lambda p: p.write_bytes(b""), "empty file"),
-    ("wrong-sheet", _wrong_sheet, "no sheet has the Census header (year, CTY_CODE, CTYNAME, IJAN..EYR); sheets in country.xlsx: 'Notes', 'Sheet2'"),
-    ("renamed-column", _edited(lambda d: d.rename(columns={"EJAN": "EXP_JAN"})),
-     "missing column(s) EJAN; unexpected column(s) EXP_JAN (renamed?)"),
+    (
+        "wrong-sheet",
+        _wrong_sheet,
+        "no sheet has the Census header (year, CTY_CODE, CTYNAME, IJAN..EYR); sheets in country.xlsx: 'Notes', 'Sheet2'",
+    ),
+    (
+        "renamed-column",
+        _edited(lambda d: d.rename(columns={"EJAN": "EXP_JAN"})),
+        "missing column(s) EJAN; unexpected column(s) EXP_JAN (renamed?)",
+    ),
     ("missing-column", _edited(lambda d: d.drop(columns=["IYR"])), "missing column(s) IYR;"),
-    ("text-in-number", _edited(_set("5800", "2022", "EMAR", "n/a")),
-     "text 'n/a' in numeric column EMAR, row"),
-    ("negative-value", _edited(_set("5880", "2021", "IJUN", -5.0)),
-     "negative value -5 in IJUN, row"),
-    ("duplicate-rows", _edited(lambda d: pd.concat([d, d[(d["CTY_CODE"] == "5800") & (d["year"] == "2022")]])),
-     "duplicate rows for (CTY_CODE, year): Korea, South 5800 2022"),
-    ("annual-total", _edited(_set("5800", "2021", "EYR", 2621.4)),
-     "annual total EYR 2621.400 != sum of months"),
-    ("shifted-month", _edited(_shift_imports),
-     "annual total IYR 4129.200 != sum of months"),
+    (
+        "text-in-number",
+        _edited(_set("5800", "2022", "EMAR", "n/a")),
+        "text 'n/a' in numeric column EMAR, row",
+    ),
+    (
+        "negative-value",
+        _edited(_set("5880", "2021", "IJUN", -5.0)),
+        "negative value -5 in IJUN, row",
+    ),
+    (
+        "duplicate-rows",
+        _edited(lambda d: pd.concat([d, d[(d["CTY_CODE"] == "5800") & (d["year"] == "2022")]])),
+        "duplicate rows for (CTY_CODE, year): Korea, South 5800 2022",
+    ),
+    (
+        "annual-total",
+        _edited(_set("5800", "2021", "EYR", 2621.4)),
+        "annual total EYR 2621.400 != sum of months",
+    ),
+    ("shifted-month", _edited(_shift_imports), "annual total IYR 4129.200 != sum of months"),
     ("html-page", lambda p: p.write_bytes(HTML), "is an HTML page, not the Census table"),
-    ("truncated-csv", lambda p: p.write_bytes(write_cr_csv(make_wide(), p).read_bytes()[:1500]),
-     "fields, expected 29 (truncated or malformed file)"),
-    ("empty-year", _edited(_set("5800", "2022", "year", "")), "empty year in row 9 (Korea, South 5800)"),
-    ("not-a-year", _edited(_set("5800", "2022", "year", "FY22")), "year 'FY22' is not a year in row 9"),
-    ("bad-code", _edited(_set("5880", "2021", "CTY_CODE", "JP")), "CTY_CODE 'JP' is not a Census code"),
+    (
+        "truncated-csv",
+        lambda p: p.write_bytes(write_cr_csv(make_wide(), p).read_bytes()[:1500]),
+        "fields, expected 29 (truncated or malformed file)",
+    ),
+    (
+        "empty-year",
+        _edited(_set("5800", "2022", "year", "")),
+        "empty year in row 9 (Korea, South 5800)",
+    ),
+    (
+        "not-a-year",
+        _edited(_set("5800", "2022", "year", "FY22")),
+        "year 'FY22' is not a year in row 9",
+    ),
+    (
+        "bad-code",
+        _edited(_set("5880", "2021", "CTY_CODE", "JP")),
+        "CTY_CODE 'JP' is not a Census code",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "writer", "problem"), CASES, ids=[c[0] for c in CASES])
 def test_bad_file_fails_cleanly(
-    case: str, writer: Callable[[Path], None] | None, problem: str,
-    good_output: Path, good_xlsx_bytes: bytes, tmp_path: Path,
+    case: str,
+    writer: Callable[[Path], None] | None,
+    problem: str,
+    good_output: Path,
+    good_xlsx_bytes: bytes,
+    tmp_path: Path,
 ) -> None:
     path = tmp_path / "country.xlsx"
     (writer or _truncated(good_xlsx_bytes))(path)
@@ -152,12 +190,19 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_cli_exit_status_and_one_line_error(tmp_path: Path) -> None:
     bad = tmp_path / "country.xlsx"
     bad.write_bytes(HTML)
-    proc = subprocess.run([sys.executable, "-m", "analysis.clean.table", str(bad), str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis.clean.table", str(bad), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
-    assert last == f"error: {bad}: is an HTML page, not the Census table (an error page saved under this name?)"
+    assert (
+        last
+        == f"error: {bad}: is an HTML page, not the Census table (an error page saved under this name?)"
+    )
     assert not (tmp_path / "out").exists()
 
 

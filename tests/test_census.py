@@ -60,7 +60,9 @@ def make_wide(
                 tiny_zero = code == 7777 and y == max(years) and m == published
                 imp.append(0.0 if unpublished or tiny_zero else import_value(code, y, m))
                 exp.append(0.0 if unpublished or tiny_zero else export_value(code, y, m))
-            rows.append([str(y), f"{code:04d}", name, *imp, round(sum(imp), 6), *exp, round(sum(exp), 6)])
+            rows.append(
+                [str(y), f"{code:04d}", name, *imp, round(sum(imp), 6), *exp, round(sum(exp), 6)]
+            )
     return pd.DataFrame(rows, columns=list(census.WIDE_COLUMNS))
 
 
@@ -89,10 +91,13 @@ def clean_frame(df: pd.DataFrame) -> pd.DataFrame:
     """The whole census pipeline in memory (no files)."""
     raw, _ = census.drop_placeholder_rows(df)
     wide = census.validate_wide(raw, "synthetic.xlsx")
-    return census.finalize(census.drop_unpublished(census.to_long(wide), census.unpublished_months(wide)))
+    return census.finalize(
+        census.drop_unpublished(census.to_long(wide), census.unpublished_months(wide))
+    )
 
 
 # ---- reading ---------------------------------------------------------------------------------
+
 
 def test_xlsx_and_bare_cr_csv_read_the_same(tmp_path: Path) -> None:
     df = make_wide()
@@ -147,6 +152,7 @@ def test_detect_format() -> None:
 
 # ---- validation and reshaping ----------------------------------------------------------------
 
+
 def test_validate_types_and_annual_discrepancy() -> None:
     wide = census.validate_wide(make_wide(), "x.xlsx")
     assert wide["year"].dtype == "int64" and wide["CTY_CODE"].dtype == "int64"
@@ -188,7 +194,16 @@ def test_zero_month_inside_latest_year_is_kept() -> None:
     df.loc[latest, "IYR"] = df.loc[latest, list(census.IMPORT_MONTHS)].sum(axis=1)
     df.loc[latest, "EYR"] = df.loc[latest, list(census.EXPORT_MONTHS)].sum(axis=1)
     wide = census.validate_wide(df, "x.xlsx")
-    assert [f"{m:%m}" for m in census.unpublished_months(wide)] == ["05", "06", "07", "08", "09", "10", "11", "12"]
+    assert [f"{m:%m}" for m in census.unpublished_months(wide)] == [
+        "05",
+        "06",
+        "07",
+        "08",
+        "09",
+        "10",
+        "11",
+        "12",
+    ]
     out = clean_frame(df)
     assert (out["date"] == "2023-02-01").sum() == len(PARTNERS)
 
@@ -210,7 +225,9 @@ def test_finalize_columns_dtypes_sorting_and_balance() -> None:
     assert str(out["date"].dtype).startswith("datetime64")
     assert out["partner_code"].dtype == "int64" and out["is_aggregate"].dtype == bool
     assert out["exports"].dtype == out["imports"].dtype == out["balance"].dtype == "float64"
-    assert out[["partner_code", "date"]].equals(out.sort_values(["partner_code", "date"])[["partner_code", "date"]])
+    assert out[["partner_code", "date"]].equals(
+        out.sort_values(["partner_code", "date"])[["partner_code", "date"]]
+    )
     assert out.set_index(["partner_code", "date"]).index.is_unique
     agg = out.groupby("partner_code")["is_aggregate"].first().to_dict()
     assert agg == {3: True, 15: True, 5800: False, 5880: False, 7777: False}
@@ -220,11 +237,15 @@ def test_finalize_columns_dtypes_sorting_and_balance() -> None:
 
 
 def test_balance_has_no_float_noise() -> None:
-    long = pd.DataFrame({
-        "date": pd.to_datetime(["2011-01-01", "2011-02-01"]),
-        "partner_code": [5800, 5800], "partner": ["Korea, South"] * 2,
-        "exports": [43461.6, 0.3], "imports": [56661.3, 0.1],
-    })
+    long = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2011-01-01", "2011-02-01"]),
+            "partner_code": [5800, 5800],
+            "partner": ["Korea, South"] * 2,
+            "exports": [43461.6, 0.3],
+            "imports": [56661.3, 0.1],
+        }
+    )
     out = census.finalize(long)
     assert 43461.6 - 56661.3 != -13199.7  # the float noise this guards against
     assert out["balance"].tolist() == [-13199.7, 0.2]
@@ -263,6 +284,7 @@ def test_format_years() -> None:
 
 # ---- clean.run: files ------------------------------------------------------------------------
 
+
 @pytest.fixture
 def good_run(tmp_path: Path) -> clean.CleanResult:
     raw = write_xlsx(make_wide(), tmp_path / "country.xlsx")
@@ -284,13 +306,20 @@ def test_run_writes_four_files_and_csv_round_trips(good_run: clean.CleanResult) 
     assert tuple(back.columns) == config.TRADE_COLUMNS
     assert back["is_aggregate"].dtype == bool
     np.testing.assert_array_equal(back["partner_code"], good_run.trade["partner_code"])
-    np.testing.assert_allclose(back[["exports", "imports", "balance"]], good_run.trade[["exports", "imports", "balance"]], atol=1e-9)
+    np.testing.assert_allclose(
+        back[["exports", "imports", "balance"]],
+        good_run.trade[["exports", "imports", "balance"]],
+        atol=1e-9,
+    )
 
 
 def test_parquet_round_trip_and_determinism(good_run: clean.CleanResult) -> None:
     back = pd.read_parquet(good_run.out_dir / "trade_monthly.parquet")
     pd.testing.assert_frame_equal(back, good_run.trade)
-    assert clean.parquet_bytes(good_run.trade) == (good_run.out_dir / "trade_monthly.parquet").read_bytes()
+    assert (
+        clean.parquet_bytes(good_run.trade)
+        == (good_run.out_dir / "trade_monthly.parquet").read_bytes()
+    )
 
 
 def test_second_run_is_byte_identical(good_run: clean.CleanResult, tmp_path: Path) -> None:
@@ -304,6 +333,7 @@ def test_meta_fields(good_run: clean.CleanResult) -> None:
     assert meta == good_run.meta
     assert meta["source"]["file"] == "country.xlsx" and meta["source"]["format"] == "xlsx"
     import hashlib
+
     assert meta["source"]["sha256"] == hashlib.sha256(good_run.raw_path.read_bytes()).hexdigest()
     assert meta["first_month"] == "2021-01" and meta["last_month"] == "2023-04"
     assert meta["rows"] == len(good_run.trade) == 5 * 28
@@ -315,16 +345,38 @@ def test_meta_fields(good_run: clean.CleanResult) -> None:
     assert meta["annual_sum_check"]["tolerance"] == census.ANNUAL_SUM_TOLERANCE
     for name in ("trade_monthly.csv", "trade_monthly.parquet", "partners.csv"):
         data = (good_run.out_dir / name).read_bytes()
-        assert meta["outputs"][name] == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        assert meta["outputs"][name] == {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "bytes": len(data),
+        }
 
 
 def test_partners_csv(good_run: clean.CleanResult) -> None:
-    p = pd.read_csv(good_run.out_dir / "partners.csv", dtype={"first_month": str, "last_month": str})
-    assert list(p.columns) == ["partner_code", "partner", "slug", "is_aggregate", "first_month",
-                               "last_month", "months", "months_with_trade"]
+    p = pd.read_csv(
+        good_run.out_dir / "partners.csv", dtype={"first_month": str, "last_month": str}
+    )
+    assert list(p.columns) == [
+        "partner_code",
+        "partner",
+        "slug",
+        "is_aggregate",
+        "first_month",
+        "last_month",
+        "months",
+        "months_with_trade",
+    ]
     k = p[p["partner_code"] == 5800].iloc[0]
-    assert (k["partner"], k["slug"], bool(k["is_aggregate"])) == ("Korea, South", "korea-south", False)
-    assert (k["first_month"], k["last_month"], k["months"], k["months_with_trade"]) == ("2021-01", "2023-04", 28, 28)
+    assert (k["partner"], k["slug"], bool(k["is_aggregate"])) == (
+        "Korea, South",
+        "korea-south",
+        False,
+    )
+    assert (k["first_month"], k["last_month"], k["months"], k["months_with_trade"]) == (
+        "2021-01",
+        "2023-04",
+        28,
+        28,
+    )
     tiny = p[p["partner_code"] == 7777].iloc[0]
     assert (tiny["months"], tiny["months_with_trade"]) == (28, 27)
     assert p["slug"].is_unique
@@ -335,7 +387,9 @@ def test_colliding_slugs_get_the_code(tmp_path: Path) -> None:
     # The old 4802 stops after 2021: the current 4801 keeps the plain slug.
     df = df[~((df["CTY_CODE"] == "4802") & (df["year"] != "2021"))]
     trade = clean_frame(df)
-    slugs = dict(zip(*[clean.partner_table(trade)[c] for c in ("partner_code", "slug")], strict=True))
+    slugs = dict(
+        zip(*[clean.partner_table(trade)[c] for c in ("partner_code", "slug")], strict=True)
+    )
     assert slugs == {4801: "serbia", 4802: "serbia-4802", 5800: "korea-south"}
 
 
@@ -355,7 +409,9 @@ def test_data_quality_summary(good_run: clean.CleanResult) -> None:
     assert s["largest |annual total - sum of months|"].startswith("0 ")
 
 
-def test_verify_runs_only_for_project_raw_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verify_runs_only_for_project_raw_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from analysis.sources import fetch
 
     calls: list[tuple[str, Path]] = []
@@ -380,16 +436,22 @@ def test_verify_runs_only_for_project_raw_file(tmp_path: Path, monkeypatch: pyte
 
 # ---- integration: the real Census files ------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def real_xlsx(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> clean.CleanResult:
     """The mirror's country.xlsx cleaned once for the module."""
-    return clean.run(mirror / "census" / "country.xlsx", tmp_path_factory.mktemp("census"), verify=False)
+    return clean.run(
+        mirror / "census" / "country.xlsx", tmp_path_factory.mktemp("census"), verify=False
+    )
 
 
 @pytest.fixture(scope="module")
 def real_csv(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> clean.CleanResult:
-    return clean.run(mirror / "census" / "vintage-2016" / "us-trade.csv",
-                     tmp_path_factory.mktemp("census2016"), verify=False)
+    return clean.run(
+        mirror / "census" / "vintage-2016" / "us-trade.csv",
+        tmp_path_factory.mktemp("census2016"),
+        verify=False,
+    )
 
 
 def _annual(trade: pd.DataFrame, code: int) -> pd.DataFrame:

@@ -17,7 +17,16 @@ from analysis.sources.census_api_client import CensusApiError, CensusApiKeyError
 
 KEY = "SeCrEtKeY0123456789abcdef"
 ROWS = [
-    ["I_COMMODITY", "I_COMMODITY_LDESC", "CTY_CODE", "CTY_NAME", "GEN_VAL_MO", "MONTH", "COMM_LVL", "YEAR"],
+    [
+        "I_COMMODITY",
+        "I_COMMODITY_LDESC",
+        "CTY_CODE",
+        "CTY_NAME",
+        "GEN_VAL_MO",
+        "MONTH",
+        "COMM_LVL",
+        "YEAR",
+    ],
     ["87", "VEHICLES", "5800", "KOREA, SOUTH", "3000000000", "01", "HS2", "2023"],
     ["87", "VEHICLES", "0001", "OPEC", "12345", "02", "HS2", "2023"],
 ]
@@ -85,13 +94,24 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def client(server: Server, tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> Client:
+def client(
+    server: Server, tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> Client:
     monkeypatch.setenv(api.KEY_ENV, KEY)
-    return Client(base_url=server.url, cache_dir=tmp_path / "cache", vintage_log=tmp_path / "vintages.csv",
-                  retries=2, backoff=0.5, timeout=5, sleep=sleeps.append)
+    return Client(
+        base_url=server.url,
+        cache_dir=tmp_path / "cache",
+        vintage_log=tmp_path / "vintages.csv",
+        retries=2,
+        backoff=0.5,
+        timeout=5,
+        sleep=sleeps.append,
+    )
 
 
-def _no_key_anywhere(exc: BaseException | None, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def _no_key_anywhere(
+    exc: BaseException | None, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     if exc is not None:
         assert KEY not in str(exc) and "\n" not in str(exc)
     assert KEY not in caplog.text
@@ -104,7 +124,9 @@ def _no_key_anywhere(exc: BaseException | None, caplog: pytest.LogCaptureFixture
 # ---- success, retries, give up ------------------------------------------------------------------
 
 
-def test_success_parses_the_json_form(server: Server, client: Client, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_success_parses_the_json_form(
+    server: Server, client: Client, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     caplog.set_level(logging.INFO)
     server.answer(ok())
     df = client.get(Q)
@@ -112,7 +134,9 @@ def test_success_parses_the_json_form(server: Server, client: Client, caplog: py
     assert df["CTY_CODE"].tolist() == ["5800", "0001"]  # text: leading zeros kept
     assert df["GEN_VAL_MO"].tolist() == [3_000_000_000, 12345]
     path = server.requests[0]
-    assert path.startswith("/imports/hs?get=I_COMMODITY,I_COMMODITY_LDESC,CTY_CODE,CTY_NAME,GEN_VAL_MO,MONTH")
+    assert path.startswith(
+        "/imports/hs?get=I_COMMODITY,I_COMMODITY_LDESC,CTY_CODE,CTY_NAME,GEN_VAL_MO,MONTH"
+    )
     assert "COMM_LVL=HS2" in path and "YEAR=2023" in path and f"key={KEY}" in path
     rows = list(csv.DictReader(open(tmp_path / "vintages.csv", encoding="utf-8")))
     assert len(rows) == 1 and rows[0]["source"] == "census_api_imports_hs2"
@@ -122,19 +146,29 @@ def test_success_parses_the_json_form(server: Server, client: Client, caplog: py
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
-def test_transient_error_then_success_is_retried(server: Server, client: Client, sleeps: list[float], status: int) -> None:
+def test_transient_error_then_success_is_retried(
+    server: Server, client: Client, sleeps: list[float], status: int
+) -> None:
     server.answer((status, {"Content-Type": "text/plain"}, b"busy"), ok())
     assert len(client.get(Q)) == 2
     assert len(server.requests) == 2 and sleeps == [0.5]
 
 
-def test_retry_after_header_is_respected(server: Server, client: Client, sleeps: list[float]) -> None:
+def test_retry_after_header_is_respected(
+    server: Server, client: Client, sleeps: list[float]
+) -> None:
     server.answer((429, {"Retry-After": "7"}, b""), ok())
     client.get(Q)
     assert sleeps == [7.0]
 
 
-def test_server_error_forever_gives_up_with_one_line(server: Server, client: Client, sleeps: list[float], caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_server_error_forever_gives_up_with_one_line(
+    server: Server,
+    client: Client,
+    sleeps: list[float],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
     caplog.set_level(logging.INFO)
     server.answer((500, {}, b"Internal Server Error"))
     with pytest.raises(CensusApiError, match=r"HTTP 500 \(3 attempts\)") as info:
@@ -147,32 +181,52 @@ def test_server_error_forever_gives_up_with_one_line(server: Server, client: Cli
 # ---- key errors ----------------------------------------------------------------------------------
 
 
-def test_missing_key_redirect_is_not_followed(server: Server, client: Client, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_missing_key_redirect_is_not_followed(
+    server: Server, client: Client, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     server.answer((302, {"Location": f"{server.url}/missing_key.html"}, b""))
-    with pytest.raises(CensusApiKeyError, match="key in CENSUS_API_KEY is missing or invalid") as info:
+    with pytest.raises(
+        CensusApiKeyError, match="key in CENSUS_API_KEY is missing or invalid"
+    ) as info:
         client.get(Q)
     assert "302" in str(info.value) and "not followed" in str(info.value)
     assert len(server.requests) == 1  # the HTML page was never fetched
     _no_key_anywhere(info.value, caplog, tmp_path)
 
 
-@pytest.mark.parametrize("headers", [{"Content-Type": "text/html"}, {"Content-Type": "application/json"}])
-def test_html_page_with_status_200_is_a_key_error(server: Server, client: Client, headers: dict[str, str], caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "headers", [{"Content-Type": "text/html"}, {"Content-Type": "application/json"}]
+)
+def test_html_page_with_status_200_is_a_key_error(
+    server: Server,
+    client: Client,
+    headers: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
     server.answer((200, headers, HTML))
     with pytest.raises(CensusApiKeyError, match="HTML page") as info:
         client.get(Q)
     _no_key_anywhere(info.value, caplog, tmp_path)
 
 
-def test_invalid_key_header(server: Server, client: Client, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_invalid_key_header(
+    server: Server, client: Client, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     # The API flags a bad key with a header (and an HTML page); the header may echo the key.
-    server.answer((200, {"X-DataWebAPI-KeyError": f"Invalid key {KEY}", "Content-Type": "text/html"}, HTML))
-    with pytest.raises(CensusApiKeyError, match="X-DataWebAPI-KeyError: Invalid key REDACTED") as info:
+    server.answer(
+        (200, {"X-DataWebAPI-KeyError": f"Invalid key {KEY}", "Content-Type": "text/html"}, HTML)
+    )
+    with pytest.raises(
+        CensusApiKeyError, match="X-DataWebAPI-KeyError: Invalid key REDACTED"
+    ) as info:
         client.get(Q)
     _no_key_anywhere(info.value, caplog, tmp_path)
 
 
-def test_no_key_set_fails_before_any_request(server: Server, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_key_set_fails_before_any_request(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(api.KEY_ENV)
     with pytest.raises(CensusApiKeyError, match="CENSUS_API_KEY"):
         client.get(Q)
@@ -180,7 +234,13 @@ def test_no_key_set_fails_before_any_request(server: Server, client: Client, mon
 
 
 def test_other_client_error_is_one_line_without_key(server: Server, client: Client) -> None:
-    server.answer((400, {"Content-Type": "text/plain"}, f"error: unknown variable 'X' key={KEY}\nmore".encode()))
+    server.answer(
+        (
+            400,
+            {"Content-Type": "text/plain"},
+            f"error: unknown variable 'X' key={KEY}\nmore".encode(),
+        )
+    )
     with pytest.raises(CensusApiError, match="HTTP 400: error: unknown variable") as info:
         client.get(Q)
     assert KEY not in str(info.value) and "\n" not in str(info.value)
@@ -189,15 +249,21 @@ def test_other_client_error_is_one_line_without_key(server: Server, client: Clie
 # ---- empty answers, cache ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("answer", [(204, {}, b""), (200, {"Content-Type": "application/json"}, b""), ok([])])
-def test_empty_answer_is_an_empty_table(server: Server, client: Client, tmp_path: Path, answer: tuple[int, dict[str, str], bytes]) -> None:
+@pytest.mark.parametrize(
+    "answer", [(204, {}, b""), (200, {"Content-Type": "application/json"}, b""), ok([])]
+)
+def test_empty_answer_is_an_empty_table(
+    server: Server, client: Client, tmp_path: Path, answer: tuple[int, dict[str, str], bytes]
+) -> None:
     server.answer(answer)
     df = client.get(Q)
     assert df.empty and "GEN_VAL_MO" in df.columns
     assert not list((tmp_path).glob("cache/*.json"))  # nothing cached: ask again next time
 
 
-def test_cache_is_hit_on_the_second_call(server: Server, client: Client, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_cache_is_hit_on_the_second_call(
+    server: Server, client: Client, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     server.answer(ok())
     first = client.get(Q)
     second = client.get(Q)
@@ -210,7 +276,9 @@ def test_cache_is_hit_on_the_second_call(server: Server, client: Client, tmp_pat
     _no_key_anywhere(None, caplog, tmp_path)
 
 
-def test_cached_answers_need_no_key(server: Server, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_answers_need_no_key(
+    server: Server, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server.answer(ok())
     client.get(Q)
     monkeypatch.delenv(api.KEY_ENV)
@@ -241,7 +309,10 @@ def test_plan_splits_requests() -> None:
 def test_bad_query_and_redact() -> None:
     with pytest.raises(Exception, match="level"):
         Query("imports", "HS3", 2023)
-    assert api.redact(f"http://x/a?get=A&key={KEY}&YEAR=1", KEY) == "http://x/a?get=A&key=REDACTED&YEAR=1"
+    assert (
+        api.redact(f"http://x/a?get=A&key={KEY}&YEAR=1", KEY)
+        == "http://x/a?get=A&key=REDACTED&YEAR=1"
+    )
     assert KEY not in repr(Client(KEY))
 
 
@@ -253,7 +324,9 @@ def test_by_country_extract_checks_and_reader(tmp_path: Path) -> None:
     from analysis.sources import census_api, content_check, reader
 
     good = tmp_path / "exports.csv"
-    good.write_text("CTY_CODE,CTY_NAME,ALL_VAL_MO,YEAR,MONTH\n-,TOTAL,9,2013,01\n5800,\"KOREA, SOUTH\",7,2024,12\n")
+    good.write_text(
+        'CTY_CODE,CTY_NAME,ALL_VAL_MO,YEAR,MONTH\n-,TOTAL,9,2013,01\n5800,"KOREA, SOUTH",7,2024,12\n'
+    )
     assert content_check("census_api_exports")(good) == ("2013-01", "2024-12")
     df = reader("census_api_imports")(good)
     assert df["CTY_CODE"].tolist() == ["-", "5800"] and df["ALL_VAL_MO"].tolist() == [9, 7]
@@ -276,10 +349,12 @@ def test_2016_vintage_with_bare_cr_line_endings(tmp_path: Path) -> None:
     from analysis.sources import content_check, reader
 
     months = ",".join(["1"] * 11 + ["0"])
-    lines = [",".join(census_source.WIDE_COLUMNS),
-             f'2015,5800,"Korea, South",{",".join(["1"] * 12)},12,{",".join(["2"] * 12)},24',
-             f'2016,5800,"Korea, South",{months},11,{months},11',
-             ",0001,OPEC" + ",0" * 26]  # a placeholder row without a year
+    lines = [
+        ",".join(census_source.WIDE_COLUMNS),
+        f'2015,5800,"Korea, South",{",".join(["1"] * 12)},12,{",".join(["2"] * 12)},24',
+        f'2016,5800,"Korea, South",{months},11,{months},11',
+        ",0001,OPEC" + ",0" * 26,
+    ]  # a placeholder row without a year
     path = tmp_path / "us-trade.csv"
     path.write_bytes("\r".join(lines).encode() + b"\r")
     assert content_check("census_2016")(path) == ("2015-01", "2016-11")
@@ -294,5 +369,6 @@ def test_new_sources_come_from_the_mirror(mirror: Path, tmp_path: Path) -> None:
     for sid in ("census_api_exports", "census_api_imports", "census_2016"):
         path = fetch.ensure(sid, mirror=mirror, raw_dir=tmp_path, strict=True)
         assert fetch.check_content(fetch.get_source(sid, None), path) == {
-            "census_2016": ("1985-01", "2016-11")}.get(sid, ("2013-01", "2024-12"))
+            "census_2016": ("1985-01", "2016-11")
+        }.get(sid, ("2013-01", "2024-12"))
     assert not (tmp_path / "vintages.csv").exists()  # pinned vintages: nothing to log

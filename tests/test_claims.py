@@ -20,6 +20,7 @@ CLAIMS_FILE = config.EXTERNAL_DIR / "claims.csv"
 
 # ---- verdict ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("stated", "computed", "rounding", "comparison", "expected"),
     [
@@ -64,6 +65,7 @@ def test_rule_text_mentions_every_comparison_and_band() -> None:
 
 
 # ---- the committed claims file ---------------------------------------------------------------
+
 
 def test_claims_file_parses_with_required_ids() -> None:
     claims = cl.load_claims(CLAIMS_FILE)
@@ -128,8 +130,14 @@ def write_claims(path: Path, rows: list[dict[str, str]], columns=cl.CLAIM_COLUMN
     [
         ({"computation": "census_total(partner=5800)"}, "not registered"),
         ({"computation": "census_annual(partner=5800, year=2011)"}, "needs flow"),
-        ({"computation": "census_annual(partner=korea, year=2011, flow=balance)"}, "not an integer"),
-        ({"computation": "census_annual(partner=5800, year=2011, flow=balance, colour=red)"}, "no argument 'colour'"),
+        (
+            {"computation": "census_annual(partner=korea, year=2011, flow=balance)"},
+            "not an integer",
+        ),
+        (
+            {"computation": "census_annual(partner=5800, year=2011, flow=balance, colour=red)"},
+            "no argument 'colour'",
+        ),
         ({"computation": "census_annual partner=5800"}, "not of the form"),
         ({"comparison": "about"}, "comparison 'about'"),
         ({"stated": "13.2bn"}, "must be numbers"),
@@ -160,6 +168,7 @@ def test_load_claims_duplicate_ids_and_columns(tmp_path: Path) -> None:
 
 # ---- computations on synthetic data ----------------------------------------------------------
 
+
 def synthetic_trade() -> pd.DataFrame:
     """Korea (5800) 2010-2013 complete, 2014 with three months; world (15).
 
@@ -167,7 +176,13 @@ def synthetic_trade() -> pd.DataFrame:
     annual balances are -120, -168, -216, -204 (US$ millions).
     """
     rows = []
-    for year, x, m in ((2010, 10.0, 20.0), (2011, 11.0, 25.0), (2012, 12.0, 30.0), (2013, 9.0, 26.0), (2014, 50.0, 1.0)):
+    for year, x, m in (
+        (2010, 10.0, 20.0),
+        (2011, 11.0, 25.0),
+        (2012, 12.0, 30.0),
+        (2013, 9.0, 26.0),
+        (2014, 50.0, 1.0),
+    ):
         months = 3 if year == 2014 else 12
         for mo in range(1, months + 1):
             d = pd.Timestamp(year, mo, 1)
@@ -210,23 +225,38 @@ def run(ctx: cl.ClaimsContext, text: str) -> cl.Computed:
 
 
 def test_census_annual(ctx: cl.ClaimsContext) -> None:
-    assert run(ctx, "census_annual(partner=5800, year=2011, flow=balance, scale=-0.001)").value == pytest.approx(0.168)
-    assert run(ctx, "census_annual(partner=5800, year=2012, flow=exports)").value == pytest.approx(144.0)
+    assert run(
+        ctx, "census_annual(partner=5800, year=2011, flow=balance, scale=-0.001)"
+    ).value == pytest.approx(0.168)
+    assert run(ctx, "census_annual(partner=5800, year=2012, flow=exports)").value == pytest.approx(
+        144.0
+    )
     got = run(ctx, "census_annual(partner=5800, year=2011, flow=balance, scale=-1, later=true)")
     assert got.value == pytest.approx(168.0)
-    assert "2 of 2 exceed it" in got.detail and "2012" in got.detail  # 216 is the largest later deficit
+    assert (
+        "2 of 2 exceed it" in got.detail and "2012" in got.detail
+    )  # 216 is the largest later deficit
     partial = run(ctx, "census_annual(partner=5800, year=2014, flow=exports)")
     assert partial.value is None and "not a complete year" in partial.detail
 
 
 def test_census_rank_and_pct_change(ctx: cl.ClaimsContext) -> None:
-    rank = run(ctx, "census_rank(partner=5800, year=2012, flow=balance, start=2010, end=2013, scale=-1)")
+    rank = run(
+        ctx, "census_rank(partner=5800, year=2012, flow=balance, start=2010, end=2013, scale=-1)"
+    )
     assert rank.value == 1.0
-    rank = run(ctx, "census_rank(partner=5800, year=2013, flow=balance, start=2010, end=2013, scale=-1)")
+    rank = run(
+        ctx, "census_rank(partner=5800, year=2013, flow=balance, start=2010, end=2013, scale=-1)"
+    )
     assert rank.value == 2.0
-    asc = run(ctx, "census_rank(partner=5800, year=2010, flow=exports, start=2010, end=2013, order=asc)")
+    asc = run(
+        ctx, "census_rank(partner=5800, year=2010, flow=exports, start=2010, end=2013, order=asc)"
+    )
     assert asc.value == 2.0  # 2013 (108) is smaller than 2010 (120)
-    assert run(ctx, "census_rank(partner=5800, year=2012, flow=balance, start=2010, end=2014)").value is None
+    assert (
+        run(ctx, "census_rank(partner=5800, year=2012, flow=balance, start=2010, end=2014)").value
+        is None
+    )
     pct = run(ctx, "census_pct_change(partner=5800, flow=exports, base=2011, year=2013)")
     assert pct.value == pytest.approx(100 * (108 / 132 - 1))
     assert "2012 +9.09 %" in pct.detail
@@ -235,10 +265,20 @@ def test_census_rank_and_pct_change(ctx: cl.ClaimsContext) -> None:
 def test_wdi_computations(ctx: cl.ClaimsContext) -> None:
     assert run(ctx, "wdi_value(indicator=NY.GDP.MKTP.KD.ZG, year=2018)").value == pytest.approx(2.7)
     assert run(ctx, "wdi_value(indicator=NY.GDP.MKTP.KD.ZG, year=1990)").value is None
-    assert run(ctx, "wdi_rank(indicator=NY.GDP.MKTP.KD.ZG, year=2018, start=2013, end=2018)").value == 1.0
-    assert run(ctx, "wdi_rank(indicator=NY.GDP.MKTP.KD.ZG, year=2016, start=2013, end=2018)").value == 3.0
-    assert run(ctx, "wdi_min(indicator=NY.GDP.MKTP.KD.ZG, start=2013, end=2018)").value == pytest.approx(2.7)
-    assert run(ctx, "wdi_change(indicator=SL.UEM.TOTL.ZS, base=2017, year=2018)").value == pytest.approx(0.17)
+    assert (
+        run(ctx, "wdi_rank(indicator=NY.GDP.MKTP.KD.ZG, year=2018, start=2013, end=2018)").value
+        == 1.0
+    )
+    assert (
+        run(ctx, "wdi_rank(indicator=NY.GDP.MKTP.KD.ZG, year=2016, start=2013, end=2018)").value
+        == 3.0
+    )
+    assert run(
+        ctx, "wdi_min(indicator=NY.GDP.MKTP.KD.ZG, start=2013, end=2018)"
+    ).value == pytest.approx(2.7)
+    assert run(
+        ctx, "wdi_change(indicator=SL.UEM.TOTL.ZS, base=2017, year=2018)"
+    ).value == pytest.approx(0.17)
 
 
 def test_export_share_us_part_is_not_checkable_with_the_us_part(ctx: cl.ClaimsContext) -> None:
@@ -262,18 +302,22 @@ def test_reference_quota_share(tmp_path: Path, ctx: cl.ClaimsContext) -> None:
     ctx.reference_dir = tmp_path
     got = run(ctx, "reference_quota_share(file=steel.tsv, quota=2018_quota, start=2015, end=2017)")
     assert got.value == pytest.approx(70.0)
-    missing = run(ctx, "reference_quota_share(file=other.tsv, quota=2018_quota, start=2015, end=2017)")
+    missing = run(
+        ctx, "reference_quota_share(file=other.tsv, quota=2018_quota, start=2015, end=2017)"
+    )
     assert missing.value is None and "not found" in missing.detail
 
 
-def test_reference_unavailable_reason(trade: pd.DataFrame, wdi: pd.DataFrame, tmp_path: Path) -> None:
+def test_reference_unavailable_reason(
+    trade: pd.DataFrame, wdi: pd.DataFrame, tmp_path: Path
+) -> None:
     path = tmp_path / "t.csv"
     trade.assign(date=trade["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
     wdi_path = tmp_path / "wdi.csv"
     wdi_path.write_bytes(
-        "\ufeff\"Data Source\",\"WDI\",\n\n\"Last Updated Date\",\"2025-03-24\",\n\n"
-        "\"Country Name\",\"Country Code\",\"Indicator Name\",\"Indicator Code\",\"2018\",\n"
-        "\"Korea, Rep.\",\"KOR\",\"GDP growth\",\"NY.GDP.MKTP.KD.ZG\",\"2.9\",\n".encode()
+        '\ufeff"Data Source","WDI",\n\n"Last Updated Date","2025-03-24",\n\n'
+        '"Country Name","Country Code","Indicator Name","Indicator Code","2018",\n'
+        '"Korea, Rep.","KOR","GDP growth","NY.GDP.MKTP.KD.ZG","2.9",\n'.encode()
     )
     ctx = cl.ClaimsContext.from_paths(path, wdi_path, None, tmp_path / "nope")
     assert "from the data mirror only" in ctx.unavailable["reference"]
@@ -284,7 +328,9 @@ def test_reference_unavailable_reason(trade: pd.DataFrame, wdi: pd.DataFrame, tm
 
 
 def test_hs2_share_and_value(tmp_path: Path, ctx: cl.ClaimsContext) -> None:
-    lines = ["I_COMMODITY,I_COMMODITY_LDESC,I_COMMODITY_SDESC,CTY_CODE,CTY_NAME,GEN_VAL_MO,YEAR,MONTH,COMM_LVL"]
+    lines = [
+        "I_COMMODITY,I_COMMODITY_LDESC,I_COMMODITY_SDESC,CTY_CODE,CTY_NAME,GEN_VAL_MO,YEAR,MONTH,COMM_LVL"
+    ]
     for month in range(1, 13):
         lines.append(f"87,VEHICLES,VEH,5800,KOREA SOUTH,30000000,2023,{month:02d},HS2")
         lines.append(f"85,ELECTRICAL,EL,5800,KOREA SOUTH,70000000,2023,{month:02d},HS2")
@@ -293,9 +339,13 @@ def test_hs2_share_and_value(tmp_path: Path, ctx: cl.ClaimsContext) -> None:
         fh.write("\n".join(lines) + "\n")
     ctx.census_api_dir = tmp_path
     assert run(ctx, "hs2_share(partner=5800, chapter=87, year=2023)").value == pytest.approx(30.0)
-    assert run(ctx, "hs2_value(partner=5800, chapter=87, year=2023, scale=0.000001)").value == pytest.approx(360.0)
+    assert run(
+        ctx, "hs2_value(partner=5800, chapter=87, year=2023, scale=0.000001)"
+    ).value == pytest.approx(360.0)
     got = run(ctx, "hs2_share(partner=5800, chapter=87, year=2018)")
-    assert got.value is None and "covers 2023, not 2018" in got.detail and "2023 30.0 %" in got.detail
+    assert (
+        got.value is None and "covers 2023, not 2018" in got.detail and "2023 30.0 %" in got.detail
+    )
 
 
 def test_not_in_sources(ctx: cl.ClaimsContext) -> None:
@@ -304,11 +354,23 @@ def test_not_in_sources(ctx: cl.ClaimsContext) -> None:
 
 # ---- evaluate, write, style ------------------------------------------------------------------
 
+
 def test_evaluate_and_write(tmp_path: Path, ctx: cl.ClaimsContext) -> None:
     rows = [
-        {**GOOD_ROW, "id": "a", "stated": "0.3", "computation": "census_annual(partner=5800, year=2011, flow=balance, scale=-0.001)"},
+        {
+            **GOOD_ROW,
+            "id": "a",
+            "stated": "0.3",
+            "computation": "census_annual(partner=5800, year=2011, flow=balance, scale=-0.001)",
+        },
         {**GOOD_ROW, "id": "b", "stated": "0.168", "rounding": "0.001"},
-        {**GOOD_ROW, "id": "c", "source": "none", "computation": "none()", "note": "Not checkable: x."},
+        {
+            **GOOD_ROW,
+            "id": "c",
+            "source": "none",
+            "computation": "none()",
+            "note": "Not checkable: x.",
+        },
     ]
     claims = cl.load_claims(write_claims(tmp_path / "claims.csv", rows))
     res = cl.evaluate(claims, ctx)
@@ -369,6 +431,7 @@ def test_optional_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 # ---- integration on the mirror ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def real_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame]:
     mirror = config.mirror_dir()
@@ -384,7 +447,9 @@ def real_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame
         pytest.skip("mirror lacks census/country.xlsx or the WDI file")
     out = tmp_path_factory.mktemp("clean")
     clean.run(raw, out, verify=False)
-    ctx = cl.ClaimsContext.from_paths(out / "trade_monthly.csv", wdi, mirror / "reference", mirror / "census-api")
+    ctx = cl.ClaimsContext.from_paths(
+        out / "trade_monthly.csv", wdi, mirror / "reference", mirror / "census-api"
+    )
     return cl.evaluate(cl.load_claims(CLAIMS_FILE), ctx), ctx.trade
 
 
@@ -420,10 +485,18 @@ def test_real_other_verdicts(real_results) -> None:
     assert "U.S. part only" in notes["us_china_share"]
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("census", "data"), ("wdi", "data"), ("census+wdi", "data"), ("census-api:imports_hs2.csv.gz", "data"),
-    ("report", "arithmetic"), ("reference:korea_steel_exports_to_us_tonnes.tsv", "reference"), ("none", "none"),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("census", "data"),
+        ("wdi", "data"),
+        ("census+wdi", "data"),
+        ("census-api:imports_hs2.csv.gz", "data"),
+        ("report", "arithmetic"),
+        ("reference:korea_steel_exports_to_us_tonnes.tsv", "reference"),
+        ("none", "none"),
+    ],
+)
 def test_basis_of_a_claim(source: str, expected: str) -> None:
     """Issue 12: steel_drop_2018 (the report's own arithmetic) and steel_quota_70pct (compiled
     trade-press tonnes) are not data checks."""
@@ -431,41 +504,74 @@ def test_basis_of_a_claim(source: str, expected: str) -> None:
 
 
 def test_summary_sentence_counts_data_checks_apart() -> None:
-    res = pd.DataFrame({
-        "verdict": ["supported", "contradicted", "supported", "supported", "not_checkable"],
-        "basis": ["data", "data", "arithmetic", "reference", "none"],
-    })
+    res = pd.DataFrame(
+        {
+            "verdict": ["supported", "contradicted", "supported", "supported", "not_checkable"],
+            "basis": ["data", "data", "arithmetic", "reference", "none"],
+        }
+    )
     text = view.summary_sentence(res)
-    assert text.startswith("Of 5 claims, 2 can be checked against official data: **1 supported**, "
-                           "**1 contradicted** and **0 not checkable**")
+    assert text.startswith(
+        "Of 5 claims, 2 can be checked against official data: **1 supported**, "
+        "**1 contradicted** and **0 not checkable**"
+    )
     assert "1 only recompute the report's own arithmetic (1 agree)" in text
     assert "1 state numbers that none of the project's sources holds" in text
 
 
 # ---- issue 15: claims on the product table ---------------------------------------------------
 
-def product_fixture(years: tuple[int, ...] = (2017, 2018), flows: tuple[str, ...] = ("exports", "imports"),
-                    months: int = 12) -> pd.DataFrame:
+
+def product_fixture(
+    years: tuple[int, ...] = (2017, 2018),
+    flows: tuple[str, ...] = ("exports", "imports"),
+    months: int = 12,
+) -> pd.DataFrame:
     """Korea (5800) at HS2: each month imports 87 = 30, 72 = 5, 73 = 3, 76 = 2, 84 = 60 (total 100;
     2018 steel 72/73 = 4 + 2.4); exports 87 = 2, 84 = 18 (total 20). US$ millions."""
     rows = []
     for year in years:
         for mo in range(1, months + 1):
             d = pd.Timestamp(year, mo, 1)
-            imports = {"87": 30.0, "72": 5.0 if year == 2017 else 4.0, "73": 3.0 if year == 2017 else 2.4,
-                       "76": 2.0, "84": 60.0}
+            imports = {
+                "87": 30.0,
+                "72": 5.0 if year == 2017 else 4.0,
+                "73": 3.0 if year == 2017 else 2.4,
+                "76": 2.0,
+                "84": 60.0,
+            }
             for flow, values in (("imports", imports), ("exports", {"87": 2.0, "84": 18.0})):
                 if flow in flows:
-                    rows += [(d, 5800, flow, "HS2", code, "x", v, "census_api") for code, v in values.items()]
-    return pd.DataFrame(rows, columns=["date", "partner_code", "flow", "level", "hs_code", "description", "value", "source"])
+                    rows += [
+                        (d, 5800, flow, "HS2", code, "x", v, "census_api")
+                        for code, v in values.items()
+                    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "date",
+            "partner_code",
+            "flow",
+            "level",
+            "hs_code",
+            "description",
+            "value",
+            "source",
+        ],
+    )
 
 
 def test_product_claims_checkable_when_the_table_covers_the_year(ctx: cl.ClaimsContext) -> None:
     ctx.products = product_fixture()
     share = run(ctx, "product_share(partner=5800, chapters=87, year=2018, flow=imports)")
     assert share.value == pytest.approx(30 / 98.4 * 100)
-    assert run(ctx, "product_value(partner=5800, chapters=76, year=2018, flow=imports)").value == pytest.approx(24.0)
-    drop = run(ctx, "product_pct_change(partner=5800, chapters=72+73, base=2017, year=2018, flow=imports, last_month=11)")
+    assert run(
+        ctx, "product_value(partner=5800, chapters=76, year=2018, flow=imports)"
+    ).value == pytest.approx(24.0)
+    drop = run(
+        ctx,
+        "product_pct_change(partner=5800, chapters=72+73, base=2017, year=2018, flow=imports, last_month=11)",
+    )
     assert drop.value == pytest.approx(-20.0)
     deficit = run(ctx, "product_balance_share(partner=5800, chapters=87, year=2017)")
     assert deficit.value == pytest.approx(100 * 28 / (100 - 20))
@@ -475,19 +581,28 @@ def test_product_claims_not_covered_say_which_data_are_missing(ctx: cl.ClaimsCon
     ctx.products = product_fixture(years=(2023, 2024), flows=("imports",))
     got = run(ctx, "product_share(partner=5800, chapters=87, year=2018, flow=imports)")
     assert got.value is None
-    assert got.detail.startswith("needs U.S. imports from South Korea by HS2 for 2018 (HS 87 share); "
-                                 "the product table covers 2023-01..2024-12, imports only, HS2")
+    assert got.detail.startswith(
+        "needs U.S. imports from South Korea by HS2 for 2018 (HS 87 share); "
+        "the product table covers 2023-01..2024-12, imports only, HS2"
+    )
     assert "2023 30.5 %; 2024 30.5 %" in got.detail
     bal = run(ctx, "product_balance_share(partner=5800, chapters=87, year=2023)")
     assert bal.value is None and "needs U.S. exports to South Korea by HS2 for 2023" in bal.detail
-    part = run(ctx, "product_pct_change(partner=5800, chapters=72+73, base=2022, year=2023, last_month=11)")
+    part = run(
+        ctx, "product_pct_change(partner=5800, chapters=72+73, base=2022, year=2023, last_month=11)"
+    )
     assert "January to November of 2022 and 2023" in part.detail
     ctx.products = product_fixture(years=(2018,), months=6)
     assert run(ctx, "product_value(partner=5800, chapters=76, year=2018)").value is None
 
 
-def test_product_claims_without_a_table_and_from_paths(tmp_path: Path, trade: pd.DataFrame, wdi: pd.DataFrame) -> None:
-    got = run(cl.ClaimsContext(trade=trade, wdi=wdi), "product_share(partner=5800, chapters=87, year=2018)")
+def test_product_claims_without_a_table_and_from_paths(
+    tmp_path: Path, trade: pd.DataFrame, wdi: pd.DataFrame
+) -> None:
+    got = run(
+        cl.ClaimsContext(trade=trade, wdi=wdi),
+        "product_share(partner=5800, chapters=87, year=2018)",
+    )
     assert got.value is None and "HS 87 share" in got.detail and "no product table" in got.detail
     trade_csv = tmp_path / "trade.csv"
     trade.assign(date=trade["date"].dt.strftime("%Y-%m-%d")).to_csv(trade_csv, index=False)
@@ -500,7 +615,12 @@ def test_product_claims_without_a_table_and_from_paths(tmp_path: Path, trade: pd
 
 def test_committed_product_claims_and_basis() -> None:
     claims = cl.load_claims(CLAIMS_FILE).set_index("id")
-    for cid in ("autos_share_2018", "aluminum_us_exports_2018", "autos_majority_of_deficit", "steel_value_drop_2018"):
+    for cid in (
+        "autos_share_2018",
+        "aluminum_us_exports_2018",
+        "autos_majority_of_deficit",
+        "steel_value_drop_2018",
+    ):
         assert claims.loc[cid, "source"] == "products"
         assert cl.parse_computation(claims.loc[cid, "computation"])[0].startswith("product_")
     assert cl.basis("products") == "data"

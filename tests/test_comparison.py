@@ -27,7 +27,11 @@ def trade_frame(months: int = 30, start: str = "2010-01-01") -> pd.DataFrame:
     """
     dates = pd.date_range(start, periods=months, freq="MS")
     rows = []
-    for code, name, agg in ((15, WORLD, True), (5700, "China", False), (5800, "Korea, South", False)):
+    for code, name, agg in (
+        (15, WORLD, True),
+        (5700, "China", False),
+        (5800, "Korea, South", False),
+    ):
         for i, d in enumerate(dates):
             if code == 5800:
                 x, m = 10.0 + i, 20.0 + i
@@ -110,8 +114,16 @@ def test_index_to_base() -> None:
 
 # ---- DiD -----------------------------------------------------------------------------------
 
-def synthetic_panel(effect: float, *, seed: int = 0, n_controls: int = 5, months: int = 144,
-                    break_month: int = 72, pretrend: float = 0.0) -> pd.DataFrame:
+
+def synthetic_panel(
+    effect: float,
+    *,
+    seed: int = 0,
+    n_controls: int = 5,
+    months: int = 144,
+    break_month: int = 72,
+    pretrend: float = 0.0,
+) -> pd.DataFrame:
     """Log trade = partner level + common shocks + partner seasonality + AR(1) noise
     (+ ``effect`` for the treated partner from ``break_month``; + a treated-only linear
     trend of ``pretrend`` per year if asked)."""
@@ -211,7 +223,9 @@ def test_event_study_point_estimates_are_bin_mean_gaps() -> None:
     ref = gap["2011-01":"2011-12"].mean()
     t = es.table.set_index("k")
     assert t.loc[0, "coef"] == pytest.approx(gap["2012-01":"2012-12"].mean() - ref, abs=1e-9)
-    assert t.loc[-3, "coef"] == pytest.approx(gap[:"2009-12"].mean() - ref, abs=1e-9)  # pooled end bin
+    assert t.loc[-3, "coef"] == pytest.approx(
+        gap[:"2009-12"].mean() - ref, abs=1e-9
+    )  # pooled end bin
 
 
 def test_gap_series_removes_seasonality() -> None:
@@ -281,6 +295,7 @@ def test_did_table_rows() -> None:
 
 # ---- did_reading: the judgements the context page states -----------------------------------
 
+
 def placebo(estimate: float, shifts: list[float], pvalue: float = 0.5) -> cmp.PlaceboResult:
     index = pd.date_range("2003-01-01", periods=len(shifts), freq="MS")
     return cmp.PlaceboResult(estimate, pd.Series(shifts, index=index), pvalue, 36, "2012-03")
@@ -288,8 +303,14 @@ def placebo(estimate: float, shifts: list[float], pvalue: float = 0.5) -> cmp.Pl
 
 def did_rows(coefs: dict[tuple[str, str], float]) -> pd.DataFrame:
     rows = [
-        {"flow": f, "specification": s, "coef": b, "ci_low": b - 0.1, "ci_high": b + 0.1,
-         "pct_effect": 100 * np.expm1(b)}
+        {
+            "flow": f,
+            "specification": s,
+            "coef": b,
+            "ci_low": b - 0.1,
+            "ci_high": b + 0.1,
+            "pct_effect": 100 * np.expm1(b),
+        }
         for (f, s), b in coefs.items()
     ]
     return pd.DataFrame(rows)
@@ -309,10 +330,14 @@ def test_placebo_shares() -> None:
 
 
 def test_sign_flip_flows() -> None:
-    rows = did_rows({
-        ("exports", "baseline"): 0.05, ("exports", "partner trends"): -0.02,
-        ("imports", "baseline"): 0.10, ("imports", "partner trends"): 0.01,
-    })
+    rows = did_rows(
+        {
+            ("exports", "baseline"): 0.05,
+            ("exports", "partner trends"): -0.02,
+            ("imports", "baseline"): 0.10,
+            ("imports", "partner trends"): 0.01,
+        }
+    )
     assert did_reading.sign_flip_flows(rows) == ["exports"]
     assert did_reading.sign_flip_flows(rows, ["imports"]) == []
     zero = did_rows({("exports", "baseline"): 0.0, ("exports", "partner trends"): -0.3})
@@ -322,16 +347,25 @@ def test_sign_flip_flows() -> None:
 
 
 def test_unusual_flows_and_verdict() -> None:
-    rows = did_rows({
-        ("exports", "baseline"): 0.05, ("exports", "partner trends"): 0.02,
-        ("imports", "baseline"): 0.10, ("imports", "partner trends"): 0.01,
-    })
+    rows = did_rows(
+        {
+            ("exports", "baseline"): 0.05,
+            ("exports", "partner trends"): 0.02,
+            ("imports", "baseline"): 0.10,
+            ("imports", "partner trends"): 0.01,
+        }
+    )
     pls = {"exports": placebo(0.1, [0.0], pvalue=0.04), "imports": placebo(0.1, [0.0], pvalue=0.05)}
     assert did_reading.unusual_flows(pls) == ["exports"]  # 0.05 is not below 0.05
     assert did_reading.unusual_flows(pls, alpha=0.1) == ["exports", "imports"]
-    assert did_reading.verdict(rows, pls) == "The KORUS-date shift stands out from the placebo shifts for exports."
+    assert (
+        did_reading.verdict(rows, pls)
+        == "The KORUS-date shift stands out from the placebo shifts for exports."
+    )
     both = did_reading.verdict(rows, pls, alpha=0.1)
-    assert both == "The KORUS-date shift stands out from the placebo shifts for exports and imports."
+    assert (
+        both == "The KORUS-date shift stands out from the placebo shifts for exports and imports."
+    )
     flip = rows.assign(coef=[0.05, -0.02, 0.10, 0.01])
     text = did_reading.verdict(flip, {f: placebo(0.1, [0.0], pvalue=0.5) for f in pls})
     assert text.startswith("For neither flow does the shift at the KORUS date stand out")
@@ -339,19 +373,30 @@ def test_unusual_flows_and_verdict() -> None:
 
 
 def test_flow_sentence_reads_the_numbers() -> None:
-    rows = did_rows({
-        ("exports", "baseline"): 0.05, ("exports", "partner trends"): -0.02,
-        ("exports", "without China"): 0.01, ("exports", "without Japan"): 0.07,
-    })
+    rows = did_rows(
+        {
+            ("exports", "baseline"): 0.05,
+            ("exports", "partner trends"): -0.02,
+            ("exports", "without China"): 0.01,
+            ("exports", "without Japan"): 0.07,
+        }
+    )
     table = pd.DataFrame({"k": [-3, -2, -1, 0], "coef": [0.04, -0.01, 0.0, 0.05]})
     study = cmp.EventStudy(table, 1.0, 2, 0.0123, -1, "driscoll-kraay")
-    text = did_reading.flow_sentence("U.S. exports to Korea", rows, "exports", study, placebo(0.1, [0.2, -0.3, 0.05]))
-    assert text.startswith("- **U.S. exports to Korea.** Baseline DiD +0.050 log points (+5.1 %; 95 % DK interval "
-                           "-0.050 to +0.150); with partner-specific linear trends -0.020 log points")
+    text = did_reading.flow_sentence(
+        "U.S. exports to Korea", rows, "exports", study, placebo(0.1, [0.2, -0.3, 0.05])
+    )
+    assert text.startswith(
+        "- **U.S. exports to Korea.** Baseline DiD +0.050 log points (+5.1 %; 95 % DK interval "
+        "-0.050 to +0.150); with partner-specific linear trends -0.020 log points"
+    )
     assert "between +0.010 and +0.070" in text
     assert "leads range from -0.010 to +0.040 (Driscoll-Kraay joint test p = 0.012," in text
     assert "the 36-month shift at 2012-03 is +0.100, and 67 % of the 3 placebo months" in text
-    assert "median placebo shift is +0.050 and 33 % of them are negative, so the gap was roughly flat" in text
+    assert (
+        "median placebo shift is +0.050 and 33 % of them are negative, so the gap was roughly flat"
+        in text
+    )
 
 
 def test_context_setup_and_did_checks() -> None:
@@ -368,7 +413,10 @@ def test_context_setup_and_did_checks() -> None:
     checks = context.did_checks(s, break_date="2012-03", start="2010-03", end="2013-12", window=6)
     assert list(checks.rows["flow"]) == ["exports", "exports", "imports", "imports"]
     assert set(checks.studies) == set(checks.placebos) == {"exports", "imports"}
-    assert checks.placebos["exports"].window == 6 and checks.placebos["exports"].break_date == "2012-03"
+    assert (
+        checks.placebos["exports"].window == 6
+        and checks.placebos["exports"].break_date == "2012-03"
+    )
 
 
 def test_parse_codes() -> None:
@@ -388,7 +436,10 @@ def test_default_control_group_excludes_mexico() -> None:
     assert 2010 in cmp.EXCLUDED_FROM_CONTROLS
 
 
-@pytest.mark.skipif(importlib.util.find_spec("analysis.report.figures") is None, reason="analysis.report.figures not present")
+@pytest.mark.skipif(
+    importlib.util.find_spec("analysis.report.figures") is None,
+    reason="analysis.report.figures not present",
+)
 def test_context_plots_smoke() -> None:
     from matplotlib.figure import Figure
 
@@ -396,18 +447,34 @@ def test_context_plots_smoke() -> None:
 
     df = trade_frame()
     wide = cmp.wide_by_partner(cmp.annual_totals(df, [5800, 5700]))
-    assert isinstance(cp.plot_partner_balances(wide, focus="Korea, South", data_through="2012-06"), Figure)
-    fig = cp.plot_partner_shares(cmp.trade_shares(df, 5800, freq="monthly"), cmp.trade_shares(df, 5800),
-                                 partner="Korea, South", data_through="2012-06")
+    assert isinstance(
+        cp.plot_partner_balances(wide, focus="Korea, South", data_through="2012-06"), Figure
+    )
+    fig = cp.plot_partner_shares(
+        cmp.trade_shares(df, 5800, freq="monthly"),
+        cmp.trade_shares(df, 5800),
+        partner="Korea, South",
+        data_through="2012-06",
+    )
     assert isinstance(fig, Figure)
     idx = cmp.index_to_base(df, [5800, 5700], base_year=2011)
-    assert isinstance(cp.plot_index(idx, focus="Korea, South", base_year=2011, data_through="2012-06"), Figure)
+    assert isinstance(
+        cp.plot_index(idx, focus="Korea, South", base_year=2011, data_through="2012-06"), Figure
+    )
     es = cmp.event_study(synthetic_panel(0.1), BREAK, pre=3, post=2)
-    fig = cp.plot_event_study({"U.S. exports to": es}, partner="Korea, South", controls_label="P",
-                              break_date=BREAK, data_through="2017-12")
+    fig = cp.plot_event_study(
+        {"U.S. exports to": es},
+        partner="Korea, South",
+        controls_label="P",
+        break_date=BREAK,
+        data_through="2017-12",
+    )
     assert isinstance(fig, Figure)
     pl = cmp.placebo_in_time(synthetic_panel(0.1), BREAK, window=24)
-    assert isinstance(cp.plot_placebo({"U.S. exports to": pl}, partner="Korea, South", data_through="2017-12"), Figure)
+    assert isinstance(
+        cp.plot_placebo({"U.S. exports to": pl}, partner="Korea, South", data_through="2017-12"),
+        Figure,
+    )
     with pytest.raises(ParameterError):
         cp.plot_index(idx, focus="Japan", base_year=2011, data_through="2012-06")
     import matplotlib.pyplot as plt
@@ -415,7 +482,10 @@ def test_context_plots_smoke() -> None:
     plt.close("all")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("analysis.report.figures") is None, reason="analysis.report.figures not present")
+@pytest.mark.skipif(
+    importlib.util.find_spec("analysis.report.figures") is None,
+    reason="analysis.report.figures not present",
+)
 def test_macro_source() -> None:
     from analysis.report.context_plots import macro_source
 

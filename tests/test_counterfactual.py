@@ -21,14 +21,19 @@ def ar_series(n: int = 144, phi: float = 0.9, seed: int = 0) -> pd.Series:
 
 
 def fit(y: pd.Series, **kw) -> cfm.Counterfactual:
-    return cfm.counterfactual(y, "2009-12", log=False, order=(1, 0, 0), seasonal_order=(0, 0, 0, 0), **kw)
+    return cfm.counterfactual(
+        y, "2009-12", log=False, order=(1, 0, 0), seasonal_order=(0, 0, 0, 0), **kw
+    )
 
 
 def test_parameter_uncertainty_widens_the_24_month_interval():
     y = ar_series(n=156, seed=5)
     with_pu = fit(y, n_sim=1000, seed=1)
     without = fit(y, n_sim=1000, seed=1, param_uncertainty=False)
-    assert with_pu.param_draws == cfm.PARAM_DRAWS and "parameter uncertainty included" in with_pu.interval_note
+    assert (
+        with_pu.param_draws == cfm.PARAM_DRAWS
+        and "parameter uncertainty included" in with_pu.interval_note
+    )
     assert without.param_draws == 0 and "not included" in without.interval_note
     assert [g.months for g in with_pu.by_horizon] == [12, 24]
     w = np.diff(with_pu.gap(24).gap_ci)[0]
@@ -48,10 +53,14 @@ def test_24_month_interval_covers_the_truth_at_about_the_nominal_rate():
 
 def test_no_usable_draws_falls_back_to_the_point_estimate():
     rng = np.random.default_rng(0)
-    bad = SimpleNamespace(params=np.array([0.5, 1.0]), cov_params=lambda: np.array([[np.nan, 0], [0, 1]]))
+    bad = SimpleNamespace(
+        params=np.array([0.5, 1.0]), cov_params=lambda: np.array([[np.nan, 0], [0, 1]])
+    )
     draws, note = cfm.draw_params(bad, 10, rng, lambda p: True)
     assert draws is None and "not finite" in note
-    nonpsd = SimpleNamespace(params=np.array([0.5, 1.0]), cov_params=lambda: np.array([[1.0, 2.0], [2.0, 1.0]]))
+    nonpsd = SimpleNamespace(
+        params=np.array([0.5, 1.0]), cov_params=lambda: np.array([[1.0, 2.0], [2.0, 1.0]])
+    )
     assert cfm.draw_params(nonpsd, 10, rng, lambda p: True)[0] is None
     ok = SimpleNamespace(params=np.array([0.5, 1.0]), cov_params=lambda: np.diag([0.01, 0.01]))
     draws, note = cfm.draw_params(ok, 10, rng, lambda p: p[0] < 0.5)  # about half rejected
@@ -64,5 +73,7 @@ def test_sarimax_admissibility():
     names = ["ar.L1", "ma.L1", "ma.S.L12", "sigma2"]
     assert cfm._sarimax_valid(names, np.array([0.5, -0.3, -0.9, 1.0]))
     assert not cfm._sarimax_valid(names, np.array([1.1, -0.3, -0.9, 1.0]))  # explosive AR
-    assert not cfm._sarimax_valid(names, np.array([0.5, -0.3, -1.05, 1.0]))  # non-invertible seasonal MA
+    assert not cfm._sarimax_valid(
+        names, np.array([0.5, -0.3, -1.05, 1.0])
+    )  # non-invertible seasonal MA
     assert not cfm._sarimax_valid(names, np.array([0.5, -0.3, -0.9, -1.0]))  # negative variance

@@ -13,29 +13,79 @@ from analysis.report import evaluation as ev
 
 def _es(korus_exports=(-0.04, [-0.69, 0.51]), korus_imports=(0.37, [0.10, 0.81]), pre=0.44) -> dict:
     def flow(att):
-        return {"estimator": "imputation", "pre_trend_p": pre, "att": att, "att_ci": [att - 0.1, att + 0.1],
-                "n_treated": 18, "n_controls": 97,
-                "by_event_year": [{"event_year": k, "coef": 0.01 * k, "ci_low": 0.01 * k - 0.1,
-                                   "ci_high": 0.01 * k + 0.1} for k in range(-2, 3)]}
+        return {
+            "estimator": "imputation",
+            "pre_trend_p": pre,
+            "att": att,
+            "att_ci": [att - 0.1, att + 0.1],
+            "n_treated": 18,
+            "n_controls": 97,
+            "by_event_year": [
+                {
+                    "event_year": k,
+                    "coef": 0.01 * k,
+                    "ci_low": 0.01 * k - 0.1,
+                    "ci_high": 0.01 * k + 0.1,
+                }
+                for k in range(-2, 3)
+            ],
+        }
+
     return {
-        "agreements": [], "exports": flow(0.22), "imports": flow(0.39),
-        "korus": {"exports": {"att": korus_exports[0], "ci": korus_exports[1], "rank_among_agreements": 14,
-                              "n_agreements": 18},
-                  "imports": {"att": korus_imports[0], "ci": korus_imports[1], "rank_among_agreements": 10,
-                              "n_agreements": 18}},
-        "by_agreement": {f: [{"partner_code": 5800, "partner": "Korea, South", "in_force": "2012-03-15",
-                              "att": 0.1, "ci_low": -0.2, "ci_high": 0.4},
-                             {"partner_code": 5230, "partner": "Oman", "in_force": "2009-01-01",
-                              "att": 0.8, "ci_low": 0.1, "ci_high": 1.5}] for f in ("exports", "imports")},
+        "agreements": [],
+        "exports": flow(0.22),
+        "imports": flow(0.39),
+        "korus": {
+            "exports": {
+                "att": korus_exports[0],
+                "ci": korus_exports[1],
+                "rank_among_agreements": 14,
+                "n_agreements": 18,
+            },
+            "imports": {
+                "att": korus_imports[0],
+                "ci": korus_imports[1],
+                "rank_among_agreements": 10,
+                "n_agreements": 18,
+            },
+        },
+        "by_agreement": {
+            f: [
+                {
+                    "partner_code": 5800,
+                    "partner": "Korea, South",
+                    "in_force": "2012-03-15",
+                    "att": 0.1,
+                    "ci_low": -0.2,
+                    "ci_high": 0.4,
+                },
+                {
+                    "partner_code": 5230,
+                    "partner": "Oman",
+                    "in_force": "2009-01-01",
+                    "att": 0.8,
+                    "ci_low": 0.1,
+                    "ci_high": 1.5,
+                },
+            ]
+            for f in ("exports", "imports")
+        },
     }
 
 
 def _sc(p_exports=0.38, p_imports=0.24, gap_exports=0.26) -> dict:
     def flow(p, gap):
-        return {"n_donors": 54, "rank": 21, "p_value": p, "rmspe_ratio": 6.5, "weights": {"5830": 0.6, "5570": 0.4},
-                "donor_names": {"5830": "Taiwan", "5570": "Malaysia"},
-                "gap_by_year": [{"year": 2018, "gap": gap, "gap_pct": 100 * math.expm1(gap)}],
-                "placebo_in_time": {"date": "2008-01-01", "p_value": 0.47}}
+        return {
+            "n_donors": 54,
+            "rank": 21,
+            "p_value": p,
+            "rmspe_ratio": 6.5,
+            "weights": {"5830": 0.6, "5570": 0.4},
+            "donor_names": {"5830": "Taiwan", "5570": "Malaysia"},
+            "gap_by_year": [{"year": 2018, "gap": gap, "gap_pct": 100 * math.expm1(gap)}],
+            "placebo_in_time": {"date": "2008-01-01", "p_value": 0.47},
+        }
+
     return {"exports": flow(p_exports, gap_exports), "imports": flow(p_imports, 0.16)}
 
 
@@ -52,7 +102,17 @@ def test_event_study_sentence_reports_the_interval_rank_and_pre_trends() -> None
 
 def test_ordinals() -> None:
     assert [ev.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 102)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "102nd"]
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "102nd",
+    ]
 
 
 def test_summary_says_when_designs_disagree_or_find_nothing() -> None:
@@ -82,10 +142,23 @@ def test_tables_have_human_headers() -> None:
 
 def test_size_block_reads_the_simulation(tmp_path: Path) -> None:
     path = tmp_path / "size.json"
-    path.write_text(json.dumps({"exports": {"nominal": 0.05, "actual": 0.056, "actual_hac": 0.287, "n_sim": 500,
-                                            "by_test": {}}}))
+    path.write_text(
+        json.dumps(
+            {
+                "exports": {
+                    "nominal": 0.05,
+                    "actual": 0.056,
+                    "actual_hac": 0.287,
+                    "n_sim": 500,
+                    "by_test": {},
+                }
+            }
+        )
+    )
     block = ev.size_block(path)
-    assert block == {"exports": {"nominal": 0.05, "actual": 0.056, "actual_hac": 0.287, "n_sim": 500}}
+    assert block == {
+        "exports": {"nominal": 0.05, "actual": 0.056, "actual_hac": 0.287, "n_sim": 500}
+    }
     assert "exports 5.6 % (plain HAC 28.7 %)" in ev.size_sentence(block)
     assert ev.size_block(tmp_path / "missing.json") is None
 

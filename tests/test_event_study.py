@@ -55,7 +55,13 @@ def synthetic_panel(
         imports = alpha + year_fe + rng.normal(0, 0.08, len(yrs))
         rows.append(
             pd.DataFrame(
-                {"partner_code": 1000 + i, "year": yrs, "g": g[i], "exports": np.exp(y), "imports": np.exp(imports)}
+                {
+                    "partner_code": 1000 + i,
+                    "year": yrs,
+                    "g": g[i],
+                    "exports": np.exp(y),
+                    "imports": np.exp(imports),
+                }
             )
         )
     return pd.concat(rows, ignore_index=True)
@@ -178,7 +184,12 @@ def test_fta_loader_rejects_duplicate_code(tmp_path: Path) -> None:
 def test_check_partners_rejects_aggregate_code() -> None:
     table = fta.load_ftas()
     partners = pd.DataFrame(
-        {"partner_code": table["partner_code"], "partner": table["partner"], "is_aggregate": False, "months_with_trade": 1}
+        {
+            "partner_code": table["partner_code"],
+            "partner": table["partner"],
+            "is_aggregate": False,
+            "months_with_trade": 1,
+        }
     )
     partners.loc[partners["partner_code"] == 5800, "is_aggregate"] = True
     with pytest.raises(DataError, match="5800 is a Census aggregate"):
@@ -209,6 +220,11 @@ def test_real_evaluation(mirror: Path, real_trade: pd.DataFrame) -> None:
         assert [r["event_year"] for r in block["by_event_year"]] == list(range(-5, 11))
         k = result["korus"][outcome]
         assert _finite(k["att"]) and all(_finite(v) for v in k["ci"])
-        assert 1 <= k["rank_among_agreements"] <= k["n_agreements"] == len(result["by_agreement"][outcome])
+        assert (
+            1
+            <= k["rank_among_agreements"]
+            <= k["n_agreements"]
+            == len(result["by_agreement"][outcome])
+        )
     excluded = {r["partner_code"] for r in es.excluded_partners(real_trade, ftas)}
     assert excluded == {5081, 1220}  # Israel 1985 and Canada 1989: in force before 1992

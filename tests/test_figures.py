@@ -95,7 +95,11 @@ def _assert_labels_apart(fig: Figure, ax) -> None:
 
 def test_events_are_the_story() -> None:
     assert [e.date.strftime("%Y-%m") for e in figures.EVENTS] == [
-        "2007-06", "2012-03", "2018-03", "2019-01", "2020-03",
+        "2007-06",
+        "2012-03",
+        "2018-03",
+        "2019-01",
+        "2020-03",
     ]
     assert figures.EVENTS[1].date == pd.Timestamp("2012-03-15")
     assert figures.EVENTS[3].date == pd.Timestamp("2019-01-01")
@@ -139,10 +143,12 @@ def test_title_override(monthly: pd.DataFrame, sa: pd.DataFrame) -> None:
 
 def test_small_partner_axis_in_millions() -> None:
     idx = pd.date_range("2015-01-01", "2016-12-01", freq="MS")
-    m = pd.DataFrame({"exports": np.full(len(idx), 40.0), "imports": np.full(len(idx), 25.0)},
-                     index=idx)
-    fig = figures.plot_monthly_trade(m, m.add_suffix("_sa"), partner="Tonga",
-                                     data_through="2016-12")
+    m = pd.DataFrame(
+        {"exports": np.full(len(idx), 40.0), "imports": np.full(len(idx), 25.0)}, index=idx
+    )
+    fig = figures.plot_monthly_trade(
+        m, m.add_suffix("_sa"), partner="Tonga", data_through="2016-12"
+    )
     assert "US$ millions" in fig.axes[0].get_ylabel()
 
 
@@ -170,8 +176,9 @@ def test_annual_balance_partial_year() -> None:
 
 
 def test_annual_balance_complete_year_not_hatched() -> None:
-    fig = figures.plot_annual_balance(_annual(complete_last=True), partner="Japan",
-                                      data_through="2024-12")
+    fig = figures.plot_annual_balance(
+        _annual(complete_last=True), partner="Japan", data_through="2024-12"
+    )
     bars = [p for p in fig.axes[0].patches if p.get_gid() in ("complete", "partial")]
     assert len(bars) == 40 and not any(b.get_hatch() for b in bars)
 
@@ -185,12 +192,17 @@ def test_its(monthly: pd.DataFrame) -> None:
         }
     )
     post = monthly.index[monthly.index >= "2012-03-01"]
-    forecast = pd.DataFrame(
-        {"mean": np.linspace(3500, 4500, len(post))}, index=post
-    ).assign(lower=lambda d: d["mean"] - 400, upper=lambda d: d["mean"] + 400)
+    forecast = pd.DataFrame({"mean": np.linspace(3500, 4500, len(post))}, index=post).assign(
+        lower=lambda d: d["mean"] - 400, upper=lambda d: d["mean"] + 400
+    )
     fig = figures.plot_its(
-        fit, forecast=forecast, series_label="U.S. exports", partner="Korea, South",
-        data_through=DATA_THROUGH, breaks=["2012-03", "2019-01"], unit="US$ millions",
+        fit,
+        forecast=forecast,
+        series_label="U.S. exports",
+        partner="Korea, South",
+        data_through=DATA_THROUGH,
+        breaks=["2012-03", "2019-01"],
+        unit="US$ millions",
     )
     (ax,) = fig.axes
     lines = _event_lines(ax)
@@ -198,8 +210,12 @@ def test_its(monthly: pd.DataFrame) -> None:
     assert "event:Revised KORUS in force (break)" in lines
     assert len(lines) == 5  # two breaks + three other story events, no duplicates
     assert any(isinstance(c, PolyCollection) for c in ax.collections)  # interval band
-    dashed = [ln for ln in ax.lines if ln.get_linestyle() not in ("-", "None")
-              and not str(ln.get_gid() or "").startswith("event")]
+    dashed = [
+        ln
+        for ln in ax.lines
+        if ln.get_linestyle() not in ("-", "None")
+        and not str(ln.get_gid() or "").startswith("event")
+    ]
     assert len(dashed) == 2  # extrapolated pre-break trend, counterfactual mean
     assert "2019" in fig.get_suptitle()
     _assert_labels_apart(fig, ax)
@@ -207,26 +223,44 @@ def test_its(monthly: pd.DataFrame) -> None:
 
 def test_its_without_forecast_in_other_unit(monthly: pd.DataFrame) -> None:
     fit = pd.DataFrame({"actual": 1.0, "fitted": 1.1, "pre_trend": 1.2}, index=monthly.index)
-    fig = figures.plot_its(fit, forecast=None, series_label="Share", partner="Japan",
-                           data_through=DATA_THROUGH, breaks=["2012-03"], unit="% of total")
+    fig = figures.plot_its(
+        fit,
+        forecast=None,
+        series_label="Share",
+        partner="Japan",
+        data_through=DATA_THROUGH,
+        breaks=["2012-03"],
+        unit="% of total",
+    )
     assert fig.axes[0].get_ylabel().startswith("% of total")
     assert not fig.axes[0].collections
 
 
 def test_its_rejects_missing_column(monthly: pd.DataFrame) -> None:
     with pytest.raises(ParameterError, match="pre_trend"):
-        figures.plot_its(monthly.rename(columns={"exports": "actual", "imports": "fitted"}),
-                         forecast=None, series_label="x", partner="Japan",
-                         data_through=DATA_THROUGH, breaks=[], unit="US$ millions")
+        figures.plot_its(
+            monthly.rename(columns={"exports": "actual", "imports": "fitted"}),
+            forecast=None,
+            series_label="x",
+            partner="Japan",
+            data_through=DATA_THROUGH,
+            breaks=[],
+            unit="US$ millions",
+        )
 
 
 def test_stl(monthly: pd.DataFrame) -> None:
     stl = pd.DataFrame(
-        {"observed": monthly["imports"], "trend": monthly["imports"].rolling(12, min_periods=1)
-         .mean(), "seasonal": 150 * np.sin(2 * np.pi * monthly.index.month / 12), "resid": 5.0}
+        {
+            "observed": monthly["imports"],
+            "trend": monthly["imports"].rolling(12, min_periods=1).mean(),
+            "seasonal": 150 * np.sin(2 * np.pi * monthly.index.month / 12),
+            "resid": 5.0,
+        }
     )
-    fig = figures.plot_stl(stl, series_label="U.S. imports", partner="Korea, South",
-                           data_through=DATA_THROUGH)
+    fig = figures.plot_stl(
+        stl, series_label="U.S. imports", partner="Korea, South", data_through=DATA_THROUGH
+    )
     axes = fig.axes
     assert len(axes) == 4
     assert all(axes[0].get_shared_x_axes().joined(axes[0], a) for a in axes[1:])
@@ -236,8 +270,9 @@ def test_stl(monthly: pd.DataFrame) -> None:
 
 
 def _build(monthly: pd.DataFrame, sa: pd.DataFrame) -> Figure:
-    return figures.plot_monthly_trade(monthly, sa, partner="Korea, South",
-                                      data_through=DATA_THROUGH)
+    return figures.plot_monthly_trade(
+        monthly, sa, partner="Korea, South", data_through=DATA_THROUGH
+    )
 
 
 def test_save_figure_deterministic(tmp_path, monthly: pd.DataFrame, sa: pd.DataFrame) -> None:
@@ -253,7 +288,9 @@ def test_save_figure_deterministic(tmp_path, monthly: pd.DataFrame, sa: pd.DataF
     assert not plt.get_fignums()  # closed after saving
 
 
-def test_saved_figure_displays_the_saved_png(tmp_path, monthly: pd.DataFrame, sa: pd.DataFrame) -> None:
+def test_saved_figure_displays_the_saved_png(
+    tmp_path, monthly: pd.DataFrame, sa: pd.DataFrame
+) -> None:
     fig = _build(monthly, sa)
     w_in, h_in = fig.get_size_inches()
     saved = figures.save_figure(fig, tmp_path, "monthly")
@@ -275,20 +312,33 @@ def test_save_figure_rejects_bad_name(tmp_path) -> None:
 def test_stl_of_logs_is_labelled(monthly: pd.DataFrame) -> None:
     logs = np.log(monthly["imports"])
     stl = pd.DataFrame({"observed": logs, "trend": logs, "seasonal": 0.0, "resid": 0.0})
-    fig = figures.plot_stl(stl, series_label="U.S. imports", partner="Japan",
-                           data_through=DATA_THROUGH, log=True)
+    fig = figures.plot_stl(
+        stl, series_label="U.S. imports", partner="Japan", data_through=DATA_THROUGH, log=True
+    )
     assert "logarithm" in fig.get_suptitle()
     assert any("log points" in t for t in _texts(fig))
 
 
 def test_its_clips_a_fanning_interval(monthly: pd.DataFrame) -> None:
-    fit = pd.DataFrame({"actual": monthly["exports"], "fitted": monthly["exports"],
-                        "pre_trend": monthly["exports"]})
+    fit = pd.DataFrame(
+        {
+            "actual": monthly["exports"],
+            "fitted": monthly["exports"],
+            "pre_trend": monthly["exports"],
+        }
+    )
     post = monthly.index[monthly.index >= "2012-03-01"]
     mean = np.full(len(post), 4000.0)
     forecast = pd.DataFrame({"mean": mean, "lower": mean / 10, "upper": mean * 10}, index=post)
-    fig = figures.plot_its(fit, forecast=forecast, series_label="U.S. exports", partner="Japan",
-                           data_through=DATA_THROUGH, breaks=["2012-03"], unit="US$ millions")
+    fig = figures.plot_its(
+        fit,
+        forecast=forecast,
+        series_label="U.S. exports",
+        partner="Japan",
+        data_through=DATA_THROUGH,
+        breaks=["2012-03"],
+        unit="US$ millions",
+    )
     ax = fig.axes[0]
     assert ax.get_ylim()[1] < 40000 * 0.5  # the lines, not the interval, set the y-range
     legend = [t.get_text() for t in ax.get_legend().get_texts()]

@@ -48,7 +48,12 @@ def test_hac_interval_and_pvalues_are_statsmodels_ones(fitted):
 
 def test_bootstrap_interval_from_the_draws(fitted):
     (e,) = fitted.effects
-    assert e.has_boot and e.best_kind == "cal" and e.boot_t.shape == (99, 2) and e.cal_t.shape == (99, 2)
+    assert (
+        e.has_boot
+        and e.best_kind == "cal"
+        and e.boot_t.shape == (99, 2)
+        and e.cal_t.shape == (99, 2)
+    )
     c = np.quantile(e.boot_t[:, 0], 0.95)
     lo, hi = e.conf_int(kind="boot")["level"]
     assert (lo, hi) == pytest.approx((e.level_change - c * e.bse[0], e.level_change + c * e.bse[0]))
@@ -62,28 +67,54 @@ def test_bootstrap_interval_from_the_draws(fitted):
 
 
 def test_percent_transform_and_missing_bootstrap():
-    e = BreakEffect(break_="2012-03", log=True, params=(0.1, 0.001), bse=(0.04, 0.001), cov_type="HAC",
-                    months_before=146, months_after=82)
+    e = BreakEffect(
+        break_="2012-03",
+        log=True,
+        params=(0.1, 0.001),
+        bse=(0.04, 0.001),
+        cov_type="HAC",
+        months_before=146,
+        months_after=82,
+    )
     assert e.pct_level_change == pytest.approx(100 * math.expm1(0.1))
     assert e.pct_slope_change_per_year == pytest.approx(100 * math.expm1(0.012))
     lo, hi = e.conf_int()["level"]
     assert e.pct_conf_int()["level"] == pytest.approx((100 * math.expm1(lo), 100 * math.expm1(hi)))
     assert e.conf_int(kind="boot") is None and e.pvalues("boot") is None and e.best_kind == "hac"
     assert e.pct_conf_int(kind="boot") is None
-    levels = BreakEffect(break_="2012-03", log=False, params=(-500.0, -5.0), bse=(100.0, 2.0), cov_type="HAC",
-                         months_before=146, months_after=82)
+    levels = BreakEffect(
+        break_="2012-03",
+        log=False,
+        params=(-500.0, -5.0),
+        bse=(100.0, 2.0),
+        cov_type="HAC",
+        months_before=146,
+        months_after=82,
+    )
     assert levels.pct_level_change is None and levels.pct_conf_int() is None
-    assert levels.conf_int()["slope_per_year"] == pytest.approx((12 * (-5 - 1.96 * 2), 12 * (-5 + 1.96 * 2)),
-                                                                rel=1e-4)
+    assert levels.conf_int()["slope_per_year"] == pytest.approx(
+        (12 * (-5 - 1.96 * 2), 12 * (-5 + 1.96 * 2)), rel=1e-4
+    )
 
 
 def test_counterfactual_gaps_on_demand():
     idx = pd.date_range("2010-01-01", periods=40, freq="MS")
     actual = pd.Series(np.full(40, 110.0), index=idx)
     paths = np.tile(np.linspace(90.0, 110.0, 5), (40, 1))  # five simulated paths, each flat
-    c = Counterfactual(series="exports", model="m", train_end="2009-12", actual=actual, paths=paths,
-                       forecast=pd.DataFrame(), seed=1, log=True, converged=True, fit_warnings=[],
-                       diagnostics={}, params=pd.DataFrame())
+    c = Counterfactual(
+        series="exports",
+        model="m",
+        train_end="2009-12",
+        actual=actual,
+        paths=paths,
+        forecast=pd.DataFrame(),
+        seed=1,
+        log=True,
+        converged=True,
+        fit_warnings=[],
+        diagnostics={},
+        params=pd.DataFrame(),
+    )
     assert (c.post_start, c.post_end, c.months_post, c.n_sim) == ("2010-01", "2013-04", 40, 5)
     g12 = c.gap(12)
     assert g12.months == 12 and g12.end == "2010-12"
@@ -110,10 +141,20 @@ def test_parse_month_accepts_the_usual_forms():
 
 def test_validate_derives_train_end_and_names_parameters_as_told():
     assert params.validate(["2010-01"], first="2000-01", last="2014-12") == (["2010-01"], "2009-12")
-    assert params.validate("2010-01", first="2000-01", last="2014-12", train_end=None)[1] == "2009-12"
-    assert params.validate("2010-01", first="2000-01", last="2014-12", train_end="2008-06")[1] == "2008-06"
-    with pytest.raises(ParameterError, match=r"^BREAKS=2016-01: outside the data window 2000-01 \.\. 2014-12 for X$"):
-        params.validate(["2016-01"], first="2000-01", last="2014-12", names=params.MAKE_NAMES, where=" for X")
+    assert (
+        params.validate("2010-01", first="2000-01", last="2014-12", train_end=None)[1] == "2009-12"
+    )
+    assert (
+        params.validate("2010-01", first="2000-01", last="2014-12", train_end="2008-06")[1]
+        == "2008-06"
+    )
+    with pytest.raises(
+        ParameterError,
+        match=r"^BREAKS=2016-01: outside the data window 2000-01 \.\. 2014-12 for X$",
+    ):
+        params.validate(
+            ["2016-01"], first="2000-01", last="2014-12", names=params.MAKE_NAMES, where=" for X"
+        )
     with pytest.raises(ParameterError, match="hac_maxlags=-1"):
         params.validate(["2010-01"], first="2000-01", last="2014-12", hac_maxlags=-1)
 
@@ -130,8 +171,9 @@ def test_notebook_default_train_end_is_derived_from_the_breaks():
     ns: dict = {}
     exec("".join(cell["source"]), ns)  # noqa: S102 - the notebook's own parameters cell
     ns["breaks"] = "2010-01"  # what papermill -p injects
-    assert params.validate(ns["breaks"], first="2000-01", last="2014-12", train_end=ns["train_end"]) == (
-        ["2010-01"], "2009-12")
+    assert params.validate(
+        ns["breaks"], first="2000-01", last="2014-12", train_end=ns["train_end"]
+    ) == (["2010-01"], "2009-12")
 
 
 # ---- results.json --------------------------------------------------------------------------------

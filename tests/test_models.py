@@ -54,8 +54,14 @@ def synth(
     u = lfilter([1.0], [1.0, -phi], rng.normal(0.0, sigma, n + 100))[100:]
     t = np.arange(n)
     after = t >= k
-    z = (base + trend * t + seas * np.sin(2 * np.pi * (idx.month - 1) / 12)
-         + level * after + slope * np.where(after, t - k, 0) + u)
+    z = (
+        base
+        + trend * t
+        + seas * np.sin(2 * np.pi * (idx.month - 1) / 12)
+        + level * after
+        + slope * np.where(after, t - k, 0)
+        + u
+    )
     return pd.Series(np.exp(z) if log else z, index=idx, name=name)
 
 
@@ -66,6 +72,7 @@ def synth_monthly(seed: int = 1, n: int = N, **kw) -> pd.DataFrame:
 
 
 # ---- ITS -------------------------------------------------------------------------------------
+
 
 def test_its_recovers_planted_level_and_slope_log():
     y = synth(level=math.log(1.2), slope=0.004, seed=3)
@@ -83,14 +90,25 @@ def test_its_recovers_planted_level_and_slope_log():
     assert e.pct_level_change == pytest.approx(100 * math.expm1(e.level_change))
     assert e.pct_conf_int()["level"][0] == pytest.approx(100 * math.expm1(lo))
     assert e.pvalues()[0] < 1e-6 and e.pvalues()[1] < 1e-3
-    assert e.conf_int(kind="boot") is None and its.tests[0].p_value == its.tests[0].p_value_asymptotic
+    assert (
+        e.conf_int(kind="boot") is None and its.tests[0].p_value == its.tests[0].p_value_asymptotic
+    )
     assert "HAC" in e.cov_type and its.rsquared > 0.9
     assert {d["lag"] for d in its.diagnostics["ljung_box"]} == {12, 24}
 
 
 def test_its_recovers_planted_change_in_levels_and_fit_frame():
-    y = synth(log=False, base=-1000.0, trend=-2.0, seas=100.0, sigma=40.0, level=-300.0, slope=-5.0,
-              seed=4, name="balance")
+    y = synth(
+        log=False,
+        base=-1000.0,
+        trend=-2.0,
+        seas=100.0,
+        sigma=40.0,
+        level=-300.0,
+        slope=-5.0,
+        seed=4,
+        name="balance",
+    )
     its = fit_its(y, [BREAK], log=False, crisis_dummies=True)
     (e,) = its.effects
     assert e.conf_int()["level"][0] < -300.0 < e.conf_int()["level"][1]
@@ -115,6 +133,7 @@ def test_its_log_fit_frame_is_in_levels():
 
 # ---- break tests -----------------------------------------------------------------------------
 
+
 def test_known_break_test_and_search_find_the_planted_break():
     y = synth(level=0.15, slope=0.002, seed=7)
     kt = known_break_test(y, BREAK, log=True, n_boot=199)
@@ -132,7 +151,9 @@ def test_no_break_is_rarely_significant():
     known_rejections = search_rejections = 0
     for seed in range(5):
         y = synth(seed=100 + seed)
-        known_rejections += known_break_test(y, BREAK, log=True, n_boot=99, seed=seed).p_value < 0.05
+        known_rejections += (
+            known_break_test(y, BREAK, log=True, n_boot=99, seed=seed).p_value < 0.05
+        )
         search_rejections += supf_search(y, log=True, n_boot=99, seed=seed).p_value < 0.05
     assert known_rejections <= 1
     assert search_rejections <= 1
@@ -191,12 +212,15 @@ def test_bootstrap_calibration_widens_intervals_for_persistent_noise():
     hac, boot = e.conf_int()["level"], e.conf_int(kind="boot")["level"]
     assert boot[1] - boot[0] > hac[1] - hac[0]  # HAC is too optimistic with rho = 0.8
     assert boot[0] < e.level_change < boot[1]
-    assert e.pct_conf_int(kind="boot")["level"] == pytest.approx((100 * math.expm1(boot[0]), 100 * math.expm1(boot[1])))
+    assert e.pct_conf_int(kind="boot")["level"] == pytest.approx(
+        (100 * math.expm1(boot[0]), 100 * math.expm1(boot[1]))
+    )
     assert its.ar_order is not None and its.ar_order >= 1
     assert 0 < e.pvalues("boot")[0] <= 1 and e.pvalues("boot")[0] > e.pvalues()[0]
 
 
 # ---- counterfactual --------------------------------------------------------------------------
+
 
 def test_counterfactual_without_intervention_covers_zero():
     y = synth(n=156, seed=21)
@@ -221,7 +245,9 @@ def test_counterfactual_detects_post_period_jump():
 
 
 def test_counterfactual_levels_and_ets():
-    y = synth(n=156, log=False, base=-500.0, trend=-1.0, seas=50.0, sigma=20.0, seed=22, name="balance")
+    y = synth(
+        n=156, log=False, base=-500.0, trend=-1.0, seas=50.0, sigma=20.0, seed=22, name="balance"
+    )
     cf = cfmodel.counterfactual(y, "2009-12", log=False, n_sim=200)
     assert cf.model == "SARIMAX(0,1,1)(0,1,1,12) on levels" and cf.pct_gap is None
     ets = cfmodel.counterfactual(synth(n=156, seed=23), "2009-12", log=True, model="ets", n_sim=200)
@@ -232,14 +258,19 @@ def test_counterfactual_levels_and_ets():
 
 # ---- STL / SA --------------------------------------------------------------------------------
 
+
 def test_stl_recovers_seasonal_amplitude():
     y = synth(seas=0.1, sigma=0.01, seed=31)
     d = seasonal.stl_decompose(y, log=True)
     assert list(d.columns) == ["observed", "trend", "seasonal", "resid"]
     mid = d["seasonal"].loc["2004":"2010"]
-    amplitude = (mid.groupby(mid.index.month).mean().max() - mid.groupby(mid.index.month).mean().min()) / 2
+    amplitude = (
+        mid.groupby(mid.index.month).mean().max() - mid.groupby(mid.index.month).mean().min()
+    ) / 2
     assert amplitude == pytest.approx(0.1, abs=0.02)
-    lev = seasonal.stl_decompose(synth(log=False, base=0.0, trend=0.0, seas=50.0, sigma=5.0, seed=32))
+    lev = seasonal.stl_decompose(
+        synth(log=False, base=0.0, trend=0.0, seas=50.0, sigma=5.0, seed=32)
+    )
     assert lev["seasonal"].loc["2004":"2010"].abs().max() == pytest.approx(50.0, rel=0.2)
 
 
@@ -260,6 +291,7 @@ def test_seasonally_adjust_methods_and_indirect_balance():
 
 # ---- whole run, JSON, skips, outputs -------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def small_run():
     m = synth_monthly(seed=3, level=0.05)
@@ -272,17 +304,46 @@ def test_results_dict_is_json_safe_with_required_keys(small_run):
     res = results.build_results("5800", "Korea, South", m, run=run)
     text = json.dumps(res, allow_nan=False, sort_keys=True)
     assert json.loads(text) == res
-    for key in ("partner_code", "partner", "slug", "data_through", "params", "annual", "its",
-                "break_tests", "counterfactual", "diagnostics", "skipped"):
+    for key in (
+        "partner_code",
+        "partner",
+        "slug",
+        "data_through",
+        "params",
+        "annual",
+        "its",
+        "break_tests",
+        "counterfactual",
+        "diagnostics",
+        "skipped",
+    ):
         assert key in res, key
-    assert res["partner_code"] == 5800 and res["slug"] == "korea-south" and res["data_through"] == "2014-12"
+    assert (
+        res["partner_code"] == 5800
+        and res["slug"] == "korea-south"
+        and res["data_through"] == "2014-12"
+    )
     assert res["params"]["breaks"] == [BREAK, "2011-01"] and res["skipped"] == {}
-    assert set(res["annual"][0]) >= {"year", "exports", "imports", "balance", "months", "exports_growth"}
+    assert set(res["annual"][0]) >= {
+        "year",
+        "exports",
+        "imports",
+        "balance",
+        "months",
+        "exports_growth",
+    }
     for col in ("exports", "imports", "balance"):
         b = res["its"][col]["breaks"]
         assert [x["break"] for x in b] == [BREAK, "2011-01"]
-        assert {"level_change", "level_change_ci", "slope_change", "slope_change_ci", "p_level",
-                "p_slope", "cov_type"} <= set(b[0])
+        assert {
+            "level_change",
+            "level_change_ci",
+            "slope_change",
+            "slope_change_ci",
+            "p_level",
+            "p_slope",
+            "cov_type",
+        } <= set(b[0])
         assert res["its"][col]["crisis"]["dummies"] == ["crisis_2008_09"]
         assert [k["date"] for k in res["break_tests"][col]["known"]] == [BREAK, "2011-01"]
         assert {"best", "statistic", "p_value"} <= set(res["break_tests"][col]["search"])
@@ -308,15 +369,29 @@ def test_run_is_deterministic(small_run):
 def test_coefficients_table_and_write_outputs(small_run, tmp_path):
     m, run = small_run
     coef = results.coefficients_table(run)
-    assert list(coef.columns) == ["series", "model", "term", "estimate", "std_err", "ci_low", "ci_high", "p_value",
-                                 "p_calibrated", "p_method"]
+    assert list(coef.columns) == [
+        "series",
+        "model",
+        "term",
+        "estimate",
+        "std_err",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_calibrated",
+        "p_method",
+    ]
     row = coef[(coef.series == "exports") & (coef.model == "its") & (coef.term == f"level_{BREAK}")]
     assert row["estimate"].item() == pytest.approx(run.its["exports"].effects[0].level_change)
     assert coef["model"].str.startswith("counterfactual SARIMAX").any()
     res = results.build_results(5800, "Korea, South", m, run=run)
     out, sa_path = tmp_path / "reports" / "korea-south", tmp_path / "sa" / "korea-south.csv"
     paths = results.write_outputs(res, coef, run.sa, out, sa_path)
-    assert [p.name for p in paths] == ["coefficients.csv", "korea-south.csv", "results.json"]  # results last
+    assert [p.name for p in paths] == [
+        "coefficients.csv",
+        "korea-south.csv",
+        "results.json",
+    ]  # results last
     first = [p.read_bytes() for p in paths]
     results.write_outputs(res, coef, run.sa, out, sa_path)
     assert [p.read_bytes() for p in paths] == first
@@ -331,7 +406,10 @@ def test_write_outputs_replaces_the_figures_folder_with_the_staged_one(small_run
     from analysis.fileio import staging_dir
 
     m, run = small_run
-    res, coef = results.build_results(5800, "Korea, South", m, run=run), results.coefficients_table(run)
+    res, coef = (
+        results.build_results(5800, "Korea, South", m, run=run),
+        results.coefficients_table(run),
+    )
     out = tmp_path / "korea-south"
     (out / "figures").mkdir(parents=True)
     (out / "figures" / "stl_balance.png").write_bytes(b"old, of a model now skipped")
@@ -353,7 +431,12 @@ def test_zero_months_skip_log_models_with_reason():
     m.loc["2005-03-01", "exports"] = 0.0
     m["balance"] = m["exports"] - m["imports"]
     run = run_models(m, breaks=[BREAK], train_end="2007-12", n_boot=19, n_sim=50)
-    for key in ("its.exports", "its_crisis.exports", "supf_search.exports", "counterfactual.exports"):
+    for key in (
+        "its.exports",
+        "its_crisis.exports",
+        "supf_search.exports",
+        "counterfactual.exports",
+    ):
         assert "<= 0 (first 2005-03)" in run.skipped[key], key
     assert run.known_tests["exports"] == [] and len(run.known_tests["imports"]) == 1
     assert "exports" not in run.its and "imports" in run.its and "balance" in run.its
@@ -378,7 +461,12 @@ def test_short_series_are_skipped_not_crashing():
 @pytest.mark.parametrize(
     ("breaks", "train_end", "model", "message"),
     [
-        (["1999-01"], "", "sarimax", r"breaks=1999-01: outside the data window 2000-01 \.\. 2014-12"),
+        (
+            ["1999-01"],
+            "",
+            "sarimax",
+            r"breaks=1999-01: outside the data window 2000-01 \.\. 2014-12",
+        ),
         (["2016-01"], "", "sarimax", r"breaks=2016-01: outside"),
         (["2011-01", "2008-01"], "", "sarimax", "distinct months in increasing order"),
         ([], "", "sarimax", "at least one break"),
@@ -390,13 +478,24 @@ def test_short_series_are_skipped_not_crashing():
 def test_validate_params_errors(breaks, train_end, model, message):
     m = synth_monthly(seed=7)
     with pytest.raises(ParameterError, match=message):
-        params.validate(breaks, first=m.index.min(), last=m.index.max(), train_end=train_end, forecast_model=model)
+        params.validate(
+            breaks,
+            first=m.index.min(),
+            last=m.index.max(),
+            train_end=train_end,
+            forecast_model=model,
+        )
 
 
 def test_validate_params_normalises():
     m = synth_monthly(seed=7)
-    assert params.validate("2008-01, 2011-01", first=m.index.min(), last=m.index.max(), train_end="",
-                           forecast_model="ets") == (["2008-01", "2011-01"], "2007-12")
+    assert params.validate(
+        "2008-01, 2011-01",
+        first=m.index.min(),
+        last=m.index.max(),
+        train_end="",
+        forecast_model="ets",
+    ) == (["2008-01", "2011-01"], "2007-12")
 
 
 # ---- narrative -------------------------------------------------------------------------------
@@ -404,8 +503,15 @@ def test_validate_params_normalises():
 Z95 = 1.959963984540054  # normal 97.5 % quantile: a HAC CI is estimate +/- Z95 * se
 
 
-def _effect(*, level: float = 0.1, level_half: float = 0.08, slope: float = 0.001, slope_half: float = 0.002,
-            log: bool = True, boot_level_half: float | None = None) -> BreakEffect:
+def _effect(
+    *,
+    level: float = 0.1,
+    level_half: float = 0.08,
+    slope: float = 0.001,
+    slope_half: float = 0.002,
+    log: bool = True,
+    boot_level_half: float | None = None,
+) -> BreakEffect:
     """A break effect from its estimates and the half-widths of their 95 % intervals (HAC; and the
     bootstrap one of the level when ``boot_level_half``: |t| draws all at that critical value).
     The default is 10.5 % (CI 2.0 to 19.7 %) and a trend change of 1.2 % a year (CI -1.2 to 3.7)."""
@@ -413,28 +519,42 @@ def _effect(*, level: float = 0.1, level_half: float = 0.08, slope: float = 0.00
     if boot_level_half is not None:
         boot = np.full((99, 2), Z95)
         boot[:, 0] = boot_level_half / (level_half / Z95)
-    return BreakEffect(break_="2012-03", log=log, params=(level, slope),
-                       bse=(level_half / Z95, slope_half / Z95), cov_type="HAC",
-                       months_before=146, months_after=82, boot_t=boot)
+    return BreakEffect(
+        break_="2012-03",
+        log=log,
+        params=(level, slope),
+        bse=(level_half / Z95, slope_half / Z95),
+        cov_type="HAC",
+        months_before=146,
+        months_after=82,
+        boot_t=boot,
+    )
 
 
 def test_describe_effect_sentences():
     s = text.describe_effect(_effect(), "Exports")
-    assert s == ("Exports were 10.5 % higher in 2012-03 than the pre-break trend implied "
-                 "(95 % CI 2.0 % to 19.7 %, HAC).")
-    boot = text.describe_effect(_effect(boot_level_half=0.115), "Exports")  # CI -0.015 .. 0.215 log points
+    assert s == (
+        "Exports were 10.5 % higher in 2012-03 than the pre-break trend implied "
+        "(95 % CI 2.0 % to 19.7 %, HAC)."
+    )
+    boot = text.describe_effect(
+        _effect(boot_level_half=0.115), "Exports"
+    )  # CI -0.015 .. 0.215 log points
     assert boot.endswith("(95 % CI \u22121.5 % to 24.0 %, bootstrap) \u2014 no detectable change.")
     s = text.describe_effect(_effect(level=math.log(0.967), level_half=0.134), "Exports")
     assert "3.3 % lower" in s and s.endswith("no detectable change.") and "\u221215.4 %" in s
     bal = _effect(log=False, level=-850.1, level_half=484.35)  # CI -1334.4 .. -365.7
     assert text.describe_effect(bal, "The balance").startswith(
-        "The balance was US$ 850 million a month lower in 2012-03")
+        "The balance was US$ 850 million a month lower in 2012-03"
+    )
     assert text.describe_slope(_effect(), "Exports") == (
         "After 2012-03, the trend growth of exports changed by 1.2 % a year "
-        "(95 % CI \u22121.2 % to 3.7 %, HAC) \u2014 no detectable change in trend.")
+        "(95 % CI \u22121.2 % to 3.7 %, HAC) \u2014 no detectable change in trend."
+    )
 
 
 # ---- real data (integration) -----------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def korea_monthly(real_trade: pd.DataFrame) -> pd.DataFrame:
@@ -443,8 +563,9 @@ def korea_monthly(real_trade: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.integration
 def test_korea_results_structure(korea_monthly):
-    run = run_models(korea_monthly, breaks=["2012-03", "2019-01"], train_end="2012-02",
-                            n_boot=49, n_sim=200)
+    run = run_models(
+        korea_monthly, breaks=["2012-03", "2019-01"], train_end="2012-02", n_boot=49, n_sim=200
+    )
     res = results.build_results(5800, "Korea, South", korea_monthly, run=run)
     json.dumps(res, allow_nan=False)
     annual = {a["year"]: a for a in res["annual"]}
@@ -460,7 +581,10 @@ def test_korea_results_structure(korea_monthly):
 
 # ---- the notebook (papermill; slow) ---------------------------------------------------------
 
-def _run_notebook(tmp_path, params: dict, raw: tuple[tuple[str, str], ...] = ()) -> tuple[object, object]:
+
+def _run_notebook(
+    tmp_path, params: dict, raw: tuple[tuple[str, str], ...] = ()
+) -> tuple[object, object]:
     import subprocess
     import sys
 
@@ -476,28 +600,56 @@ def _run_notebook(tmp_path, params: dict, raw: tuple[tuple[str, str], ...] = ())
     pfile.write_text(json.dumps(params))
     out = tmp_path / "reports" / "korea-south"
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis.pipeline.run_notebook", str(config.NOTEBOOKS_DIR / "02_trends.ipynb"),
-         str(tmp_path / "02_trends.ipynb"), "-f", str(pfile), "-r", "out_dir", str(out),
-         "-r", "data_path", str(data), *[x for pair in raw for x in ("-r", *pair)]],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "analysis.pipeline.run_notebook",
+            str(config.NOTEBOOKS_DIR / "02_trends.ipynb"),
+            str(tmp_path / "02_trends.ipynb"),
+            "-f",
+            str(pfile),
+            "-r",
+            "out_dir",
+            str(out),
+            "-r",
+            "data_path",
+            str(data),
+            *[x for pair in raw for x in ("-r", *pair)],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return proc, out
 
 
 @pytest.mark.slow
 def test_notebook_rejects_bad_parameters_before_model_work(tmp_path):
-    proc, out = _run_notebook(tmp_path, {"partner": "5800", "start": "2000-01", "end": "",
-                                         "breaks": ["1999-01"], "train_end": ""})
+    proc, out = _run_notebook(
+        tmp_path,
+        {"partner": "5800", "start": "2000-01", "end": "", "breaks": ["1999-01"], "train_end": ""},
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].endswith(
-        "breaks=1999-01: outside the data window 2000-01 .. 2014-12")
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .endswith("breaks=1999-01: outside the data window 2000-01 .. 2014-12")
+    )
     assert not out.exists()
 
 
 @pytest.mark.slow
 def test_notebook_writes_results_figures_and_sa(tmp_path):
-    proc, out = _run_notebook(tmp_path, {"partner": "5800", "start": "2000-01", "end": "",
-                                         "breaks": [BREAK, "2011-01"], "train_end": "2007-12"})
+    proc, out = _run_notebook(
+        tmp_path,
+        {
+            "partner": "5800",
+            "start": "2000-01",
+            "end": "",
+            "breaks": [BREAK, "2011-01"],
+            "train_end": "2007-12",
+        },
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads((out / "results.json").read_text())
     assert res["params"]["breaks"] == [BREAK, "2011-01"] and res["data_through"] == "2014-12"
@@ -505,11 +657,22 @@ def test_notebook_writes_results_figures_and_sa(tmp_path):
     sa = pd.read_csv(tmp_path / "processed" / "sa" / "korea-south.csv")
     assert list(sa.columns) == ["date", "exports_sa", "imports_sa", "balance_sa"]
     names = {p.name for p in (out / "figures").iterdir()}
-    for stem in ("monthly_trade", "annual_balance", "its_exports", "its_imports", "its_balance", "stl_balance"):
+    for stem in (
+        "monthly_trade",
+        "annual_balance",
+        "its_exports",
+        "its_imports",
+        "its_balance",
+        "stl_balance",
+    ):
         assert {f"{stem}.png", f"{stem}.svg"} <= names, stem
     executed = json.loads((tmp_path / "02_trends.ipynb").read_text())
-    streams = [o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "stream"
-               and o.get("name") == "stderr"]
+    streams = [
+        o
+        for c in executed["cells"]
+        for o in c.get("outputs", [])
+        if o["output_type"] == "stream" and o.get("name") == "stderr"
+    ]
     assert streams == [], "unexpected warnings in the notebook output"
 
 
@@ -517,8 +680,9 @@ def test_notebook_writes_results_figures_and_sa(tmp_path):
 def test_notebook_derives_train_end_from_breaks_given_alone(tmp_path):
     # As `papermill notebooks/02_trends.ipynb out.ipynb -p breaks 2010-01`: no train_end given,
     # so the counterfactual is trained up to the month before the break, not a default month.
-    proc, out = _run_notebook(tmp_path, {"partner": "5800", "start": "2000-01", "end": ""},
-                              raw=(("breaks", "2010-01"),))
+    proc, out = _run_notebook(
+        tmp_path, {"partner": "5800", "start": "2000-01", "end": ""}, raw=(("breaks", "2010-01"),)
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads((out / "results.json").read_text())
     assert res["params"]["breaks"] == ["2010-01"] and res["params"]["train_end"] == "2009-12"

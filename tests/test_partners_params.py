@@ -14,7 +14,16 @@ from analysis.errors import ParameterError
 
 def _table(tmp_path: Path) -> Path:
     rows = [
-        (15, "World, Not Seasonally Adjusted", "world-not-seasonally-adjusted", True, "1985-01", "2024-06", 474, 474),
+        (
+            15,
+            "World, Not Seasonally Adjusted",
+            "world-not-seasonally-adjusted",
+            True,
+            "1985-01",
+            "2024-06",
+            474,
+            474,
+        ),
         (5520, "Vietnam", "vietnam", False, "1992-01", "2024-06", 390, 380),
         (5790, "Korea, North", "korea-north", False, "1985-01", "2024-06", 474, 40),
         (5800, "Korea, South", "korea-south", False, "1985-01", "2024-06", 474, 474),
@@ -30,8 +39,12 @@ def _table(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(
     ("name", "slug"),
-    [("Korea, South", "korea-south"), ("World, Not Seasonally Adjusted", "world-not-seasonally-adjusted"),
-     ("Côte d'Ivoire", "cote-d-ivoire"), ("  Japan ", "japan")],
+    [
+        ("Korea, South", "korea-south"),
+        ("World, Not Seasonally Adjusted", "world-not-seasonally-adjusted"),
+        ("Côte d'Ivoire", "cote-d-ivoire"),
+        ("  Japan ", "japan"),
+    ],
 )
 def test_slugify(name: str, slug: str) -> None:
     assert partners.slugify(name) == slug
@@ -61,8 +74,14 @@ def test_params_validation(tmp_path: Path) -> None:
     table = partners.load_partners(_table(tmp_path))
     korea = partners.resolve(5800, table)
     p = params.build_params(korea, "2000-01", "", ["2012-03", "2019-01"])
-    assert p == {"partner": "5800", "start": "2000-01", "end": "", "breaks": ["2012-03", "2019-01"],
-                 "forecast_model": "sarimax", "train_end": "2012-02"}
+    assert p == {
+        "partner": "5800",
+        "start": "2000-01",
+        "end": "",
+        "breaks": ["2012-03", "2019-01"],
+        "forecast_model": "sarimax",
+        "train_end": "2012-02",
+    }
     assert params.build_params(korea, "2000-01", "", ["2012-03"], "ets")["forecast_model"] == "ets"
     with pytest.raises(ParameterError, match="FORECAST='arima'"):
         params.build_params(korea, "2000-01", "", ["2012-03"], "arima")
@@ -96,7 +115,9 @@ def test_params_file_rewritten_only_on_change(tmp_path: Path) -> None:
     assert params.write_if_changed(path, {**p, "start": "2001-01"}) is True
 
 
-def test_partners_cli_unknown_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_partners_cli_unknown_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(partners.config, "PARTNERS_CSV", _table(tmp_path))
     monkeypatch.setattr(partners.load_partners, "__defaults__", (_table(tmp_path),))
     assert partners.main(["slug", "Japan"]) == 0

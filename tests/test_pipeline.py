@@ -30,11 +30,19 @@ def built(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path,
 
 def test_outputs_exist_with_known_census_figures(built: tuple[Path, dict[str, str]]) -> None:
     root, _ = built
-    for rel in ["data/raw/country.xlsx", "data/processed/trade_monthly.csv",
-                "data/processed/trade_monthly.parquet", "data/processed/trade_monthly.meta.json",
-                "data/processed/partners.csv", "reports/korea-south/results.json",
-                "reports/korea-south/trends.html", "reports/index.html", "reports/claims.csv",
-                "reports/korus/partners.html", "reports/korus/claims.html"]:
+    for rel in [
+        "data/raw/country.xlsx",
+        "data/processed/trade_monthly.csv",
+        "data/processed/trade_monthly.parquet",
+        "data/processed/trade_monthly.meta.json",
+        "data/processed/partners.csv",
+        "reports/korea-south/results.json",
+        "reports/korea-south/trends.html",
+        "reports/index.html",
+        "reports/claims.csv",
+        "reports/korus/partners.html",
+        "reports/korus/claims.html",
+    ]:
         assert (root / rel).is_file(), rel
     sums: dict[int, dict[str, float]] = {}
     with open(root / "data/processed/trade_monthly.csv", newline="") as fh:
@@ -51,7 +59,7 @@ def test_outputs_exist_with_known_census_figures(built: tuple[Path, dict[str, st
     annual = {a["year"]: a for a in results["annual"]}
     assert annual[2015]["balance"] == pytest.approx(-28291.3, abs=0.05)
     html = (root / "reports/index.html").read_text()
-    assert "<script src=\"http" not in html and "<link href=\"http" not in html
+    assert '<script src="http' not in html and '<link href="http' not in html
     # Raw data is read-only after acquisition.
     assert not os.access(root / "data/raw/country.xlsx", os.W_OK) or os.geteuid() == 0
     assert (root / "data/raw/country.xlsx").stat().st_mode & 0o222 == 0
@@ -78,7 +86,9 @@ def test_second_partner_by_name_and_unknown_partner(built: tuple[Path, dict[str,
     assert "error: partner 'Jpan': unknown; closest: Japan (5880)" in proc.stderr
 
 
-def test_real_index_has_key_numbers_and_renders(built: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+def test_real_index_has_key_numbers_and_renders(
+    built: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
     """The landing page shows the latest complete year's numbers computed from the cleaned data,
     loads nothing from the network, and renders non-blank in headless Chromium."""
     import matplotlib.pyplot as plt

@@ -17,7 +17,7 @@ LINES = [
     '87,"VEHICLES, OTHER",VEH,0003,EUROPEAN UNION,4000000000,2023,01,HS2',
     '87,"VEHICLES, OTHER",VEH,5800,"KOREA, SOUTH",3000000000,2023,01,HS2',
     '87,"VEHICLES, NEW NAME",VEH,5800,"KOREA, SOUTH",3500000000,2023,02,HS2',
-    '03,FISH,FISH,1220,CANADA,1234567,2023,01,HS2',
+    "03,FISH,FISH,1220,CANADA,1234567,2023,01,HS2",
 ]
 
 
@@ -59,8 +59,8 @@ def test_second_run_is_byte_identical(tmp_path: Path) -> None:
     ("lines", "problem"),
     [
         (LINES[2:3] * 2, "duplicate rows"),
-        (['87,V,V,5800,K,-5,2023,01,HS2'], "negative"),
-        (['870,V,V,5800,K,5,2023,01,HS2'], "does not match its level"),
+        (["87,V,V,5800,K,-5,2023,01,HS2"], "negative"),
+        (["870,V,V,5800,K,5,2023,01,HS2"], "does not match its level"),
     ],
 )
 def test_sanity_checks_refuse_bad_tables(tmp_path: Path, lines: list[str], problem: str) -> None:
@@ -80,27 +80,44 @@ class FakeClient:
         self.queries += queries
         q = queries[0]
         c, v = q.spec.commodity, q.spec.value
-        return pd.DataFrame({
-            c: ["8703", "8703"], f"{c}_LDESC": ["CARS", "CARS"], "CTY_CODE": ["5800", "0020"],
-            "CTY_NAME": ["KOREA, SOUTH", "USMCA"], v: [2_500_000, 9], "MONTH": ["03", "03"],
-            "COMM_LVL": [q.level, q.level], "YEAR": [str(q.year), str(q.year)],
-        })
+        return pd.DataFrame(
+            {
+                c: ["8703", "8703"],
+                f"{c}_LDESC": ["CARS", "CARS"],
+                "CTY_CODE": ["5800", "0020"],
+                "CTY_NAME": ["KOREA, SOUTH", "USMCA"],
+                v: [2_500_000, 9],
+                "MONTH": ["03", "03"],
+                "COMM_LVL": [q.level, q.level],
+                "YEAR": [str(q.year), str(q.year)],
+            }
+        )
 
 
 def test_api_answers_to_product_table(tmp_path: Path) -> None:
     client = FakeClient()
-    table = products.run_api(tmp_path, flows=["exports", "imports"], levels=["HS4"], years=[2024],
-                             client=client, chapter_list=["87"])  # type: ignore[arg-type]
+    table = products.run_api(
+        tmp_path,
+        flows=["exports", "imports"],
+        levels=["HS4"],
+        years=[2024],
+        client=client,
+        chapter_list=["87"],
+    )  # type: ignore[arg-type]
     assert len(client.queries) == 2
     assert table[["flow", "level", "hs_code", "partner_code", "value"]].values.tolist() == [
-        ["exports", "HS4", "8703", 5800, 2.5], ["imports", "HS4", "8703", 5800, 2.5]]
+        ["exports", "HS4", "8703", 5800, 2.5],
+        ["imports", "HS4", "8703", 5800, 2.5],
+    ]
     assert set(table["source"]) == {products.SOURCE_API}
     assert str(table["date"].iloc[0].date()) == "2024-03-01"
 
 
 @pytest.mark.integration
 def test_korea_vehicles_imports_from_the_mirror(mirror: Path, tmp_path: Path) -> None:
-    table = products.run_mirror(mirror / "census-api" / "imports_hs2_by_country_2023_2024.csv.gz", tmp_path)
+    table = products.run_mirror(
+        mirror / "census-api" / "imports_hs2_by_country_2023_2024.csv.gz", tmp_path
+    )
     korea = table[(table["partner_code"] == 5800) & (table["hs_code"] == "87")]
     by_year = korea.groupby(korea["date"].dt.year)["value"].sum() / 1000  # US$ bn
     assert round(by_year[2023], 2) == 37.52  # PROVENANCE: 37.52 bn
@@ -113,14 +130,33 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     raw = write_extract(tmp_path / "hs2.csv.gz", LINES)
     assert products.main(["--raw", str(raw), "--out-dir", str(tmp_path / "out")]) == 0
     assert "3 rows, 2 countries, 2023-01..2023-02" in capsys.readouterr().out
-    assert products.main(["--raw", str(tmp_path / "absent.csv.gz"), "--out-dir", str(tmp_path)]) == 2
+    assert (
+        products.main(["--raw", str(tmp_path / "absent.csv.gz"), "--out-dir", str(tmp_path)]) == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
 
 
-def test_api_source_without_key_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_source_without_key_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CENSUS_API_KEY", raising=False)
     monkeypatch.setattr(products.api, "CACHE_DIR", tmp_path / "cache")
-    assert products.main(["--source", "api", "--from", "2024", "--chapter", "87", "--level", "HS4",
-                          "--out-dir", str(tmp_path)]) == 2
+    assert (
+        products.main(
+            [
+                "--source",
+                "api",
+                "--from",
+                "2024",
+                "--chapter",
+                "87",
+                "--level",
+                "HS4",
+                "--out-dir",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "CENSUS_API_KEY" in capsys.readouterr().err

@@ -57,11 +57,16 @@ def _notebook(path: Path) -> Path:
 @pytest.fixture
 def meta(tmp_path: Path) -> Path:
     path = tmp_path / "trade_monthly.meta.json"
-    path.write_text(json.dumps({
-        "source": {"file": "country.xlsx", "sha256": "ab" * 32},
-        "first_month": "1985-01",
-        "last_month": "2024-06",
-    }), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "source": {"file": "country.xlsx", "sha256": "ab" * 32},
+                "first_month": "1985-01",
+                "last_month": "2024-06",
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -70,8 +75,8 @@ def test_export_notebook_offline(tmp_path: Path, meta: Path) -> None:
     out = tmp_path / "reports" / "korea-south" / "trends.html"
     assert publish.export_notebook(ipynb, out, meta_path=meta) == out
     text = out.read_text(encoding="utf-8")
-    assert "<script src=\"http" not in text and "<script src='http" not in text
-    assert "<link href=\"http" not in text and 'rel="stylesheet" href="http' not in text
+    assert '<script src="http' not in text and "<script src='http" not in text
+    assert '<link href="http' not in text and 'rel="stylesheet" href="http' not in text
     assert "<script" not in text  # nothing to load at all: require.js, MathJax, mermaid gone
     assert "secret_variable_name" not in text and "partner = " not in text  # inputs hidden
     assert "In&nbsp;[" not in text and "In [" not in text  # prompts hidden
@@ -82,8 +87,9 @@ def test_export_notebook_offline(tmp_path: Path, meta: Path) -> None:
     assert 'href="../index.html"' in text  # header bar back to the landing page
     assert "sha256 abababababab" in text and "2024-06" in text  # data vintage in the footer
     # deterministic: a second export gives the same bytes
-    again = publish.export_notebook(ipynb, tmp_path / "again.html", meta_path=meta,
-                                    index_href="../index.html")
+    again = publish.export_notebook(
+        ipynb, tmp_path / "again.html", meta_path=meta, index_href="../index.html"
+    )
     assert again.read_text(encoding="utf-8") == text
 
 
@@ -104,10 +110,16 @@ def test_export_notebook_errors(tmp_path: Path) -> None:
 
 def _results(code: int, partner: str, slug: str, scale: float = 1.0) -> dict:
     """A results.json in the layout of analysis.report.results.results_dict (values made up)."""
+
     def year(y: int, e: float, i: float, months: int = 12) -> dict:
-        return {"year": y, "exports": e * scale, "imports": i * scale,
-                "balance": round((e - i) * scale, 1), "months": months,
-                "complete": months == 12}
+        return {
+            "year": y,
+            "exports": e * scale,
+            "imports": i * scale,
+            "balance": round((e - i) * scale, 1),
+            "months": months,
+            "complete": months == 12,
+        }
 
     return {
         "schema_version": 1,
@@ -115,26 +127,55 @@ def _results(code: int, partner: str, slug: str, scale: float = 1.0) -> dict:
         "partner": partner,
         "slug": slug,
         "data_through": "2024-06",
-        "annual": [year(2010, 38844.0, 48875.4), year(2011, 43461.6, 56661.4),
-                   year(2012, 42000.0, 58000.0, months=6)],
+        "annual": [
+            year(2010, 38844.0, 48875.4),
+            year(2011, 43461.6, 56661.4),
+            year(2012, 42000.0, 58000.0, months=6),
+        ],
         "its": {
-            "exports": {"log": True, "breaks": [
-                {"break": "2012-03", "level_change": -0.052, "level_change_ci": [-0.1, -0.004],
-                 "pct_level_change": -5.07, "pct_level_change_ci": [-9.52, -0.4],
-                 "pct_slope_change_per_year": 1.234, "pct_slope_change_per_year_ci": [-0.5, 3.0],
-                 "p_level": 0.0312, "p_slope": 0.21},
-            ]},
-            "balance": {"log": False, "breaks": [
-                {"break": "2012-03", "level_change": -512.4, "level_change_ci": [-900.2, -124.6],
-                 "slope_change": -10.0, "slope_change_ci": [-20.0, 0.0],
-                 "slope_change_per_year": -120.0, "slope_change_per_year_ci": [-240.0, 0.0],
-                 "p_level": 0.0004, "p_slope": 0.05},
-                {"break": "2019-01"},  # everything missing: n/a, not a crash
-            ]},
+            "exports": {
+                "log": True,
+                "breaks": [
+                    {
+                        "break": "2012-03",
+                        "level_change": -0.052,
+                        "level_change_ci": [-0.1, -0.004],
+                        "pct_level_change": -5.07,
+                        "pct_level_change_ci": [-9.52, -0.4],
+                        "pct_slope_change_per_year": 1.234,
+                        "pct_slope_change_per_year_ci": [-0.5, 3.0],
+                        "p_level": 0.0312,
+                        "p_slope": 0.21,
+                    },
+                ],
+            },
+            "balance": {
+                "log": False,
+                "breaks": [
+                    {
+                        "break": "2012-03",
+                        "level_change": -512.4,
+                        "level_change_ci": [-900.2, -124.6],
+                        "slope_change": -10.0,
+                        "slope_change_ci": [-20.0, 0.0],
+                        "slope_change_per_year": -120.0,
+                        "slope_change_per_year_ci": [-240.0, 0.0],
+                        "p_level": 0.0004,
+                        "p_slope": 0.05,
+                    },
+                    {"break": "2019-01"},  # everything missing: n/a, not a crash
+                ],
+            },
         },
-        "counterfactual": {"exports": {"post_start": "2012-03", "post_end": "2024-06",
-                                       "cumulative_gap": -12345.6, "gap_ci": [-20000, -3000],
-                                       "pct_gap": -2.5}},
+        "counterfactual": {
+            "exports": {
+                "post_start": "2012-03",
+                "post_end": "2024-06",
+                "cumulative_gap": -12345.6,
+                "gap_ci": [-20000, -3000],
+                "pct_gap": -2.5,
+            }
+        },
         "caveats": ["Goods only; services are not covered."],
     }
 
@@ -158,7 +199,8 @@ def reports(tmp_path: Path) -> Path:
         "id,claim,stated,computed,unit,verdict,basis,note\n"
         "a,x,1,1,u,supported,data,\nb,x,1,2,u,supported,data,\nc,x,1,3,u,contradicted,data,\n"
         "d,x,1,,u,not_checkable,data,\ne,x,1,1,u,supported,arithmetic,\nf,x,1,1,u,supported,reference,\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return root
 
 
@@ -195,14 +237,20 @@ def test_build_index(reports: Path, meta: Path) -> None:
 def test_build_index_defensive(tmp_path: Path, meta: Path) -> None:
     root = tmp_path / "reports"
     (root / "odd").mkdir(parents=True)
-    (root / "odd" / "results.json").write_text(json.dumps({"schema_version": 1, "partner": "Odd", "annual": "?"}))
+    (root / "odd" / "results.json").write_text(
+        json.dumps({"schema_version": 1, "partner": "Odd", "annual": "?"})
+    )
     text = landing.build_index(root, meta_path=tmp_path / "none.json", built="x").read_text()
     assert "n/a" in text and "Odd" in text
     (root / "odd" / "results.json").write_text(json.dumps({"partner": "Odd"}))
-    with pytest.raises(DataError, match=r"odd/results.json: no schema_version; expected schema_version 1"):
+    with pytest.raises(
+        DataError, match=r"odd/results.json: no schema_version; expected schema_version 1"
+    ):
         landing.build_index(root, meta_path=meta)
     (root / "odd" / "results.json").write_text(json.dumps({"schema_version": 2, "partner": "Odd"}))
-    with pytest.raises(DataError, match=r"results.json: schema_version 2; expected schema_version 1") as err:
+    with pytest.raises(
+        DataError, match=r"results.json: schema_version 2; expected schema_version 1"
+    ) as err:
         landing.build_index(root, meta_path=meta)
     assert "\n" not in str(err.value)
     (root / "odd" / "results.json").write_text("{broken")
@@ -233,8 +281,13 @@ def test_cli(tmp_path: Path, reports: Path, capsys: pytest.CaptureFixture[str]) 
 
 # ---- headless browser ------------------------------------------------------------------------
 
-CHROMIUM_NAMES = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome",
-                  "chrome-headless-shell")
+CHROMIUM_NAMES = (
+    "chromium-headless-shell",
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "chrome-headless-shell",
+)
 
 
 def _chromium() -> str | None:
@@ -250,15 +303,31 @@ def screenshot(html: Path, png: Path, profile: Path, size: str = "1280,2000") ->
     binary = _chromium()
     assert binary is not None
     subprocess.run(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
-         "--hide-scrollbars", f"--screenshot={png}", f"--window-size={size}", html.as_uri()],
-        check=True, capture_output=True, timeout=60,
+        [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--hide-scrollbars",
+            f"--screenshot={png}",
+            f"--window-size={size}",
+            html.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
 
 
-@pytest.mark.skipif(_chromium() is None, reason="no Chromium binary on PATH (apt-get install "
-                    "chromium-headless-shell) for the screenshot test")
+@pytest.mark.skipif(
+    _chromium() is None,
+    reason="no Chromium binary on PATH (apt-get install "
+    "chromium-headless-shell) for the screenshot test",
+)
 def test_index_screenshot_not_blank(tmp_path: Path, reports: Path, meta: Path) -> None:
     index = landing.build_index(reports, meta_path=meta, built="2025-01-02")
     png = tmp_path / "index.png"
@@ -277,9 +346,14 @@ def test_index_screenshot_not_blank(tmp_path: Path, reports: Path, meta: Path) -
 def test_landing_page_counts_only_data_checks(reports: Path, meta: Path) -> None:
     """Issue 12: the report's own arithmetic and compiled trade-press figures are shown as
     such, not counted with the data-backed verdicts (they were before)."""
-    text = landing.build_index(reports, meta_path=meta, built="2025-01-02").read_text(encoding="utf-8")
+    text = landing.build_index(reports, meta_path=meta, built="2025-01-02").read_text(
+        encoding="utf-8"
+    )
     assert ">2 supported<" in text and ">4 supported<" not in text
-    assert "6 quantitative statements of the policy report; 4 can be checked against official data" in text
+    assert (
+        "6 quantitative statements of the policy report; 4 can be checked against official data"
+        in text
+    )
     assert "1 recompute the report&#x27;s own arithmetic (1 agree)" in text
     assert "1 rest on compiled trade-press or agency figures (1 agree)" in text
 
@@ -288,7 +362,8 @@ def test_landing_page_names_the_breaks_of_the_run() -> None:
     """Issue 14: after ``make report BREAKS=2010-01`` the heading named KORUS regardless."""
     korus = {"params": {"breaks": ["2012-03", "2019-01"]}}
     assert landing.breaks_heading(korus) == (
-        "Changes in level and trend at KORUS in force (Mar 2012) and the revised KORUS (Jan 2019)")
+        "Changes in level and trend at KORUS in force (Mar 2012) and the revised KORUS (Jan 2019)"
+    )
     other = {"params": {"breaks": ["2010-01"]}}
     assert landing.breaks_heading(other) == "Changes in level and trend at Jan 2010"
     assert "KORUS" not in landing.breaks_heading(other)
@@ -297,7 +372,9 @@ def test_landing_page_names_the_breaks_of_the_run() -> None:
 def test_landing_page_makes_no_causal_claim(reports: Path, meta: Path) -> None:
     """Issue 12: the projection was called a "no-KORUS forecast" under "KORUS effects", and
     trend changes 100(exp(12b)-1) were labelled "percentage points of growth"."""
-    text = landing.build_index(reports, meta_path=meta, built="2025-01-02").read_text(encoding="utf-8")
+    text = landing.build_index(reports, meta_path=meta, built="2025-01-02").read_text(
+        encoding="utf-8"
+    )
     for phrase in ("no-KORUS", "KORUS effect", "effect of KORUS", "percentage points"):
         assert phrase not in text
     assert "% per year" in text and "not an estimate of what the agreement caused" in text

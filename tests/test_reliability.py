@@ -62,8 +62,12 @@ def _files(root: Path, dirs: tuple[str, ...] | None = None) -> Iterator[Path]:
             continue
         for p in sorted(top.rglob("*")):
             rel = p.relative_to(root).as_posix()
-            if p.is_file() and not p.is_symlink() and not rel.startswith(IGNORED) \
-                    and "__pycache__" not in p.parts:
+            if (
+                p.is_file()
+                and not p.is_symlink()
+                and not rel.startswith(IGNORED)
+                and "__pycache__" not in p.parts
+            ):
                 yield p
 
 
@@ -79,8 +83,13 @@ def output_mtimes(root: Path) -> dict[str, int]:
 def temp_files(root: Path) -> list[str]:
     """Temporary files (``.<name>...tmp...``) and staging folders (``.<name>.<pid>.staging``,
     ``.<name>.<pid>.old``) anywhere under the output folders."""
-    return sorted(p.relative_to(root).as_posix() for d in OUTPUT_DIRS if (root / d).is_dir()
-                  for pattern in (TEMP_GLOB, ".*.staging", ".*.old") for p in (root / d).rglob(pattern))
+    return sorted(
+        p.relative_to(root).as_posix()
+        for d in OUTPUT_DIRS
+        if (root / d).is_dir()
+        for pattern in (TEMP_GLOB, ".*.staging", ".*.old")
+        for p in (root / d).rglob(pattern)
+    )
 
 
 def diff_maps(before: dict[str, str], after: dict[str, str]) -> list[str]:
@@ -124,9 +133,16 @@ def processes_in(root: Path) -> dict[int, str]:
 
 def snapshot_tree(root: Path, dest: Path) -> Path:
     """Copy the repository copy (contents, modes, nanosecond mtimes) to ``dest``."""
-    shutil.copytree(root, dest, symlinks=True,
-                    ignore=lambda d, names: [n for n in names if n in {"cache", "__pycache__"}
-                                             and Path(d).name in {"build", "analysis", "tests"}])
+    shutil.copytree(
+        root,
+        dest,
+        symlinks=True,
+        ignore=lambda d, names: [
+            n
+            for n in names
+            if n in {"cache", "__pycache__"} and Path(d).name in {"build", "analysis", "tests"}
+        ],
+    )
     return dest
 
 
@@ -144,8 +160,11 @@ def reset_tree(root: Path, snapshot: Path) -> list[str]:
         s = src.stat()
         if dst.is_file():
             d = dst.stat()
-            if (d.st_mtime_ns, d.st_mode, d.st_size) == (s.st_mtime_ns, s.st_mode, s.st_size) \
-                    and sha256(dst) == sha256(src):
+            if (d.st_mtime_ns, d.st_mode, d.st_size) == (
+                s.st_mtime_ns,
+                s.st_mode,
+                s.st_size,
+            ) and sha256(dst) == sha256(src):
                 continue
             dst.unlink()
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -153,8 +172,12 @@ def reset_tree(root: Path, snapshot: Path) -> list[str]:
         repaired.append(f"restored {rel}")
     for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
         rel = d.relative_to(root).as_posix()
-        if not rel.startswith(IGNORED) and "__pycache__" not in d.parts \
-                and not (snapshot / rel).is_dir() and not any(d.iterdir()):
+        if (
+            not rel.startswith(IGNORED)
+            and "__pycache__" not in d.parts
+            and not (snapshot / rel).is_dir()
+            and not any(d.iterdir())
+        ):
             d.rmdir()
     return repaired
 
@@ -212,7 +235,8 @@ def test_first_build_landing_page_lists_the_context_pages(site: Site) -> None:
     assert (site.first / "reports/korus/claims.html").is_file()
     assert 'href="korus/claims.html"' in index and 'href="korus/partners.html"' in index, (
         "reports/index.html from the first `make all` does not link the KORUS context pages "
-        "(it was built before them and not rebuilt)")
+        "(it was built before them and not rebuilt)"
+    )
     assert "not built yet" not in index
     assert "<h2>Claims check</h2>" in index
 
@@ -239,7 +263,10 @@ def test_noop_make_all_runs_no_recipe_and_changes_nothing(good: Site) -> None:
 
 BAD_PARAMS: list[tuple[tuple[str, ...], str]] = [
     (("PARTNER=Nowhere",), "error: partner 'Nowhere': unknown; closest: "),
-    (("BREAKS=2030-01",), "error: BREAKS=2030-01: outside the data window 2000-01 .. 2024-06 for Korea, South"),
+    (
+        ("BREAKS=2030-01",),
+        "error: BREAKS=2030-01: outside the data window 2000-01 .. 2024-06 for Korea, South",
+    ),
     (("START=2015-01", "END=2010-01"), "error: END=2010-01 is before START=2015-01"),
     (("BREAKS=2012-13",), "error: BREAKS='2012-13': expected a month as YYYY-MM"),
 ]
@@ -248,7 +275,9 @@ BAD_PARAMS: list[tuple[tuple[str, ...], str]] = [
 @pytest.mark.parametrize(("args", "message"), BAD_PARAMS, ids=[" ".join(a) for a, _ in BAD_PARAMS])
 @pytest.mark.integration
 @pytest.mark.slow
-def test_bad_parameters_fail_before_any_work(good: Site, args: tuple[str, ...], message: str) -> None:
+def test_bad_parameters_fail_before_any_work(
+    good: Site, args: tuple[str, ...], message: str
+) -> None:
     proc = run_make(good.root, "report", *args, env=good.env, check=False)
     assert proc.returncode != 0
     last = user_message(proc.stderr)
@@ -260,8 +289,10 @@ def test_bad_parameters_fail_before_any_work(good: Site, args: tuple[str, ...], 
 
 # ---- 3. broken raw files ------------------------------------------------------------------
 
-HTML_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>\n"
-             b"<body><h1>503 Service Unavailable</h1></body></html>\n")
+HTML_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>\n"
+    b"<body><h1>503 Service Unavailable</h1></body></html>\n"
+)
 
 
 def _html(path: Path, good: bytes) -> None:
@@ -283,7 +314,9 @@ def _negative(path: Path, good: bytes) -> None:
 
 
 BAD_FILES: dict[str, Callable[[Path, bytes], None]] = {
-    "html-page": _html, "truncated-xlsx": _truncated, "negative-value": _negative,
+    "html-page": _html,
+    "truncated-xlsx": _truncated,
+    "negative-value": _negative,
 }
 
 
@@ -310,8 +343,11 @@ def restore_raw(root: Path, good: bytes, st: os.stat_result) -> None:
     os.utime(raw, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def check_failed_run(site: Site, proc: subprocess.CompletedProcess[str], expect: list[str],
-                     ) -> list[str]:
+def check_failed_run(
+    site: Site,
+    proc: subprocess.CompletedProcess[str],
+    expect: list[str],
+) -> list[str]:
     """Problems with a failed ``make``: exit status, the user's last line, the outputs."""
     problems = []
     if proc.returncode == 0:
@@ -331,11 +367,22 @@ def check_failed_run(site: Site, proc: subprocess.CompletedProcess[str], expect:
 
 def up_to_date(site: Site) -> bool:
     """Whether make takes the cleaned data and the Korea report as up to date."""
-    targets = ["data/processed/trade_monthly.csv", "data/processed/trade_monthly.meta.json",
-               "data/processed/partners.csv", "data/processed/trade_monthly.parquet",
-               "reports/data-quality.html", f"{KOREA}/trends.html", "reports/korus/claims.html"]
-    proc = subprocess.run(make_cmd(site.root, "-q", *targets), env=site.env,
-                          capture_output=True, text=True, timeout=120)
+    targets = [
+        "data/processed/trade_monthly.csv",
+        "data/processed/trade_monthly.meta.json",
+        "data/processed/partners.csv",
+        "data/processed/trade_monthly.parquet",
+        "reports/data-quality.html",
+        f"{KOREA}/trends.html",
+        "reports/korus/claims.html",
+    ]
+    proc = subprocess.run(
+        make_cmd(site.root, "-q", *targets),
+        env=site.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return proc.returncode == 0
 
 
@@ -346,12 +393,20 @@ def test_raw_file_changed_in_place_is_refused(good: Site, case: str) -> None:
     """A raw file edited or replaced after acquisition fails the checksum before cleaning."""
     saved = replace_raw(good.root, BAD_FILES[case])
     proc = run_make(good.root, "all", env=good.env, check=False)
-    problems = check_failed_run(good, proc, [
-        "data/raw/country.xlsx: sha256 ", "is neither a known vintage nor in the vintage log",
-        "delete it and run `make data`"])
+    problems = check_failed_run(
+        good,
+        proc,
+        [
+            "data/raw/country.xlsx: sha256 ",
+            "is neither a known vintage nor in the vintage log",
+            "delete it and run `make data`",
+        ],
+    )
     restore_raw(good.root, *saved)
     if not up_to_date(good):
-        problems.append("after restoring the good raw file, make does not take the outputs as up to date")
+        problems.append(
+            "after restoring the good raw file, make does not take the outputs as up to date"
+        )
     assert not problems, "\n".join(problems) + "\n--- stderr:\n" + proc.stderr[-3000:]
 
 
@@ -373,8 +428,9 @@ def bad_mirror(tmp: Path, case: str, good: bytes) -> Path:
 @pytest.mark.parametrize("case", list(MIRROR_CASES))
 @pytest.mark.integration
 @pytest.mark.slow
-def test_bad_new_vintage_fails_and_keeps_the_last_good_outputs(good: Site, case: str,
-                                                               tmp_path: Path) -> None:
+def test_bad_new_vintage_fails_and_keeps_the_last_good_outputs(
+    good: Site, case: str, tmp_path: Path
+) -> None:
     """The monthly update: the old raw file is removed and ``make data all`` obtains the new
     vintage. A broken download is refused by acquisition's content check; a well-formed file
     with bad values is recorded as a new vintage and then refused by cleaning. Either way the
@@ -393,7 +449,9 @@ def test_bad_new_vintage_fails_and_keeps_the_last_good_outputs(good: Site, case:
         problems.append("a refused download was kept as data/raw/country.xlsx")
     restore_raw(good.root, good_bytes, st)
     if not up_to_date(good):
-        problems.append("after restoring the good raw file, make does not take the outputs as up to date")
+        problems.append(
+            "after restoring the good raw file, make does not take the outputs as up to date"
+        )
     assert not problems, "\n".join(problems) + "\n--- stderr:\n" + proc.stderr[-3000:]
 
 
@@ -403,8 +461,11 @@ def test_strict_refuses_a_modified_raw_file(good: Site, tmp_path: Path) -> None:
     strict = make_env(good.mirror, STRICT="1")
     saved = replace_raw(good.root, _negative)
     proc = run_make(good.root, "all", env=strict, check=False)
-    problems = check_failed_run(good, proc, [
-        "data/raw/country.xlsx: sha256 ", "is not a vintage pinned in the manifest (STRICT=1)"])
+    problems = check_failed_run(
+        good,
+        proc,
+        ["data/raw/country.xlsx: sha256 ", "is not a vintage pinned in the manifest (STRICT=1)"],
+    )
     restore_raw(good.root, *saved)
     # The same file offered as a new vintage is refused by acquisition under STRICT=1.
     raw = good.root / "data/raw/country.xlsx"
@@ -412,17 +473,28 @@ def test_strict_refuses_a_modified_raw_file(good: Site, tmp_path: Path) -> None:
     raw.unlink()
     log = good.root / "data/raw/vintages.csv"
     log_before = log.read_bytes() if log.exists() else None
-    proc2 = run_make(good.root, "data", "all", check=False,
-                     env=make_env(bad_mirror(tmp_path, "negative-value", good_bytes), STRICT="1"))
-    problems += check_failed_run(good, proc2, ["country.xlsx from mirror ", "refused because STRICT=1"])
+    proc2 = run_make(
+        good.root,
+        "data",
+        "all",
+        check=False,
+        env=make_env(bad_mirror(tmp_path, "negative-value", good_bytes), STRICT="1"),
+    )
+    problems += check_failed_run(
+        good, proc2, ["country.xlsx from mirror ", "refused because STRICT=1"]
+    )
     if raw.exists():
         problems.append("STRICT=1 kept the refused file as data/raw/country.xlsx")
     if (log.read_bytes() if log.exists() else None) != log_before:
         problems.append("STRICT=1 recorded the refused vintage in data/raw/vintages.csv")
     restore_raw(good.root, good_bytes, st)
     if not up_to_date(good):
-        problems.append("after restoring the good raw file, make does not take the outputs as up to date")
-    assert not problems, "\n".join(problems) + "\n--- stderr:\n" + proc.stderr[-2000:] + proc2.stderr[-2000:]
+        problems.append(
+            "after restoring the good raw file, make does not take the outputs as up to date"
+        )
+    assert not problems, (
+        "\n".join(problems) + "\n--- stderr:\n" + proc.stderr[-2000:] + proc2.stderr[-2000:]
+    )
 
 
 # ---- 4. incremental runs ------------------------------------------------------------------
@@ -449,7 +521,8 @@ def test_missing_files_are_remade(good: Site, rel: str) -> None:
     proc = run_make(good.root, "-n", "all", env=good.env)
     assert MISSING[rel] in proc.stdout, (
         f"`make all` would not remake the missing {rel}; it would run:\n"
-        + "\n".join(ln for ln in proc.stdout.splitlines() if "analysis." in ln))
+        + "\n".join(ln for ln in proc.stdout.splitlines() if "analysis." in ln)
+    )
 
 
 def changed_since(root: Path, before: dict[str, int]) -> set[str]:
@@ -467,12 +540,19 @@ def test_incremental_runs_redo_only_what_depends_on_the_change(good: Site) -> No
     proc = run_make(root, "all", env=env)
     ran = recipe_lines(proc)
     assert [ln for ln in ran if ln.startswith("run ")] == [
-        "run notebooks/04_claims.ipynb -> reports/korus/04_claims.ipynb"], ran
+        "run notebooks/04_claims.ipynb -> reports/korus/04_claims.ipynb"
+    ], ran
     assert sorted(ln for ln in ran if ln.startswith("wrote ")) == [
-        "wrote reports/index.html", "wrote reports/korus/claims.html"], ran
+        "wrote reports/index.html",
+        "wrote reports/korus/claims.html",
+    ], ran
     changed = changed_since(root, before)
     assert not {c for c in changed if c.startswith(("data/", "build/", f"{KOREA}/"))}, changed
-    assert {"reports/korus/04_claims.ipynb", "reports/korus/claims.html", "reports/index.html"} <= changed
+    assert {
+        "reports/korus/04_claims.ipynb",
+        "reports/korus/claims.html",
+        "reports/index.html",
+    } <= changed
 
     # A model parameter re-runs the models and the report, not the cleaning.
     before = output_mtimes(root)
@@ -483,9 +563,15 @@ def test_incremental_runs_redo_only_what_depends_on_the_change(good: Site) -> No
     assert f"wrote {KOREA}/trends.html" in ran and "wrote reports/index.html" in ran
     assert json.loads((root / f"{KOREA}/params.json").read_text())["breaks"] == ["2012-03"]
     changed = changed_since(root, before)  # the model step also writes data/processed/sa/<slug>.csv
-    assert not {c for c in changed if c.startswith(("data/", "build/", "reports/korus/"))
-                and not c.startswith("data/processed/sa/")}, changed
-    assert (root / f"{KOREA}/results.json").read_bytes() != (good.settled / f"{KOREA}/results.json").read_bytes()
+    assert not {
+        c
+        for c in changed
+        if c.startswith(("data/", "build/", "reports/korus/"))
+        and not c.startswith("data/processed/sa/")
+    }, changed
+    assert (root / f"{KOREA}/results.json").read_bytes() != (
+        good.settled / f"{KOREA}/results.json"
+    ).read_bytes()
 
     # Back to the default break dates: the models run again and give the same results.
     proc = run_make(root, "report", env=env)
@@ -515,12 +601,22 @@ def kill_during_model_step(site: Site, sig: signal.Signals, log: Path) -> list[s
     root = site.root
     problems: list[str] = []
     with open(log, "w") as err:
-        proc = subprocess.Popen(make_cmd(root, "all"), env=site.env, stdout=subprocess.DEVNULL,
-                                stderr=err, start_new_session=True)
+        proc = subprocess.Popen(
+            make_cmd(root, "all"),
+            env=site.env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
         try:
             _wait_for(lambda: f"run {MODEL_NB}" in log.read_text(), 300, "the model step")
-            _wait_for(lambda: any((root / KOREA).glob(".02_trends.*.tmp.ipynb")) or proc.poll() is not None,
-                      120, "the model notebook's temporary output")
+            _wait_for(
+                lambda: (
+                    any((root / KOREA).glob(".02_trends.*.tmp.ipynb")) or proc.poll() is not None
+                ),
+                120,
+                "the model notebook's temporary output",
+            )
             time.sleep(2.0)  # the kernel is now executing cells and writing figures
             if proc.poll() is not None:
                 return [f"{sig.name}: make finished before it could be killed"]
@@ -543,27 +639,45 @@ def kill_during_model_step(site: Site, sig: signal.Signals, log: Path) -> list[s
                 pass
     # Each published file is either absent or complete (the same as before: the inputs only
     # had their timestamp changed, and the build is deterministic) ...
-    for rel in (f"{KOREA}/results.json", f"{KOREA}/02_trends.ipynb", f"{KOREA}/trends.html",
-                f"{KOREA}/coefficients.csv", "reports/index.html"):
+    for rel in (
+        f"{KOREA}/results.json",
+        f"{KOREA}/02_trends.ipynb",
+        f"{KOREA}/trends.html",
+        f"{KOREA}/coefficients.csv",
+        "reports/index.html",
+    ):
         path = root / rel
         if path.exists() and sha256(path) != site.good[rel]:
             problems.append(f"{sig.name}: {rel} is neither absent nor the complete old file")
     # The report's figures are written to a staging folder: the published ones are untouched.
     good_figures = {k: v for k, v in site.good.items() if k.startswith(f"{KOREA}/figures/")}
-    now_figures = {p.relative_to(root).as_posix(): sha256(p) for p in (root / KOREA / "figures").glob("*")}
+    now_figures = {
+        p.relative_to(root).as_posix(): sha256(p) for p in (root / KOREA / "figures").glob("*")
+    }
     if not good_figures or now_figures != good_figures:
-        problems.append(f"{sig.name}: the published figures changed: {diff_maps(good_figures, now_figures)}")
+        problems.append(
+            f"{sig.name}: the published figures changed: {diff_maps(good_figures, now_figures)}"
+        )
     # ... make still sees the model step as out of date, so the next run redoes it ...
-    q = subprocess.run(make_cmd(root, "-q", f"{KOREA}/02_trends.ipynb", f"{KOREA}/results.json"),
-                       env=site.env, capture_output=True, text=True, timeout=120)
+    q = subprocess.run(
+        make_cmd(root, "-q", f"{KOREA}/02_trends.ipynb", f"{KOREA}/results.json"),
+        env=site.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if q.returncode == 0:
         problems.append(f"{sig.name}: make takes the interrupted model step as up to date")
     # ... and a stopped (not SIGKILLed) run removes its temporary files.
     if sig != signal.SIGKILL and temp_files(root):
         problems.append(f"{sig.name}: temporary files left: {temp_files(root)}")
     stderr = log.read_text()
-    if sig != signal.SIGKILL and not any(ln.startswith(f"error: {MODEL_NB}: ") for ln in stderr.splitlines()):
-        problems.append(f"{sig.name}: no one-line error from the notebook runner:\n{stderr[-1500:]}")
+    if sig != signal.SIGKILL and not any(
+        ln.startswith(f"error: {MODEL_NB}: ") for ln in stderr.splitlines()
+    ):
+        problems.append(
+            f"{sig.name}: no one-line error from the notebook runner:\n{stderr[-1500:]}"
+        )
     return problems
 
 
@@ -591,8 +705,10 @@ def test_killed_model_step_leaves_nothing_half_built(good: Site, tmp_path: Path)
             if not (root / rel).is_file() or sha256(root / rel) != good.good[rel]:
                 problems.append(f"after recovery {rel} differs from the good build")
         if temp_files(root):
-            problems.append(f"temporary files of killed runs survive a successful make all "
-                            f"(published with reports/): {temp_files(root)} (after the kills: {leftovers})")
+            problems.append(
+                f"temporary files of killed runs survive a successful make all "
+                f"(published with reports/): {temp_files(root)} (after the kills: {leftovers})"
+            )
         if recipe_lines(again := run_make(root, "all", env=good.env)):
             problems.append(f"make all after recovery is not a no-op: {recipe_lines(again)}")
     assert not problems, "\n".join(problems)
@@ -608,7 +724,9 @@ def _html_equal(a: bytes, b: bytes) -> bool:
     """Equal except for a build date (``YYYY-MM-DD``) on lines that differ."""
     la, lb = a.decode("utf-8").splitlines(), b.decode("utf-8").splitlines()
     return len(la) == len(lb) and all(
-        x == y or _ISO_DATE.sub("DATE", x) == _ISO_DATE.sub("DATE", y) for x, y in zip(la, lb, strict=True))
+        x == y or _ISO_DATE.sub("DATE", x) == _ISO_DATE.sub("DATE", y)
+        for x, y in zip(la, lb, strict=True)
+    )
 
 
 @pytest.mark.integration
@@ -616,7 +734,9 @@ def _html_equal(a: bytes, b: bytes) -> bool:
 def test_rebuild_from_scratch_is_byte_identical(good: Site) -> None:
     root = good.root
     run_make(root, "clean", env=good.env)
-    assert not (root / "reports").exists() and not (root / "data/processed/trade_monthly.csv").exists()
+    assert (
+        not (root / "reports").exists() and not (root / "data/processed/trade_monthly.csv").exists()
+    )
     run_make(root, "all", env=good.env)
     first, again = outputs(good.first), outputs(root)
     assert sorted(first) == sorted(again), diff_maps(first, again)
@@ -624,7 +744,9 @@ def test_rebuild_from_scratch_is_byte_identical(good: Site) -> None:
     for rel in sorted(first):
         if first[rel] == again[rel] or NOT_REPRODUCIBLE.search(rel):
             continue
-        if rel.endswith(".html") and _html_equal((good.first / rel).read_bytes(), (root / rel).read_bytes()):
+        if rel.endswith(".html") and _html_equal(
+            (good.first / rel).read_bytes(), (root / rel).read_bytes()
+        ):
             continue
         differ.append(rel)
     assert differ == [], f"not reproducible: {differ}"
@@ -649,8 +771,11 @@ def test_atomic_temp_name_carries_the_writer_pid(tmp_path: Path) -> None:
 def _zombie() -> subprocess.Popen[bytes]:
     """A child that has exited but is not reaped yet (as a SIGKILLed writer can be for a while)."""
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    _wait_for(lambda: Path(f"/proc/{proc.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] == b"Z",
-              30, "the child to exit")
+    _wait_for(
+        lambda: Path(f"/proc/{proc.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] == b"Z",
+        30,
+        "the child to exit",
+    )
     return proc
 
 
@@ -658,12 +783,20 @@ def test_remove_stale_temps_removes_only_files_of_dead_writers(tmp_path: Path) -
     dead, alive = _dead_pid(), os.getpid()
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "deeper").mkdir()
-    stale = [tmp_path / f".02_trends.{dead}.tmp.ipynb", tmp_path / f".results.json.{dead}.k3j_x9a1.tmp",
-             tmp_path / "figures" / f".its.png.{dead}.abcd1234.tmp"]
-    keep = [tmp_path / f".02_trends.{alive}.tmp.ipynb", tmp_path / f".results.json.{alive}.zz9_a1b2.tmp",
-            tmp_path / "results.json", tmp_path / ".hidden", tmp_path / "notes.tmp",
-            tmp_path / ".results.json.k3j_x9a1.tmp",  # the old (pid-less) name: not ours to judge
-            tmp_path / "figures" / "deeper" / f".x.png.{dead}.abcd1234.tmp"]  # beyond depth 1
+    stale = [
+        tmp_path / f".02_trends.{dead}.tmp.ipynb",
+        tmp_path / f".results.json.{dead}.k3j_x9a1.tmp",
+        tmp_path / "figures" / f".its.png.{dead}.abcd1234.tmp",
+    ]
+    keep = [
+        tmp_path / f".02_trends.{alive}.tmp.ipynb",
+        tmp_path / f".results.json.{alive}.zz9_a1b2.tmp",
+        tmp_path / "results.json",
+        tmp_path / ".hidden",
+        tmp_path / "notes.tmp",
+        tmp_path / ".results.json.k3j_x9a1.tmp",  # the old (pid-less) name: not ours to judge
+        tmp_path / "figures" / "deeper" / f".x.png.{dead}.abcd1234.tmp",
+    ]  # beyond depth 1
     zombie = _zombie() if Path("/proc/self/stat").exists() else None
     if zombie is not None:
         stale.append(tmp_path / f".results.json.{zombie.pid}.abc_1234.tmp")
@@ -682,7 +815,11 @@ def test_remove_stale_temps_removes_only_files_of_dead_writers(tmp_path: Path) -
 def test_remove_stale_temps_removes_staging_folders_of_dead_writers(tmp_path: Path) -> None:
     dead, alive = _dead_pid(), os.getpid()
     stale = [tmp_path / f".figures.{dead}.staging", tmp_path / f".figures.{dead}.old"]
-    keep = [tmp_path / f".figures.{alive}.staging", tmp_path / "figures", tmp_path / ".figures.staging"]
+    keep = [
+        tmp_path / f".figures.{alive}.staging",
+        tmp_path / "figures",
+        tmp_path / ".figures.staging",
+    ]
     for d in stale + keep:
         d.mkdir()
         (d / "its_exports.png").write_text("x")
@@ -692,7 +829,11 @@ def test_remove_stale_temps_removes_staging_folders_of_dead_writers(tmp_path: Pa
 
 def _sleeping_notebook(path: Path) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell("out_dir = '.'")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell("import time\ntime.sleep(60)")]
@@ -708,10 +849,16 @@ def test_run_notebook_stopped_by_sigterm_removes_its_temp_file(tmp_path: Path) -
     out.write_text("previous good run")
     old = out.parent / f".done.{_dead_pid()}.tmp.ipynb"  # left by a SIGKILLed run
     old.write_text("{}")
-    proc = subprocess.Popen([sys.executable, "-m", "analysis.pipeline.run_notebook", str(nb), str(out)],
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis.pipeline.run_notebook", str(nb), str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        _wait_for(lambda: any(out.parent.glob(f".done.{proc.pid}.tmp.ipynb")), 120, "the temp output")
+        _wait_for(
+            lambda: any(out.parent.glob(f".done.{proc.pid}.tmp.ipynb")), 120, "the temp output"
+        )
         assert not old.exists(), "the stale temporary file of a killed run was not removed"
         time.sleep(1.0)
         proc.send_signal(signal.SIGTERM)
@@ -729,7 +876,9 @@ def test_run_notebook_stopped_by_sigterm_removes_its_temp_file(tmp_path: Path) -
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(tmp_path: Path, sig: signal.Signals) -> None:
+def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     """The kernel is started before papermill is imported: a run stopped while the kernel
     starts, while papermill loads or while a cell runs exits with 128+signal, says so in one
     line (no traceback, not even the kernel's), writes no output and leaves no kernel behind."""
@@ -742,8 +891,13 @@ def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(tmp_path: Path, sig
         root.mkdir()
         out = root / "done.ipynb"
         env = dict(os.environ, ANALYSIS_ROOT=str(root))
-        proc = subprocess.Popen([sys.executable, "-m", "analysis.pipeline.run_notebook", str(nb), str(out)],
-                                stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "analysis.pipeline.run_notebook", str(nb), str(out)],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
         try:
             time.sleep(delay)
             proc.send_signal(sig)
@@ -758,8 +912,14 @@ def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(tmp_path: Path, sig
             os.kill(pid, signal.SIGKILL)
         what = "interrupted" if sig == signal.SIGINT else f"stopped by {sig.name}"
         lines = stderr.strip().splitlines()
-        if proc.returncode != 128 + sig or lines != [f"run {nb} -> {out}", f"error: {nb}: {what}"] \
-                or left or list(out.parent.iterdir()):
-            problems.append(f"{sig.name} after {delay} s: exit {proc.returncode}, kernels left {left}, "
-                            f"files {[p.name for p in out.parent.iterdir()]}, stderr {stderr[-400:]!r}")
+        if (
+            proc.returncode != 128 + sig
+            or lines != [f"run {nb} -> {out}", f"error: {nb}: {what}"]
+            or left
+            or list(out.parent.iterdir())
+        ):
+            problems.append(
+                f"{sig.name} after {delay} s: exit {proc.returncode}, kernels left {left}, "
+                f"files {[p.name for p in out.parent.iterdir()]}, stderr {stderr[-400:]!r}"
+            )
     assert not problems, "\n".join(problems)

@@ -16,7 +16,11 @@ pytestmark = pytest.mark.slow
 
 def _notebook(path: Path) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell('code = "5800"\nmonth = "2012-03"')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [
@@ -35,8 +39,12 @@ def _notebook(path: Path) -> Path:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "analysis.pipeline.run_notebook", *args],
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.pipeline.run_notebook", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_parameters_arrive_as_strings_and_output_is_written(tmp_path: Path) -> None:
@@ -117,16 +125,28 @@ def test_published_notebook_names_no_temporary_or_absolute_path(tmp_path: Path) 
     nb = _notebook(root / "notebooks" / "in.ipynb")
     out = root / "reports" / "done.ipynb"
     env = dict(os.environ, ANALYSIS_ROOT=str(root))
-    proc = subprocess.run([sys.executable, "-m", "analysis.pipeline.run_notebook", str(nb), str(out)],
-                          capture_output=True, text=True, timeout=180, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis.pipeline.run_notebook", str(nb), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     meta = json.loads(out.read_text())["metadata"]["papermill"]
     assert (meta["input_path"], meta["output_path"]) == ("notebooks/in.ipynb", "reports/done.ipynb")
     text = out.read_text()
-    assert str(tmp_path) not in text and ".tmp." not in text, "an absolute or temporary path is published"
+    assert str(tmp_path) not in text and ".tmp." not in text, (
+        "an absolute or temporary path is published"
+    )
     outside = _notebook(tmp_path / "outside.ipynb")
-    proc = subprocess.run([sys.executable, "-m", "analysis.pipeline.run_notebook", str(outside), str(out)],
-                          capture_output=True, text=True, timeout=180, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis.pipeline.run_notebook", str(outside), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     meta = json.loads(out.read_text())["metadata"]["papermill"]
     assert (meta["input_path"], meta["output_path"]) == (None, "reports/done.ipynb")
@@ -138,7 +158,8 @@ def test_unreadable_parameter_file_is_one_line(tmp_path: Path) -> None:
     proc = _run(str(nb), str(tmp_path / "done.ipynb"), "-f", str(missing))
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"error: {missing}: cannot read parameters ([Errno 2] No such file or directory: '{missing}')"]
+        f"error: {missing}: cannot read parameters ([Errno 2] No such file or directory: '{missing}')"
+    ]
 
 
 def test_speedups_go_through_public_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,6 +178,7 @@ def test_speedups_go_through_public_hooks(tmp_path: Path, monkeypatch: pytest.Mo
             async def wait_for_ready(self, timeout: float | None = None) -> None:
                 calls.append("wait_for_ready")
                 await super().wait_for_ready(timeout)
+
         return SpyReady
 
     def spy_manager(socket_dir: str) -> type:
@@ -164,6 +186,7 @@ def test_speedups_go_through_public_hooks(tmp_path: Path, monkeypatch: pytest.Mo
             async def finish_shutdown(self, *args: object, **kwargs: object) -> None:
                 calls.append(f"finish_shutdown(pollinterval={kwargs.get('pollinterval')})")
                 await super().finish_shutdown(*args, **kwargs)
+
         return SpyManager
 
     monkeypatch.setattr(rn, "_ready_client_class", spy_ready)

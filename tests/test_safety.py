@@ -51,11 +51,22 @@ def table(tmp_path: Path) -> list[partners.Partner]:
 
 @pytest.mark.parametrize(
     ("query", "code"),
-    [("South Korea", 5800), ("south korea", 5800), ("North Korea", 5790), ("Korea South", 5800),
-     ("UK", 4120), ("Ivory Coast", 7480), ("Cote d'Ivoire", 7480), ("cote d ivoire", 7480),
-     ("Japan", 5880), ("5800", 5800)],
+    [
+        ("South Korea", 5800),
+        ("south korea", 5800),
+        ("North Korea", 5790),
+        ("Korea South", 5800),
+        ("UK", 4120),
+        ("Ivory Coast", 7480),
+        ("Cote d'Ivoire", 7480),
+        ("cote d ivoire", 7480),
+        ("Japan", 5880),
+        ("5800", 5800),
+    ],
 )
-def test_common_names_and_word_order_resolve(table: list[partners.Partner], query: str, code: int) -> None:
+def test_common_names_and_word_order_resolve(
+    table: list[partners.Partner], query: str, code: int
+) -> None:
     assert partners.resolve(query, table).code == code
 
 
@@ -78,7 +89,9 @@ def test_report_slug_is_keyed_by_census_code(table: list[partners.Partner], tmp_
     reports = tmp_path / "reports"
     (reports / "korea-south").mkdir(parents=True)
     (reports / "korea-south" / "params.json").write_text(json.dumps({"partner": "5800"}))
-    renamed = partners.Partner(5800, "South Korea", "south-korea", False, "1985-01", "2024-07", 475, 475)
+    renamed = partners.Partner(
+        5800, "South Korea", "south-korea", False, "1985-01", "2024-07", 475, 475
+    )
     assert partners.report_slug(renamed, reports) == "korea-south"
     japan = partners.resolve("Japan", table)
     assert partners.report_slug(japan, reports) == "japan"
@@ -94,13 +107,19 @@ def test_partner_cli_reads_the_query_from_the_environment(tmp_path: Path) -> Non
     if not table_path.is_file():
         pytest.skip("no data/processed/partners.csv (run make data/processed/trade_monthly.csv)")
     env = {**os.environ, "ANALYSIS_PARTNER": "Cote d'Ivoire"}
-    out = subprocess.run([sys.executable, "-m", "analysis.partners", "slug"], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "analysis.partners", "slug"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "cote-d-ivoire"
     marker = tmp_path / "injected"
     env["ANALYSIS_PARTNER"] = f"x'; touch {marker}; echo '"
-    bad = subprocess.run([sys.executable, "-m", "analysis.partners", "slug"], env=env,
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "analysis.partners", "slug"], env=env, capture_output=True, text=True
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("error: partner ")
     assert not marker.exists()
 
@@ -110,18 +129,26 @@ def test_makefile_pastes_no_parameter_into_shell_text() -> None:
     for name in ("PARTNER", "START", "END", "BREAKS", "FORECAST"):
         for pasted in (f"'$({name})'", f'"$({name})"', f" $({name}) ", f"{name}=$({name})"):
             recipe_lines = [ln for ln in text.splitlines() if ln.startswith("\t") and pasted in ln]
-            assert recipe_lines == [], f"Makefile recipe pastes $({name}) into shell text: {recipe_lines}"
+            assert recipe_lines == [], (
+                f"Makefile recipe pastes $({name}) into shell text: {recipe_lines}"
+            )
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="no make")
 def test_make_help_with_a_hostile_partner_runs_nothing(tmp_path: Path) -> None:
     marker = tmp_path / "injected"
-    hostile = f"x\"; touch {marker}; echo \"'; touch {marker}; echo '$$(touch {marker})`touch {marker}`"
-    proc = subprocess.run(["make", "-C", str(config.ROOT), "--no-print-directory", "help", f"PARTNER={hostile}"],
-                          capture_output=True, text=True, timeout=60)
+    hostile = (
+        f"x\"; touch {marker}; echo \"'; touch {marker}; echo '$$(touch {marker})`touch {marker}`"
+    )
+    proc = subprocess.run(
+        ["make", "-C", str(config.ROOT), "--no-print-directory", "help", f"PARTNER={hostile}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert not marker.exists()
-    assert "Parameters: PARTNER=x\"; touch" in proc.stdout
+    assert 'Parameters: PARTNER=x"; touch' in proc.stdout
 
 
 # ---- finding 8: make lab works as root and prints the URL ------------------------------------
@@ -143,10 +170,20 @@ def _free_port() -> int:
 @pytest.mark.skipif(os.geteuid() != 0, reason="the finding is about running as root")
 def test_make_lab_starts_as_root_and_prints_its_url(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTER_DATA_DIR": str(tmp_path / "data"),
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "IPYTHONDIR": str(tmp_path / "ipy")}
-    proc = subprocess.Popen([sys.executable, "-m", "analysis.pipeline.lab", f"--ServerApp.port={port}"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+        "IPYTHONDIR": str(tmp_path / "ipy"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis.pipeline.lab", f"--ServerApp.port={port}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     seen = ""
     try:
         deadline = time.monotonic() + 60
@@ -185,7 +222,9 @@ def test_saved_figure_output_text_is_a_description_not_a_path(tmp_path: Path) ->
     saved = figures.save_figure(fig, stage, "trade")
     text = repr(saved)
     assert str(tmp_path) not in text and "12345" not in text and "staging" not in text
-    assert text.startswith("Trade with Japan.") and "US$ billions" in text and "U.S. exports" in text
+    assert (
+        text.startswith("Trade with Japan.") and "US$ billions" in text and "U.S. exports" in text
+    )
 
 
 # ---- finding 7: slugs are unique in every file name -------------------------------------------
@@ -200,8 +239,17 @@ def test_partner_list_slugs_are_unique_like_partners_csv() -> None:
     rows = []
     for code, last in ((5080, 2), (5081, 3)):  # Census lists Israel under two codes
         for d in dates[:last]:
-            rows.append({"date": d, "partner_code": code, "partner": "Israel", "is_aggregate": False,
-                         "exports": 1.0, "imports": 1.0, "balance": 0.0})
+            rows.append(
+                {
+                    "date": d,
+                    "partner_code": code,
+                    "partner": "Israel",
+                    "is_aggregate": False,
+                    "exports": 1.0,
+                    "imports": 1.0,
+                    "balance": 0.0,
+                }
+            )
     slugs = {p.code: p.slug for p in series.partner_list(pd.DataFrame(rows))}
     assert slugs == {5081: "israel", 5080: "israel-5080"}
 
@@ -212,8 +260,13 @@ def test_partner_list_slugs_are_unique_like_partners_csv() -> None:
 def test_landing_page_lists_each_census_code_once(tmp_path: Path) -> None:
     from analysis.report import landing
 
-    old = {"schema_version": 1, "partner_code": 5800, "partner": "Korea, South", "slug": "korea-south",
-           "annual": []}
+    old = {
+        "schema_version": 1,
+        "partner_code": 5800,
+        "partner": "Korea, South",
+        "slug": "korea-south",
+        "annual": [],
+    }
     new = {**old, "partner": "South Korea", "slug": "south-korea"}
     html = landing._partner_table(tmp_path, [old, new])
     assert html.count(">5800<") == 1
@@ -228,6 +281,10 @@ def test_breaks_given_by_hand_derive_train_end(given: object) -> None:
 
     from analysis import params
 
-    breaks, train_end = params.validate(params.split_months(given), first=pd.Timestamp("2000-01-01"),
-                                        last=pd.Timestamp("2024-06-01"), train_end="")
+    breaks, train_end = params.validate(
+        params.split_months(given),
+        first=pd.Timestamp("2000-01-01"),
+        last=pd.Timestamp("2024-06-01"),
+        train_end="",
+    )
     assert breaks == ["2010-01"] and train_end == "2009-12"

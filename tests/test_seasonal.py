@@ -15,7 +15,9 @@ from analysis.models import seasonal
 FACTORS = np.array([0.88, 0.92, 1.04, 1.02, 1.05, 1.00, 0.95, 0.97, 1.03, 1.06, 1.04, 1.04])
 
 
-def multiplicative(n: int = 120, seed: int = 0, name: str = "exports") -> tuple[pd.Series, pd.Series]:
+def multiplicative(
+    n: int = 120, seed: int = 0, name: str = "exports"
+) -> tuple[pd.Series, pd.Series]:
     """``trend * seasonal factor * noise`` (noise sd 1 %) and the known seasonally adjusted
     series ``trend * noise``."""
     idx = pd.date_range("2010-01-01", periods=n, freq="MS")
@@ -42,7 +44,9 @@ def test_x13_recovers_known_seasonal_factors_and_agrees_with_stl():
     known = FACTORS / np.exp(np.log(FACTORS).mean())
     assert np.abs(est / known - 1.0).max() < 0.02
     # and STL gives nearly the same adjusted series
-    stl = seasonal.seasonally_adjust(pd.DataFrame({"exports": y, "imports": y * 1.5, "balance": -0.5 * y}))
+    stl = seasonal.seasonally_adjust(
+        pd.DataFrame({"exports": y, "imports": y * 1.5, "balance": -0.5 * y})
+    )
     assert (sa / stl["exports_sa"] - 1.0).abs().mean() < 0.03
     # deterministic: a second run gives the same numbers
     assert seasonal.run_x13(y).adjusted.equals(sa)
@@ -89,8 +93,12 @@ def test_compare_adjustments_summary_json_and_figure(tmp_path: Path):
     assert agree["exports"]["mean_abs_diff_pct"] < 3.0 and agree["exports"]["growth_corr"] > 0.5
     assert np.isnan(agree["imports"]["growth_corr"]) and "<= 0" in agree["imports"]["reason"]
     js = results._x13_json(cmp)
-    assert js["imports"] == {"available": False, "reason": agree["imports"]["reason"],
-                             "mean_abs_diff_pct": None, "growth_corr": None}
+    assert js["imports"] == {
+        "available": False,
+        "reason": agree["imports"]["reason"],
+        "mean_abs_diff_pct": None,
+        "growth_corr": None,
+    }
     assert isinstance(js["exports"]["growth_corr"], float)
     md = text.sa_comparison_summary(cmp)
     assert "Exports: the X-13 and STL" in md and "Imports: X-13 not available" in md

@@ -13,16 +13,23 @@ from analysis.models import sectors as sec
 from analysis.report import sectors as page
 
 
-def fixture_table(flows: tuple[str, ...] = ("imports",), years: tuple[int, ...] = (2023,)) -> pd.DataFrame:
+def fixture_table(
+    flows: tuple[str, ...] = ("imports",), years: tuple[int, ...] = (2023,)
+) -> pd.DataFrame:
     """Partner 5800 at HS2, every month: imports 87 = 30, 72 = 5, 03 = 1, 84 = 64 (total 100);
     exports 87 = 2, 84 = 8 (total 10). US$ millions."""
     rows = []
-    values = {"imports": {"87": 30.0, "72": 5.0, "03": 1.0, "84": 64.0}, "exports": {"87": 2.0, "84": 8.0}}
+    values = {
+        "imports": {"87": 30.0, "72": 5.0, "03": 1.0, "84": 64.0},
+        "exports": {"87": 2.0, "84": 8.0},
+    }
     for year in years:
         for mo in range(1, 13):
             for flow in flows:
-                rows += [(pd.Timestamp(year, mo, 1), 5800, flow, "HS2", c, f"chapter {c}", v, "test")
-                         for c, v in values[flow].items()]
+                rows += [
+                    (pd.Timestamp(year, mo, 1), 5800, flow, "HS2", c, f"chapter {c}", v, "test")
+                    for c, v in values[flow].items()
+                ]
     return pd.DataFrame(rows, columns=list(sec.PRODUCT_COLUMNS))
 
 
@@ -31,7 +38,13 @@ def test_section_mapping_covers_every_chapter_but_77() -> None:
     assert sorted(sections["chapter"]) == [f"{c:02d}" for c in range(1, 98) if c != 77]
     assert sections["section"].nunique() == 21
     by = sections.set_index("chapter")["numeral"]
-    assert by["87"] == "XVII" and by["72"] == "XV" and by["27"] == "V" and by["01"] == "I" and by["97"] == "XXI"
+    assert (
+        by["87"] == "XVII"
+        and by["72"] == "XV"
+        and by["27"] == "V"
+        and by["01"] == "I"
+        and by["97"] == "XXI"
+    )
     assert "wcoomd.org" in pd.read_csv(sec.SECTIONS_PATH)["source"].iloc[0]
 
 
@@ -53,7 +66,9 @@ def test_composition_and_group_shares() -> None:
 
 def test_balance_needs_both_flows() -> None:
     assert sec.group_balance(sec.group_annual(fixture_table(), 5800)).empty
-    both = sec.group_balance(sec.group_annual(fixture_table(("exports", "imports")), 5800)).set_index("group")
+    both = sec.group_balance(
+        sec.group_annual(fixture_table(("exports", "imports")), 5800)
+    ).set_index("group")
     assert both.loc["vehicles", "balance"] == pytest.approx(-28 * 12)
     assert both.loc["vehicles", "share_of_balance"] == pytest.approx(100 * 28 / 90)
 
@@ -62,7 +77,10 @@ def test_missing_level_message() -> None:
     cov = sec.coverage(fixture_table(), 5800)
     assert cov.flows == ("imports",) and cov.first == "2023-01" and cov.last == "2023-12"
     missing = dict((g.key, need) for g, need in sec.missing_groups(cov))
-    assert missing["cars"] == "U.S. exports and imports at HS4 (the table has no exports; imports at HS2)"
+    assert (
+        missing["cars"]
+        == "U.S. exports and imports at HS4 (the table has no exports; imports at HS2)"
+    )
     assert missing["lng"].startswith("U.S. exports and imports at HS6")
     assert missing["vehicles"] == "U.S. exports at HS2 (the table has no exports)"
     text = page.coverage_text(cov, "Korea, South")
@@ -72,11 +90,15 @@ def test_missing_level_message() -> None:
 
 def test_no_table_and_no_partner() -> None:
     line = page.no_products_line("data/processed/trade_hs_monthly.csv")
-    assert "No product table" in line and "CENSUS\\_API\\_KEY" not in line and "CENSUS_API_KEY" in line
+    assert (
+        "No product table" in line and "CENSUS\\_API\\_KEY" not in line and "CENSUS_API_KEY" in line
+    )
     assert sec.coverage(None, 5800).empty
     assert sec.group_annual(None, 5800).empty
     assert sec.load_products(Path("/nonexistent/trade_hs_monthly.csv")) is None
-    assert "no rows for South Korea" in page.coverage_text(sec.coverage(fixture_table(), 1220), "Korea, South")
+    assert "no rows for South Korea" in page.coverage_text(
+        sec.coverage(fixture_table(), 1220), "Korea, South"
+    )
 
 
 def test_sentences_and_tables() -> None:
@@ -84,7 +106,10 @@ def test_sentences_and_tables() -> None:
     text = page.groups_sentence(annual, "Korea, South")
     assert "vehicles and parts (HS 87)" in text and "30.0%" in text
     table = page.group_table(annual)
-    assert list(table.columns[:3]) == ["Product group", "HS codes", "Flow"] and "2023 (US$ bn)" in table.columns
+    assert (
+        list(table.columns[:3]) == ["Product group", "HS codes", "Flow"]
+        and "2023 (US$ bn)" in table.columns
+    )
     assert sec.GROUPS[4].codes_text == "HS 01–24"
 
 

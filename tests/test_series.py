@@ -21,7 +21,9 @@ def _trade() -> pd.DataFrame:
     for d in pd.date_range("2001-01-01", "2001-12-01", freq="MS"):
         if d.month != 5:
             rows.append((d, 1220, "Canada", False, 1.0, 2.0, -1.0))
-    return pd.DataFrame(rows, columns=list(config.TRADE_COLUMNS)).sort_values(["partner_code", "date"])
+    return pd.DataFrame(rows, columns=list(config.TRADE_COLUMNS)).sort_values(
+        ["partner_code", "date"]
+    )
 
 
 @pytest.fixture()
@@ -44,7 +46,9 @@ def test_load_trade_dtypes_csv_and_parquet(trade_csv, tmp_path):
     pq = tmp_path / "t.parquet"
     t.to_parquet(pq)
     t2 = series.load_trade(pq)
-    pd.testing.assert_frame_equal(t.reset_index(drop=True), t2.reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        t.reset_index(drop=True), t2.reset_index(drop=True), check_dtype=False
+    )
 
 
 def test_load_trade_missing_file_and_bad_columns(tmp_path, trade_csv):
@@ -92,8 +96,18 @@ def test_partner_monthly_keeps_census_gaps_as_nan(trade_csv):
     [
         (9999, None, None, r"partner=9999: no Census partner"),
         (5800, "2002-01", "2001-01", r"end=2001-01 is before start=2002-01"),
-        (5800, "2003-01", None, r"start=2003-01: after the last month of data .*2000-07 \.\. 2002-12"),
-        (5800, None, "1999-12", r"end=1999-12: before the first month of data .*2000-07 \.\. 2002-12"),
+        (
+            5800,
+            "2003-01",
+            None,
+            r"start=2003-01: after the last month of data .*2000-07 \.\. 2002-12",
+        ),
+        (
+            5800,
+            None,
+            "1999-12",
+            r"end=1999-12: before the first month of data .*2000-07 \.\. 2002-12",
+        ),
         (5800, None, "2003-06", r"end=2003-06: after the last month of data"),
         (5800, "2001-13", None, r"start='2001-13': expected a month as YYYY-MM"),
     ],
@@ -148,5 +162,3 @@ def test_korea_annual_balances_match_census(real_trade):
     assert a.loc[2011, "exports"] == pytest.approx(43461.6, abs=0.05)
     assert a.loc[2015, "balance"] == pytest.approx(-28291.3, abs=0.05)
     assert a.loc[2011, "complete"] and a.loc[2015, "months"] == 12
-
-

@@ -33,8 +33,11 @@ KOREA = "reports/korea-south"
 
 def digests(root: Path, folder: str) -> dict[str, str]:
     top = root / folder
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(top.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(top.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -47,29 +50,71 @@ def site(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path, 
 
 def notebook_env(root: Path, **extra: str) -> dict[str, str]:
     """A user's shell: the project's venv on PATH, none of make's variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANALYSIS_") and k not in ("MAKEFLAGS", "MAKELEVEL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ANALYSIS_") and k not in ("MAKEFLAGS", "MAKELEVEL")
+    }
     env["PATH"] = f"{venv_dir() / 'bin'}:{env.get('PATH', '')}"
-    for name in ("MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+    for name in (
+        "MPLCONFIGDIR",
+        "IPYTHONDIR",
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+    ):
         env[name] = str(root / "build" / "cache" / name.lower())
     env["MPLBACKEND"] = "Agg"
-    env["ANALYSIS_ROOT"] = str(root)  # the copy is the repository (the venv's editable install is another)
+    env["ANALYSIS_ROOT"] = str(
+        root
+    )  # the copy is the repository (the venv's editable install is another)
     env.update(extra)
     return env
 
 
-def papermill(root: Path, notebook: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def papermill(
+    root: Path, notebook: str, *args: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     out = root / "build" / f"by-hand-{Path(notebook).stem}.ipynb"
     return subprocess.run(
-        [str(venv_dir() / "bin" / "papermill"), "-k", "python3", "--no-progress-bar", notebook, str(out), *args],
-        cwd=root, env=env, capture_output=True, text=True, timeout=600)
+        [
+            str(venv_dir() / "bin" / "papermill"),
+            "-k",
+            "python3",
+            "--no-progress-bar",
+            notebook,
+            str(out),
+            *args,
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 # ---- issue 14: the pages read like a publication ----------------------------------------------
 
 #: Machine names that must not reach a reader (column names, labels of the CSV files).
-RAW_NAMES = ("exports_growth", "imports_growth", "ci_low_boot", "ci_high_boot", "pct_ci_low", "pct_ci_high",
-             "p_level_boot", "p_trend_boot", "level_change", "trend_change_per_year", "not_checkable",
-             "cumulative_gap", "p_value_bootstrap", "p_value_asymptotic", "exports_share", "imports_share")
+RAW_NAMES = (
+    "exports_growth",
+    "imports_growth",
+    "ci_low_boot",
+    "ci_high_boot",
+    "pct_ci_low",
+    "pct_ci_high",
+    "p_level_boot",
+    "p_trend_boot",
+    "level_change",
+    "trend_change_per_year",
+    "not_checkable",
+    "cumulative_gap",
+    "p_value_bootstrap",
+    "p_value_asymptotic",
+    "exports_share",
+    "imports_share",
+)
 
 
 class _Text(HTMLParser):
@@ -122,23 +167,51 @@ def test_landing_page_follows_the_run(site) -> None:
     text, _ = page_text(root / "reports/index.html")
     meta = json.loads((root / "data/processed/trade_monthly.meta.json").read_text())
     assert f"Months analysed: 2000-01 to {meta['last_month']}" in text
-    assert "Changes in level and trend at KORUS in force (Mar 2012) and the revised KORUS (Jan 2019)" in text
-    for link in ("korus/evaluation.html", "korea-south/sectors.html", "vintages.html", "korus/claims.html"):
+    assert (
+        "Changes in level and trend at KORUS in force (Mar 2012) and the revised KORUS (Jan 2019)"
+        in text
+    )
+    for link in (
+        "korus/evaluation.html",
+        "korea-south/sectors.html",
+        "vintages.html",
+        "korus/claims.html",
+    ):
         assert f'href="{link}"' in (root / "reports/index.html").read_text(encoding="utf-8")
 
 
-@pytest.mark.skipif(shutil.which("chromium-headless-shell") is None and shutil.which("chromium") is None,
-                    reason="no Chromium binary on PATH (apt-get install chromium-headless-shell)")
+@pytest.mark.skipif(
+    shutil.which("chromium-headless-shell") is None and shutil.which("chromium") is None,
+    reason="no Chromium binary on PATH (apt-get install chromium-headless-shell)",
+)
 @pytest.mark.parametrize("width", [1280, 390])
 def test_screenshots_of_the_main_pages(site, tmp_path: Path, width: int) -> None:
     root, _ = site
     browser = shutil.which("chromium-headless-shell") or shutil.which("chromium")
-    for page in ("index.html", "korea-south/trends.html", "korus/claims.html", "korus/evaluation.html"):
+    for page in (
+        "index.html",
+        "korea-south/trends.html",
+        "korus/claims.html",
+        "korus/evaluation.html",
+    ):
         shot = tmp_path / f"{page.replace('/', '_')}.png"
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-                        f"--window-size={width},2000", (root / "reports" / page).as_uri()],
-                       capture_output=True, timeout=120, check=False)
+        subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--hide-scrollbars",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                f"--screenshot={shot}",
+                f"--window-size={width},2000",
+                (root / "reports" / page).as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
         data = shot.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(data[16:20], "big") == width
         assert len(data) > 20_000, f"{page} at {width} px looks blank"
@@ -150,7 +223,9 @@ def test_screenshots_of_the_main_pages(site, tmp_path: Path, width: int) -> None
 def test_papermill_by_hand_for_another_partner_leaves_the_korea_report_alone(site) -> None:
     root, _ = site
     before = digests(root, KOREA)
-    proc = papermill(root, "notebooks/02_trends.ipynb", "-p", "partner", "Japan", env=notebook_env(root))
+    proc = papermill(
+        root, "notebooks/02_trends.ipynb", "-p", "partner", "Japan", env=notebook_env(root)
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert digests(root, KOREA) == before
     scratch = json.loads((root / "build/interactive/japan/results.json").read_text())
@@ -169,7 +244,9 @@ def test_claims_notebook_by_hand_gives_the_pipelines_verdicts(site) -> None:
 
 def test_a_new_first_break_derives_its_training_end(site) -> None:
     root, _ = site
-    proc = papermill(root, "notebooks/02_trends.ipynb", "-p", "breaks", '["2010-01"]', env=notebook_env(root))
+    proc = papermill(
+        root, "notebooks/02_trends.ipynb", "-p", "breaks", '["2010-01"]', env=notebook_env(root)
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads((root / "build/interactive/korea-south/results.json").read_text())
     assert res["params"]["breaks"] == ["2010-01"] and res["params"]["train_end"] == "2009-12"
@@ -206,21 +283,54 @@ def test_hostile_partner_name_is_shown_as_text(site, tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     level = 1000 * np.exp(np.linspace(0, 1, len(dates)) + 0.05 * rng.standard_normal(len(dates)))
     hostile = "<img src=x onerror=alert(1)> a<b & c>d"
-    trade = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "partner_code": 5800, "partner": hostile,
-                          "is_aggregate": False, "exports": level.round(1), "imports": (1.5 * level).round(1)})
+    trade = pd.DataFrame(
+        {
+            "date": dates.strftime("%Y-%m-%d"),
+            "partner_code": 5800,
+            "partner": hostile,
+            "is_aggregate": False,
+            "exports": level.round(1),
+            "imports": (1.5 * level).round(1),
+        }
+    )
     trade["balance"] = (trade["exports"] - trade["imports"]).round(1)
     data = tmp_path / "trade.csv"
     trade.to_csv(data, index=False)
     out = tmp_path / "report"
     nb = tmp_path / "02.ipynb"
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis.pipeline.run_notebook", "notebooks/02_trends.ipynb", str(nb),
-         "-r", "partner", "5800", "-r", "data_path", str(data), "-r", "out_dir", str(out)],
-        cwd=root, env=notebook_env(root), capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "analysis.pipeline.run_notebook",
+            "notebooks/02_trends.ipynb",
+            str(nb),
+            "-r",
+            "partner",
+            "5800",
+            "-r",
+            "data_path",
+            str(data),
+            "-r",
+            "out_dir",
+            str(out),
+        ],
+        cwd=root,
+        env=notebook_env(root),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     page = tmp_path / "trends.html"
-    subprocess.run([sys.executable, "-m", "analysis.report.publish", "notebook", str(nb), str(page)],
-                   cwd=root, env=notebook_env(root), check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "analysis.report.publish", "notebook", str(nb), str(page)],
+        cwd=root,
+        env=notebook_env(root),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     html = page.read_text(encoding="utf-8")
     assert "<img src=x onerror" not in html
     assert "&lt;img src=x onerror=alert(1)&gt; a&lt;b &amp; c&gt;d" in html
@@ -240,7 +350,11 @@ def test_a_partner_name_with_a_quote_builds(site) -> None:
 def test_an_injection_attempt_runs_nothing(site, tmp_path: Path) -> None:
     root, env = site
     marker = tmp_path / "injected"
-    for value in (f"x'; touch {marker}; echo '", f'x"; touch {marker}; echo "', f"x`touch {marker}`"):
+    for value in (
+        f"x'; touch {marker}; echo '",
+        f'x"; touch {marker}; echo "',
+        f"x`touch {marker}`",
+    ):
         for param in ("PARTNER", "BREAKS", "START", "END", "FORECAST"):
             proc = run_make(root, "report", f"{param}={value}", env=env, check=False)
             assert proc.returncode != 0
@@ -298,5 +412,7 @@ def test_published_files_carry_no_local_paths(site) -> None:
         for needle in (str(root), "/tmp/", ".staging", "/root/"):
             if needle in text:
                 bad.append(f"{p.relative_to(root)}: {needle}")
-        bad += [f"{p.relative_to(root)}: {m}" for m in re.findall(r"\.\d{2,}\.(?:tmp|staging)\b", text)]
+        bad += [
+            f"{p.relative_to(root)}: {m}" for m in re.findall(r"\.\d{2,}\.(?:tmp|staging)\b", text)
+        ]
     assert bad == []

@@ -25,23 +25,31 @@ BREAKS = ["2012-03", "2019-01"]
 KOREA_AR = (0.49, 0.33)  # Korea's imports: AR(2) of the break model's residuals
 
 
-def _ar(n: int, rho: tuple[float, ...], rng: np.random.Generator, size: int = 1, sd: float = 0.05) -> np.ndarray:
+def _ar(
+    n: int, rho: tuple[float, ...], rng: np.random.Generator, size: int = 1, sd: float = 0.05
+) -> np.ndarray:
     e = rng.normal(0.0, sd, (size, n + 300))
     return lfilter([1.0], np.r_[1.0, -np.asarray(rho)], e, axis=1)[:, 300:]
 
 
-def _series(n: int = 294, level: float = 0.0, seed: int = 0, rho: tuple[float, ...] = KOREA_AR) -> pd.Series:
+def _series(
+    n: int = 294, level: float = 0.0, seed: int = 0, rho: tuple[float, ...] = KOREA_AR
+) -> pd.Series:
     idx = pd.date_range("2000-01-01", periods=n, freq="MS")
     t = np.arange(n)
     k = int(np.argmax(idx >= pd.Timestamp(BREAKS[0])))
     z = 8.0 + 0.004 * t + 0.08 * np.cos(2 * np.pi * idx.month / 12) + level * (t >= k)
-    return pd.Series(np.exp(z + _ar(n, rho, np.random.default_rng(seed))[0]), index=idx, name="imports")
+    return pd.Series(
+        np.exp(z + _ar(n, rho, np.random.default_rng(seed))[0]), index=idx, name="imports"
+    )
 
 
 def test_yule_walker_rows_equal_statsmodels():
     E = _ar(200, (0.6, 0.2), np.random.default_rng(1), size=5)
     for p in (1, 2, 3):
-        np.testing.assert_allclose(yule_walker_rows(E, p), [_yule_walker(e, p) for e in E], rtol=1e-10)
+        np.testing.assert_allclose(
+            yule_walker_rows(E, p), [_yule_walker(e, p) for e in E], rtol=1e-10
+        )
 
 
 def test_bias_correction_recovers_the_persistence_of_the_noise():
@@ -65,13 +73,19 @@ def test_calibrated_pvalues_are_roughly_uniform_without_a_break():
     Xd = its_design(idx, BREAKS)
     X = Xd.to_numpy()
     terms = [f(b) for b in BREAKS for f in (level_name, slope_name)]
-    Y = X @ np.r_[8.0, 0.004, np.zeros(X.shape[1] - 2)] + _ar(294, KOREA_AR, np.random.default_rng(4), size=120)
-    p = simulated_pvalues(Y, X, [list(Xd.columns).index(t) for t in terms], n_boot=99, seed=5, maxlags=12)
+    Y = X @ np.r_[8.0, 0.004, np.zeros(X.shape[1] - 2)] + _ar(
+        294, KOREA_AR, np.random.default_rng(4), size=120
+    )
+    p = simulated_pvalues(
+        Y, X, [list(Xd.columns).index(t) for t in terms], n_boot=99, seed=5, maxlags=12
+    )
     assert (p["hac"] <= 0.05).mean() > 0.15
     cal = p["cal"]
     assert 0.025 <= (cal <= 0.05).mean() <= 0.08
     assert 0.4 <= (cal <= 0.5).mean() <= 0.6 and 0.15 <= (cal <= 0.2).mean() <= 0.26
-    assert (cal <= 0.05).mean() < (p["boot"] <= 0.05).mean() + 0.01  # no more liberal than the plain bootstrap
+    assert (cal <= 0.05).mean() < (
+        p["boot"] <= 0.05
+    ).mean() + 0.01  # no more liberal than the plain bootstrap
 
 
 def test_planted_level_break_is_detected():

@@ -79,9 +79,7 @@ def _pin(source_id: str, data: bytes) -> None:
 
 
 @pytest.mark.integration
-def test_changed_wdi_digit_stops_its_readers(
-    raw: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_changed_wdi_digit_stops_its_readers(raw: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mirror = _needs_mirror()
     fetch.ensure("census", mirror=mirror)
     path = fetch.ensure("wdi", mirror=mirror)
@@ -100,7 +98,9 @@ def test_changed_wdi_digit_stops_its_readers(
 
 
 def test_changed_steel_table_stops_its_reader(raw: Path) -> None:
-    text = "# compiled\nyear\ttonnes_million\n2015\t4.40\n2016\t3.46\n2017\t3.62\n2018_quota\t2.68\n"
+    text = (
+        "# compiled\nyear\ttonnes_million\n2015\t4.40\n2016\t3.46\n2017\t3.62\n2018_quota\t2.68\n"
+    )
     _pin("steel_reference", text.encode())
     path = raw / "korea_steel_exports_to_us_tonnes.tsv"
     path.write_text(text, encoding="utf-8")
@@ -111,9 +111,7 @@ def test_changed_steel_table_stops_its_reader(raw: Path) -> None:
     # The claims step reads it through the same reader.
     ctx = claims.ClaimsContext(reference_dir=raw)
     with pytest.raises(ChecksumMismatch):
-        claims.reference_quota_share(
-            ctx, file=path.name, quota="2018_quota", start=2015, end=2017
-        )
+        claims.reference_quota_share(ctx, file=path.name, quota="2018_quota", start=2015, end=2017)
 
 
 def test_changed_hs2_extract_stops_its_reader(raw: Path) -> None:
@@ -121,7 +119,7 @@ def test_changed_hs2_extract_stops_its_reader(raw: Path) -> None:
 
     header = "I_COMMODITY,I_COMMODITY_LDESC,CTY_CODE,CTY_NAME,GEN_VAL_MO,YEAR,MONTH,COMM_LVL\n"
     rows = "".join(
-        f"87,VEHICLES,5800,\"KOREA, SOUTH\",{100 + m},2023,{m:02d},HS2\n" for m in range(1, 13)
+        f'87,VEHICLES,5800,"KOREA, SOUTH",{100 + m},2023,{m:02d},HS2\n' for m in range(1, 13)
     )
     path = raw / "imports_hs2_by_country_2023_2024.csv.gz"
     path.write_bytes(gzip.compress((header + rows).encode(), mtime=0))
@@ -213,10 +211,19 @@ def test_old_vintage_log_without_status_stays_readable(raw: Path) -> None:
     )
     (row,) = fetch.read_vintage_log()
     assert row["status"] == "accepted" and row["sha256"] == "a" * 64
-    fetch.append_vintage_log(log, {
-        "source": "wdi", "obtained_utc": "2025-01-02T00:00:00Z", "bytes": 10, "sha256": "b" * 64,
-        "first_month": "", "last_month": "", "origin": "test", "status": "rejected",
-    })
+    fetch.append_vintage_log(
+        log,
+        {
+            "source": "wdi",
+            "obtained_utc": "2025-01-02T00:00:00Z",
+            "bytes": 10,
+            "sha256": "b" * 64,
+            "first_month": "",
+            "last_month": "",
+            "origin": "test",
+            "status": "rejected",
+        },
+    )
     rows = fetch.read_vintage_log()
     assert [(r["sha256"][0], r["status"]) for r in rows] == [("a", "accepted"), ("b", "rejected")]
 

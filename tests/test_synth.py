@@ -83,7 +83,9 @@ def test_placebo_ratio_of_treated_matches_its_own_fit() -> None:
     ratios = synth.placebo_ratios(panel, TREATED, donors, TREAT_YEAR)
     assert ratios[TREATED] == pytest.approx(fit.rmspe_ratio, rel=1e-6)
     # a placebo never draws on the treated unit: dropping it from the panel changes nothing
-    donor_ratios = synth.placebo_ratios(panel.drop(columns=TREATED), donors[0], donors[1:], TREAT_YEAR)
+    donor_ratios = synth.placebo_ratios(
+        panel.drop(columns=TREATED), donors[0], donors[1:], TREAT_YEAR
+    )
     assert ratios[donors[0]] == pytest.approx(donor_ratios[donors[0]], rel=1e-6)
 
 
@@ -128,7 +130,9 @@ def test_fit_weights_are_on_the_simplex() -> None:
 # ---------------------------------------------------------------------------------------------
 # Donor pool and panel on a tiny monthly table
 # ---------------------------------------------------------------------------------------------
-def monthly_table(units: dict[int, tuple[np.ndarray, np.ndarray]], start: str, aggregates=()) -> pd.DataFrame:
+def monthly_table(
+    units: dict[int, tuple[np.ndarray, np.ndarray]], start: str, aggregates=()
+) -> pd.DataFrame:
     """Cleaned-table frame from ``code -> (monthly exports, monthly imports)``."""
     frames = []
     for code, (exp, imp) in units.items():
@@ -166,7 +170,12 @@ def test_donor_pool_excludes_fta_partners_gaps_and_aggregates() -> None:
     pool = synth.donor_pool(trade, 2000, 2002, exclude=[200], treated=TREATED)
     assert pool == [100, 500]
     # the window matters: over 2000 alone unit 300 and 400 are complete
-    assert synth.donor_pool(trade, 2000, 2000, exclude=iter([200]), treated=TREATED) == [100, 300, 400, 500]
+    assert synth.donor_pool(trade, 2000, 2000, exclude=iter([200]), treated=TREATED) == [
+        100,
+        300,
+        400,
+        500,
+    ]
     panel = synth.annual_log_panel(trade, "exports", [100, 300, 500], 2000, 2002)
     assert panel.loc[2000, 100] == pytest.approx(math.log(12))
     assert np.isnan(panel.loc[2002, 300])  # 11 months: no annual total
@@ -198,15 +207,30 @@ def test_evaluation_dict_shape_on_a_synthetic_table() -> None:
         units[int(code)] = (monthly, monthly * 1.1)
     trade = monthly_table(units, "2000-01-01")
     out = synth.evaluation(
-        trade, exclude=[1012], treated=TREATED, pre_start=2000, treatment_year=2020,
-        post_end=2024, time_year=2015, min_flow=None,
+        trade,
+        exclude=[1012],
+        treated=TREATED,
+        pre_start=2000,
+        treatment_year=2020,
+        post_end=2024,
+        time_year=2015,
+        min_flow=None,
     )
     json.dumps(out, allow_nan=False)
     assert set(out) == {"exports", "imports"}
     res = out["exports"]
     assert set(res) == {
-        "outcome", "weights", "donor_names", "n_donors", "pre_rmspe", "post_rmspe",
-        "rmspe_ratio", "rank", "p_value", "gap_by_year", "placebo_in_time",
+        "outcome",
+        "weights",
+        "donor_names",
+        "n_donors",
+        "pre_rmspe",
+        "post_rmspe",
+        "rmspe_ratio",
+        "rank",
+        "p_value",
+        "gap_by_year",
+        "placebo_in_time",
     }
     assert res["n_donors"] == 11
     assert "1012" not in res["weights"] and str(TREATED) not in res["weights"]
@@ -224,13 +248,29 @@ def test_bad_parameters_raise() -> None:
     ones = np.ones(48)
     trade = monthly_table({100: (ones, ones), TREATED: (ones, ones)}, "2000-01-01")
     with pytest.raises(synth.ParameterError):
-        synth.run_flow(trade, "exports", [], TREATED, pre_start=2000, treatment_year=2001,
-                       post_end=2001, time_year=2003)
+        synth.run_flow(
+            trade,
+            "exports",
+            [],
+            TREATED,
+            pre_start=2000,
+            treatment_year=2001,
+            post_end=2001,
+            time_year=2003,
+        )
     with pytest.raises(synth.ParameterError):
         synth.annual_log_panel(trade, "balance", [100], 2000, 2001)
     with pytest.raises(synth.DataError):
-        synth.run_flow(trade, "exports", [], 4242, pre_start=2000, treatment_year=2002,
-                       post_end=2003, time_year=2001)
+        synth.run_flow(
+            trade,
+            "exports",
+            [],
+            4242,
+            pre_start=2000,
+            treatment_year=2002,
+            post_end=2003,
+            time_year=2001,
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,12 +13,23 @@ from analysis.sources import wdi as worldbank
 YEARS = [str(y) for y in range(1998, 2004)]
 
 
-def write_wdi(path: Path, rows: list[list[str]], *, years: list[str] = YEARS, bom: bool = True,
-              preamble: bool = True) -> Path:
+def write_wdi(
+    path: Path,
+    rows: list[list[str]],
+    *,
+    years: list[str] = YEARS,
+    bom: bool = True,
+    preamble: bool = True,
+) -> Path:
     """A small file in the WDI bulk format: BOM, 4 preamble lines, header, trailing empty column."""
     lines = []
     if preamble:
-        lines += ['"Data Source","World Development Indicators",', "", '"Last Updated Date","2025-03-24",', ""]
+        lines += [
+            '"Data Source","World Development Indicators",',
+            "",
+            '"Last Updated Date","2025-03-24",',
+            "",
+        ]
     header = ["Country Name", "Country Code", "Indicator Name", "Indicator Code", *years]
     lines.append(",".join(f'"{h}"' for h in header) + ",")
     for r in rows:
@@ -37,10 +48,18 @@ def wdi_file(tmp_path: Path) -> Path:
     return write_wdi(
         tmp_path / "API_KOR.csv",
         [
-            row("NY.GDP.MKTP.KD.ZG", "GDP growth (annual %)", ["-5.1", "11.5", "9.1", "4.9", "7.7", "3.1"]),
+            row(
+                "NY.GDP.MKTP.KD.ZG",
+                "GDP growth (annual %)",
+                ["-5.1", "11.5", "9.1", "4.9", "7.7", "3.1"],
+            ),
             row("SL.UEM.TOTL.ZS", "Unemployment, total", ["7.0", "6.3", "4.4", "4.0", "3.3", ""]),
             row("NE.TRD.GNFS.ZS", "Trade (% of GDP)", ["70.1", "", "66.1", "62.2", "58.3", "61.2"]),
-            row("PA.NUS.FCRF", "Official exchange rate", ["1401.4", "1188.8", "1131.0", "1291.0", "1251.1", "1191.6"]),
+            row(
+                "PA.NUS.FCRF",
+                "Official exchange rate",
+                ["1401.4", "1188.8", "1131.0", "1291.0", "1251.1", "1191.6"],
+            ),
             row("AG.LND.TOTL.K2", "Land area", ["", "", "", "", "", ""]),
         ],
     )
@@ -83,13 +102,17 @@ def test_korea_macro(wdi_file: Path) -> None:
 
 
 def test_korea_macro_missing_indicator(tmp_path: Path) -> None:
-    path = write_wdi(tmp_path / "w.csv", [row("NY.GDP.MKTP.KD.ZG", "GDP growth", ["1", "2", "3", "4", "5", "6"])])
+    path = write_wdi(
+        tmp_path / "w.csv", [row("NY.GDP.MKTP.KD.ZG", "GDP growth", ["1", "2", "3", "4", "5", "6"])]
+    )
     with pytest.raises(DataError, match="SL.UEM.TOTL.ZS"):
         worldbank.korea_macro(worldbank.read_wdi(path))
 
 
 def test_read_wdi_without_bom(tmp_path: Path) -> None:
-    path = write_wdi(tmp_path / "w.csv", [row("X.Y", "x", ["1", "2", "3", "4", "5", "6"])], bom=False)
+    path = write_wdi(
+        tmp_path / "w.csv", [row("X.Y", "x", ["1", "2", "3", "4", "5", "6"])], bom=False
+    )
     assert len(worldbank.read_wdi(path)) == 6
 
 
@@ -98,11 +121,30 @@ def test_read_wdi_without_bom(tmp_path: Path) -> None:
     [
         (lambda p: p, "not found"),
         (lambda p: (p.write_text("a,b\n1,2\n"), p)[1], "not a"),
-        (lambda p: write_wdi(p, [row(f"X.{i}", "x", ["1"] * 6) for i in range(6)], preamble=False), "not a WDI bulk CSV"),
-        (lambda p: write_wdi(p, [row("X.Y", "x", ["1"] * 6)], preamble=False), "not a readable WDI bulk CSV"),
-        (lambda p: write_wdi(p, [row("X.Y", "x", ["1"] * 6), row("X.Y", "x", ["2"] * 6)]), "repeated: X.Y"),
-        (lambda p: write_wdi(p, [row("X.Y", "x", ["1", "2", "n/a", "4", "5", "6"])]), "non-numeric value 'n/a'"),
-        (lambda p: write_wdi(p, [row("X.Y", "x", ["1"] * 6), row("X.Z", "z", ["1"] * 6, country="JPN")]), "one country"),
+        (
+            lambda p: write_wdi(
+                p, [row(f"X.{i}", "x", ["1"] * 6) for i in range(6)], preamble=False
+            ),
+            "not a WDI bulk CSV",
+        ),
+        (
+            lambda p: write_wdi(p, [row("X.Y", "x", ["1"] * 6)], preamble=False),
+            "not a readable WDI bulk CSV",
+        ),
+        (
+            lambda p: write_wdi(p, [row("X.Y", "x", ["1"] * 6), row("X.Y", "x", ["2"] * 6)]),
+            "repeated: X.Y",
+        ),
+        (
+            lambda p: write_wdi(p, [row("X.Y", "x", ["1", "2", "n/a", "4", "5", "6"])]),
+            "non-numeric value 'n/a'",
+        ),
+        (
+            lambda p: write_wdi(
+                p, [row("X.Y", "x", ["1"] * 6), row("X.Z", "z", ["1"] * 6, country="JPN")]
+            ),
+            "one country",
+        ),
         (lambda p: write_wdi(p, [row("X.Y", "x", [])], years=[]), "no year columns"),
     ],
 )

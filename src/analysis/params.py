@@ -34,13 +34,21 @@ FORECAST_MODELS: tuple[str, ...] = ("sarimax", "ets")
 
 #: Parameter names as the notebook and the models spell them in messages.
 NOTEBOOK_NAMES: Mapping[str, str] = {
-    "start": "start", "end": "end", "breaks": "breaks", "train_end": "train_end",
-    "forecast_model": "forecast_model", "hac_maxlags": "hac_maxlags",
+    "start": "start",
+    "end": "end",
+    "breaks": "breaks",
+    "train_end": "train_end",
+    "forecast_model": "forecast_model",
+    "hac_maxlags": "hac_maxlags",
 }
 #: ... and as the Makefile's variables spell them.
 MAKE_NAMES: Mapping[str, str] = {
-    "start": "START", "end": "END", "breaks": "BREAKS", "train_end": "TRAIN_END",
-    "forecast_model": "FORECAST", "hac_maxlags": "HAC_MAXLAGS",
+    "start": "START",
+    "end": "END",
+    "breaks": "BREAKS",
+    "train_end": "TRAIN_END",
+    "forecast_model": "FORECAST",
+    "hac_maxlags": "HAC_MAXLAGS",
 }
 
 
@@ -113,11 +121,18 @@ def validate(
         if not first < b <= last:
             raise ParameterError(f"{names['breaks']}={b}: outside the data window {window}")
     if checked != sorted(set(checked)):
-        raise ParameterError(f"{names['breaks']}={','.join(checked)}: give distinct months in increasing order")
-    te = previous_month(checked[0]) if is_blank(train_end) else parse_month(train_end, names["train_end"])
+        raise ParameterError(
+            f"{names['breaks']}={','.join(checked)}: give distinct months in increasing order"
+        )
+    te = (
+        previous_month(checked[0])
+        if is_blank(train_end)
+        else parse_month(train_end, names["train_end"])
+    )
     if not first <= te < last:
         raise ParameterError(
-            f"{names['train_end']}={te}: must lie in the data window {window} with months after it")
+            f"{names['train_end']}={te}: must lie in the data window {window} with months after it"
+        )
     check_forecast_model(forecast_model, names["forecast_model"])
     if int(hac_maxlags) < 0:
         raise ParameterError(f"{names['hac_maxlags']}={hac_maxlags}: must be >= 0")
@@ -141,9 +156,17 @@ def build_params(
     if end and end < start:
         raise ParameterError(f"END={end} is before START={start}")
     if end and end > partner.last_month:
-        raise ParameterError(f"END={end}: after the last month of data for {partner.name} ({partner.last_month})")
-    checked, train_end = validate(breaks, first=start, last=last, forecast_model=forecast_model,
-                                  names=MAKE_NAMES, where=f" for {partner.name}")
+        raise ParameterError(
+            f"END={end}: after the last month of data for {partner.name} ({partner.last_month})"
+        )
+    checked, train_end = validate(
+        breaks,
+        first=start,
+        last=last,
+        forecast_model=forecast_model,
+        names=MAKE_NAMES,
+        where=f" for {partner.name}",
+    )
     return {
         "partner": str(partner.code),
         "start": start,
@@ -179,13 +202,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m analysis.params")
     ap.add_argument("path", type=Path)
     # Defaults come from the environment (make passes parameters as data, not shell text).
-    ap.add_argument("--partner", default=config.run_parameter("partner", str(config.DEFAULT_PARTNER)))
+    ap.add_argument(
+        "--partner", default=config.run_parameter("partner", str(config.DEFAULT_PARTNER))
+    )
     ap.add_argument("--start", default=config.run_parameter("start"))
     ap.add_argument("--end", default=config.run_parameter("end"))
     ap.add_argument("--breaks", default=config.run_parameter("breaks", "2012-03"))
     ap.add_argument("--forecast", default=config.run_parameter("forecast", "sarimax"))
-    ap.add_argument("--print-partner", action="store_true",
-                    help="print the Census code of an existing params file's partner, write nothing")
+    ap.add_argument(
+        "--print-partner",
+        action="store_true",
+        help="print the Census code of an existing params file's partner, write nothing",
+    )
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     if args.print_partner:
         print(read_partner(args.path))

@@ -66,7 +66,9 @@ def load_partners(path: str | Path = config.PARTNERS_CSV) -> list[Partner]:
     """Read the partner table written by the cleaning step."""
     path = Path(path)
     if not path.exists():
-        raise AnalysisError(f"{path}: partner table not found; run `make data/processed/trade_monthly.csv` first")
+        raise AnalysisError(
+            f"{path}: partner table not found; run `make data/processed/trade_monthly.csv` first"
+        )
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     return [
@@ -124,7 +126,9 @@ def _by_alias(q: str, partners: list[Partner]) -> Partner | None:
     for alias, code in ALIASES.items():
         if _words(alias) == words:
             if code < 0:
-                raise ParameterError(f"partner {q!r}: the United States is the reporter, not a partner")
+                raise ParameterError(
+                    f"partner {q!r}: the United States is the reporter, not a partner"
+                )
             return _by_code(code, partners)
     return None
 
@@ -154,7 +158,9 @@ def resolve(query: str | int, partners: list[Partner] | None = None) -> Partner:
     if q.lstrip("0").isdigit() or q == "0":
         hit = _by_code(int(q), partners)
         if hit is None:
-            raise ParameterError(f"partner {q}: no Census partner has this code (Korea, South is 5800)")
+            raise ParameterError(
+                f"partner {q}: no Census partner has this code (Korea, South is 5800)"
+            )
         return hit
     folded = q.casefold()
     for p in partners:
@@ -171,13 +177,18 @@ def resolve(query: str | int, partners: list[Partner] | None = None) -> Partner:
     if len({p.name for p in matches}) == 1:
         return max(matches, key=lambda p: (p.last_month, p.code))
     if matches:
-        listed = ", ".join(f"{p.name} ({p.code})" for p in sorted(matches, key=lambda p: p.name)[:6])
-        raise ParameterError(f"partner {q!r}: ambiguous; it matches {listed}: give the code or the full name")
+        listed = ", ".join(
+            f"{p.name} ({p.code})" for p in sorted(matches, key=lambda p: p.name)[:6]
+        )
+        raise ParameterError(
+            f"partner {q!r}: ambiguous; it matches {listed}: give the code or the full name"
+        )
     names = {p.name.casefold(): p for p in partners}
     close = difflib.get_close_matches(folded, list(names), n=3, cutoff=0.5)
     hint = ", ".join(f"{names[n].name} ({names[n].code})" for n in close[:4])
     raise ParameterError(
-        f"partner {q!r}: unknown" + (f"; closest: {hint}" if hint else "; see data/processed/partners.csv")
+        f"partner {q!r}: unknown"
+        + (f"; closest: {hint}" if hint else "; see data/processed/partners.csv")
     )
 
 
@@ -196,7 +207,9 @@ def report_slug(partner: Partner, reports_dir: Path | None = None) -> str:
     return partner.slug
 
 
-def countries_covering(month: str, partners: list[Partner] | None = None, *, margin: int = 36) -> list[Partner]:
+def countries_covering(
+    month: str, partners: list[Partner] | None = None, *, margin: int = 36
+) -> list[Partner]:
     """Countries (not aggregates) with trade in every month from ``margin`` months before
     ``month`` (YYYY-MM) to ``margin`` months after it: those a break model can be fitted to."""
     if partners is None:
@@ -209,8 +222,11 @@ def countries_covering(month: str, partners: list[Partner] | None = None, *, mar
         return int(ym[:4]) * 12 + int(ym[5:7]) - 1
 
     return [
-        p for p in partners
-        if not p.is_aggregate and index(p.first_month) <= first and index(p.last_month) >= last
+        p
+        for p in partners
+        if not p.is_aggregate
+        and index(p.first_month) <= first
+        and index(p.last_month) >= last
         and p.months_with_trade == p.months
     ]
 
@@ -222,13 +238,19 @@ def main(argv: list[str] | None = None) -> int:
     ``ANALYSIS_BREAKS``: make passes them as data in the environment, not as shell text."""
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["list"] and len(args) <= 2:
-        month = args[1] if len(args) == 2 else config.run_parameter("breaks", "2012-03").split(",")[0].strip()
+        month = (
+            args[1]
+            if len(args) == 2
+            else config.run_parameter("breaks", "2012-03").split(",")[0].strip()
+        )
         print("\n".join(report_slug(p) for p in countries_covering(month)))
         return 0
     if not 1 <= len(args) <= 2 or args[0] not in {"slug", "code", "name"}:
         print("usage: python -m analysis.partners {slug|code|name|list} [QUERY]", file=sys.stderr)
         return 2
-    query = args[1] if len(args) == 2 else config.run_parameter("partner", str(config.DEFAULT_PARTNER))
+    query = (
+        args[1] if len(args) == 2 else config.run_parameter("partner", str(config.DEFAULT_PARTNER))
+    )
     p = resolve(query)
     print({"slug": report_slug(p), "code": p.code, "name": p.name}[args[0]])
     return 0

@@ -52,8 +52,9 @@ def covers(products: pd.DataFrame) -> str:
     return f"{products['date'].min():%Y-%m}..{products['date'].max():%Y-%m}, {flow_text}, {levels}"
 
 
-def _monthly(ctx: _Context, partner: int, flow: str, years: list[int], last_month: int,
-             what: str) -> pd.DataFrame | str:
+def _monthly(
+    ctx: _Context, partner: int, flow: str, years: list[int], last_month: int, what: str
+) -> pd.DataFrame | str:
     """HS2 rows of the partner and flow for ``years`` (months 1..``last_month``), or the
     sentence saying which data are missing."""
     period = " and ".join(map(str, years))
@@ -61,9 +62,14 @@ def _monthly(ctx: _Context, partner: int, flow: str, years: list[int], last_mont
         period = f"January to {calendar.month_name[last_month]} of {period}"
     need = f"needs {FLOW_WORDS[flow]} {_name(ctx, partner)} by HS2 for {period} ({what})"
     if ctx.products is None:
-        return f"{need}; no product table in this run ({ctx.unavailable.get('products', 'not given')})"
-    rows = ctx.products[(ctx.products["partner_code"] == partner) & (ctx.products["flow"] == flow)
-                        & (ctx.products["level"] == "HS2")]
+        return (
+            f"{need}; no product table in this run ({ctx.unavailable.get('products', 'not given')})"
+        )
+    rows = ctx.products[
+        (ctx.products["partner_code"] == partner)
+        & (ctx.products["flow"] == flow)
+        & (ctx.products["level"] == "HS2")
+    ]
     rows = rows[rows["date"].dt.year.isin(years) & (rows["date"].dt.month <= last_month)]
     if rows["date"].nunique() < len(years) * last_month:
         return f"{need}; the product table covers {covers(ctx.products)}"
@@ -74,8 +80,11 @@ def _years_listing(ctx: _Context, partner: int, flow: str, chapters: list[str], 
     """For information: the chapters' value or share in each complete year the table holds."""
     if ctx.products is None:
         return ""
-    rows = ctx.products[(ctx.products["partner_code"] == partner) & (ctx.products["flow"] == flow)
-                        & (ctx.products["level"] == "HS2")]
+    rows = ctx.products[
+        (ctx.products["partner_code"] == partner)
+        & (ctx.products["flow"] == flow)
+        & (ctx.products["level"] == "HS2")
+    ]
     months = rows.groupby(rows["date"].dt.year)["date"].nunique()
     full = rows[rows["date"].dt.year.isin(months.index[months == 12])]
     by_year = full.groupby(full["date"].dt.year)
@@ -87,18 +96,29 @@ def _years_listing(ctx: _Context, partner: int, flow: str, chapters: list[str], 
     return f"; for information, in the complete years it holds: {text}"
 
 
-def share(ctx: _Context, *, partner: int, chapters: str, year: int, flow: str = "imports") -> Result:
+def share(
+    ctx: _Context, *, partner: int, chapters: str, year: int, flow: str = "imports"
+) -> Result:
     """Share (%) of HS2 ``chapters`` in the partner's ``flow`` in ``year``."""
     codes = chapter_list(chapters)
     what = f"HS {'+'.join(codes)} share"
     rows = _monthly(ctx, partner, flow, [year], 12, what)
     if isinstance(rows, str):
         return None, rows + _years_listing(ctx, partner, flow, codes, share=True)
-    return 100.0 * float(rows.loc[rows["hs_code"].isin(codes), "value"].sum()) / float(rows["value"].sum()), ""
+    return 100.0 * float(rows.loc[rows["hs_code"].isin(codes), "value"].sum()) / float(
+        rows["value"].sum()
+    ), ""
 
 
-def value(ctx: _Context, *, partner: int, chapters: str, year: int, flow: str = "imports",
-          scale: float = 1.0) -> Result:
+def value(
+    ctx: _Context,
+    *,
+    partner: int,
+    chapters: str,
+    year: int,
+    flow: str = "imports",
+    scale: float = 1.0,
+) -> Result:
     """Value of HS2 ``chapters`` in the partner's ``flow`` in ``year`` (US$ millions x ``scale``)."""
     codes = chapter_list(chapters)
     rows = _monthly(ctx, partner, flow, [year], 12, f"HS {'+'.join(codes)} value")
@@ -107,8 +127,16 @@ def value(ctx: _Context, *, partner: int, chapters: str, year: int, flow: str = 
     return float(rows.loc[rows["hs_code"].isin(codes), "value"].sum()) * scale, ""
 
 
-def pct_change(ctx: _Context, *, partner: int, chapters: str, base: int, year: int, flow: str = "imports",
-               last_month: int = 12) -> Result:
+def pct_change(
+    ctx: _Context,
+    *,
+    partner: int,
+    chapters: str,
+    base: int,
+    year: int,
+    flow: str = "imports",
+    last_month: int = 12,
+) -> Result:
     """Percent change of HS2 ``chapters`` in ``flow`` from ``base`` to ``year``, both summed
     over January to ``last_month``."""
     codes = chapter_list(chapters)
@@ -128,13 +156,23 @@ def balance_share(ctx: _Context, *, partner: int, chapters: str, year: int) -> R
     codes = chapter_list(chapters)
     net = {}
     for flow in ("exports", "imports"):
-        rows = _monthly(ctx, partner, flow, [year], 12, f"HS {'+'.join(codes)} balance: exports and imports")
+        rows = _monthly(
+            ctx, partner, flow, [year], 12, f"HS {'+'.join(codes)} balance: exports and imports"
+        )
         if isinstance(rows, str):
             return None, rows
-        net[flow] = (float(rows.loc[rows["hs_code"].isin(codes), "value"].sum()), float(rows["value"].sum()))
+        net[flow] = (
+            float(rows.loc[rows["hs_code"].isin(codes), "value"].sum()),
+            float(rows["value"].sum()),
+        )
     part = net["imports"][0] - net["exports"][0]
     total = net["imports"][1] - net["exports"][1]
     if total <= 0:
-        return None, f"no U.S. deficit with the partner in {year} (balance US$ {-total:,.0f} million)"
-    return 100.0 * part / total, (f"HS {'+'.join(codes)} deficit US$ {part:,.0f} million of a total goods "
-                                  f"deficit of US$ {total:,.0f} million in {year}")
+        return (
+            None,
+            f"no U.S. deficit with the partner in {year} (balance US$ {-total:,.0f} million)",
+        )
+    return 100.0 * part / total, (
+        f"HS {'+'.join(codes)} deficit US$ {part:,.0f} million of a total goods "
+        f"deficit of US$ {total:,.0f} million in {year}"
+    )

@@ -51,7 +51,9 @@ def _significant(v: object) -> str:
     x = float(v)
     if x == 0:
         return "0"
-    text = f"{x:,.{max(0, 3 - int(math.floor(math.log10(abs(x)))))}f}" if abs(x) < 1e4 else f"{x:,.0f}"
+    text = (
+        f"{x:,.{max(0, 3 - int(math.floor(math.log10(abs(x)))))}f}" if abs(x) < 1e4 else f"{x:,.0f}"
+    )
     return text.replace("-", "\u2212")
 
 
@@ -70,8 +72,10 @@ def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
     return (
         markup.table(shown, na_rep="")
         .map(lambda v: colours.get(str(v), ""), subset=[RESULT_HEADERS["verdict"]])
-        .set_properties(subset=[RESULT_HEADERS["note"], RESULT_HEADERS["claim"]],
-                        **{"text-align": "left", "white-space": "normal"})
+        .set_properties(
+            subset=[RESULT_HEADERS["note"], RESULT_HEADERS["claim"]],
+            **{"text-align": "left", "white-space": "normal"},
+        )
     )
 
 
@@ -86,15 +90,21 @@ def summary_sentence(results: pd.DataFrame) -> str:
     verdict rests on the report's own arithmetic or compiled figures, counted apart."""
     data = results[results["basis"] == "data"]
     c = verdict_counts(data)
-    text = (f"Of {len(results)} claims, {len(data)} can be checked against official data: "
-            f"**{c['supported']} supported**, **{c['contradicted']} contradicted** and "
-            f"**{c['not_checkable']} not checkable** with the data at hand.")
-    for b, what in (("arithmetic", "recompute the report's own arithmetic"),
-                    ("reference", "compare with a compiled table of trade-press or agency figures")):
+    text = (
+        f"Of {len(results)} claims, {len(data)} can be checked against official data: "
+        f"**{c['supported']} supported**, **{c['contradicted']} contradicted** and "
+        f"**{c['not_checkable']} not checkable** with the data at hand."
+    )
+    for b, what in (
+        ("arithmetic", "recompute the report's own arithmetic"),
+        ("reference", "compare with a compiled table of trade-press or agency figures"),
+    ):
         part = results[results["basis"] == b]
         if len(part):
-            text += (f" {len(part)} only {what} ({verdict_counts(part)['supported']} agree); "
-                     "they are not data checks.")
+            text += (
+                f" {len(part)} only {what} ({verdict_counts(part)['supported']} agree); "
+                "they are not data checks."
+            )
     rest = int((results["basis"] == "none").sum())
     if rest:
         text += f" {rest} state numbers that none of the project's sources holds."
@@ -126,5 +136,7 @@ def display_path(path: str | Path) -> str:
 def optional_sources_text(context: ClaimsContext) -> str:
     """Where the optional sources were read from (``read from `folder, folder```), or that they
     were not available in this run."""
-    folders = sorted({display_path(d) for d in (context.reference_dir, context.census_api_dir) if d})
+    folders = sorted(
+        {display_path(d) for d in (context.reference_dir, context.census_api_dir) if d}
+    )
     return f"read from `{', '.join(folders)}`" if folders else "not available in this run"

@@ -61,6 +61,7 @@ VALUE_DECIMALS: int = 6
 
 # ---- validation ------------------------------------------------------------------------------
 
+
 def _is_blank(value: object) -> bool:
     if value is None:
         return True
@@ -141,7 +142,9 @@ def _canonical_columns(df: pd.DataFrame, path: str | Path) -> pd.DataFrame:
         msg = f"missing column(s) {', '.join(missing)}"
         if extra:
             msg += f"; unexpected column(s) {', '.join(extra)} (renamed?)"
-        raise DataError(path, msg + "; expected year, CTY_CODE, CTYNAME, IJAN..IDEC, IYR, EJAN..EDEC, EYR")
+        raise DataError(
+            path, msg + "; expected year, CTY_CODE, CTYNAME, IJAN..IDEC, IYR, EJAN..EDEC, EYR"
+        )
     return out[list(WIDE_COLUMNS)]
 
 
@@ -180,17 +183,27 @@ def validate_wide(
     implausible = years[(years < MIN_YEAR) | (years > this_year + 1)]
     if len(implausible):
         row = implausible.index[0]
-        raise DataError(path, f"implausible year {implausible.iloc[0]} in {_describe(df, row)} (expected {MIN_YEAR}..{this_year + 1})")
+        raise DataError(
+            path,
+            f"implausible year {implausible.iloc[0]} in {_describe(df, row)} (expected {MIN_YEAR}..{this_year + 1})",
+        )
     present = set(years)
     holes = [y for y in range(min(present), max(present) + 1) if y not in present]
     if holes:
-        raise DataError(path, f"years are not contiguous: no rows for {', '.join(map(str, holes[:5]))}" + (" ..." if len(holes) > 5 else ""))
+        raise DataError(
+            path,
+            f"years are not contiguous: no rows for {', '.join(map(str, holes[:5]))}"
+            + (" ..." if len(holes) > 5 else ""),
+        )
 
     codes = df["CTY_CODE"].map(_as_int)
     bad = codes[codes.isna() | (codes.fillna(0) <= 0) | (codes.fillna(0) > 9999)]
     if len(bad):
         row = bad.index[0]
-        raise DataError(path, f"CTY_CODE {df.at[row, 'CTY_CODE']!r} is not a Census code (1-4 digits) in {_describe(df, row)}")
+        raise DataError(
+            path,
+            f"CTY_CODE {df.at[row, 'CTY_CODE']!r} is not a Census code (1-4 digits) in {_describe(df, row)}",
+        )
     codes = codes.astype("int64")
 
     names = df["CTYNAME"].map(lambda v: "" if _is_blank(v) else str(v).strip())
@@ -276,6 +289,7 @@ def format_years(years: Iterable[int]) -> str:
 
 # ---- reshaping -------------------------------------------------------------------------------
 
+
 def to_long(df: pd.DataFrame) -> pd.DataFrame:
     """One row per partner-month from the validated wide table.
 
@@ -285,7 +299,9 @@ def to_long(df: pd.DataFrame) -> pd.DataFrame:
     n = len(df)
     years = np.repeat(df["year"].to_numpy(dtype="int64"), 12)
     months = np.tile(np.arange(1, 13), n)
-    dates = pd.to_datetime(pd.DataFrame({"year": years, "month": months, "day": 1})).astype("datetime64[us]")
+    dates = pd.to_datetime(pd.DataFrame({"year": years, "month": months, "day": 1})).astype(
+        "datetime64[us]"
+    )
     return pd.DataFrame(
         {
             "date": dates,
@@ -322,7 +338,9 @@ def unpublished_months(df_wide: pd.DataFrame) -> list[pd.Timestamp]:
     return _trailing_empty_months(any_trade)
 
 
-def drop_unpublished(long: pd.DataFrame, months: Iterable[pd.Timestamp] | None = None) -> pd.DataFrame:
+def drop_unpublished(
+    long: pd.DataFrame, months: Iterable[pd.Timestamp] | None = None
+) -> pd.DataFrame:
     """Drop the unpublished months from the long table.
 
     ``months`` defaults to the same rule as ``unpublished_months`` applied to ``long``
@@ -331,7 +349,9 @@ def drop_unpublished(long: pd.DataFrame, months: Iterable[pd.Timestamp] | None =
     if months is None:
         year = long["date"].dt.year.max()
         latest = long[long["date"].dt.year == year]
-        any_trade = ((latest["exports"] != 0) | (latest["imports"] != 0)).groupby(latest["date"]).any()
+        any_trade = (
+            ((latest["exports"] != 0) | (latest["imports"] != 0)).groupby(latest["date"]).any()
+        )
         months = _trailing_empty_months(any_trade.sort_index())
     drop = pd.DatetimeIndex(list(months))
     if drop.empty:

@@ -60,8 +60,12 @@ def load_mirror(path: str | Path = DEFAULT_RAW) -> pd.DataFrame:
 
 
 def load_api(
-    flows: Sequence[str], levels: Sequence[str], years: Iterable[int], *,
-    client: api.Client | None = None, chapter_list: Sequence[str] | None = None,
+    flows: Sequence[str],
+    levels: Sequence[str],
+    years: Iterable[int],
+    *,
+    client: api.Client | None = None,
+    chapter_list: Sequence[str] | None = None,
 ) -> list[tuple[str, str, pd.DataFrame]]:
     """``(flow, level, table)`` answered by the API client for each flow and level."""
     client = client or api.Client()
@@ -87,21 +91,30 @@ def process(raw: pd.DataFrame, *, flow: str, level: str, source: str) -> pd.Data
     if missing:
         raise DataError(None, f"{flow} {level}: API table has no {', '.join(missing)} column")
     code = raw["CTY_CODE"].astype(str).str.strip()
-    countries = raw[code.str.fullmatch(r"\d{4}") & (pd.to_numeric(code, errors="coerce") >= COUNTRY_CODE_MIN)]
+    countries = raw[
+        code.str.fullmatch(r"\d{4}") & (pd.to_numeric(code, errors="coerce") >= COUNTRY_CODE_MIN)
+    ]
     if "COMM_LVL" in countries:
         countries = countries[countries["COMM_LVL"].astype(str) == level]
     desc_col = f"{spec.commodity}_LDESC"
-    out = pd.DataFrame({
-        "date": pd.to_datetime(countries["YEAR"].astype(str) + "-" + countries["MONTH"].astype(str).str.zfill(2) + "-01",
-                               format="%Y-%m-%d"),
-        "partner_code": countries["CTY_CODE"].astype("int64"),
-        "flow": flow,
-        "level": level,
-        "hs_code": countries[spec.commodity].astype(str).str.strip(),
-        "description": countries[desc_col].astype(str) if desc_col in countries else "",
-        "value": (pd.to_numeric(countries[spec.value]) / 1e6).round(VALUE_DECIMALS),
-        "source": source,
-    })
+    out = pd.DataFrame(
+        {
+            "date": pd.to_datetime(
+                countries["YEAR"].astype(str)
+                + "-"
+                + countries["MONTH"].astype(str).str.zfill(2)
+                + "-01",
+                format="%Y-%m-%d",
+            ),
+            "partner_code": countries["CTY_CODE"].astype("int64"),
+            "flow": flow,
+            "level": level,
+            "hs_code": countries[spec.commodity].astype(str).str.strip(),
+            "description": countries[desc_col].astype(str) if desc_col in countries else "",
+            "value": (pd.to_numeric(countries[spec.value]) / 1e6).round(VALUE_DECIMALS),
+            "source": source,
+        }
+    )
     out = _one_description(out)
     out = out.sort_values(["flow", "level", "partner_code", "hs_code", "date"], kind="stable")
     out = out.reset_index(drop=True)[list(COLUMNS)]
@@ -117,8 +130,16 @@ def _one_description(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _dtypes() -> dict[str, str]:
-    return {"date": "datetime64[ns]", "partner_code": "int64", "flow": "str", "level": "str",
-            "hs_code": "str", "description": "str", "value": "float64", "source": "str"}
+    return {
+        "date": "datetime64[ns]",
+        "partner_code": "int64",
+        "flow": "str",
+        "level": "str",
+        "hs_code": "str",
+        "description": "str",
+        "value": "float64",
+        "source": "str",
+    }
 
 
 def _fail(problem: str) -> DataError:
@@ -182,19 +203,30 @@ def save(df: pd.DataFrame, out_dir: str | Path) -> dict[str, Path]:
     """Write the CSV and its Parquet twin, each atomically (rendered in memory first)."""
     out_dir = Path(out_dir)
     payloads = {CSV_NAME: csv_bytes(df), PARQUET_NAME: clean_table.parquet_bytes(df)}
-    return {name: write_atomic(out_dir / name, lambda p, b=data: p.write_bytes(b))
-            for name, data in payloads.items()}
+    return {
+        name: write_atomic(out_dir / name, lambda p, b=data: p.write_bytes(b))
+        for name, data in payloads.items()
+    }
 
 
 def run_mirror(raw_path: str | Path, out_dir: str | Path) -> pd.DataFrame:
     """The HS2 imports extract -> ``out_dir/trade_hs_monthly.{csv,parquet}``; the table."""
-    table = combine([process(load_mirror(raw_path), flow="imports", level="HS2", source=SOURCE_EXTRACT)])
+    table = combine(
+        [process(load_mirror(raw_path), flow="imports", level="HS2", source=SOURCE_EXTRACT)]
+    )
     save(table, out_dir)
     return table
 
 
-def run_api(out_dir: str | Path, *, flows: Sequence[str], levels: Sequence[str], years: Iterable[int],
-            client: api.Client | None = None, chapter_list: Sequence[str] | None = None) -> pd.DataFrame:
+def run_api(
+    out_dir: str | Path,
+    *,
+    flows: Sequence[str],
+    levels: Sequence[str],
+    years: Iterable[int],
+    client: api.Client | None = None,
+    chapter_list: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """The API's answers for ``flows`` x ``levels`` x ``years`` -> ``out_dir``; the table."""
     answers = load_api(flows, levels, years, client=client, chapter_list=chapter_list)
     table = combine(process(raw, flow=f, level=lv, source=SOURCE_API) for f, lv, raw in answers)
@@ -208,13 +240,26 @@ def run_api(out_dir: str | Path, *, flows: Sequence[str], levels: Sequence[str],
 @cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """``python -m analysis.clean.products``: see the module docstring."""
-    ap = argparse.ArgumentParser(prog="python -m analysis.clean.products", description=__doc__.splitlines()[0])
-    ap.add_argument("--source", choices=("mirror", "api"), default="mirror",
-                    help="mirror: the HS2 imports extract (default); api: the live API (needs CENSUS_API_KEY)")
+    ap = argparse.ArgumentParser(
+        prog="python -m analysis.clean.products", description=__doc__.splitlines()[0]
+    )
+    ap.add_argument(
+        "--source",
+        choices=("mirror", "api"),
+        default="mirror",
+        help="mirror: the HS2 imports extract (default); api: the live API (needs CENSUS_API_KEY)",
+    )
     ap.add_argument("--raw", default=str(DEFAULT_RAW), help="HS2 extract (with --source mirror)")
     ap.add_argument("--out-dir", default=str(config.PROCESSED_DIR))
-    ap.add_argument("--flow", action="append", choices=sorted(api.FLOWS), help="with --source api (default both)")
-    ap.add_argument("--level", action="append", choices=api.LEVELS, help="with --source api (default HS2)")
+    ap.add_argument(
+        "--flow",
+        action="append",
+        choices=sorted(api.FLOWS),
+        help="with --source api (default both)",
+    )
+    ap.add_argument(
+        "--level", action="append", choices=api.LEVELS, help="with --source api (default HS2)"
+    )
     ap.add_argument("--from", dest="first", type=int, default=api.FIRST_YEAR)
     ap.add_argument("--chapter", action="append", help="with --source api: only these HS2 chapters")
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
@@ -222,12 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.source == "api":
         if args.first < api.FIRST_YEAR:
             raise ParameterError(f"--from {args.first}: the API starts in {api.FIRST_YEAR}")
-        table = run_api(out_dir, flows=args.flow or sorted(api.FLOWS), levels=args.level or ["HS2"],
-                        years=api.latest_years(args.first), chapter_list=args.chapter)
+        table = run_api(
+            out_dir,
+            flows=args.flow or sorted(api.FLOWS),
+            levels=args.level or ["HS2"],
+            years=api.latest_years(args.first),
+            chapter_list=args.chapter,
+        )
     else:
         table = run_mirror(config.from_root(args.raw), out_dir)
     first, last = f"{table['date'].min():%Y-%m}", f"{table['date'].max():%Y-%m}"
-    print(f"{len(table)} rows, {table['partner_code'].nunique()} countries, {first}..{last} -> {out_dir}")
+    print(
+        f"{len(table)} rows, {table['partner_code'].nunique()} countries, {first}..{last} -> {out_dir}"
+    )
     return 0
 
 

@@ -40,7 +40,10 @@ def load_trade(path: str | Path = config.TRADE_MONTHLY_CSV) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(path, "cleaned trade table not found; build it first (make data/processed/trade_monthly.csv)")
+        raise DataError(
+            path,
+            "cleaned trade table not found; build it first (make data/processed/trade_monthly.csv)",
+        )
     try:
         if path.suffix == ".parquet":
             raw = pd.read_parquet(path)
@@ -65,7 +68,12 @@ def load_trade(path: str | Path = config.TRADE_MONTHLY_CSV) -> pd.DataFrame:
         out["partner"] = raw["partner"].astype("str")
         agg = raw["is_aggregate"]
         if agg.dtype != bool:
-            agg = agg.astype("str").str.strip().str.lower().map({"true": True, "false": False, "1": True, "0": False})
+            agg = (
+                agg.astype("str")
+                .str.strip()
+                .str.lower()
+                .map({"true": True, "false": False, "1": True, "0": False})
+            )
             if agg.isna().any():
                 raise ValueError("is_aggregate has values other than True/False")
         out["is_aggregate"] = agg.astype(bool)
@@ -88,22 +96,31 @@ def partner_list(trade: pd.DataFrame) -> list[Partner]:
     rows = []
     for code, g in trade.groupby("partner_code", sort=True):
         traded = (g["exports"].abs() + g["imports"].abs()) > 0
-        rows.append({
-            "partner_code": int(code),
-            "partner": str(g["partner"].iloc[-1]),
-            "is_aggregate": bool(g["is_aggregate"].iloc[-1]),
-            "first_month": g["date"].min().strftime("%Y-%m"),
-            "last_month": g["date"].max().strftime("%Y-%m"),
-            "months": len(g),
-            "months_with_trade": int(traded.sum()),
-        })
+        rows.append(
+            {
+                "partner_code": int(code),
+                "partner": str(g["partner"].iloc[-1]),
+                "is_aggregate": bool(g["is_aggregate"].iloc[-1]),
+                "first_month": g["date"].min().strftime("%Y-%m"),
+                "last_month": g["date"].max().strftime("%Y-%m"),
+                "months": len(g),
+                "months_with_trade": int(traded.sum()),
+            }
+        )
     # Unique slugs, as in partners.csv: two codes with one name (Israel 5080/5081) must not
     # share data/processed/sa/<slug>.csv or a report folder.
     slugs = unique_slugs(pd.DataFrame(rows)) if rows else []
     return [
-        Partner(code=r["partner_code"], name=r["partner"], slug=s, is_aggregate=r["is_aggregate"],
-                first_month=r["first_month"], last_month=r["last_month"], months=r["months"],
-                months_with_trade=r["months_with_trade"])
+        Partner(
+            code=r["partner_code"],
+            name=r["partner"],
+            slug=s,
+            is_aggregate=r["is_aggregate"],
+            first_month=r["first_month"],
+            last_month=r["last_month"],
+            months=r["months"],
+            months_with_trade=r["months_with_trade"],
+        )
         for r, s in zip(rows, slugs, strict=True)
     ]
 
@@ -202,7 +219,18 @@ def annual(monthly: pd.DataFrame) -> pd.DataFrame:
     for col in ("exports", "imports"):
         base = prev[col].where(ok & (prev[col] != 0))
         out[f"{col}_growth"] = np.where(base.notna(), 100.0 * (out[col] / base - 1.0), np.nan)
-    return out[["year", "exports", "imports", "balance", "months", "complete", "exports_growth", "imports_growth"]]
+    return out[
+        [
+            "year",
+            "exports",
+            "imports",
+            "balance",
+            "months",
+            "complete",
+            "exports_growth",
+            "imports_growth",
+        ]
+    ]
 
 
 def data_through(monthly: pd.DataFrame) -> str:

@@ -67,6 +67,7 @@ class CleanResult:
 
 # ---- Load ------------------------------------------------------------------------------------
 
+
 def verify_raw(raw_path: str | Path) -> str | None:
     """Check the raw file against the acquisition manifest, if that applies.
 
@@ -86,6 +87,7 @@ def load(raw_path: str | Path) -> tuple[bytes, pd.DataFrame]:
 
 
 # ---- Process ---------------------------------------------------------------------------------
+
 
 def _month(ts: pd.Timestamp) -> str:
     return f"{ts:%Y-%m}"
@@ -115,7 +117,9 @@ def unique_slugs(partners: pd.DataFrame) -> list[str]:
         if slug in taken:
             slug = f"{base[i]}-{int(partners['partner_code'].iloc[i])}"
         if slug in taken:  # pragma: no cover - would need a name that already ends in a code
-            raise DataError(None, f"cannot make a unique slug for partner {partners['partner_code'].iloc[i]}")
+            raise DataError(
+                None, f"cannot make a unique slug for partner {partners['partner_code'].iloc[i]}"
+            )
         taken.add(slug)
         slugs[i] = slug
     return slugs
@@ -133,7 +137,10 @@ def partner_table(trade: pd.DataFrame) -> pd.DataFrame:
             "first_month": g["date"].min().dt.strftime("%Y-%m").to_numpy(),
             "last_month": g["date"].max().dt.strftime("%Y-%m").to_numpy(),
             "months": g.size().astype("int64").to_numpy(),
-            "months_with_trade": traded.groupby(trade["partner_code"]).sum().astype("int64").to_numpy(),
+            "months_with_trade": traded.groupby(trade["partner_code"])
+            .sum()
+            .astype("int64")
+            .to_numpy(),
         }
     )
     out.insert(2, "slug", unique_slugs(out))
@@ -150,7 +157,9 @@ def process(raw: pd.DataFrame, raw_path: str | Path) -> tuple[pd.DataFrame, dict
     renamed = census.name_changes(long)
     trade = census.finalize(long, raw_path)
     notes = {
-        "annual_sum_max_discrepancy": round(float(census.annual_discrepancy(wide).max()), census.VALUE_DECIMALS),
+        "annual_sum_max_discrepancy": round(
+            float(census.annual_discrepancy(wide).max()), census.VALUE_DECIMALS
+        ),
         "unpublished_months": [_month(m) for m in unpublished],
         "placeholder_rows": placeholders,
         "year_gaps": gaps,
@@ -160,6 +169,7 @@ def process(raw: pd.DataFrame, raw_path: str | Path) -> tuple[pd.DataFrame, dict
 
 
 # ---- Save ------------------------------------------------------------------------------------
+
 
 def format_value(x: float) -> str:
     """Stable text for a value in US$ millions: fixed-point, at most ``VALUE_DECIMALS``
@@ -200,17 +210,28 @@ def _digest(data: bytes) -> dict[str, Any]:
 
 
 def build_meta(
-    raw_path: Path, data: bytes, fmt: str, trade: pd.DataFrame, partners: pd.DataFrame,
-    notes: dict[str, Any], outputs: dict[str, bytes],
+    raw_path: Path,
+    data: bytes,
+    fmt: str,
+    trade: pd.DataFrame,
+    partners: pd.DataFrame,
+    notes: dict[str, Any],
+    outputs: dict[str, bytes],
 ) -> dict[str, Any]:
     """The metadata written to ``trade_monthly.meta.json`` (no timestamps: deterministic)."""
     sa = partners[partners["partner"].str.contains(_SEASONALLY_ADJUSTED)]
     return {
-        "source": {"file": raw_path.name, "format": fmt, **_digest(data),
-                   "publisher": "U.S. Census Bureau, Foreign Trade Division"},
+        "source": {
+            "file": raw_path.name,
+            "format": fmt,
+            **_digest(data),
+            "publisher": "U.S. Census Bureau, Foreign Trade Division",
+        },
         "units": UNITS,
         "basis": BASIS,
-        "seasonally_adjusted_partners": {str(c): n for c, n in zip(sa["partner_code"], sa["partner"], strict=True)},
+        "seasonally_adjusted_partners": {
+            str(c): n for c, n in zip(sa["partner_code"], sa["partner"], strict=True)
+        },
         "columns": list(trade.columns),
         "dtypes": {c: str(t) for c, t in trade.dtypes.items()},
         "first_month": _month(trade["date"].min()),
@@ -221,8 +242,10 @@ def build_meta(
         "countries": int((~partners["is_aggregate"]).sum()),
         "aggregates": int(partners["is_aggregate"].sum()),
         "unpublished_months_dropped": notes["unpublished_months"],
-        "annual_sum_check": {"max_discrepancy": notes["annual_sum_max_discrepancy"],
-                             "tolerance": census.ANNUAL_SUM_TOLERANCE},
+        "annual_sum_check": {
+            "max_discrepancy": notes["annual_sum_max_discrepancy"],
+            "tolerance": census.ANNUAL_SUM_TOLERANCE,
+        },
         "value_decimals": census.VALUE_DECIMALS,
         "year_gaps": {str(c): ys for c, ys in sorted(notes["year_gaps"].items())},
         "name_changes": {str(c): ns for c, ns in sorted(notes["name_changes"].items())},
@@ -258,8 +281,9 @@ def run(raw_path: str | Path, out_dir: str | Path, *, verify: bool = True) -> Cl
     for name, payload in outputs.items():
         files[name] = write_atomic(out_dir / name, lambda p, b=payload: p.write_bytes(b))
     files[TRADE_META] = write_json_atomic(out_dir / TRADE_META, meta)
-    return CleanResult(raw_path=raw_path, out_dir=out_dir, trade=trade, partners=partners,
-                       meta=meta, files=files)
+    return CleanResult(
+        raw_path=raw_path, out_dir=out_dir, trade=trade, partners=partners, meta=meta, files=files
+    )
 
 
 def data_quality_summary(result: CleanResult) -> pd.DataFrame:
@@ -268,16 +292,28 @@ def data_quality_summary(result: CleanResult) -> pd.DataFrame:
     dropped = m["unpublished_months_dropped"]
     gaps = m["year_gaps"]
     rows = [
-        ("source file", f"{m['source']['file']} ({m['source']['format']}, sha256 {m['source']['sha256'][:12]}…)"),
+        (
+            "source file",
+            f"{m['source']['file']} ({m['source']['format']}, sha256 {m['source']['sha256'][:12]}…)",
+        ),
         ("coverage", f"{m['first_month']} to {m['last_month']}"),
         ("months", m["months"]),
         ("rows (partner-months)", m["rows"]),
         ("partners", m["partners"]),
         ("countries (code >= 1000)", m["countries"]),
         ("aggregates (code < 1000)", m["aggregates"]),
-        ("unpublished months dropped", f"{len(dropped)}" + (f" ({dropped[0]} to {dropped[-1]})" if dropped else "")),
-        ("largest |annual total - sum of months|", f"{m['annual_sum_check']['max_discrepancy']:g} (tolerance {m['annual_sum_check']['tolerance']:g})"),
-        ("partners with years Census omits", f"{len(gaps)} ({sum(len(v) for v in gaps.values())} partner-years)"),
+        (
+            "unpublished months dropped",
+            f"{len(dropped)}" + (f" ({dropped[0]} to {dropped[-1]})" if dropped else ""),
+        ),
+        (
+            "largest |annual total - sum of months|",
+            f"{m['annual_sum_check']['max_discrepancy']:g} (tolerance {m['annual_sum_check']['tolerance']:g})",
+        ),
+        (
+            "partners with years Census omits",
+            f"{len(gaps)} ({sum(len(v) for v in gaps.values())} partner-years)",
+        ),
         ("partners whose name changed", len(m["name_changes"])),
         ("placeholder rows dropped", len(m["placeholder_rows_dropped"])),
     ]
@@ -286,15 +322,20 @@ def data_quality_summary(result: CleanResult) -> pd.DataFrame:
 
 # ---- command line ----------------------------------------------------------------------------
 
+
 def _main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m analysis.clean.table", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m analysis.clean.table", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("raw", help="Census country table (.xlsx or CSV)")
     ap.add_argument("out_dir", help="output folder (e.g. data/processed)")
     ap.add_argument("--no-verify", action="store_true", help="skip the acquisition checksum")
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     result = run(args.raw, args.out_dir, verify=not args.no_verify)
     m = result.meta
-    print(f"{m['rows']} rows, {m['partners']} partners, {m['first_month']}..{m['last_month']} -> {result.out_dir}")
+    print(
+        f"{m['rows']} rows, {m['partners']} partners, {m['first_month']}..{m['last_month']} -> {result.out_dir}"
+    )
     return 0
 
 

@@ -71,15 +71,16 @@ def check_series(y: pd.Series, *, log: bool, name: str | None = None) -> pd.Seri
     if log and (y <= 0).any():
         bad = y[y <= 0]
         raise ModelSkipped(
-            f"{label}: {len(bad)} month(s) <= 0 (first {ym(bad.index[0])}); "
-            "log model not defined"
+            f"{label}: {len(bad)} month(s) <= 0 (first {ym(bad.index[0])}); log model not defined"
         )
     if float(y.std()) == 0.0:
         raise ModelSkipped(f"{label}: constant series (no variation to model)")
     return y
 
 
-def ljung_box(resid: Iterable[float], lags: Sequence[int] = (12, 24), model_df: int = 0) -> dict[str, Any]:
+def ljung_box(
+    resid: Iterable[float], lags: Sequence[int] = (12, 24), model_df: int = 0
+) -> dict[str, Any]:
     """Ljung-Box tests (statsmodels ``acorr_ljungbox``) and Durbin-Watson of residuals.
 
     Returns ``{"ljung_box": [{"lag", "statistic", "p_value"}...], "durbin_watson"}``; lags
@@ -87,11 +88,18 @@ def ljung_box(resid: Iterable[float], lags: Sequence[int] = (12, 24), model_df: 
     """
     r = np.asarray(pd.Series(resid, dtype="float64").dropna())
     usable = [int(lag) for lag in lags if lag < len(r) - 1 and lag > model_df]
-    out: dict[str, Any] = {"ljung_box": [], "durbin_watson": float(durbin_watson(r)) if len(r) > 1 else None}
+    out: dict[str, Any] = {
+        "ljung_box": [],
+        "durbin_watson": float(durbin_watson(r)) if len(r) > 1 else None,
+    }
     if usable:
         lb = acorr_ljungbox(r, lags=usable, model_df=model_df, return_df=True)
         out["ljung_box"] = [
-            {"lag": int(lag), "statistic": float(row["lb_stat"]), "p_value": float(row["lb_pvalue"])}
+            {
+                "lag": int(lag),
+                "statistic": float(row["lb_stat"]),
+                "p_value": float(row["lb_pvalue"]),
+            }
             for lag, row in lb.iterrows()
         ]
     return out

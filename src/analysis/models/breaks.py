@@ -66,8 +66,15 @@ def known_break_test(
     """
     date = ym(month(date, "break"))
     breaks = sorted({ym(month(b, "breaks")) for b in other_breaks} | {date})
-    its = fit_its(y, breaks, log=log, crisis_dummies=crisis_dummies, hac_maxlags=hac_maxlags,
-                  n_boot=n_boot, seed=seed)
+    its = fit_its(
+        y,
+        breaks,
+        log=log,
+        crisis_dummies=crisis_dummies,
+        hac_maxlags=hac_maxlags,
+        n_boot=n_boot,
+        seed=seed,
+    )
     return next(t for t in its.tests if t.date == date)
 
 
@@ -92,8 +99,16 @@ class SearchResult:
     ar_params_bc: tuple[float, ...] = ()
 
 
-def hac_wald_path(z: np.ndarray, Zt: np.ndarray, ZtT: np.ndarray, A: np.ndarray, q0: np.ndarray,
-                   maxlags: int, *, ssr: bool = False) -> Any:
+def hac_wald_path(
+    z: np.ndarray,
+    Zt: np.ndarray,
+    ZtT: np.ndarray,
+    A: np.ndarray,
+    q0: np.ndarray,
+    maxlags: int,
+    *,
+    ssr: bool = False,
+) -> Any:
     """HAC Wald statistics of the two break regressors for every candidate at once.
 
     ``Zt`` (T, n, 2): the step and slope regressors of each candidate, already residualised on
@@ -116,7 +131,9 @@ def hac_wald_path(z: np.ndarray, Zt: np.ndarray, ZtT: np.ndarray, A: np.ndarray,
     return (wald, np.einsum("tn,tn->t", e, e)) if ssr else wald
 
 
-def break_regressors(n: int, cands: np.ndarray, q0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def break_regressors(
+    n: int, cands: np.ndarray, q0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step ``1(t >= k)`` and slope ``(t - k) 1(t >= k)`` regressors of each candidate month
     ``k`` in ``cands``, residualised on the base regressors (orthonormal basis ``q0``):
     ``Zt`` (T, n, 2), its contiguous transpose ``ZtT`` (T, 2, n) and ``A = inv(Zt'Zt)``."""
@@ -141,8 +158,15 @@ def _bartlett_smooth(x: np.ndarray, maxlags: int) -> np.ndarray:
     return out
 
 
-def hac_wald_boot(U: np.ndarray, Zt: np.ndarray, ZtT: np.ndarray, A: np.ndarray, q0: np.ndarray,
-                   maxlags: int, chunk: int = 256) -> np.ndarray:
+def hac_wald_boot(
+    U: np.ndarray,
+    Zt: np.ndarray,
+    ZtT: np.ndarray,
+    A: np.ndarray,
+    q0: np.ndarray,
+    maxlags: int,
+    chunk: int = 256,
+) -> np.ndarray:
     """The statistics of :func:`hac_wald_path` for many simulated series at once.
 
     ``U`` (R, n): the simulated series; ``Zt``, ``ZtT``, ``A``, ``q0`` as for
@@ -202,7 +226,9 @@ def hac_wald_boot(U: np.ndarray, Zt: np.ndarray, ZtT: np.ndarray, A: np.ndarray,
         S = Q - np.einsum("pctr,ctr->ptr", Lg, bT) + np.einsum("pcdt,ctr,dtr->ptr", C, bT, bT)
         s00, s11, s01 = S
         c0, c1 = c[:, 0, :], c[:, 1, :]
-        out[:, lo : lo + r] = (c0 * c0 * s11 - 2.0 * c0 * c1 * s01 + c1 * c1 * s00) / (s00 * s11 - s01 * s01)
+        out[:, lo : lo + r] = (c0 * c0 * s11 - 2.0 * c0 * c1 * s01 + c1 * c1 * s00) / (
+            s00 * s11 - s01 * s01
+        )
     return out
 
 

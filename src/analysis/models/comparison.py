@@ -89,7 +89,11 @@ def parse_codes(value: object, name: str = "partners") -> list[int]:
 
 
 def _check_trade(trade: pd.DataFrame) -> None:
-    missing = [c for c in ("date", "partner_code", "partner", "exports", "imports", "balance") if c not in trade]
+    missing = [
+        c
+        for c in ("date", "partner_code", "partner", "exports", "imports", "balance")
+        if c not in trade
+    ]
     if missing:
         raise DataError(None, f"trade table lacks columns {', '.join(missing)}")
 
@@ -115,7 +119,10 @@ def world_code(trade: pd.DataFrame, name: str = WORLD_NAME) -> int:
     aggregates = trade.loc[trade["partner_code"] < 1000, "partner"].unique()
     if len(hit) > 1:
         raise DataError(None, f"partner name {name!r} has several codes: {sorted(map(int, hit))}")
-    raise DataError(None, f"no partner named {name!r}; aggregates present: {', '.join(sorted(map(str, aggregates)))}")
+    raise DataError(
+        None,
+        f"no partner named {name!r}; aggregates present: {', '.join(sorted(map(str, aggregates)))}",
+    )
 
 
 def annual_totals(trade: pd.DataFrame, codes: Sequence[int] | None = None) -> pd.DataFrame:
@@ -144,7 +151,9 @@ def annual_totals(trade: pd.DataFrame, codes: Sequence[int] | None = None) -> pd
     )
     out["complete"] = out["months"] == 12
     out["year"] = out["year"].astype(int)
-    return out[["year", "partner_code", "partner", "exports", "imports", "balance", "months", "complete"]]
+    return out[
+        ["year", "partner_code", "partner", "exports", "imports", "balance", "months", "complete"]
+    ]
 
 
 def annual_value(trade: pd.DataFrame, code: int, year: int, flow: str) -> float | None:
@@ -157,7 +166,9 @@ def annual_value(trade: pd.DataFrame, code: int, year: int, flow: str) -> float 
     return float(rows[flow].sum())
 
 
-def wide_by_partner(annual: pd.DataFrame, value: str = "balance", complete_only: bool = True) -> pd.DataFrame:
+def wide_by_partner(
+    annual: pd.DataFrame, value: str = "balance", complete_only: bool = True
+) -> pd.DataFrame:
     """Pivot :func:`annual_totals` to ``year x partner name`` for one value column.
 
     Columns keep the order of first appearance of the partner codes in ``annual``.
@@ -168,7 +179,9 @@ def wide_by_partner(annual: pd.DataFrame, value: str = "balance", complete_only:
     return wide[order]
 
 
-def trade_shares(trade: pd.DataFrame, focus: int, world: int | None = None, freq: str = "annual") -> pd.DataFrame:
+def trade_shares(
+    trade: pd.DataFrame, focus: int, world: int | None = None, freq: str = "annual"
+) -> pd.DataFrame:
     """The focus partner's share (%) of total U.S. exports and imports.
 
     ``freq="annual"``: index ``year`` (complete years of both series only);
@@ -196,7 +209,9 @@ def trade_shares(trade: pd.DataFrame, focus: int, world: int | None = None, freq
         m = m.set_index("date").sort_index()
     m["exports_share"] = 100.0 * m["exports"] / m["world_exports"]
     m["imports_share"] = 100.0 * m["imports"] / m["world_imports"]
-    return m[["exports", "imports", "world_exports", "world_imports", "exports_share", "imports_share"]]
+    return m[
+        ["exports", "imports", "world_exports", "world_imports", "exports_share", "imports_share"]
+    ]
 
 
 def index_to_base(
@@ -213,7 +228,9 @@ def index_to_base(
         raise ParameterError(f"base_year {base_year}: not a complete year in the data")
     base = wide.loc[base_year]
     if (base == 0).any() or base.isna().any():
-        raise ParameterError(f"base_year {base_year}: zero or missing {flow} for {list(base[(base == 0) | base.isna()].index)}")
+        raise ParameterError(
+            f"base_year {base_year}: zero or missing {flow} for {list(base[(base == 0) | base.isna()].index)}"
+        )
     return 100.0 * wide / base
 
 
@@ -258,7 +275,10 @@ def did_panel(
     bad = df[df[flow] <= 0]
     if not bad.empty:
         r = bad.iloc[0]
-        raise DataError(None, f"{flow} of partner {r['partner_code']} in {r['date']:%Y-%m} is {r[flow]}; cannot take logs")
+        raise DataError(
+            None,
+            f"{flow} of partner {r['partner_code']} in {r['date']:%Y-%m} is {r[flow]}; cannot take logs",
+        )
     out = pd.DataFrame(
         {
             "date": df["date"].to_numpy(),
@@ -350,7 +370,9 @@ def _fit(
     ``G/(G-1) (nobs-1)/dof``; ``nonrobust`` = ``RSS/dof (X'X)^-1``.
     """
     if cov_type not in {"driscoll-kraay", "cluster", "nonrobust"}:
-        raise ParameterError(f"cov_type {cov_type!r}: expected 'driscoll-kraay', 'cluster' or 'nonrobust'")
+        raise ParameterError(
+            f"cov_type {cov_type!r}: expected 'driscoll-kraay', 'cluster' or 'nonrobust'"
+        )
     n_p, n_t = panel["partner_code"].nunique(), panel["date"].nunique()
     x = pd.DataFrame({k: _absorb(v, n_p, n_t) for k, v in columns.items()})
     y = _absorb(panel["y"].to_numpy(dtype=float), n_p, n_t)
@@ -363,7 +385,9 @@ def _fit(
     nobs, k = len(y), x.shape[1]
     dof = nobs - k - (n_p + n_t - 1)
     if dof <= 0:
-        raise DataError(None, f"DiD: too few observations ({nobs}) for {k} regressors and the fixed effects")
+        raise DataError(
+            None, f"DiD: too few observations ({nobs}) for {k} regressors and the fixed effects"
+        )
     if cov_type == "driscoll-kraay":
         months = np.sort(panel["date"].unique())
         tcode = np.searchsorted(months, panel["date"].to_numpy())
@@ -375,7 +399,9 @@ def _fit(
     else:
         cov = float(np.sum(res.resid**2)) / dof * np.linalg.inv(x.T.to_numpy() @ x.to_numpy())
     names = list(x.columns)
-    return pd.Series(res.params.to_numpy(), index=names), pd.DataFrame(cov, index=names, columns=names)
+    return pd.Series(res.params.to_numpy(), index=names), pd.DataFrame(
+        cov, index=names, columns=names
+    )
 
 
 def _prepare(panel: pd.DataFrame, break_date: str) -> tuple[pd.DataFrame, pd.Timestamp]:
@@ -390,8 +416,14 @@ def _prepare(panel: pd.DataFrame, break_date: str) -> tuple[pd.DataFrame, pd.Tim
     brk = pd.Timestamp(break_date)
     dates = pd.to_datetime(panel["date"])
     if not (dates.min() < brk <= dates.max()):
-        raise ParameterError(f"break_date {break_date}: outside the panel ({dates.min():%Y-%m}..{dates.max():%Y-%m})")
-    panel = panel.assign(date=dates).sort_values(["partner_code", "date"], kind="mergesort").reset_index(drop=True)
+        raise ParameterError(
+            f"break_date {break_date}: outside the panel ({dates.min():%Y-%m}..{dates.max():%Y-%m})"
+        )
+    panel = (
+        panel.assign(date=dates)
+        .sort_values(["partner_code", "date"], kind="mergesort")
+        .reset_index(drop=True)
+    )
     n_p, n_t = panel["partner_code"].nunique(), panel["date"].nunique()
     if len(panel) != n_p * n_t or panel.duplicated(["partner_code", "date"]).any():
         raise DataError(None, "DiD panel must be balanced: every partner once in every month")
@@ -429,7 +461,9 @@ def did(
     notes: list[str] = []
     n_partners = int(panel["partner_code"].nunique())
     if cov_type == "cluster" and n_partners < 30:
-        notes.append(f"only {n_partners} clusters: cluster-robust errors are unreliable (consider a wild-cluster bootstrap)")
+        notes.append(
+            f"only {n_partners} clusters: cluster-robust errors are unreliable (consider a wild-cluster bootstrap)"
+        )
     if cov_type == "nonrobust":
         notes.append("non-robust errors ignore serial and cross-partner correlation")
     pval = float(2 * stats.norm.sf(abs(b / se))) if se > 0 else float("nan")
@@ -489,7 +523,9 @@ def event_study(
     persistent); read the leads as description and use :func:`placebo_in_time` as the check.
     """
     if pre < 2 or post < 0:
-        raise ParameterError("event_study: need pre >= 2 (a lead besides the reference) and post >= 0")
+        raise ParameterError(
+            "event_study: need pre >= 2 (a lead besides the reference) and post >= 0"
+        )
     panel, brk = _prepare(panel, break_date)
     cols = _regressors(panel, seasonal, unit_trends)
     rel = _months_since(panel["date"], brk)
@@ -565,7 +601,9 @@ def gap_series(panel: pd.DataFrame) -> pd.Series:
     return out
 
 
-def placebo_in_time(panel: pd.DataFrame, break_date: str = "2012-03", *, window: int = 36) -> PlaceboResult:
+def placebo_in_time(
+    panel: pd.DataFrame, break_date: str = "2012-03", *, window: int = 36
+) -> PlaceboResult:
     """Compare the gap's shift at ``break_date`` with its shifts at every other month.
 
     The statistic at month ``b`` is ``mean(gap[b, b+window)) - mean(gap[b-window, b))``.
@@ -595,7 +633,9 @@ def placebo_in_time(panel: pd.DataFrame, break_date: str = "2012-03", *, window:
     estimate = shift(pos)
     fakes = [b for b in range(window, n - window + 1) if not (b - window <= pos < b + window)]
     if not fakes:
-        raise ParameterError(f"window {window}: no placebo month fits in the panel; use a shorter window")
+        raise ParameterError(
+            f"window {window}: no placebo month fits in the panel; use a shorter window"
+        )
     placebos = pd.Series([shift(b) for b in fakes], index=gap.index[fakes], name="shift")
     exceed = int((placebos.abs() >= abs(estimate) - 1e-12).sum())
     return PlaceboResult(

@@ -47,7 +47,9 @@ class Setup:
         return [self.names[c] for c in self.codes]
 
 
-def setup(trade: pd.DataFrame, focus: object, comparators: object, controls: object, start: str) -> Setup:
+def setup(
+    trade: pd.DataFrame, focus: object, comparators: object, controls: object, start: str
+) -> Setup:
     """The context page's sample: ``trade`` from ``start`` on and the partners' codes and names.
 
     ``focus``, ``comparators`` and ``controls`` are notebook parameters (see

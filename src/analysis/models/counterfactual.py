@@ -184,7 +184,9 @@ def _fit_quietly(fit_fn: Callable[[], Any]) -> tuple[Any, list[str]]:
     notes: list[str] = []
     for w in caught:
         msg = str(w.message).splitlines()[0]
-        expected = issubclass(w.category, ConvergenceWarning) or any(m in msg for m in _EXPECTED_FIT_WARNINGS)
+        expected = issubclass(w.category, ConvergenceWarning) or any(
+            m in msg for m in _EXPECTED_FIT_WARNINGS
+        )
         if expected:
             if msg not in notes:
                 notes.append(msg)
@@ -193,9 +195,15 @@ def _fit_quietly(fit_fn: Callable[[], Any]) -> tuple[Any, list[str]]:
     return res, notes
 
 
-def _lag_polynomial(names: list[str], p: np.ndarray, prefixes: tuple[str, ...], sign: float) -> np.ndarray:
+def _lag_polynomial(
+    names: list[str], p: np.ndarray, prefixes: tuple[str, ...], sign: float
+) -> np.ndarray:
     """The lag polynomial ``1 + sign * sum(c_L z^L)`` of the parameters named ``<prefix><L>``."""
-    lags = {int(n.rsplit("L", 1)[1]): float(v) for n, v in zip(names, p, strict=True) if n.startswith(prefixes)}
+    lags = {
+        int(n.rsplit("L", 1)[1]): float(v)
+        for n, v in zip(names, p, strict=True)
+        if n.startswith(prefixes)
+    }
     poly = np.zeros(max(lags, default=0) + 1)
     poly[0] = 1.0
     for lag, c in lags.items():
@@ -205,10 +213,14 @@ def _lag_polynomial(names: list[str], p: np.ndarray, prefixes: tuple[str, ...], 
 
 def _sarimax_valid(names: list[str], p: np.ndarray) -> bool:
     """Stationary AR (regular and seasonal), invertible MA, positive variance."""
-    if not np.isfinite(p).all() or any(v <= 0 for n, v in zip(names, p, strict=True) if n == "sigma2"):
+    if not np.isfinite(p).all() or any(
+        v <= 0 for n, v in zip(names, p, strict=True) if n == "sigma2"
+    ):
         return False
-    polys = [_lag_polynomial(names, p, (pre,), sign)
-             for pre, sign in (("ar.L", -1.0), ("ar.S.L", -1.0), ("ma.L", 1.0), ("ma.S.L", 1.0))]
+    polys = [
+        _lag_polynomial(names, p, (pre,), sign)
+        for pre, sign in (("ar.L", -1.0), ("ar.S.L", -1.0), ("ma.L", 1.0), ("ma.S.L", 1.0))
+    ]
     return all(len(poly) < 2 or is_invertible(poly) for poly in polys)
 
 
@@ -221,8 +233,9 @@ def _ets_valid(names: list[str], p: np.ndarray) -> bool:
     return bool(np.isfinite(p).all() and 0 < b < a < 1 and 0 < g < 1 - a and 0 < phi < 1)
 
 
-def _sarimax_simulate_at(mod: SARIMAX, p: np.ndarray, h: int, n: int,
-                         rng: np.random.Generator) -> np.ndarray:
+def _sarimax_simulate_at(
+    mod: SARIMAX, p: np.ndarray, h: int, n: int, rng: np.random.Generator
+) -> np.ndarray:
     """``n`` paths of ``h`` months at parameters ``p``, anchored at the end of the sample.
 
     What ``results.simulate(anchor="end")`` does, on the bare Kalman filter output (five
@@ -230,54 +243,78 @@ def _sarimax_simulate_at(mod: SARIMAX, p: np.ndarray, h: int, n: int,
     """
     kf = mod.filter(p, return_ssm=True)
     i = mod.nobs
-    x0 = rng.multivariate_normal(kf.predicted_state[:, i], kf.predicted_state_cov[:, :, i], size=n,
-                                 method="eigh").T
+    x0 = rng.multivariate_normal(
+        kf.predicted_state[:, i], kf.predicted_state_cov[:, :, i], size=n, method="eigh"
+    ).T
     sims = mod.simulate(p, h, initial_state=x0, anchor="end", repetitions=n, rng=rng)
     return np.asarray(sims, dtype="float64").reshape(h, n)
 
 
-def _fit_sarimax(z: pd.Series, h: int, *, log: bool,
-                 order: tuple[int, int, int] | None,
-                 seasonal_order: tuple[int, int, int, int] | None) -> _Fitted:
+def _fit_sarimax(
+    z: pd.Series,
+    h: int,
+    *,
+    log: bool,
+    order: tuple[int, int, int] | None,
+    seasonal_order: tuple[int, int, int, int] | None,
+) -> _Fitted:
     """SARIMAX (1,1,1)(0,1,1,12) on logs, the airline model (0,1,1)(0,1,1,12) on levels."""
     order = order or ((1, 1, 1) if log else (0, 1, 1))
     seasonal_order = seasonal_order or (0, 1, 1, 12)
-    spec = (f"SARIMAX({','.join(map(str, order))})({','.join(map(str, seasonal_order))}) "
-            f"on {'log' if log else 'levels'}")
+    spec = (
+        f"SARIMAX({','.join(map(str, order))})({','.join(map(str, seasonal_order))}) "
+        f"on {'log' if log else 'levels'}"
+    )
     mod = SARIMAX(z, order=order, seasonal_order=seasonal_order)
     res, notes = _fit_quietly(lambda: mod.fit(disp=False))
     fc = res.get_forecast(h).summary_frame(alpha=0.05)
     names = list(mod.param_names)
     return _Fitted(
-        spec=spec, results=res, notes=notes,
-        forecast=fc[["mean", "mean_ci_lower", "mean_ci_upper"]].set_axis(["mean", "lower", "upper"], axis=1),
+        spec=spec,
+        results=res,
+        notes=notes,
+        forecast=fc[["mean", "mean_ci_lower", "mean_ci_upper"]].set_axis(
+            ["mean", "lower", "upper"], axis=1
+        ),
         converged=bool(res.mle_retvals.get("converged", True)) if res.mle_retvals else True,
-        resid=np.asarray(res.resid)[int(res.loglikelihood_burn):],
+        resid=np.asarray(res.resid)[int(res.loglikelihood_burn) :],
         model_df=order[0] + order[2] + seasonal_order[0] + seasonal_order[2],
         valid=lambda p: _sarimax_valid(names, p),
         simulate_at=lambda p, h_, n, rng: _sarimax_simulate_at(mod, p, h_, n, rng),
     )
 
 
-def _fit_ets(z: pd.Series, h: int, *, log: bool,
-             order: tuple[int, int, int] | None = None,
-             seasonal_order: tuple[int, int, int, int] | None = None) -> _Fitted:
+def _fit_ets(
+    z: pd.Series,
+    h: int,
+    *,
+    log: bool,
+    order: tuple[int, int, int] | None = None,
+    seasonal_order: tuple[int, int, int, int] | None = None,
+) -> _Fitted:
     """Additive-error ETS with damped additive trend and additive seasonality (``order`` and
     ``seasonal_order`` are SARIMAX options, ignored)."""
-    mod = ETSModel(z, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=12)
+    mod = ETSModel(
+        z, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=12
+    )
     res, notes = _fit_quietly(lambda: mod.fit(disp=False))
     fc = res.get_prediction(start=len(z), end=len(z) + h - 1).summary_frame(alpha=0.05)
     names = list(mod.param_names)
     return _Fitted(
-        spec=f"ETS(A,Ad,A) on {'log' if log else 'levels'}", results=res, notes=notes,
+        spec=f"ETS(A,Ad,A) on {'log' if log else 'levels'}",
+        results=res,
+        notes=notes,
         forecast=fc[["mean", "pi_lower", "pi_upper"]].set_axis(["mean", "lower", "upper"], axis=1),
-        converged=bool(res.mle_retvals.get("converged", True)) if getattr(res, "mle_retvals", None) else True,
+        converged=bool(res.mle_retvals.get("converged", True))
+        if getattr(res, "mle_retvals", None)
+        else True,
         resid=np.asarray(res.resid),
         model_df=0,
         valid=lambda p: _ets_valid(names, p),
         simulate_at=lambda p, h_, n, rng: np.asarray(
             mod.smooth(np.asarray(p)).simulate(h_, anchor="end", repetitions=n, rng=rng),
-            dtype="float64").reshape(h_, n),
+            dtype="float64",
+        ).reshape(h_, n),
     )
 
 
@@ -297,8 +334,9 @@ def param_cov(results: Any) -> np.ndarray:
     return np.asarray(cov, dtype="float64")
 
 
-def draw_params(results: Any, n_draws: int, rng: np.random.Generator,
-                valid: Callable[[np.ndarray], bool]) -> tuple[np.ndarray | None, str]:
+def draw_params(
+    results: Any, n_draws: int, rng: np.random.Generator, valid: Callable[[np.ndarray], bool]
+) -> tuple[np.ndarray | None, str]:
     """``n_draws`` admissible parameter vectors from N(estimates, :func:`param_cov`), and a note.
 
     Candidates failing ``valid`` are rejected and replaced (at most
@@ -324,15 +362,24 @@ def draw_params(results: Any, n_draws: int, rng: np.random.Generator,
                 if len(accepted) == n_draws:
                     break
     if len(accepted) < n_draws:
-        return None, (f"{why}: only {len(accepted)} of {tried} parameter draws were stationary "
-                      "and invertible")
+        return None, (
+            f"{why}: only {len(accepted)} of {tried} parameter draws were stationary and invertible"
+        )
     return np.array(accepted), (
         f"parameter uncertainty included ({n_draws} draws from the estimates' asymptotic normal "
-        f"distribution; {tried - n_draws} of {tried} rejected as non-stationary or non-invertible)")
+        f"distribution; {tried - n_draws} of {tried} rejected as non-stationary or non-invertible)"
+    )
 
 
-def simulate_paths(f: _Fitted, h: int, n_sim: int, seed: int, *, param_uncertainty: bool = True,
-                   n_draws: int = PARAM_DRAWS) -> tuple[np.ndarray, int, str]:
+def simulate_paths(
+    f: _Fitted,
+    h: int,
+    n_sim: int,
+    seed: int,
+    *,
+    param_uncertainty: bool = True,
+    n_draws: int = PARAM_DRAWS,
+) -> tuple[np.ndarray, int, str]:
     """``(paths, draws used, note)``: ``n_sim`` simulated paths (``h x n_sim``, model scale).
 
     Without parameter uncertainty (or when :func:`draw_params` gives none), every path comes
@@ -342,8 +389,9 @@ def simulate_paths(f: _Fitted, h: int, n_sim: int, seed: int, *, param_uncertain
     rng = np.random.default_rng(seed)
     draws, note = None, "parameter uncertainty not included"
     if param_uncertainty:
-        draws, note = draw_params(f.results, max(1, min(n_draws, n_sim)),
-                                  np.random.default_rng([seed, 1]), f.valid)
+        draws, note = draw_params(
+            f.results, max(1, min(n_draws, n_sim)), np.random.default_rng([seed, 1]), f.valid
+        )
     if draws is None:
         sims = f.results.simulate(h, anchor="end", repetitions=n_sim, rng=rng)
         return np.asarray(sims, dtype="float64").reshape(h, n_sim), 0, note
@@ -364,9 +412,11 @@ FITTERS: dict[str, Callable[..., _Fitted]] = {"sarimax": _fit_sarimax, "ets": _f
 def _split(y: pd.Series, train_end: str, *, log: bool, name: str) -> tuple[pd.Series, pd.Series]:
     """Training months (checked for the log) and the post-period months of ``y``."""
     te = month(train_end, "train_end")
-    train, post = y.loc[:te], y.loc[te + pd.offsets.MonthBegin(1):]
+    train, post = y.loc[:te], y.loc[te + pd.offsets.MonthBegin(1) :]
     if len(train) < MIN_PRE_MONTHS:
-        raise ModelSkipped(f"{name}: {len(train)} training months up to {ym(te)} (< {MIN_PRE_MONTHS})")
+        raise ModelSkipped(
+            f"{name}: {len(train)} training months up to {ym(te)} (< {MIN_PRE_MONTHS})"
+        )
     if len(post) < 1:
         raise ModelSkipped(f"{name}: no months after train_end={ym(te)} to compare with")
     return check_series(train, log=log, name=f"{name} (training sample)"), post
@@ -418,17 +468,30 @@ def counterfactual(
     train, post = _split(y, train_end, log=log, name=name)
     z, h = (np.log(train) if log else train), len(post)
     f = FITTERS[model](z, h, log=log, order=order, seasonal_order=seasonal_order)
-    sims, n_used, param_note = simulate_paths(f, h, n_sim, seed, param_uncertainty=param_uncertainty,
-                                              n_draws=n_draws)
+    sims, n_used, param_note = simulate_paths(
+        f, h, n_sim, seed, param_uncertainty=param_uncertainty, n_draws=n_draws
+    )
     if not f.converged and "optimizer did not converge" not in f.notes:
         f.notes.append("optimizer did not converge")
     back = np.exp if log else np.asarray
-    forecast = pd.DataFrame({c: np.asarray(back(f.forecast[c])) for c in ("mean", "lower", "upper")},
-                            index=post.index)
+    forecast = pd.DataFrame(
+        {c: np.asarray(back(f.forecast[c])) for c in ("mean", "lower", "upper")}, index=post.index
+    )
     forecast.index.name = "date"
     return Counterfactual(
-        series=name, model=f.spec, train_end=ym(train.index[-1]), actual=post,
-        paths=back(sims), forecast=forecast, seed=seed, log=log,
-        converged=f.converged, fit_warnings=f.notes, diagnostics=ljung_box(f.resid, model_df=f.model_df),
-        params=_params_frame(f.results), results=f.results, param_draws=n_used, param_note=param_note,
+        series=name,
+        model=f.spec,
+        train_end=ym(train.index[-1]),
+        actual=post,
+        paths=back(sims),
+        forecast=forecast,
+        seed=seed,
+        log=log,
+        converged=f.converged,
+        fit_warnings=f.notes,
+        diagnostics=ljung_box(f.resid, model_df=f.model_df),
+        params=_params_frame(f.results),
+        results=f.results,
+        param_draws=n_used,
+        param_note=param_note,
     )

@@ -32,7 +32,9 @@ def did_row(did_rows: pd.DataFrame, flow: str, specification: str) -> pd.Series:
     """
     hit = did_rows[(did_rows["flow"] == flow) & (did_rows["specification"] == specification)]
     if hit.empty:
-        raise ParameterError(f"DiD table: no row for flow {flow!r}, specification {specification!r}")
+        raise ParameterError(
+            f"DiD table: no row for flow {flow!r}, specification {specification!r}"
+        )
     return hit.iloc[0]
 
 
@@ -55,7 +57,9 @@ def share_negative(placebo: PlaceboResult) -> float:
     return float(100 * (placebo.placebos < 0).mean())
 
 
-def sign_flip_flows(did_rows: pd.DataFrame, flows: Sequence[str] = ("exports", "imports")) -> list[str]:
+def sign_flip_flows(
+    did_rows: pd.DataFrame, flows: Sequence[str] = ("exports", "imports")
+) -> list[str]:
     """Flows whose ``baseline`` and ``partner trends`` estimates have opposite signs.
 
     A coefficient counts as positive when it is ``> 0`` (so 0 goes with the negatives).
@@ -63,7 +67,8 @@ def sign_flip_flows(did_rows: pd.DataFrame, flows: Sequence[str] = ("exports", "
     return [
         f
         for f in flows
-        if (did_row(did_rows, f, "baseline")["coef"] > 0) != (did_row(did_rows, f, "partner trends")["coef"] > 0)
+        if (did_row(did_rows, f, "baseline")["coef"] > 0)
+        != (did_row(did_rows, f, "partner trends")["coef"] > 0)
     ]
 
 
@@ -104,11 +109,17 @@ def flow_sentence(
     )
 
 
-def verdict(did_rows: pd.DataFrame, placebos: Mapping[str, PlaceboResult], alpha: float = UNUSUAL_ALPHA) -> str:
+def verdict(
+    did_rows: pd.DataFrame, placebos: Mapping[str, PlaceboResult], alpha: float = UNUSUAL_ALPHA
+) -> str:
     """The closing verdict: which flows' KORUS-date shift stands out, and whether a sign flips."""
     unusual = unusual_flows(placebos, alpha)
     if unusual:
-        text = "The KORUS-date shift stands out from the placebo shifts for " + " and ".join(unusual) + "."
+        text = (
+            "The KORUS-date shift stands out from the placebo shifts for "
+            + " and ".join(unusual)
+            + "."
+        )
     else:
         text = (
             "For neither flow does the shift at the KORUS date stand out from the shifts at other dates, so "

@@ -62,7 +62,9 @@ from scipy import stats
 from analysis.errors import DataError, ParameterError
 
 OUTCOMES: tuple[str, ...] = ("exports", "imports")
-ESTIMATOR = "imputation (Borusyak-Jaravel-Spiess / Gardner did2s via pyfixest), annual, partner and year FE"
+ESTIMATOR = (
+    "imputation (Borusyak-Jaravel-Spiess / Gardner did2s via pyfixest), annual, partner and year FE"
+)
 WINDOW: tuple[int, int] = (1992, 2023)
 LEADS: int = 5
 LAGS: int = 10
@@ -114,7 +116,10 @@ def attach_treatment(panel: pd.DataFrame, ftas: pd.DataFrame) -> tuple[pd.DataFr
     the panel because they lack trade in some month).
     """
     first = int(panel["year"].min())
-    g_of = {int(c): treatment_year(d) for c, d in zip(ftas["partner_code"], ftas["in_force"], strict=True)}
+    g_of = {
+        int(c): treatment_year(d)
+        for c, d in zip(ftas["partner_code"], ftas["in_force"], strict=True)
+    }
     g = panel["partner_code"].map(g_of).fillna(0).astype("int64")
     always = sorted({int(c) for c, y in g_of.items() if y <= first})
     present = set(panel["partner_code"].astype(int))
@@ -124,7 +129,9 @@ def attach_treatment(panel: pd.DataFrame, ftas: pd.DataFrame) -> tuple[pd.DataFr
     return out, sorted(always + missing)
 
 
-def event_frame(panel: pd.DataFrame, outcome: str, leads: int = LEADS, lags: int = LAGS) -> pd.DataFrame:
+def event_frame(
+    panel: pd.DataFrame, outcome: str, leads: int = LEADS, lags: int = LAGS
+) -> pd.DataFrame:
     """The estimation frame of one outcome: log outcome, event time, treatment and event dummies.
 
     ``panel`` has ``partner_code, year, g`` and the outcome column (levels, > 0). Columns added:
@@ -224,7 +231,9 @@ def _wald_p(coef: np.ndarray, vcov: np.ndarray, n_clusters: int) -> float:
     return float(stats.f.sf(wald / q * (n_clusters - q) / (n_clusters - 1), q, n_clusters - q))
 
 
-def pre_trends(frame: pd.DataFrame, leads: int = LEADS, level: float = LEVEL) -> tuple[pd.DataFrame, float]:
+def pre_trends(
+    frame: pd.DataFrame, leads: int = LEADS, level: float = LEVEL
+) -> tuple[pd.DataFrame, float]:
     """BJS pre-trend test: lead coefficients on untreated observations and the joint p-value.
 
     Regresses ``y`` on lead dummies -1..-leads with partner and year FE on untreated
@@ -260,7 +269,9 @@ def pre_trends(frame: pd.DataFrame, leads: int = LEADS, level: float = LEVEL) ->
 # --------------------------------------------------------------- one unit's effect (numpy)
 
 
-def _twfe(y: np.ndarray, unit: np.ndarray, time: np.ndarray, use: np.ndarray, n_units: int, n_times: int) -> tuple[np.ndarray, np.ndarray]:
+def _twfe(
+    y: np.ndarray, unit: np.ndarray, time: np.ndarray, use: np.ndarray, n_units: int, n_times: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Unit and time effects of ``y = a_unit + b_time + e`` fitted on rows ``use``.
 
     Solves the normal equations directly (size units + times - 1; ``b`` of the first time is 0).
@@ -286,7 +297,15 @@ def _codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return unit, time, np.asarray(units), np.asarray(times)
 
 
-def _unit_effect(y: np.ndarray, a: np.ndarray, b: np.ndarray, unit: np.ndarray, time: np.ndarray, post: np.ndarray, i: int) -> tuple[float, float]:
+def _unit_effect(
+    y: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    unit: np.ndarray,
+    time: np.ndarray,
+    post: np.ndarray,
+    i: int,
+) -> tuple[float, float]:
     """(mean imputed effect of unit ``i`` over rows ``post``, the unit's noise scale).
 
     The scale is the standard deviation of the year-on-year changes of ``y - b_year`` over all
@@ -436,7 +455,12 @@ def _rank_of(effects: pd.DataFrame, code: int) -> dict[str, Any]:
     ranked = effects.sort_values("att", ascending=False).reset_index(drop=True)
     hit = ranked.index[ranked["partner_code"] == code]
     if len(hit) == 0:
-        return {"att": None, "ci": [None, None], "rank_among_agreements": None, "n_agreements": len(ranked)}
+        return {
+            "att": None,
+            "ci": [None, None],
+            "rank_among_agreements": None,
+            "n_agreements": len(ranked),
+        }
     r = ranked.loc[hit[0]]
     return {
         "att": _num(r["att"]),
@@ -485,7 +509,9 @@ def evaluate(
     return result
 
 
-def excluded_partners(trade: pd.DataFrame, ftas: pd.DataFrame, window: tuple[int, int] = WINDOW) -> list[dict[str, Any]]:
+def excluded_partners(
+    trade: pd.DataFrame, ftas: pd.DataFrame, window: tuple[int, int] = WINDOW
+) -> list[dict[str, Any]]:
     """FTA partners not in the estimation and why (always treated, or missing trade months)."""
     panel = annual_panel(trade, window)
     present = set(panel["partner_code"].astype(int))
@@ -500,4 +526,3 @@ def excluded_partners(trade: pd.DataFrame, ftas: pd.DataFrame, window: tuple[int
             continue
         rows.append({"partner_code": int(r.partner_code), "partner": str(r.partner), "reason": why})
     return rows
-

@@ -49,11 +49,14 @@ def _check_revisions(path: Path, table: pd.DataFrame) -> None:
         dates = [s.strip() for s in row.revision_in_force.split(";") if s.strip()]
         if len(names) != len(dates):
             raise DataError(
-                path, f"partner {row.partner_code}: {len(names)} revision(s) but {len(dates)} revision date(s)"
+                path,
+                f"partner {row.partner_code}: {len(names)} revision(s) but {len(dates)} revision date(s)",
             )
         parsed = _parse_dates(path, "revision_in_force", pd.Series(dates, dtype="str"))
         if len(parsed) and (parsed <= row.in_force).any():
-            raise DataError(path, f"partner {row.partner_code}: a revision date is not after in_force")
+            raise DataError(
+                path, f"partner {row.partner_code}: a revision date is not after in_force"
+            )
 
 
 def load_ftas(path: str | Path = FTA_CSV) -> pd.DataFrame:
@@ -87,12 +90,17 @@ def load_ftas(path: str | Path = FTA_CSV) -> pd.DataFrame:
         raise DataError(path, f"partner_code {int(dup.iloc[0])} appears more than once")
     for col in ("partner", "agreement", "source"):
         if (table[col] == "").any():
-            raise DataError(path, f"empty {col} for partner {table.loc[table[col] == '', 'partner_code'].iloc[0]}")
+            raise DataError(
+                path,
+                f"empty {col} for partner {table.loc[table[col] == '', 'partner_code'].iloc[0]}",
+            )
     table["in_force"] = _parse_dates(path, "in_force", table["in_force"])
     _check_revisions(path, table)
     bad_src = table.loc[~table["source"].str.startswith(_SOURCE_PREFIXES), "source"]
     if len(bad_src):
-        raise DataError(path, f"source is not a USTR or Federal Register address: {bad_src.iloc[0]!r}")
+        raise DataError(
+            path, f"source is not a USTR or Federal Register address: {bad_src.iloc[0]!r}"
+        )
     return table.sort_values(["in_force", "partner_code"], kind="stable").reset_index(drop=True)
 
 
@@ -105,16 +113,27 @@ def check_partners(ftas: pd.DataFrame, partners: pd.DataFrame, path: str | Path 
     known = partners.set_index("partner_code")
     for row in ftas.itertuples(index=False):
         if row.partner_code not in known.index:
-            raise DataError(path, f"partner_code {row.partner_code} ({row.partner}) is not a Census partner")
+            raise DataError(
+                path, f"partner_code {row.partner_code} ({row.partner}) is not a Census partner"
+            )
         census = known.loc[row.partner_code]
         if str(census["partner"]) != row.partner:
-            raise DataError(path, f"partner_code {row.partner_code} is {census['partner']!r} in Census, not {row.partner!r}")
+            raise DataError(
+                path,
+                f"partner_code {row.partner_code} is {census['partner']!r} in Census, not {row.partner!r}",
+            )
         if str(census["is_aggregate"]).lower() == "true":
-            raise DataError(path, f"partner_code {row.partner_code} is a Census aggregate, not a country")
+            raise DataError(
+                path, f"partner_code {row.partner_code} is a Census aggregate, not a country"
+            )
         if int(census.get("months_with_trade", 1)) == 0:
-            raise DataError(path, f"partner_code {row.partner_code} ({row.partner}) has no trade in any month")
+            raise DataError(
+                path, f"partner_code {row.partner_code} ({row.partner}) has no trade in any month"
+            )
 
 
 def entry_dates(ftas: pd.DataFrame) -> dict[int, pd.Timestamp]:
     """``{partner_code: in_force}`` of the original agreement (revisions are not new events)."""
-    return {int(c): pd.Timestamp(d) for c, d in zip(ftas["partner_code"], ftas["in_force"], strict=True)}
+    return {
+        int(c): pd.Timestamp(d) for c, d in zip(ftas["partner_code"], ftas["in_force"], strict=True)
+    }

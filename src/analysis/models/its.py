@@ -114,10 +114,14 @@ class BreakEffect:
             return q, q
         if draws is None:
             return None
-        return (float(np.quantile(draws[:, 0], 1 - alpha)),
-                float(np.quantile(draws[:, 1], 1 - alpha)))
+        return (
+            float(np.quantile(draws[:, 0], 1 - alpha)),
+            float(np.quantile(draws[:, 1], 1 - alpha)),
+        )
 
-    def conf_int(self, alpha: float = 0.05, kind: str = "hac") -> dict[str, tuple[float, float]] | None:
+    def conf_int(
+        self, alpha: float = 0.05, kind: str = "hac"
+    ) -> dict[str, tuple[float, float]] | None:
         """``{"level", "slope", "slope_per_year"}`` -> (low, high): ``estimate +/- c * se`` with
         ``c`` the normal (``"hac"``) or bootstrap (``"boot"``) critical value of |t|; None for
         ``"boot"`` without draws."""
@@ -126,8 +130,11 @@ class BreakEffect:
             return None
         (bl, bs), (sl, ss), (cl, cs) = self.params, self.bse, crit
         slope = (bs - cs * ss, bs + cs * ss)
-        return {"level": (bl - cl * sl, bl + cl * sl), "slope": slope,
-                "slope_per_year": (12 * slope[0], 12 * slope[1])}
+        return {
+            "level": (bl - cl * sl, bl + cl * sl),
+            "slope": slope,
+            "slope_per_year": (12 * slope[0], 12 * slope[1]),
+        }
 
     def pvalues(self, kind: str = "hac") -> tuple[float, float] | None:
         """Two-sided p-values (level, slope): normal (``"hac"``), plain bootstrap (``"boot"``) or
@@ -151,7 +158,9 @@ class BreakEffect:
         """Trend change in percent a year, ``100 (exp(12 b) - 1)``, for log models."""
         return pct(self.slope_change_per_year) if self.log else None
 
-    def pct_conf_int(self, alpha: float = 0.05, kind: str = "hac") -> dict[str, tuple[float, float]] | None:
+    def pct_conf_int(
+        self, alpha: float = 0.05, kind: str = "hac"
+    ) -> dict[str, tuple[float, float]] | None:
         """:meth:`conf_int` of ``level`` and ``slope_per_year`` transformed to percent (log
         models; None otherwise or without bootstrap draws for ``"boot"``)."""
         ci = self.conf_int(alpha, kind) if self.log else None
@@ -218,7 +227,9 @@ def slope_name(b: str) -> str:
     return f"slope_{b}"
 
 
-def its_design(index: pd.DatetimeIndex, breaks: Sequence[str], crisis_dummies: bool = False) -> pd.DataFrame:
+def its_design(
+    index: pd.DatetimeIndex, breaks: Sequence[str], crisis_dummies: bool = False
+) -> pd.DataFrame:
     """Regressors of the ITS model: const, trend (months from the start), month dummies
     ``month_02..month_12`` (January is the base), per break ``level_<b>`` and ``slope_<b>``,
     and, with ``crisis_dummies``, one dummy per window in ``CRISIS_WINDOWS`` that overlaps."""
@@ -276,7 +287,11 @@ def _checked_segments(y: pd.Series, breaks: Sequence[str], name: str) -> list[tu
 
 
 def _yule_walker(x: np.ndarray, order: int) -> np.ndarray:
-    kw = {"result_object": True} if "result_object" in inspect.signature(yule_walker).parameters else {}
+    kw = (
+        {"result_object": True}
+        if "result_object" in inspect.signature(yule_walker).parameters
+        else {}
+    )
     out = yule_walker(x, order=order, method="mle", **kw)
     return np.atleast_1d(np.asarray(out[0], dtype="float64"))
 
@@ -287,7 +302,9 @@ def yule_walker_rows(E: np.ndarray, order: int) -> np.ndarray:
     row (a unit test checks it). Returns (R, order)."""
     x = E - E.mean(axis=1, keepdims=True)
     n = x.shape[1]
-    r = np.stack([np.einsum("rn,rn->r", x[:, k:], x[:, : n - k]) / n for k in range(order + 1)], axis=1)
+    r = np.stack(
+        [np.einsum("rn,rn->r", x[:, k:], x[:, : n - k]) / n for k in range(order + 1)], axis=1
+    )
     toeplitz = r[:, np.abs(np.subtract.outer(np.arange(order), np.arange(order)))]
     return np.linalg.solve(toeplitz, r[:, 1:, None])[:, :, 0]
 
@@ -317,8 +334,9 @@ def _max_root(rho: np.ndarray) -> float:
     return float(np.abs(np.roots(np.r_[1.0, -rho])).max()) if len(rho) else 0.0
 
 
-def ar_bias_correct(rho: np.ndarray, X: np.ndarray, *, n_sim: int = 200, iters: int = 5,
-                    seed: int = SEED) -> np.ndarray:
+def ar_bias_correct(
+    rho: np.ndarray, X: np.ndarray, *, n_sim: int = 200, iters: int = 5, seed: int = SEED
+) -> np.ndarray:
     """AR coefficients whose Yule-Walker estimates, from residuals of a regression on ``X``,
     average ``rho``: the simulation-based bias correction of Kilian (1998) / MacKinnon and
     Smith (1998).
@@ -373,8 +391,9 @@ def hac_cov_rows(G: np.ndarray, E: np.ndarray, maxlags: int) -> np.ndarray:
     return S
 
 
-def null_draws(U: np.ndarray, X: np.ndarray, P: np.ndarray, idx: Sequence[int],
-               maxlags: int) -> tuple[np.ndarray, np.ndarray]:
+def null_draws(
+    U: np.ndarray, X: np.ndarray, P: np.ndarray, idx: Sequence[int], maxlags: int
+) -> tuple[np.ndarray, np.ndarray]:
     """HAC |t| of the regressors ``idx`` (consecutive level, slope pairs) and the HAC Wald
     statistic of each pair, for every row of ``U`` (R, n) regressed on ``X`` (``P`` =
     ``pinv(X)``, passed in so that it is computed once). Returns (R, len(idx)), (R, pairs)."""
@@ -414,8 +433,15 @@ class NullDraws:
         return len(self.rho)
 
 
-def calibrated_null(resid: np.ndarray, X: np.ndarray, idx: Sequence[int], n_boot: int, seed: int,
-                    maxlags: int, P: np.ndarray | None = None) -> NullDraws:
+def calibrated_null(
+    resid: np.ndarray,
+    X: np.ndarray,
+    idx: Sequence[int],
+    n_boot: int,
+    seed: int,
+    maxlags: int,
+    P: np.ndarray | None = None,
+) -> NullDraws:
     """Null draws of the HAC statistics of regressors ``idx`` of the regression on ``X`` whose
     residuals are ``resid``: AR(p) fitted to the residuals (:func:`fit_ar`), simulated with the
     estimated and with the bias-corrected coefficients (same shocks, fixed ``seed``), each
@@ -431,8 +457,9 @@ def calibrated_null(resid: np.ndarray, X: np.ndarray, idx: Sequence[int], n_boot
     return NullDraws(t=t, wald=wald, t_cal=t_cal, wald_cal=wald_cal, rho=rho, rho_bc=rho_bc)
 
 
-def _bootstrap(res: Any, X: pd.DataFrame, breaks: Sequence[str], n_boot: int, seed: int,
-               maxlags: int) -> NullDraws:
+def _bootstrap(
+    res: Any, X: pd.DataFrame, breaks: Sequence[str], n_boot: int, seed: int, maxlags: int
+) -> NullDraws:
     """:func:`calibrated_null` for the break regressors of a fitted ITS model (its full-model
     residuals, break terms included)."""
     names = list(X.columns)
@@ -455,48 +482,74 @@ def _wald(res: Any, names: list[str], b: str) -> tuple[float, float]:
 
 def cal_method(order: int, n_boot: int) -> str:
     """Name of the calibrated test: ``p_method`` in the tables and ``results.json``."""
-    return (f"bias-corrected AR({order}) bootstrap of the HAC t (AR fitted to the full break model's "
-            f"residuals, Yule-Walker coefficients bias-corrected by simulation), {n_boot} replications")
+    return (
+        f"bias-corrected AR({order}) bootstrap of the HAC t (AR fitted to the full break model's "
+        f"residuals, Yule-Walker coefficients bias-corrected by simulation), {n_boot} replications"
+    )
 
 
-def _break_tests(res: Any, names: list[str], breaks: list[str], boot: NullDraws | None, *, n_boot: int,
-                 seed: int, cov_type: str) -> list[BreakTest]:
+def _break_tests(
+    res: Any,
+    names: list[str],
+    breaks: list[str],
+    boot: NullDraws | None,
+    *,
+    n_boot: int,
+    seed: int,
+    cov_type: str,
+) -> list[BreakTest]:
     """One joint Wald test per break, given the others; bootstrap p-values when ``boot``."""
     tests = []
     for j, b in enumerate(breaks):
         stat, p_asym = _wald(res, names, b)
         others = [o for o in breaks if o != b]
         p = p_asym if boot is None else boot_p(boot.wald[:, j], stat)
-        tests.append(BreakTest(
-            date=b, statistic=stat, df=2, p_value=p, p_value_asymptotic=p_asym, n_boot=n_boot,
-            test=(
-                f"Wald chi2(2), level and slope change jointly zero; {cov_type}"
-                + (f"; given the break(s) at {', '.join(others)}" if others else "")
-                + (f"; p-value from an AR({boot.ar_order}) bootstrap, {n_boot} replications, seed {seed}"
-                   "; p_value_calibrated from the bias-corrected AR bootstrap"
-                   if boot is not None else "; asymptotic chi2 p-value")
-            ),
-            p_value_calibrated=None if boot is None else boot_p(boot.wald_cal[:, j], stat),
-        ))
+        tests.append(
+            BreakTest(
+                date=b,
+                statistic=stat,
+                df=2,
+                p_value=p,
+                p_value_asymptotic=p_asym,
+                n_boot=n_boot,
+                test=(
+                    f"Wald chi2(2), level and slope change jointly zero; {cov_type}"
+                    + (f"; given the break(s) at {', '.join(others)}" if others else "")
+                    + (
+                        f"; p-value from an AR({boot.ar_order}) bootstrap, {n_boot} replications, seed {seed}"
+                        "; p_value_calibrated from the bias-corrected AR bootstrap"
+                        if boot is not None
+                        else "; asymptotic chi2 p-value"
+                    )
+                ),
+                p_value_calibrated=None if boot is None else boot_p(boot.wald_cal[:, j], stat),
+            )
+        )
     return tests
 
 
-def _effects(res: Any, segs: list[tuple[str, int, int]], boot: NullDraws | None, *, log: bool,
-             cov_type: str) -> list[BreakEffect]:
+def _effects(
+    res: Any, segs: list[tuple[str, int, int]], boot: NullDraws | None, *, log: bool, cov_type: str
+) -> list[BreakEffect]:
     """The :class:`BreakEffect` of each break: estimates, HAC errors, bootstrap |t| draws."""
     effects = []
     for j, (b, before, after) in enumerate(segs):
         lv, sl = level_name(b), slope_name(b)
         cols = slice(2 * j, 2 * j + 2)
-        effects.append(BreakEffect(
-            break_=b, log=log,
-            params=(float(res.params[lv]), float(res.params[sl])),
-            bse=(float(res.bse[lv]), float(res.bse[sl])),
-            cov_type=cov_type, months_before=before, months_after=after,
-            boot_t=None if boot is None else boot.t[:, cols].copy(),
-            cal_t=None if boot is None else boot.t_cal[:, cols].copy(),
-            cal_method=None if boot is None else cal_method(boot.ar_order, len(boot.t)),
-        ))
+        effects.append(
+            BreakEffect(
+                break_=b,
+                log=log,
+                params=(float(res.params[lv]), float(res.params[sl])),
+                bse=(float(res.bse[lv]), float(res.bse[sl])),
+                cov_type=cov_type,
+                months_before=before,
+                months_after=after,
+                boot_t=None if boot is None else boot.t[:, cols].copy(),
+                cal_t=None if boot is None else boot.t_cal[:, cols].copy(),
+                cal_method=None if boot is None else cal_method(boot.ar_order, len(boot.t)),
+            )
+        )
     return effects
 
 
@@ -534,7 +587,9 @@ def _fit_frame(res: Any, X: pd.DataFrame, y: pd.Series, log: bool) -> pd.DataFra
     month_effects = [0.0] + [float(p[f"month_{m:02d}"]) for m in range(2, 13)]
     pre = p["const"] + p["trend"] * X["trend"] + float(np.mean(month_effects))
     back = np.exp if log else (lambda v: v)
-    fit = pd.DataFrame({"actual": y, "fitted": back(res.fittedvalues), "pre_trend": back(pre)}, index=y.index)
+    fit = pd.DataFrame(
+        {"actual": y, "fitted": back(res.fittedvalues), "pre_trend": back(pre)}, index=y.index
+    )
     fit.index.name = "date"
     return fit
 

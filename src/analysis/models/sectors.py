@@ -33,12 +33,18 @@ PRODUCT_COLUMNS: tuple[str, ...] = (
 FLOWS: tuple[str, ...] = ("exports", "imports")
 LEVELS: tuple[str, ...] = ("HS2", "HS4", "HS6")
 #: Section number and title given to the U.S.-only chapters 98 and 99.
-SPECIAL_SECTION: tuple[int, str, str, str] = (22, "—", "U.S. special classification provisions (chapters 98–99)",
-                                              "U.S. special provisions (98–99)")
+SPECIAL_SECTION: tuple[int, str, str, str] = (
+    22,
+    "—",
+    "U.S. special classification provisions (chapters 98–99)",
+    "U.S. special provisions (98–99)",
+)
 SPECIAL_CHAPTERS: tuple[str, ...] = ("98", "99")
 #: What ``make products-api`` asks the Census International Trade API for (network and key).
-API_OFFER = ("U.S. exports and imports by partner at HS2, HS4 and HS6, monthly from 2013 "
-             "(the API's first year) to the latest published month")
+API_OFFER = (
+    "U.S. exports and imports by partner at HS2, HS4 and HS6, monthly from 2013 "
+    "(the API's first year) to the latest published month"
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,9 @@ GROUPS: tuple[Group, ...] = (
     Group("farm", "Farm and food products", "HS2", _chapters(1, 24)),
     Group("cars", "Passenger cars", "HS4", ("8703",)),
     Group("trucks", "Trucks", "HS4", ("8704",)),
-    Group("semiconductors", "Semiconductor devices and integrated circuits", "HS4", ("8541", "8542")),
+    Group(
+        "semiconductors", "Semiconductor devices and integrated circuits", "HS4", ("8541", "8542")
+    ),
     Group("lng", "Liquefied natural gas", "HS6", ("271111",)),
     Group("batteries", "Lithium-ion batteries", "HS6", ("850760",)),
 )
@@ -94,11 +102,19 @@ def load_sections(path: str | Path = SECTIONS_PATH) -> pd.DataFrame:
     for r in table.itertuples(index=False):
         first, last = int(r.first_chapter), int(r.last_chapter)
         if not 1 <= first <= last <= 97:
-            raise DataError(path, f"section {r.numeral}: chapters {r.first_chapter}-{r.last_chapter}")
-        rows += [(f"{c:02d}", int(r.section), r.numeral, r.title, r.short_title) for c in range(first, last + 1) if c != 77]
+            raise DataError(
+                path, f"section {r.numeral}: chapters {r.first_chapter}-{r.last_chapter}"
+            )
+        rows += [
+            (f"{c:02d}", int(r.section), r.numeral, r.title, r.short_title)
+            for c in range(first, last + 1)
+            if c != 77
+        ]
     out = pd.DataFrame(rows, columns=["chapter", "section", "numeral", "title", "short_title"])
     if out["chapter"].duplicated().any():
-        raise DataError(path, f"chapter {out['chapter'][out['chapter'].duplicated()].iloc[0]} in two sections")
+        raise DataError(
+            path, f"chapter {out['chapter'][out['chapter'].duplicated()].iloc[0]} in two sections"
+        )
     return out
 
 
@@ -109,7 +125,10 @@ def load_products(path: str | Path = PRODUCTS_PATH) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     try:
-        df = pd.read_csv(path, dtype={"hs_code": str, "flow": str, "level": str, "description": str, "source": str})
+        df = pd.read_csv(
+            path,
+            dtype={"hs_code": str, "flow": str, "level": str, "description": str, "source": str},
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(path, f"not a readable CSV ({type(exc).__name__})") from None
     if tuple(df.columns) != PRODUCT_COLUMNS:
@@ -152,10 +171,20 @@ def coverage(products: pd.DataFrame | None, partner: int) -> Coverage:
     if rows is None or rows.empty:
         return Coverage(int(partner), (), {}, "", "", (), {})
     flows = tuple(f for f in FLOWS if (rows["flow"] == f).any())
-    levels = {f: tuple(lv for lv in LEVELS if ((rows["flow"] == f) & (rows["level"] == lv)).any()) for f in flows}
+    levels = {
+        f: tuple(lv for lv in LEVELS if ((rows["flow"] == f) & (rows["level"] == lv)).any())
+        for f in flows
+    }
     years = {f: tuple(int(y) for y in complete_years(rows, f)) for f in flows}
-    return Coverage(int(partner), flows, levels, f"{rows['date'].min():%Y-%m}", f"{rows['date'].max():%Y-%m}",
-                    tuple(sorted(rows["source"].astype(str).unique())), years)
+    return Coverage(
+        int(partner),
+        flows,
+        levels,
+        f"{rows['date'].min():%Y-%m}",
+        f"{rows['date'].max():%Y-%m}",
+        tuple(sorted(rows["source"].astype(str).unique())),
+        years,
+    )
 
 
 def complete_years(rows: pd.DataFrame, flow: str) -> list[int]:
@@ -181,25 +210,48 @@ def _level_rows(rows: pd.DataFrame, flow: str, level: str | None = None) -> pd.D
 # ---- composition -----------------------------------------------------------------------------
 
 
-def chapter_annual(products: pd.DataFrame, partner: int, flow: str, sections: pd.DataFrame) -> pd.DataFrame:
+def chapter_annual(
+    products: pd.DataFrame, partner: int, flow: str, sections: pd.DataFrame
+) -> pd.DataFrame:
     """HS2 chapters of ``flow`` by complete year: ``year, chapter, description, section,
     numeral, title, value`` (US$ millions) and ``share`` (% of the year's total)."""
     rows = products[(products["partner_code"] == int(partner))]
     sub = _level_rows(rows, flow, "HS2")
     years = complete_years(rows, flow)
     sub = sub[sub["date"].dt.year.isin(years)]
-    cols = ["year", "chapter", "description", "section", "numeral", "title", "short_title", "value", "share"]
+    cols = [
+        "year",
+        "chapter",
+        "description",
+        "section",
+        "numeral",
+        "title",
+        "short_title",
+        "value",
+        "share",
+    ]
     if sub.empty:
         return pd.DataFrame(columns=cols)
-    out = (sub.assign(year=sub["date"].dt.year)
-           .groupby(["year", "hs_code"], as_index=False)
-           .agg(value=("value", "sum"), description=("description", "last"))
-           .rename(columns={"hs_code": "chapter"}))
-    special = pd.DataFrame({"chapter": list(SPECIAL_CHAPTERS), "section": SPECIAL_SECTION[0],
-                            "numeral": SPECIAL_SECTION[1], "title": SPECIAL_SECTION[2], "short_title": SPECIAL_SECTION[3]})
+    out = (
+        sub.assign(year=sub["date"].dt.year)
+        .groupby(["year", "hs_code"], as_index=False)
+        .agg(value=("value", "sum"), description=("description", "last"))
+        .rename(columns={"hs_code": "chapter"})
+    )
+    special = pd.DataFrame(
+        {
+            "chapter": list(SPECIAL_CHAPTERS),
+            "section": SPECIAL_SECTION[0],
+            "numeral": SPECIAL_SECTION[1],
+            "title": SPECIAL_SECTION[2],
+            "short_title": SPECIAL_SECTION[3],
+        }
+    )
     out = out.merge(pd.concat([sections, special], ignore_index=True), on="chapter", how="left")
     if out["section"].isna().any():
-        raise DataError(None, f"HS chapter {out.loc[out['section'].isna(), 'chapter'].iloc[0]} is in no section")
+        raise DataError(
+            None, f"HS chapter {out.loc[out['section'].isna(), 'chapter'].iloc[0]} is in no section"
+        )
     out["section"] = out["section"].astype(int)
     out["share"] = 100.0 * out["value"] / out.groupby("year")["value"].transform("sum")
     return out[cols].sort_values(["year", "chapter"]).reset_index(drop=True)
@@ -211,8 +263,9 @@ def section_annual(chapters: pd.DataFrame) -> pd.DataFrame:
     cols = ["year", "section", "numeral", "title", "short_title", "chapters", "value", "share"]
     if chapters.empty:
         return pd.DataFrame(columns=cols)
-    out = (chapters.groupby(["year", "section", "numeral", "title", "short_title"], as_index=False)
-           .agg(chapters=("chapter", "nunique"), value=("value", "sum"), share=("share", "sum")))
+    out = chapters.groupby(
+        ["year", "section", "numeral", "title", "short_title"], as_index=False
+    ).agg(chapters=("chapter", "nunique"), value=("value", "sum"), share=("share", "sum"))
     return out[cols].sort_values(["year", "section"]).reset_index(drop=True)
 
 
@@ -230,19 +283,27 @@ def missing_groups(cov: Coverage, groups: Sequence[Group] = GROUPS) -> list[tupl
     for g in groups:
         lacking = [f for f in FLOWS if not group_available(g, cov, f)]
         if lacking:
-            out.append((g, f"U.S. {' and '.join(lacking)} at {g.level} (the table has "
-                           f"{levels_text(cov, lacking)})"))
+            out.append(
+                (
+                    g,
+                    f"U.S. {' and '.join(lacking)} at {g.level} (the table has "
+                    f"{levels_text(cov, lacking)})",
+                )
+            )
     return out
 
 
 def levels_text(cov: Coverage, flows: Sequence[str]) -> str:
     """``"imports at HS2; no exports"``: the levels the table has for ``flows``."""
-    parts = [f"{f} at {', '.join(cov.levels[f])}" if cov.levels.get(f) else f"no {f}" for f in flows]
+    parts = [
+        f"{f} at {', '.join(cov.levels[f])}" if cov.levels.get(f) else f"no {f}" for f in flows
+    ]
     return "; ".join(parts)
 
 
-def group_monthly(products: pd.DataFrame | None, partner: int, flow: str,
-                  groups: Sequence[Group] = GROUPS) -> pd.DataFrame:
+def group_monthly(
+    products: pd.DataFrame | None, partner: int, flow: str, groups: Sequence[Group] = GROUPS
+) -> pd.DataFrame:
     """Monthly value (US$ millions) of each group available for ``flow``: one column per
     group key, a month-start ``DatetimeIndex`` (empty frame when none is available)."""
     if products is None:
@@ -259,7 +320,9 @@ def group_monthly(products: pd.DataFrame | None, partner: int, flow: str,
     return out
 
 
-def group_annual(products: pd.DataFrame | None, partner: int, groups: Sequence[Group] = GROUPS) -> pd.DataFrame:
+def group_annual(
+    products: pd.DataFrame | None, partner: int, groups: Sequence[Group] = GROUPS
+) -> pd.DataFrame:
     """Each available group by flow and complete year: ``group, label, codes, flow, year,
     value`` (US$ millions), ``total`` (the partner's total of the flow, US$ millions) and
     ``share`` (% of that total); empty without a product table."""
@@ -278,9 +341,19 @@ def group_annual(products: pd.DataFrame | None, partner: int, groups: Sequence[G
         annual = monthly.groupby(monthly.index.year).sum().reindex(total.index)
         for g in groups:
             if g.key in annual:
-                frames.append(pd.DataFrame({"group": g.key, "label": g.label, "codes": g.codes_text, "flow": flow,
-                                            "year": total.index.astype(int), "value": annual[g.key].to_numpy(),
-                                            "total": total.to_numpy()}))
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "group": g.key,
+                            "label": g.label,
+                            "codes": g.codes_text,
+                            "flow": flow,
+                            "year": total.index.astype(int),
+                            "value": annual[g.key].to_numpy(),
+                            "total": total.to_numpy(),
+                        }
+                    )
+                )
     if not frames:
         return pd.DataFrame(columns=cols)
     out = pd.concat(frames, ignore_index=True)
@@ -293,15 +366,36 @@ def group_balance(annual: pd.DataFrame) -> pd.DataFrame:
     exports minus imports), the partner's total ``total_balance`` and ``share_of_balance`` (%
     of the total balance: above 100 when the group's deficit exceeds the whole deficit).
     Empty when one flow is missing."""
-    cols = ["group", "label", "codes", "year", "exports", "imports", "balance", "total_balance", "share_of_balance"]
+    cols = [
+        "group",
+        "label",
+        "codes",
+        "year",
+        "exports",
+        "imports",
+        "balance",
+        "total_balance",
+        "share_of_balance",
+    ]
     if annual.empty or set(annual["flow"]) != set(FLOWS):
         return pd.DataFrame(columns=cols)
-    wide = annual.pivot_table(index=["group", "label", "codes", "year"], columns="flow",
-                              values=["value", "total"], aggfunc="sum").dropna()
+    wide = annual.pivot_table(
+        index=["group", "label", "codes", "year"],
+        columns="flow",
+        values=["value", "total"],
+        aggfunc="sum",
+    ).dropna()
     if wide.empty:
         return pd.DataFrame(columns=cols)
-    out = pd.DataFrame({"exports": wide[("value", "exports")], "imports": wide[("value", "imports")],
-                        "total_balance": wide[("total", "exports")] - wide[("total", "imports")]})
+    out = pd.DataFrame(
+        {
+            "exports": wide[("value", "exports")],
+            "imports": wide[("value", "imports")],
+            "total_balance": wide[("total", "exports")] - wide[("total", "imports")],
+        }
+    )
     out["balance"] = out["exports"] - out["imports"]
-    out["share_of_balance"] = 100.0 * out["balance"] / out["total_balance"].where(out["total_balance"] != 0)
+    out["share_of_balance"] = (
+        100.0 * out["balance"] / out["total_balance"].where(out["total_balance"] != 0)
+    )
     return out.reset_index()[cols]

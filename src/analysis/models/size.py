@@ -38,13 +38,14 @@ def null_series(its: ITSResult, n_sim: int, seed: int) -> tuple[np.ndarray, np.n
     mean = X[:, keep] @ res.params.to_numpy()[keep]
     resid = np.asarray(res.resid)
     rho, p = fit_ar(resid)
-    innov = resid[p:] - sum(rho[k] * resid[p - k - 1: len(resid) - k - 1] for k in range(p))
+    innov = resid[p:] - sum(rho[k] * resid[p - k - 1 : len(resid) - k - 1] for k in range(p))
     sigma = float(np.std(innov))
     return mean[None, :] + sigma * simulate_ar(rho, n_sim, len(mean), seed), rho
 
 
-def hac_t(Y: np.ndarray, X: np.ndarray, P: np.ndarray, idx: Sequence[int],
-          maxlags: int) -> tuple[np.ndarray, np.ndarray]:
+def hac_t(
+    Y: np.ndarray, X: np.ndarray, P: np.ndarray, idx: Sequence[int], maxlags: int
+) -> tuple[np.ndarray, np.ndarray]:
     """|t| (HAC, Bartlett, ``maxlags``) of the regressors ``idx`` and the OLS residuals, for every
     row of ``Y`` regressed on ``X`` at once (``P = pinv(X)``): (R, len(idx)), (R, n)."""
     B = Y @ P.T
@@ -53,8 +54,9 @@ def hac_t(Y: np.ndarray, X: np.ndarray, P: np.ndarray, idx: Sequence[int],
     return np.abs(B[:, list(idx)]) / np.sqrt(np.einsum("rii->ri", V)), E
 
 
-def simulated_pvalues(Y: np.ndarray, X: np.ndarray, idx: Sequence[int], *, n_boot: int, seed: int,
-                 maxlags: int) -> dict[str, np.ndarray]:
+def simulated_pvalues(
+    Y: np.ndarray, X: np.ndarray, idx: Sequence[int], *, n_boot: int, seed: int, maxlags: int
+) -> dict[str, np.ndarray]:
     """p-values of the HAC t tests of regressors ``idx`` for every row of ``Y``: ``"hac"``
     (normal), ``"boot"`` (residual AR bootstrap) and ``"cal"`` (bias-corrected AR bootstrap), each
     (R, len(idx)). The bootstrap ones go through
@@ -73,8 +75,15 @@ def simulated_pvalues(Y: np.ndarray, X: np.ndarray, idx: Sequence[int], *, n_boo
     return {"hac": 2.0 * stats.norm.sf(t), "boot": boot, "cal": cal}
 
 
-def rejection_rates(its: ITSResult, *, n_sim: int, n_boot: int, seed: int = SEED,
-                    maxlags: int = 12, alpha: float = NOMINAL) -> dict[str, Any]:
+def rejection_rates(
+    its: ITSResult,
+    *,
+    n_sim: int,
+    n_boot: int,
+    seed: int = SEED,
+    maxlags: int = 12,
+    alpha: float = NOMINAL,
+) -> dict[str, Any]:
     """Rejection rates at ``alpha`` of the level and slope tests of every break of ``its``, on
     ``n_sim`` no-break series with its fitted dynamics (:func:`null_series`). ``actual`` and
     ``actual_hac`` pool the 2 x breaks tests (the calibrated and the plain HAC test);
@@ -83,7 +92,9 @@ def rejection_rates(its: ITSResult, *, n_sim: int, n_boot: int, seed: int = SEED
     names = list(its.results.params.index)
     terms = [f(b) for b in its.breaks for f in (level_name, slope_name)]
     idx = [names.index(t) for t in terms]
-    p = simulated_pvalues(Y, its.results.model.exog, idx, n_boot=n_boot, seed=seed + 1, maxlags=maxlags)
+    p = simulated_pvalues(
+        Y, its.results.model.exog, idx, n_boot=n_boot, seed=seed + 1, maxlags=maxlags
+    )
     rej = {k: (v <= alpha) for k, v in p.items()}
     return {
         "nominal": alpha,
@@ -94,14 +105,27 @@ def rejection_rates(its: ITSResult, *, n_sim: int, n_boot: int, seed: int = SEED
         "n_boot": int(n_boot),
         "method": cal_method(len(rho), n_boot),
         "ar_params": [float(v) for v in rho],
-        "by_test": {t: {"actual": float(rej["cal"][:, i].mean()), "actual_hac": float(rej["hac"][:, i].mean()),
-                        "actual_boot": float(rej["boot"][:, i].mean())} for i, t in enumerate(terms)},
+        "by_test": {
+            t: {
+                "actual": float(rej["cal"][:, i].mean()),
+                "actual_hac": float(rej["hac"][:, i].mean()),
+                "actual_boot": float(rej["boot"][:, i].mean()),
+            }
+            for i, t in enumerate(terms)
+        },
     }
 
 
-def size_simulation(monthly: pd.DataFrame, *, breaks: Sequence[str] = DEFAULT_BREAKS, n_sim: int = 500,
-                    n_boot: int = 199, seed: int = SEED, hac_maxlags: int = 12,
-                    flows: Sequence[str] = SERIES) -> dict[str, dict[str, Any]]:
+def size_simulation(
+    monthly: pd.DataFrame,
+    *,
+    breaks: Sequence[str] = DEFAULT_BREAKS,
+    n_sim: int = 500,
+    n_boot: int = 199,
+    seed: int = SEED,
+    hac_maxlags: int = 12,
+    flows: Sequence[str] = SERIES,
+) -> dict[str, dict[str, Any]]:
     """Actual size at 5 % of the plain HAC and the calibrated tests of each flow's ITS model.
 
     For each flow the ITS model of :func:`fit_its` is fitted to ``monthly`` and ``n_sim``
@@ -114,6 +138,10 @@ def size_simulation(monthly: pd.DataFrame, *, breaks: Sequence[str] = DEFAULT_BR
     """
     out: dict[str, dict[str, Any]] = {}
     for k, col in enumerate(flows):
-        its = fit_its(monthly[col].rename(col), breaks, log=LOG_SERIES[col], hac_maxlags=hac_maxlags)
-        out[col] = rejection_rates(its, n_sim=n_sim, n_boot=n_boot, seed=seed + 1000 * k, maxlags=hac_maxlags)
+        its = fit_its(
+            monthly[col].rename(col), breaks, log=LOG_SERIES[col], hac_maxlags=hac_maxlags
+        )
+        out[col] = rejection_rates(
+            its, n_sim=n_sim, n_boot=n_boot, seed=seed + 1000 * k, maxlags=hac_maxlags
+        )
     return out

@@ -482,7 +482,14 @@ def evaluation(
     return {
         flow: result_dict(
             run_flow(
-                trade, flow, exclude, treated, pre_start, treatment_year, post_end, time_year,
+                trade,
+                flow,
+                exclude,
+                treated,
+                pre_start,
+                treatment_year,
+                post_end,
+                time_year,
                 min_flow,
             )
         )

@@ -15,7 +15,11 @@ from analysis.sources import census_vintage, fetch
 
 #: Labels of the two vintages compared, oldest first.
 OLD, NEW = "2017 vintage", "current"
-SERIES_LABELS: dict[str, str] = {"exports": "U.S. exports", "imports": "U.S. imports", "balance": "balance"}
+SERIES_LABELS: dict[str, str] = {
+    "exports": "U.S. exports",
+    "imports": "U.S. imports",
+    "balance": "balance",
+}
 ALPHA = 0.05
 #: Relative move of an estimate counted as a change (10 % of the larger of the two).
 REL_CHANGE = 0.10
@@ -31,12 +35,26 @@ def clean_vintage(raw_path: str | Path, out_dir: str | Path) -> clean_table.Clea
         return clean_table.run(raw_path, out_dir, verify=False)
 
 
-def fit_both(trades: Mapping[str, pd.DataFrame], partner: int, breaks: Sequence[str], start: str, end: str,
-             *, n_boot: int = 199, n_sim: int = 200) -> dict[str, ModelRun]:
+def fit_both(
+    trades: Mapping[str, pd.DataFrame],
+    partner: int,
+    breaks: Sequence[str],
+    start: str,
+    end: str,
+    *,
+    n_boot: int = 199,
+    n_sim: int = 200,
+) -> dict[str, ModelRun]:
     """:func:`analysis.models.run.run_models` on each vintage's partner series over ``start..end``."""
-    return {label: run_models(ser.partner_monthly(trade, partner, start, end), breaks=list(breaks),
-                              n_boot=n_boot, n_sim=n_sim)
-            for label, trade in trades.items()}
+    return {
+        label: run_models(
+            ser.partner_monthly(trade, partner, start, end),
+            breaks=list(breaks),
+            n_boot=n_boot,
+            n_sim=n_sim,
+        )
+        for label, trade in trades.items()
+    }
 
 
 def _estimates(run: ModelRun) -> dict[tuple[str, str, str], float | str | None]:
@@ -46,10 +64,16 @@ def _estimates(run: ModelRun) -> dict[tuple[str, str, str], float | str | None]:
         e = its.effects[0]
         unit = "pct" if e.log else "mn"
         hac, boot = e.pvalues("hac"), e.pvalues("boot")
-        out[(col, "level change at the break" + (" (%)" if e.log else " (US$ mn a month)"), unit)] = (
-            e.pct_level_change if e.log else e.level_change)
-        out[(col, "trend change" + (" (% a year)" if e.log else " (US$ mn a month, per year)"), unit)] = (
-            e.pct_slope_change_per_year if e.log else e.slope_change_per_year)
+        out[
+            (col, "level change at the break" + (" (%)" if e.log else " (US$ mn a month)"), unit)
+        ] = e.pct_level_change if e.log else e.level_change
+        out[
+            (
+                col,
+                "trend change" + (" (% a year)" if e.log else " (US$ mn a month, per year)"),
+                unit,
+            )
+        ] = e.pct_slope_change_per_year if e.log else e.slope_change_per_year
         out[(col, "level change: p-value (HAC)", "p")] = hac[0] if hac else None
         out[(col, "trend change: p-value (HAC)", "p")] = hac[1] if hac else None
         out[(col, "level change: p-value (bootstrap)", "p")] = boot[0] if boot else None
@@ -84,7 +108,16 @@ def changed(a: float | str | None, b: float | str | None, kind: str) -> str:
 def compare(runs: Mapping[str, ModelRun]) -> pd.DataFrame:
     """One row per estimate: ``series, estimate, kind, old, new, changed`` (``OLD`` vs ``NEW``)."""
     old, new = _estimates(runs[OLD]), _estimates(runs[NEW])
-    rows = [{"series": s, "estimate": name, "kind": kind, "old": old.get(key), "new": new.get(key),
-             "changed": changed(old.get(key), new.get(key), kind)}
-            for key in dict.fromkeys([*old, *new]) for s, name, kind in [key]]
+    rows = [
+        {
+            "series": s,
+            "estimate": name,
+            "kind": kind,
+            "old": old.get(key),
+            "new": new.get(key),
+            "changed": changed(old.get(key), new.get(key), kind),
+        }
+        for key in dict.fromkeys([*old, *new])
+        for s, name, kind in [key]
+    ]
     return pd.DataFrame(rows, columns=["series", "estimate", "kind", "old", "new", "changed"])

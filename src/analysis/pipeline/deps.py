@@ -20,7 +20,10 @@ from pathlib import Path
 PACKAGE = "analysis"
 
 #: Files a module reads at run time besides Python code (folder relative to the module).
-DATA_FILES: dict[str, str] = {"analysis.report.publish": "templates"}
+DATA_FILES: dict[str, str] = {
+    "analysis.report.publish": "templates",
+    "analysis.report.landing": "templates",
+}
 
 
 def module_file(src: Path, module: str) -> Path | None:
@@ -87,7 +90,9 @@ def notebook_imports(path: Path, src: Path) -> set[str]:
         if cell.get("cell_type") != "code":
             continue
         code = "".join(cell.get("source", []))
-        code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+        code = "\n".join(
+            line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
         found |= imported_modules(ast.parse(code, filename=str(path)), src)
     return found
 
@@ -113,8 +118,13 @@ def make_text(root: Path) -> str:
     for nb in sorted((root / "notebooks").glob("*.ipynb")):
         mods = closure(notebook_imports(nb, src), src)
         lines.append(f"DEPS_{nb.stem} := " + " ".join(files_of(mods, src, root)))
-    for entry in ("analysis.report.publish", "analysis.sources.acquire", "analysis.params",
-                  "analysis.clean.products", "analysis.clean.revisions"):
+    for entry in (
+        "analysis.report.publish",
+        "analysis.sources.acquire",
+        "analysis.params",
+        "analysis.clean.products",
+        "analysis.clean.revisions",
+    ):
         mods = closure([entry], src)
         lines.append(f"DEPS_{entry.rsplit('.', 1)[1]} := " + " ".join(files_of(mods, src, root)))
     return "\n".join(lines) + "\n"

@@ -19,8 +19,15 @@ from analysis import cli, config
 
 def lab_command(uid: int, extra: Sequence[str] = (), python: str = sys.executable) -> list[str]:
     """The JupyterLab command line for a user of effective uid ``uid``."""
-    cmd = [python, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.root_dir={config.ROOT}", "--LabApp.default_url=/lab/tree/notebooks"]
+    cmd = [
+        python,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.root_dir={config.ROOT}",
+        "--LabApp.default_url=/lab/tree/notebooks",
+    ]
     if uid == 0:
         cmd.append("--allow-root")
     return [*cmd, *extra]
@@ -31,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     """Replace this process with JupyterLab (extra arguments are passed on)."""
     extra = sys.argv[1:] if argv is None else argv
     cmd = lab_command(os.geteuid(), extra)
-    print("JupyterLab: open the http://127.0.0.1:... URL printed below (Ctrl-C stops it)", flush=True)
+    print(
+        "JupyterLab: open the http://127.0.0.1:... URL printed below (Ctrl-C stops it)", flush=True
+    )
     os.chdir(Path(config.ROOT))
     os.execv(cmd[0], cmd)
     return 0  # not reached

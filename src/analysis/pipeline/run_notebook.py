@@ -66,8 +66,9 @@ def _quiet() -> None:
 # ---- the kernel ------------------------------------------------------------------------------
 
 
-async def _first(channel: Any, msg_id: str, *, timeout: float,
-                 idle: bool = False) -> dict[str, Any] | None:
+async def _first(
+    channel: Any, msg_id: str, *, timeout: float, idle: bool = False
+) -> dict[str, Any] | None:
     """The first message on ``channel`` within ``timeout`` seconds that answers ``msg_id``
     (with ``idle``: the kernel's ``idle`` status for it), or None; other messages are dropped."""
     end = time.monotonic() + timeout
@@ -76,8 +77,10 @@ async def _first(channel: Any, msg_id: str, *, timeout: float,
             msg = await channel.get_msg(timeout=left)
         except Empty:
             return None
-        if msg["parent_header"].get("msg_id") == msg_id and (not idle or (
-                msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle")):
+        if msg["parent_header"].get("msg_id") == msg_id and (
+            not idle
+            or (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle")
+        ):
             return msg
     return None
 
@@ -101,8 +104,11 @@ def _ready_client_class() -> type:
                 reply = await _first(self.shell_channel, request, timeout=1)
                 # The kernel's ``idle`` for the request proves IOPub is connected (it may
                 # connect late, and then the status is lost: ask again).
-                if reply is not None and await _first(self.iopub_channel, request, timeout=0.5,
-                                                      idle=True) is not None:
+                if (
+                    reply is not None
+                    and await _first(self.iopub_channel, request, timeout=0.5, idle=True)
+                    is not None
+                ):
                     break
                 if not await self.is_alive():
                     raise RuntimeError("Kernel died before replying to kernel_info")
@@ -208,8 +214,14 @@ def _kill_kernels() -> None:
 # ---- one run ---------------------------------------------------------------------------------
 
 
-def _execute(notebook: Path, tmp: Path, parameters: dict[str, Any], kernel: str, workdir: Path,
-             socket_dir: str) -> Any:
+def _execute(
+    notebook: Path,
+    tmp: Path,
+    parameters: dict[str, Any],
+    kernel: str,
+    workdir: Path,
+    socket_dir: str,
+) -> Any:
     """Start the kernel, import papermill meanwhile, execute ``notebook`` into ``tmp`` and stop
     the kernel, whatever happens; return the executed notebook (a ``NotebookNode``)."""
     km = _kernel_manager_class(socket_dir)(kernel_name=kernel)
@@ -220,15 +232,24 @@ def _execute(notebook: Path, tmp: Path, parameters: dict[str, Any], kernel: str,
             # The kernel's own log (e.g. "KeyboardInterrupt caught in kernel" when it is
             # killed) is not actionable; cell errors come back through papermill.
             # History in memory, as nbclient sets it (no sqlite file shared by -j runs).
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL",
-                             "--HistoryManager.hist_file=:memory:"],
+            extra_arguments=[
+                "--IPKernelApp.log_level=CRITICAL",
+                "--HistoryManager.hist_file=:memory:",
+            ],
         )
         import papermill as pm  # imported late: slow (and overlapped by the kernel's start)
 
         nb = pm.execute_notebook(
-            str(notebook), str(tmp), parameters=parameters, kernel_name=kernel,
-            language="python", cwd=str(workdir), progress_bar=False, report_mode=False,
-            log_output=False, km=km,
+            str(notebook),
+            str(tmp),
+            parameters=parameters,
+            kernel_name=kernel,
+            language="python",
+            cwd=str(workdir),
+            progress_bar=False,
+            report_mode=False,
+            log_output=False,
+            km=km,
         )
     except BaseException:
         _stop_kernel(km, now=True)
@@ -382,7 +403,13 @@ class _AfterSignal(logging.Filter):
 # ---- command line ----------------------------------------------------------------------------
 
 #: Exceptions raised in the kernel whose message is shown alone (the user's errors).
-_USER_ERRORS = {"AnalysisError", "DataError", "ChecksumMismatch", "ParameterError", "SourceUnavailable"}
+_USER_ERRORS = {
+    "AnalysisError",
+    "DataError",
+    "ChecksumMismatch",
+    "ParameterError",
+    "SourceUnavailable",
+}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -393,7 +420,9 @@ def _one_line(exc: BaseException) -> str:
         text = _ANSI.sub("", str(evalue or "")).strip().splitlines()
         msg = text[0] if text else ""
         return msg if ename in _USER_ERRORS else f"{ename}: {msg}"
-    return _ANSI.sub("", str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        _ANSI.sub("", str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    )
 
 
 def _record_timing(output: str, seconds: float) -> None:
@@ -406,11 +435,20 @@ def _record_timing(output: str, seconds: float) -> None:
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m analysis.pipeline.run_notebook", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m analysis.pipeline.run_notebook", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("notebook")
     ap.add_argument("output")
-    ap.add_argument("-r", "--raw", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                    help="parameter passed as a string")
+    ap.add_argument(
+        "-r",
+        "--raw",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="parameter passed as a string",
+    )
     ap.add_argument("-f", "--file", action="append", default=[], help="JSON file of parameters")
     ap.add_argument("-k", "--kernel", default="python3")
     return ap.parse_args(argv)
@@ -444,10 +482,17 @@ def main(argv: list[str] | None = None) -> int:
         failure = exc
     # A signal stops the run even if its exception was lost (the handler records every one:
     # see _termination_as_interrupt); a bare KeyboardInterrupt is Python's own Ctrl-C.
-    signum = _STOPPED_BY[0] if _STOPPED_BY else (
-        signal.SIGINT if isinstance(failure, KeyboardInterrupt) else None)
+    signum = (
+        _STOPPED_BY[0]
+        if _STOPPED_BY
+        else (signal.SIGINT if isinstance(failure, KeyboardInterrupt) else None)
+    )
     if signum is not None:
-        what = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+        what = (
+            "interrupted"
+            if signum == signal.SIGINT
+            else f"stopped by {signal.Signals(signum).name}"
+        )
         print(f"error: {args.notebook}: {what}", file=sys.stderr)
         return 128 + signum
     if failure is not None:

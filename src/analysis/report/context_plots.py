@@ -74,14 +74,25 @@ def plot_partner_balances(
     names = [focus] + [c for c in wide.columns if c != focus]
     ncols = 2
     nrows = math.ceil(len(names) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(10, 2.1 * nrows + 1.2), sharex=True, layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(10, 2.1 * nrows + 1.2),
+        sharex=True,
+        layout="constrained",
+        squeeze=False,
+    )
     years = wide.index.to_numpy(dtype=int)
     for ax, name in zip(axes.flat, names, strict=False):
         values = wide[name].to_numpy(dtype=float) / 1000.0
         colours = [theme.COLORS["deficit"] if v < 0 else theme.COLORS["surplus"] for v in values]
         ax.bar(years, values, width=0.8, color=colours, edgecolor="none", zorder=2)
         ax.axhline(0, color="#888888", linewidth=0.8)
-        ax.set_title(figures.display_name(name), fontweight="bold" if name == focus else "normal", fontsize=10)
+        ax.set_title(
+            figures.display_name(name),
+            fontweight="bold" if name == focus else "normal",
+            fontsize=10,
+        )
         ax.yaxis.set_major_locator(MaxNLocator(4))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: figures.fmt_number(v, 0)))
         ax.grid(axis="x", visible=False)
@@ -89,7 +100,9 @@ def plot_partner_balances(
         theme.add_events(ax, x="year", labels=False)
     _hide_unused(axes, len(names))
     fig.supylabel("US$ billions per year (NSA); below zero = U.S. deficit", fontsize=9)
-    figures.headline(fig, title or f"U.S. goods trade balance by partner, {years.min()}–{years.max()}")
+    figures.headline(
+        fig, title or f"U.S. goods trade balance by partner, {years.min()}–{years.max()}"
+    )
     figures.add_source(
         fig,
         data_through,
@@ -100,7 +113,12 @@ def plot_partner_balances(
 
 
 def plot_partner_shares(
-    monthly: pd.DataFrame, annual: pd.DataFrame, *, partner: str, data_through: str, title: str | None = None
+    monthly: pd.DataFrame,
+    annual: pd.DataFrame,
+    *,
+    partner: str,
+    data_through: str,
+    title: str | None = None,
 ) -> Figure:
     """The partner's share (%) of total U.S. goods exports and imports.
 
@@ -110,21 +128,32 @@ def plot_partner_shares(
     """
     for df, what in ((monthly, "monthly"), (annual, "annual")):
         if df.empty or not {"exports_share", "imports_share"} <= set(df.columns):
-            raise ParameterError(f"plot_partner_shares: {what} needs exports_share and imports_share")
+            raise ParameterError(
+                f"plot_partner_shares: {what} needs exports_share and imports_share"
+            )
     theme.set_theme()
     fig, ax = plt.subplots(figsize=(10, 5.2), layout="constrained")
     mid = pd.to_datetime([f"{int(y)}-07-01" for y in annual.index])
     for flow, label in (("exports", "U.S. exports to"), ("imports", "U.S. imports from")):
         colour = theme.COLORS[flow]
         ax.plot(monthly.index, monthly[f"{flow}_share"], color=colour, linewidth=0.7, alpha=0.45)
-        ax.plot(mid, annual[f"{flow}_share"], color=colour, linewidth=2.2, marker="o", markersize=3.5,
-                label=f"{label} {figures.display_name(partner)} (annual; thin: monthly)")
+        ax.plot(
+            mid,
+            annual[f"{flow}_share"],
+            color=colour,
+            linewidth=2.2,
+            marker="o",
+            markersize=3.5,
+            label=f"{label} {figures.display_name(partner)} (annual; thin: monthly)",
+        )
     ax.set_ylabel("% of total U.S. goods trade with the world")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.1f}"))
     figures.date_axis(ax)
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=2, fontsize=9)
     figures.headline(fig, title or f"{figures.display_name(partner)}'s share of U.S. goods trade")
-    figures.add_source(fig, data_through, "Share of the Census world total (not seasonally adjusted).")
+    figures.add_source(
+        fig, data_through, "Share of the Census world total (not seasonally adjusted)."
+    )
     theme.add_events(ax)
     return fig
 
@@ -153,13 +182,26 @@ def plot_index(
     years = index.index.to_numpy(dtype=int)
     for name in names:
         is_focus = name == focus
-        ax.plot(years, index[name], color=colours[name], linewidth=2.6 if is_focus else 1.4,
-                zorder=4 if is_focus else 3, label=figures.display_name(name))
+        ax.plot(
+            years,
+            index[name],
+            color=colours[name],
+            linewidth=2.6 if is_focus else 1.4,
+            zorder=4 if is_focus else 3,
+            label=figures.display_name(name),
+        )
         last = index[name].dropna()
         if is_focus and not last.empty:
-            ax.annotate(f"{figures.display_name(name)} {last.iloc[-1]:.0f}", (last.index[-1], last.iloc[-1]),
-                        xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
-                        color=colours[name], fontweight="bold")
+            ax.annotate(
+                f"{figures.display_name(name)} {last.iloc[-1]:.0f}",
+                (last.index[-1], last.iloc[-1]),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+                color=colours[name],
+                fontweight="bold",
+            )
     ax.axhline(100, color="#888888", linewidth=0.8)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
@@ -169,12 +211,26 @@ def plot_index(
     ax.set_xlim(years.min() - 0.7, years.max() + 3.0)
     ax.grid(axis="x", visible=False)
     handles, labels = ax.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: (labels[i] != figures.display_name(focus), labels[i]))
-    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower left",
-              bbox_to_anchor=(0.0, 1.01), ncols=4, fontsize=9)
+    order = sorted(
+        range(len(labels)), key=lambda i: (labels[i] != figures.display_name(focus), labels[i])
+    )
+    ax.legend(
+        [handles[i] for i in order],
+        [labels[i] for i in order],
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncols=4,
+        fontsize=9,
+    )
     what = "to" if flow == "exports" else "from"
-    figures.headline(fig, title or f"U.S. {flow} {what} Korea and comparison partners, {base_year} = 100")
-    figures.add_source(fig, data_through, f"Annual sums of monthly data, complete years only; indexed to {base_year}.")
+    figures.headline(
+        fig, title or f"U.S. {flow} {what} Korea and comparison partners, {base_year} = 100"
+    )
+    figures.add_source(
+        fig,
+        data_through,
+        f"Annual sums of monthly data, complete years only; indexed to {base_year}.",
+    )
     theme.add_events(ax, x="year")
     return fig
 
@@ -200,18 +256,36 @@ def plot_event_study(
     if not studies:
         raise ParameterError("plot_event_study: no event studies")
     theme.set_theme()
-    fig, axes = plt.subplots(len(studies), 1, figsize=(10, 3.3 * len(studies) + 1.0), sharex=True,
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        len(studies),
+        1,
+        figsize=(10, 3.3 * len(studies) + 1.0),
+        sharex=True,
+        layout="constrained",
+        squeeze=False,
+    )
     name = figures.display_name(partner)
     for ax, (label, es) in zip(axes[:, 0], studies.items(), strict=True):
         t = es.table
         pre = t["k"] < 0
         for mask, colour in ((pre, theme.OKABE_ITO["sky"]), (~pre, theme.OKABE_ITO["vermillion"])):
             sub = t[mask & (t["k"] != es.reference)]
-            ax.errorbar(sub["k"], sub["coef"], yerr=[sub["coef"] - sub["ci_low"], sub["ci_high"] - sub["coef"]],
-                        fmt="o", color=colour, ecolor=colour, elinewidth=1.4, capsize=3, markersize=5, zorder=3)
+            ax.errorbar(
+                sub["k"],
+                sub["coef"],
+                yerr=[sub["coef"] - sub["ci_low"], sub["ci_high"] - sub["coef"]],
+                fmt="o",
+                color=colour,
+                ecolor=colour,
+                elinewidth=1.4,
+                capsize=3,
+                markersize=5,
+                zorder=3,
+            )
         ref = t[t["k"] == es.reference]
-        ax.plot(ref["k"], ref["coef"], "o", markerfacecolor="white", markeredgecolor="#333333", zorder=4)
+        ax.plot(
+            ref["k"], ref["coef"], "o", markerfacecolor="white", markeredgecolor="#333333", zorder=4
+        )
         ax.axhline(0, color="#888888", linewidth=0.8)
         ax.axvline(-0.5, color=theme.COLORS["break"], linewidth=1.0)
         ax.set_ylabel("log points vs controls")
@@ -223,10 +297,13 @@ def plot_event_study(
     ax.set_xticks(ks)
     lo, hi = min(ks), max(ks)
     ax.set_xticklabels([f"≤{k}" if k == lo else (f"≥{k}" if k == hi else str(k)) for k in ks])
-    ax.set_xlabel(f"Years relative to {break_date} (0 = first 12 months in force; −1 = reference year)")
+    ax.set_xlabel(
+        f"Years relative to {break_date} (0 = first 12 months in force; −1 = reference year)"
+    )
     figures.headline(fig, title or f"KORUS event study: {name} against {controls_label}")
     figures.add_source(
-        fig, data_through,
+        fig,
+        data_through,
         "Two-way fixed effects on log monthly trade (partner, month and partner x calendar-month effects); "
         "95 % Driscoll-Kraay intervals, which are too narrow when the gap is persistent.",
     )
@@ -236,7 +313,8 @@ def plot_event_study(
 def macro_source(macro: pd.DataFrame) -> str:
     """Source line of :func:`plot_korea_macro`: the WDI indicators, the years, the event lines."""
     return (
-        "Source: World Bank, World Development Indicators (" + ", ".join(MACRO_INDICATORS.values())
+        "Source: World Bank, World Development Indicators ("
+        + ", ".join(MACRO_INDICATORS.values())
         + f"), {int(macro.index.min())}-{int(macro.index.max())}. Dashed lines: KORUS signed (2007), in force (2012), "
         "renegotiated (2018), revised (2019), pandemic (2020)."
     )
@@ -254,8 +332,14 @@ def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = No
     theme.set_theme()
     ncols = 2
     nrows = math.ceil(len(cols) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(10, 2.6 * nrows + 1.2), sharex=True,
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(10, 2.6 * nrows + 1.2),
+        sharex=True,
+        layout="constrained",
+        squeeze=False,
+    )
     years = macro.index.to_numpy(dtype=int)
     for ax, col in zip(axes.flat, cols, strict=False):
         s = macro[col]
@@ -269,8 +353,14 @@ def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = No
         theme.add_events(ax, x="year", labels=False)
         last = s.dropna()
         if not last.empty:
-            ax.annotate(f"{last.iloc[-1]:,.1f}", (last.index[-1], last.iloc[-1]), xytext=(4, 0),
-                        textcoords="offset points", va="center", fontsize=8)
+            ax.annotate(
+                f"{last.iloc[-1]:,.1f}",
+                (last.index[-1], last.iloc[-1]),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
     _hide_unused(axes, len(cols))
     figures.headline(fig, title or f"South Korea: macro indicators, {years.min()}–{years.max()}")
     figures.source_line(fig, source)
@@ -278,7 +368,11 @@ def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = No
 
 
 def plot_placebo(
-    results: Mapping[str, PlaceboResult], *, partner: str, data_through: str, title: str | None = None
+    results: Mapping[str, PlaceboResult],
+    *,
+    partner: str,
+    data_through: str,
+    title: str | None = None,
 ) -> Figure:
     """Placebo-in-time check: the gap's shift at each placebo month, and at the real break.
 
@@ -289,14 +383,29 @@ def plot_placebo(
     if not results:
         raise ParameterError("plot_placebo: no placebo results")
     theme.set_theme()
-    fig, axes = plt.subplots(len(results), 1, figsize=(10, 2.8 * len(results) + 1.0), sharex=True,
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        len(results),
+        1,
+        figsize=(10, 2.8 * len(results) + 1.0),
+        sharex=True,
+        layout="constrained",
+        squeeze=False,
+    )
     name = figures.display_name(partner)
     for ax, (label, res) in zip(axes[:, 0], results.items(), strict=True):
         pl = res.placebos
-        ax.vlines(pl.index, 0, pl.to_numpy(), color="#9a9a9a", linewidth=1.2, label="placebo months")
+        ax.vlines(
+            pl.index, 0, pl.to_numpy(), color="#9a9a9a", linewidth=1.2, label="placebo months"
+        )
         brk = pd.Timestamp(res.break_date)
-        ax.vlines([brk], 0, [res.estimate], color="#000000", linewidth=3.0, label=f"break {res.break_date}")
+        ax.vlines(
+            [brk],
+            0,
+            [res.estimate],
+            color="#000000",
+            linewidth=3.0,
+            label=f"break {res.break_date}",
+        )
         ax.axhline(0, color="#888888", linewidth=0.8)
         ax.set_ylabel("shift, log points")
         ax.set_title(
@@ -308,7 +417,8 @@ def plot_placebo(
     axes[0, 0].legend(loc="lower left", bbox_to_anchor=(0.0, 1.12), ncols=2, fontsize=9)
     figures.headline(fig, title or f"Placebo-in-time check of the KORUS shift: {name}")
     figures.add_source(
-        fig, data_through,
+        fig,
+        data_through,
         "Shift = mean treated-minus-controls gap (log, seasonal means removed) in the window after a month "
         "minus the window before it.",
     )

@@ -27,7 +27,10 @@ from analysis.report.figures import add_source, headline
 from analysis.report.markup import escape_md
 
 FLOWS: tuple[str, ...] = ("exports", "imports")
-FLOW_LABELS: dict[str, str] = {"exports": "U.S. exports to the partner", "imports": "U.S. imports from the partner"}
+FLOW_LABELS: dict[str, str] = {
+    "exports": "U.S. exports to the partner",
+    "imports": "U.S. imports from the partner",
+}
 #: evaluation.json layout version (read by the landing page).
 SCHEMA_VERSION = 1
 
@@ -65,14 +68,20 @@ def event_study_sentence(es: Mapping[str, Any], flow: str) -> str:
     o = es[flow]
     k = es["korus"][flow]
     pre = o.get("pre_trend_p")
-    pre_text = (f"the leads before entry are jointly {'not ' if (pre or 0) >= 0.05 else ''}"
-                f"distinguishable from zero (p = {fmt.p_value(pre)})")
-    korus = (f"KORUS's own estimate is {_pct(k['att'])} ({_interval(k['ci'])}), "
-             f"{ordinal(k['rank_among_agreements'])} of {k['n_agreements']} agreements"
-             + ("; its interval includes zero" if _covers_zero(k["ci"]) else ""))
-    return (f"**{FLOW_LABELS[flow]}, all U.S. FTAs** ({o['n_treated']} agreements, {o['n_controls']} "
-            f"partners never in an FTA): {_pct(o['att'])} on average over the years after entry "
-            f"({_interval(o['att_ci'])}); {pre_text}. {korus}.")
+    pre_text = (
+        f"the leads before entry are jointly {'not ' if (pre or 0) >= 0.05 else ''}"
+        f"distinguishable from zero (p = {fmt.p_value(pre)})"
+    )
+    korus = (
+        f"KORUS's own estimate is {_pct(k['att'])} ({_interval(k['ci'])}), "
+        f"{ordinal(k['rank_among_agreements'])} of {k['n_agreements']} agreements"
+        + ("; its interval includes zero" if _covers_zero(k["ci"]) else "")
+    )
+    return (
+        f"**{FLOW_LABELS[flow]}, all U.S. FTAs** ({o['n_treated']} agreements, {o['n_controls']} "
+        f"partners never in an FTA): {_pct(o['att'])} on average over the years after entry "
+        f"({_interval(o['att_ci'])}); {pre_text}. {korus}."
+    )
 
 
 def synth_sentence(sc: Mapping[str, Any], flow: str) -> str:
@@ -81,29 +90,41 @@ def synth_sentence(sc: Mapping[str, Any], flow: str) -> str:
     gaps = s.get("gap_by_year") or []
     last = gaps[-1] if gaps else {}
     ratio = s.get("rmspe_ratio")
-    return (f"**{FLOW_LABELS[flow]}, synthetic control for Korea** ({s['n_donors']} donors without a "
-            f"U.S. FTA): actual minus synthetic {fmt.number(last.get('gap_pct') or 0, 1, sign=True)}% in "
-            f"{last.get('year', fmt.NA)}; Korea's post/pre RMSPE ratio "
-            f"({fmt.number(ratio, 1) if ratio is not None else fmt.NA}) ranks {s['rank']} of "
-            f"{s['n_donors'] + 1} (placebo p = {fmt.p_value(s['p_value'])}); a placebo break in "
-            f"{str(s['placebo_in_time']['date'])[:4]} gives p = {fmt.p_value(s['placebo_in_time']['p_value'])}.")
+    return (
+        f"**{FLOW_LABELS[flow]}, synthetic control for Korea** ({s['n_donors']} donors without a "
+        f"U.S. FTA): actual minus synthetic {fmt.number(last.get('gap_pct') or 0, 1, sign=True)}% in "
+        f"{last.get('year', fmt.NA)}; Korea's post/pre RMSPE ratio "
+        f"({fmt.number(ratio, 1) if ratio is not None else fmt.NA}) ranks {s['rank']} of "
+        f"{s['n_donors'] + 1} (placebo p = {fmt.p_value(s['p_value'])}); a placebo break in "
+        f"{str(s['placebo_in_time']['date'])[:4]} gives p = {fmt.p_value(s['placebo_in_time']['p_value'])}."
+    )
 
 
 def size_sentence(size: Mapping[str, Any] | None) -> str:
     """The simulated size of the segmented-trend tests, when the models report it."""
     if not size:
-        return ("The size of the segmented-trend tests was not simulated in this run "
-                "(see benchmarks/results.md).")
+        return (
+            "The size of the segmented-trend tests was not simulated in this run "
+            "(see benchmarks/results.md)."
+        )
     parts = []
     for flow, s in size.items():
         if isinstance(s, Mapping) and s.get("actual") is not None:
-            parts.append(f"{escape_md(flow)} {100 * s['actual']:.1f} %"
-                         + (f" (plain HAC {100 * s['actual_hac']:.1f} %)" if s.get("actual_hac") is not None else ""))
+            parts.append(
+                f"{escape_md(flow)} {100 * s['actual']:.1f} %"
+                + (
+                    f" (plain HAC {100 * s['actual_hac']:.1f} %)"
+                    if s.get("actual_hac") is not None
+                    else ""
+                )
+            )
     if not parts:
         return "The size of the segmented-trend tests is not available."
     n = next(iter(size.values())).get("n_sim", "?")
-    return ("Segmented-trend tests at a nominal 5 %, on series simulated with each flow's fitted dynamics "
-            f"and no break ({n} draws): actual rejection rate " + "; ".join(parts) + ".")
+    return (
+        "Segmented-trend tests at a nominal 5 %, on series simulated with each flow's fitted dynamics "
+        f"and no break ({n} draws): actual rejection rate " + "; ".join(parts) + "."
+    )
 
 
 def summary_lines(es: Mapping[str, Any], sc: Mapping[str, Any]) -> list[str]:
@@ -118,15 +139,20 @@ def summary_lines(es: Mapping[str, Any], sc: Mapping[str, Any]) -> list[str]:
         gaps = s.get("gap_by_year") or [{}]
         sc_sign = "above" if (gaps[-1].get("gap") or 0) > 0 else "below"
         agree = es_sign == sc_sign
-        verdict = ("Neither design separates KORUS from the usual drift of a partner's trade"
-                   if not (es_clear or sc_clear) else
-                   "One design finds a clear departure, the other does not" if es_clear != sc_clear else
-                   "Both designs find a departure")
+        verdict = (
+            "Neither design separates KORUS from the usual drift of a partner's trade"
+            if not (es_clear or sc_clear)
+            else "One design finds a clear departure, the other does not"
+            if es_clear != sc_clear
+            else "Both designs find a departure"
+        )
         lines.append(
             f"- **{FLOW_LABELS[flow]}**: the event study puts Korea {es_sign} its predicted path "
             f"({_pct(k['att'])}, interval {_interval(k['ci'])}); the synthetic control puts it {sc_sign} "
             f"its synthetic by the last year (placebo p = {fmt.p_value(s['p_value'])}). {verdict}"
-            + ("" if agree else "; the two point estimates have opposite signs") + ".")
+            + ("" if agree else "; the two point estimates have opposite signs")
+            + "."
+        )
     return lines
 
 
@@ -140,20 +166,27 @@ def event_year_table(es: Mapping[str, Any]) -> pd.DataFrame:
         for r in es[flow]["by_event_year"]:
             label = f"{FLOW_LABELS[flow].removeprefix('U.S. ')}: effect (95% CI)"
             out.setdefault(label, {})[int(r["event_year"])] = (
-                f"{_pct(r['coef'])} ({_pct(r['ci_low'])} to {_pct(r['ci_high'])})")
+                f"{_pct(r['coef'])} ({_pct(r['ci_low'])} to {_pct(r['ci_high'])})"
+            )
     table = pd.DataFrame(out).sort_index()
     return table.rename_axis("Years since entry").reset_index()
 
 
 def agreements_table(es: Mapping[str, Any], flow: str, focus: int = 5800) -> pd.DataFrame:
     """Each agreement's own estimate (percent, placebo interval), largest first."""
-    rows = sorted(es["by_agreement"][flow], key=lambda r: -(r["att"] if r["att"] is not None else -math.inf))
-    return pd.DataFrame({
-        "Partner": [r["partner"] + (" (KORUS)" if int(r["partner_code"]) == focus else "") for r in rows],
-        "In force": [str(r["in_force"]) for r in rows],
-        "Effect after entry": [_pct(r["att"]) for r in rows],
-        "95% interval": [f"{_pct(r['ci_low'])} to {_pct(r['ci_high'])}" for r in rows],
-    })
+    rows = sorted(
+        es["by_agreement"][flow], key=lambda r: -(r["att"] if r["att"] is not None else -math.inf)
+    )
+    return pd.DataFrame(
+        {
+            "Partner": [
+                r["partner"] + (" (KORUS)" if int(r["partner_code"]) == focus else "") for r in rows
+            ],
+            "In force": [str(r["in_force"]) for r in rows],
+            "Effect after entry": [_pct(r["att"]) for r in rows],
+            "95% interval": [f"{_pct(r['ci_low'])} to {_pct(r['ci_high'])}" for r in rows],
+        }
+    )
 
 
 def weights_table(sc: Mapping[str, Any], flow: str) -> pd.DataFrame:
@@ -161,8 +194,9 @@ def weights_table(sc: Mapping[str, Any], flow: str) -> pd.DataFrame:
     w = sc[flow]["weights"]
     names = sc[flow].get("donor_names", {})
     items = sorted(w.items(), key=lambda kv: -kv[1])
-    return pd.DataFrame({"Donor": [names.get(k, k) for k, _ in items],
-                         "Weight": [f"{v:.3f}" for _, v in items]})
+    return pd.DataFrame(
+        {"Donor": [names.get(k, k) for k, _ in items], "Weight": [f"{v:.3f}" for _, v in items]}
+    )
 
 
 # ---- figures -------------------------------------------------------------------------------
@@ -184,8 +218,11 @@ def plot_event_study(es: Mapping[str, Any], *, data_through: str) -> Figure:
         ax.set_title(FLOW_LABELS[flow].removeprefix("U.S. ").capitalize(), fontsize=10)
         ax.set_xlabel("Years since entry into force")
     axes[0].set_ylabel("Effect on the flow, %")
-    headline(fig, "U.S. trade with FTA partners around entry into force, against partners never in "
-             "an FTA (event study, 95% intervals)")
+    headline(
+        fig,
+        "U.S. trade with FTA partners around entry into force, against partners never in "
+        "an FTA (event study, 95% intervals)",
+    )
     add_source(fig, data_through, extra="FTA dates: USTR (data/external/us_ftas.csv).")
     return fig
 
@@ -194,7 +231,9 @@ def plot_agreements(es: Mapping[str, Any], *, focus: int = 5800, data_through: s
     """Each agreement's estimate with its interval, KORUS highlighted."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 5.6), layout="constrained")
     for ax, flow in zip(axes, FLOWS, strict=True):
-        rows = sorted(es["by_agreement"][flow], key=lambda r: r["att"] if r["att"] is not None else -math.inf)
+        rows = sorted(
+            es["by_agreement"][flow], key=lambda r: r["att"] if r["att"] is not None else -math.inf
+        )
         y = np.arange(len(rows))
         for i, r in enumerate(rows):
             colour = theme.COLORS["deficit"] if int(r["partner_code"]) == focus else "#7a8591"
@@ -217,8 +256,11 @@ def plot_synthetic(results: Mapping[str, Any], *, data_through: str) -> Figure:
         ax.plot(fit.years, fit.actual, color=theme.COLORS[flow], lw=1.8, label="Korea")
         ax.plot(fit.years, fit.synthetic, color="#555555", lw=1.4, ls="--", label="Synthetic Korea")
         ax.axvline(fit.treatment_year - 0.5, color="#999999", lw=0.8, ls=":")
-        ax.set_title(f"{FLOW_LABELS[flow].removeprefix('U.S. ').capitalize()} (placebo p = "
-                     f"{fmt.p_value(results[flow].p_value)})", fontsize=10)
+        ax.set_title(
+            f"{FLOW_LABELS[flow].removeprefix('U.S. ').capitalize()} (placebo p = "
+            f"{fmt.p_value(results[flow].p_value)})",
+            fontsize=10,
+        )
         ax.set_ylabel("Log of the annual flow, demeaned")
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.legend(frameon=False, fontsize=8)
@@ -240,17 +282,31 @@ def size_block(size_path: Path) -> dict[str, Any] | None:
     if not isinstance(doc, Mapping):
         return None
     keep = ("nominal", "actual", "actual_hac", "actual_boot", "n_sim", "n_boot", "method")
-    return {flow: {k: v[k] for k in keep if k in v} for flow, v in doc.items()
-            if isinstance(v, Mapping) and "actual" in v} or None
+    return {
+        flow: {k: v[k] for k in keep if k in v}
+        for flow, v in doc.items()
+        if isinstance(v, Mapping) and "actual" in v
+    } or None
 
 
 # ---- output --------------------------------------------------------------------------------
 
 
-def write_evaluation(path: Path, es: Mapping[str, Any], sc: Mapping[str, Any],
-                     size: Mapping[str, Any] | None, params: Mapping[str, Any]) -> Path:
+def write_evaluation(
+    path: Path,
+    es: Mapping[str, Any],
+    sc: Mapping[str, Any],
+    size: Mapping[str, Any] | None,
+    params: Mapping[str, Any],
+) -> Path:
     """Write ``evaluation.json`` (atomically): event study, synthetic control, ITS size."""
-    doc = {"schema_version": SCHEMA_VERSION, "params": dict(params), "event_study": dict(es),
-           "synthetic_control": dict(sc), "its_size": dict(size or {}), "headline": summary_lines(es, sc)}
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "params": dict(params),
+        "event_study": dict(es),
+        "synthetic_control": dict(sc),
+        "its_size": dict(size or {}),
+        "headline": summary_lines(es, sc),
+    }
     write_json_atomic(path, doc)
     return path

@@ -19,10 +19,8 @@ Conventions shared by all figures:
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -34,13 +32,11 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from analysis.errors import ParameterError
-from analysis.fileio import write_atomic
 from analysis.report.fmt import display_name  # noqa: F401 - re-exported for the figures' callers
+from analysis.report.saving import SavedFigure, describe_figure, save_figure  # noqa: F401 - re-exported
 from analysis.report.theme import (
     COLORS,
     EVENTS,
-    PNG_DPI,
-    SVG_HASHSALT,
     Event,
     add_events,
     set_theme,
@@ -113,12 +109,19 @@ def wrap_text(text: str, fig: Figure, fontsize: float) -> str:
 
 def headline(fig: Figure, title: str) -> None:
     """The figure's headline, left-aligned above the legend (wrapped to the figure width)."""
-    fig.suptitle(wrap_text(title, fig, 13), x=0.01, ha="left", fontsize=13, fontweight="bold",
-                 color="#111111")
+    fig.suptitle(
+        wrap_text(title, fig, 13),
+        x=0.01,
+        ha="left",
+        fontsize=13,
+        fontweight="bold",
+        color="#111111",
+    )
 
 
-def _new_figure(nrows: int, height: float, height_ratios: Sequence[float] | None = None,
-                sharex: bool = True) -> tuple[Figure, np.ndarray]:
+def _new_figure(
+    nrows: int, height: float, height_ratios: Sequence[float] | None = None, sharex: bool = True
+) -> tuple[Figure, np.ndarray]:
     set_theme()
     fig, axes = plt.subplots(
         nrows,
@@ -212,8 +215,15 @@ def plot_monthly_trade(
         (adj,) = ax.plot(sa.index, sa[f"{col}_sa"], color=color, linewidth=2.0)
         handles += [adj, raw]
         labels += [f"U.S. {col} ({sa_label})", f"U.S. {col} (NSA)"]
-    unit = money_axis(ax, np.concatenate([monthly[["exports", "imports"]].to_numpy().ravel(),
-                                          sa[["exports_sa", "imports_sa"]].to_numpy().ravel()]))
+    unit = money_axis(
+        ax,
+        np.concatenate(
+            [
+                monthly[["exports", "imports"]].to_numpy().ravel(),
+                sa[["exports_sa", "imports_sa"]].to_numpy().ravel(),
+            ]
+        ),
+    )
     ax.set_ylabel(f"{unit} per month")
     ax.set_ylim(bottom=0)
 
@@ -222,16 +232,33 @@ def plot_monthly_trade(
     axb.axhline(0, color="#888888", linewidth=0.8)
     axb.plot(bal.index, bal, color=COLORS["balance"], linewidth=0.7, alpha=0.35)
     (bal_line,) = axb.plot(bal_sa.index, bal_sa, color=COLORS["balance"], linewidth=1.8)
-    axb.fill_between(bal_sa.index, bal_sa, 0, where=bal_sa < 0, interpolate=True,
-                     color=COLORS["deficit"], alpha=0.25, linewidth=0)
-    axb.fill_between(bal_sa.index, bal_sa, 0, where=bal_sa > 0, interpolate=True,
-                     color=COLORS["surplus"], alpha=0.25, linewidth=0)
+    axb.fill_between(
+        bal_sa.index,
+        bal_sa,
+        0,
+        where=bal_sa < 0,
+        interpolate=True,
+        color=COLORS["deficit"],
+        alpha=0.25,
+        linewidth=0,
+    )
+    axb.fill_between(
+        bal_sa.index,
+        bal_sa,
+        0,
+        where=bal_sa > 0,
+        interpolate=True,
+        color=COLORS["surplus"],
+        alpha=0.25,
+        linewidth=0,
+    )
     axb.set_ylabel(f"Balance,\n{money_axis(axb, np.concatenate([bal, bal_sa]))}")
     handles.append(bal_line)
     labels.append(f"Balance ({sa_label}; deficit shaded)")
     date_axis(axb)
-    axb.set_xlim(monthly.index.min() - pd.Timedelta(days=20),
-                 monthly.index.max() + pd.Timedelta(days=20))
+    axb.set_xlim(
+        monthly.index.min() - pd.Timedelta(days=20), monthly.index.max() + pd.Timedelta(days=20)
+    )
 
     first, last = monthly.index.min(), monthly.index.max()
     headline(fig, title or f"U.S. goods trade with {name}, monthly, {first:%b %Y}–{last:%b %Y}")
@@ -387,8 +414,9 @@ def plot_its(
     handles.append(h)
     labels.append("Model fit (segmented trend)")
     first_break = _month_label(breaks[0]) if breaks else "break"
-    (h,) = ax.plot(fit.index, fit["pre_trend"], color=COLORS["trend"], linewidth=1.3,
-                   linestyle=(0, (6, 3)))
+    (h,) = ax.plot(
+        fit.index, fit["pre_trend"], color=COLORS["trend"], linewidth=1.3, linestyle=(0, (6, 3))
+    )
     handles.append(h)
     labels.append(f"Trend before {first_break}, extrapolated")
     # The y-range follows the lines; a forecast interval that fans out far beyond them
@@ -402,15 +430,27 @@ def plot_its(
     pad = 0.12 * (hi - lo or abs(hi) or 1.0)
     y_lo, y_hi = lo - pad, hi + pad
     if forecast is not None and len(forecast):
-        band = ax.fill_between(forecast.index, forecast["lower"], forecast["upper"],
-                               color=COLORS["counterfactual"], alpha=0.18, linewidth=0)
-        (h,) = ax.plot(forecast.index, forecast["mean"], color=COLORS["counterfactual"],
-                       linewidth=1.6, linestyle=(0, (2, 1.5)))
+        band = ax.fill_between(
+            forecast.index,
+            forecast["lower"],
+            forecast["upper"],
+            color=COLORS["counterfactual"],
+            alpha=0.18,
+            linewidth=0,
+        )
+        (h,) = ax.plot(
+            forecast.index,
+            forecast["mean"],
+            color=COLORS["counterfactual"],
+            linewidth=1.6,
+            linestyle=(0, (2, 1.5)),
+        )
         clipped = bool((forecast["upper"] > y_hi).any() or (forecast["lower"] < y_lo).any())
         handles += [h, band]
-        labels += ["Counterfactual: no break (forecast mean)",
-                   f"Counterfactual {interval_label}" + (" (clipped at the axis)" if clipped
-                                                        else "")]
+        labels += [
+            "Counterfactual: no break (forecast mean)",
+            f"Counterfactual {interval_label}" + (" (clipped at the axis)" if clipped else ""),
+        ]
     ax.set_ylim(y_lo, y_hi)
 
     in_millions = unit.strip().lower() == "us$ millions"
@@ -428,8 +468,10 @@ def plot_its(
         default = f"{series_label}, {name}: trend before and after {_month_label(breaks[0])}"
     elif breaks:
         months = [_month_label(b) for b in breaks]
-        default = (f"{series_label}, {name}: segmented trend with breaks in "
-                   f"{', '.join(months[:-1])} and {months[-1]}")
+        default = (
+            f"{series_label}, {name}: segmented trend with breaks in "
+            f"{', '.join(months[:-1])} and {months[-1]}"
+        )
     else:
         default = f"{series_label}, {name}: trend and model fit"
     headline(fig, title or default)
@@ -472,8 +514,12 @@ def plot_stl(
         "resid": "Remainder",
     }
     for ax, col in zip(axes, columns, strict=True):
-        style = {"observed": (COLORS["actual"], 1.0), "trend": (COLORS["fitted"], 1.8),
-                 "seasonal": (COLORS["imports"], 0.9), "resid": (COLORS["balance"], 0.8)}[col]
+        style = {
+            "observed": (COLORS["actual"], 1.0),
+            "trend": (COLORS["fitted"], 1.8),
+            "seasonal": (COLORS["imports"], 0.9),
+            "resid": (COLORS["balance"], 0.8),
+        }[col]
         ax.plot(stl.index, stl[col], color=style[0], linewidth=style[1])
         if col in ("seasonal", "resid"):
             ax.axhline(0, color="#888888", linewidth=0.7)
@@ -482,14 +528,17 @@ def plot_stl(
         ax.set_ylabel(titles[col], fontsize=9)
     axes[0].plot(stl.index, stl["trend"], color=COLORS["fitted"], linewidth=1.2, alpha=0.6)
     date_axis(axes[-1])
-    axes[-1].set_xlim(stl.index.min() - pd.Timedelta(days=20),
-                      stl.index.max() + pd.Timedelta(days=20))
+    axes[-1].set_xlim(
+        stl.index.min() - pd.Timedelta(days=20), stl.index.max() + pd.Timedelta(days=20)
+    )
     fig.align_ylabels(axes)
 
     if log:
         default = f"{series_label}, {name}: seasonal-trend decomposition (STL) of the logarithm"
-        note = (f"Panels in log points (log of {unit} per month; 0.1 is about +10%); "
-                "observed = trend + seasonal + remainder.")
+        note = (
+            f"Panels in log points (log of {unit} per month; 0.1 is about +10%); "
+            "observed = trend + seasonal + remainder."
+        )
     else:
         default = f"{series_label}, {name}: seasonal-trend decomposition (STL), {shown_unit}"
         note = f"Panels in {shown_unit} per month; observed = trend + seasonal + remainder."
@@ -502,85 +551,6 @@ def plot_stl(
 
 
 # ---- saving ----------------------------------------------------------------------------------
-
-
-class SavedFigure:
-    """The files :func:`save_figure` wrote: ``png`` and ``svg`` paths (iterable as
-    ``[png, svg]``). In a notebook, ``display()`` of it shows the saved PNG itself, so the
-    figure is not rendered a second time and the report embeds the same image as the file on
-    disk (sized in CSS pixels as at ``figure.dpi``; the extra resolution serves HiDPI screens).
-    """
-
-    def __init__(self, png: Path, svg: Path, display_scale: float, alt: str = "") -> None:
-        self.png, self.svg, self._scale = png, svg, display_scale
-        #: What the figure shows, in words (the page's alt text and caption).
-        self.alt = alt or f"Figure {png.stem.replace('_', ' ')}"
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter((self.png, self.svg))
-
-    def __len__(self) -> int:
-        return 2
-
-    def __getitem__(self, i: int) -> Path:
-        return (self.png, self.svg)[i]
-
-    def __repr__(self) -> str:
-        # The notebook's text/plain output, the page's alt text: a description, never a path.
-        return self.alt
-
-    def _repr_png_(self) -> tuple[bytes, dict[str, int]]:
-        data = self.png.read_bytes()
-        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-        return data, {"width": round(width * self._scale), "height": round(height * self._scale)}
-
-
-def describe_figure(fig: Figure) -> str:
-    """Alt text written from the figure itself: its title, each panel's title and axis
-    labels, and the series named in the legends (``"Chart: U.S. goods trade with Japan.
-    Panel 1: ... (y: US$ billions); lines: exports, imports"``)."""
-    parts: list[str] = []
-    title = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
-    if not title:
-        title = next((t.get_text() for t in fig.texts if t.get_text().strip()), "")
-    if title.strip():
-        parts.append(" ".join(title.split()).rstrip(".") + ".")
-    for i, ax in enumerate(a for a in fig.axes if a.get_visible() and a.has_data()):
-        bits = [" ".join(ax.get_title().split())] if ax.get_title().strip() else []
-        if ax.get_ylabel().strip():
-            bits.append(f"y axis: {' '.join(ax.get_ylabel().split())}")
-        legend = ax.get_legend()
-        if legend is not None:
-            names = [t.get_text() for t in legend.get_texts() if t.get_text().strip()]
-            if names:
-                bits.append("shows " + ", ".join(names))
-        if bits:
-            parts.append(f"Panel {i + 1}: " + "; ".join(bits) + ".")
-    return " ".join(parts) or "Chart."
-
-
-def save_figure(fig: Figure, out_dir: Path, name: str) -> SavedFigure:
-    """Write ``out_dir/name.png`` and ``out_dir/name.svg`` atomically and deterministically.
-
-    PNG without the ``Software`` tag, SVG without a date and with a fixed hash salt, so two
-    runs give byte-identical files. The figure is then closed in pyplot. Returns the
-    :class:`SavedFigure` (``[png_path, svg_path]``); ``display()`` it to show the PNG.
-    """
-    if not name or not re.fullmatch(r"[A-Za-z0-9._-]+", name) or name.startswith("."):
-        raise ParameterError(f"save_figure: invalid figure name {name!r} (letters, digits, ._-)")
-    out_dir = Path(out_dir)
-    png = out_dir / f"{name}.png"
-    svg = out_dir / f"{name}.svg"
-    with mpl.rc_context({"svg.hashsalt": SVG_HASHSALT}):
-        write_atomic(png, lambda p: fig.savefig(p, format="png", dpi=PNG_DPI,
-                                                metadata={"Software": None}))
-        write_atomic(svg, lambda p: fig.savefig(p, format="svg", metadata={"Date": None}))
-    alt = describe_figure(fig)
-    plt.close(fig)
-    return SavedFigure(png, svg, display_scale=float(fig.dpi) / PNG_DPI, alt=alt)
-
-
-# ---- seasonal adjustment: X-13ARIMA-SEATS against STL -------------------------------------------
 
 
 def plot_sa_comparison(
@@ -599,15 +569,25 @@ def plot_sa_comparison(
     """
     _check_dates(compare, "plot_sa_comparison: compare")
     flows = [c for c in ("exports", "imports") if f"{c}_stl" in compare.columns]
-    _check_columns(compare, [f"{c}_{m}" for c in flows for m in ("stl", "x13")], "plot_sa_comparison: compare")
-    fig, axes = _new_figure(2 * len(flows), 3.3 * len(flows) + 0.8, height_ratios=[2.2, 1.0] * len(flows))
+    _check_columns(
+        compare, [f"{c}_{m}" for c in flows for m in ("stl", "x13")], "plot_sa_comparison: compare"
+    )
+    fig, axes = _new_figure(
+        2 * len(flows), 3.3 * len(flows) + 0.8, height_ratios=[2.2, 1.0] * len(flows)
+    )
     info = compare.attrs.get("x13", {})
     for i, flow in enumerate(flows):
         ax, dax = axes[2 * i], axes[2 * i + 1]
         stl, x13 = compare[f"{flow}_stl"], compare[f"{flow}_x13"]
         ax.plot(stl.index, stl, color=COLORS[flow], linewidth=1.4, label="STL (used by the models)")
-        ax.plot(x13.index, x13, color=COLORS["trend"], linewidth=0.9, linestyle="--",
-                label="X-13ARIMA-SEATS (Census method)")
+        ax.plot(
+            x13.index,
+            x13,
+            color=COLORS["trend"],
+            linewidth=0.9,
+            linestyle="--",
+            label="X-13ARIMA-SEATS (Census method)",
+        )
         billions(ax)
         ax.set_ylabel(f"{flow.capitalize()}, US$ bn", fontsize=9)
         diff = 100.0 * (x13 / stl - 1.0)
@@ -616,8 +596,15 @@ def plot_sa_comparison(
         dax.set_ylabel("X-13 vs STL, %", fontsize=9)
         if x13.isna().all():
             reason = (info.get(flow) or {}).get("reason") or "X-13 not run"
-            ax.text(0.01, 0.92, f"X-13 not available: {reason}", transform=ax.transAxes, fontsize=8,
-                    color=COLORS["muted"], va="top")
+            ax.text(
+                0.01,
+                0.92,
+                f"X-13 not available: {reason}",
+                transform=ax.transAxes,
+                fontsize=8,
+                color=COLORS["muted"],
+                va="top",
+            )
         handles, labels = ax.get_legend_handles_labels()
         if i == 0:
             _legend(ax, handles, labels)
@@ -627,6 +614,10 @@ def plot_sa_comparison(
     fig.align_ylabels(axes)
     name = display_name(partner)
     headline(fig, title or f"{name}: seasonally adjusted trade, STL against X-13ARIMA-SEATS")
-    add_source(fig, data_through, "Both adjustments in logs (multiplicative); X-13 with trading-day "
-               "regressors and automatic outliers, X-11 filters.")
+    add_source(
+        fig,
+        data_through,
+        "Both adjustments in logs (multiplicative); X-13 with trading-day "
+        "regressors and automatic outliers, X-11 filters.",
+    )
     return fig

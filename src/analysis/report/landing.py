@@ -41,7 +41,9 @@ def _read_results(path: Path) -> dict[str, Any]:
     version = data.get("schema_version")
     if version != RESULTS_SCHEMA_VERSION:
         found = "no schema_version" if version is None else f"schema_version {version!r}"
-        raise DataError(path, f"{found}; expected schema_version {RESULTS_SCHEMA_VERSION} (re-run the models)")
+        raise DataError(
+            path, f"{found}; expected schema_version {RESULTS_SCHEMA_VERSION} (re-run the models)"
+        )
     return data
 
 
@@ -57,7 +59,11 @@ def latest_complete_year(results: Mapping[str, Any]) -> dict[str, Any] | None:
     annual = results.get("annual")
     if not isinstance(annual, list):
         return None
-    done = [r for r in annual if isinstance(r, Mapping) and r.get("complete") and fmt.num(r.get("year")) is not None]
+    done = [
+        r
+        for r in annual
+        if isinstance(r, Mapping) and r.get("complete") and fmt.num(r.get("year")) is not None
+    ]
     return dict(max(done, key=lambda r: r["year"])) if done else None
 
 
@@ -91,9 +97,19 @@ def _calibrated(row: Mapping[str, Any], key: str) -> Any:
 
 def _effect_cells(row: Mapping[str, Any]) -> tuple[str, str, str, str]:
     """(level, level CI, slope, slope CI) as text in the row's own unit."""
-    row = {**row, **{k: _calibrated(row, k) for k in (
-        "pct_level_change_ci", "pct_slope_change_per_year_ci", "level_change_ci",
-        "slope_change_per_year_ci", "slope_change_ci")}}
+    row = {
+        **row,
+        **{
+            k: _calibrated(row, k)
+            for k in (
+                "pct_level_change_ci",
+                "pct_slope_change_per_year_ci",
+                "level_change_ci",
+                "slope_change_per_year_ci",
+                "slope_change_ci",
+            )
+        },
+    }
     if row.get("log"):
         level = fmt.pct(row.get("pct_level_change"))
         level_ci = fmt.interval(row.get("pct_level_change_ci"), fmt.pct)
@@ -147,8 +163,17 @@ def build_date() -> str:
     return dt.datetime.now(tz=dt.UTC).date().isoformat()
 
 
-_ACRONYMS = {"its": "ITS", "stl": "STL", "sa": "SA", "nsa": "NSA", "us": "U.S.", "gdp": "GDP",
-             "fta": "FTA", "korus": "KORUS", "wdi": "WDI"}
+_ACRONYMS = {
+    "its": "ITS",
+    "stl": "STL",
+    "sa": "SA",
+    "nsa": "NSA",
+    "us": "U.S.",
+    "gdp": "GDP",
+    "fta": "FTA",
+    "korus": "KORUS",
+    "wdi": "WDI",
+}
 
 
 #: Written titles of the figures the pipeline draws (thumbnail captions and alt text).
@@ -189,50 +214,8 @@ def _rel(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path, base)).as_posix()
 
 
-_CSS = """
-:root{--ink:#1d2733;--muted:#5b6672;--line:#dde2e7;--bg:#ffffff;--panel:#f5f7f9;
---accent:#0072B2;--deficit:#D55E00;--surplus:#009E73}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--ink);
-font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-header.top{background:#12303f;color:#fff;padding:28px 0 22px}
-.wrap{max-width:1100px;margin:0 auto;padding:0 20px}
-header.top h1{margin:0 0 6px;font-size:1.9rem;line-height:1.2}
-header.top p{margin:2px 0;color:#d6e2ea}
-header.top code{color:#fff}
-main.wrap{padding-top:8px;padding-bottom:40px}
-h2{font-size:1.3rem;margin:34px 0 12px;padding-bottom:6px;border-bottom:1px solid var(--line)}
-h3{font-size:1.05rem;margin:20px 0 8px}
-a{color:var(--accent)}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:14px}
-.card{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
-.card .label{color:var(--muted);font-size:.9rem}
-.card .value{font-size:2rem;font-weight:700;line-height:1.2;font-variant-numeric:tabular-nums}
-.card .unit{color:var(--muted);font-size:.85rem}
-.neg{color:var(--deficit)}.pos{color:var(--surplus)}
-.note{color:var(--muted);font-size:.9rem}
-.table-wrap{overflow-x:auto}
-table{border-collapse:collapse;width:100%;font-size:.93rem;font-variant-numeric:tabular-nums}
-th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
-th{background:var(--panel);font-weight:600}
-td.num{text-align:right;white-space:nowrap}
-span.tag{font-size:12px;background:#eef1f4;border-radius:3px;padding:0 4px;color:#5b6672}
-table.effects td:nth-child(-n+2),table.counterfactual td:first-child{white-space:nowrap}
-ul.sections{list-style:none;padding:0;display:grid;
-grid-template-columns:repeat(auto-fit,minmax(240px,1fr));gap:10px}
-ul.sections li{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:10px 14px}
-ul.sections li.missing{color:var(--muted)}
-ul.sections small{display:block;color:var(--muted)}
-.thumbs{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:14px}
-figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:8px;padding:8px}
-figure img{width:100%;height:auto;display:block}
-figcaption{font-size:.85rem;color:var(--muted);margin-top:6px}
-.badges{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}
-.badge{border-radius:999px;padding:6px 14px;font-weight:600}
-footer.bottom{border-top:1px solid var(--line);color:var(--muted);font-size:.85rem;padding:16px 0 30px}
-@media (max-width:600px){header.top h1{font-size:1.45rem}.card .value{font-size:1.6rem}
-th,td{padding:6px}}
-"""
+#: The landing page's stylesheet (inlined into the page, so it works offline).
+CSS_FILE: Path = Path(__file__).resolve().parent / "templates" / "landing.css"
 
 
 def _key_numbers(results: Mapping[str, Any]) -> str:
@@ -240,8 +223,11 @@ def _key_numbers(results: Mapping[str, Any]) -> str:
     if year is None:
         return '<p class="note">No complete year in results.json: key numbers n/a.</p>'
     cards = []
-    for key, label in (("exports", "U.S. exports"), ("imports", "U.S. imports"),
-                       ("balance", "U.S. goods balance")):
+    for key, label in (
+        ("exports", "U.S. exports"),
+        ("imports", "U.S. imports"),
+        ("balance", "U.S. goods balance"),
+    ):
         value = fmt.billions(year.get(key))
         x = fmt.num(year.get(key))
         cls = ""
@@ -277,8 +263,7 @@ def _effects_table(results: Mapping[str, Any]) -> str:
         "<th>Trend change, per year</th><th>95% CI</th><th>p</th></tr>"
     )
     return (
-        '<div class="table-wrap"><table class="effects">' + head + "".join(body)
-        + "</table></div>"
+        '<div class="table-wrap"><table class="effects">' + head + "".join(body) + "</table></div>"
         '<p class="note">Segmented regression (interrupted time series) with month effects: a '
         "change in level and in trend from each break month on, against the trend before it. "
         "Exports and imports are modelled in logs: the level change in %, the trend change in % "
@@ -295,14 +280,20 @@ def _effects_table(results: Mapping[str, Any]) -> str:
 
 def _gap_row(label: str, period: str, gap: Mapping[str, Any]) -> str:
     ci = fmt.interval(gap.get("gap_ci"), lambda v: fmt.billions(v, sign=True))
-    return (f"<tr><td>{escape(label)}</td><td>{escape(period)}</td>"
-            f'<td class="num">{fmt.billions(gap.get("cumulative_gap"), sign=True)}</td>'
-            f'<td class="num">{escape(ci)}</td><td class="num">{fmt.pct(gap.get("pct_gap"))}</td></tr>')
+    return (
+        f"<tr><td>{escape(label)}</td><td>{escape(period)}</td>"
+        f'<td class="num">{fmt.billions(gap.get("cumulative_gap"), sign=True)}</td>'
+        f'<td class="num">{escape(ci)}</td><td class="num">{fmt.pct(gap.get("pct_gap"))}</td></tr>'
+    )
 
 
 def _short_gap(c: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The gap at the longest horizon of at most 24 months (the default shown)."""
-    horizons = [h for h in c.get("by_horizon") or [] if isinstance(h, Mapping) and (fmt.num(h.get("months")) or 99) <= 24]
+    horizons = [
+        h
+        for h in c.get("by_horizon") or []
+        if isinstance(h, Mapping) and (fmt.num(h.get("months")) or 99) <= 24
+    ]
     return max(horizons, key=lambda h: h["months"]) if horizons else None
 
 
@@ -340,57 +331,110 @@ def _counterfactual_table(results: Mapping[str, Any]) -> str:
         first_break = _month_name(c.get("post_start"))
         gap = _short_gap(c)
         if gap is not None:
-            short.append(_gap_row(label, f"{first_break} – {_month_name(gap.get('end'))} ({gap['months']} months)", gap))
-        long.append(_gap_row(label, f"{first_break} – {_month_name(c.get('post_end'))} ({c.get('months')} months)", c))
+            short.append(
+                _gap_row(
+                    label,
+                    f"{first_break} – {_month_name(gap.get('end'))} ({gap['months']} months)",
+                    gap,
+                )
+            )
+        long.append(
+            _gap_row(
+                label,
+                f"{first_break} – {_month_name(c.get('post_end'))} ({c.get('months')} months)",
+                c,
+            )
+        )
     if not long:
         return ""
-    head = ('<div class="table-wrap"><table class="counterfactual"><tr><th>Series</th><th>Period</th>'
-            "<th>Cumulative gap, US$ bn</th><th>95% interval</th><th>Gap, %</th></tr>")
-    out = (f"<h3>Actual trade against a projection of the path before {escape(first_break)}</h3>"
-           '<p class="note">A time-series model fitted to the months before the first break, '
-           "projected forward: the gap is what the series did beyond its own past pattern, not "
-           "an estimate of what the agreement caused (anything else that changed then is in it too).</p>")
+    head = (
+        '<div class="table-wrap"><table class="counterfactual"><tr><th>Series</th><th>Period</th>'
+        "<th>Cumulative gap, US$ bn</th><th>95% interval</th><th>Gap, %</th></tr>"
+    )
+    out = (
+        f"<h3>Actual trade against a projection of the path before {escape(first_break)}</h3>"
+        '<p class="note">A time-series model fitted to the months before the first break, '
+        "projected forward: the gap is what the series did beyond its own past pattern, not "
+        "an estimate of what the agreement caused (anything else that changed then is in it too).</p>"
+    )
     if short:
         out += head + "".join(short) + "</table></div>"
-    out += ("<details><summary>Extrapolation over the whole period after the break (intervals wider "
-            "than the flows themselves: not informative)</summary>" + head + "".join(long)
-            + "</table></div></details>")
+    out += (
+        "<details><summary>Extrapolation over the whole period after the break (intervals wider "
+        "than the flows themselves: not informative)</summary>"
+        + head
+        + "".join(long)
+        + "</table></div></details>"
+    )
     return out
 
 
-def _section_links(reports_dir: Path, partners: list[dict[str, Any]], default_slug: str | None
-                   ) -> str:
+def _section_links(
+    reports_dir: Path, partners: list[dict[str, Any]], default_slug: str | None
+) -> str:
     items: list[tuple[str, Path, str]] = []
     if default_slug:
-        items.append(("Trends and breaks", reports_dir / default_slug / "trends.html",
-                      "Monthly trade, seasonality, segmented trends, projection of the pre-break path"))
+        items.append(
+            (
+                "Trends and breaks",
+                reports_dir / default_slug / "trends.html",
+                "Monthly trade, seasonality, segmented trends, projection of the pre-break path",
+            )
+        )
     items += [
-        ("Evaluation", reports_dir / "korus" / "evaluation.html",
-         "KORUS among all U.S. FTAs, a synthetic control for Korea, and the tests' size"),
+        (
+            "Evaluation",
+            reports_dir / "korus" / "evaluation.html",
+            "KORUS among all U.S. FTAs, a synthetic control for Korea, and the tests' size",
+        ),
     ]
     if default_slug:
-        items.append(("Sectors", reports_dir / default_slug / "sectors.html",
-                      "What U.S.–Korea trade is made of: HS sections, the report's product groups"))
+        items.append(
+            (
+                "Sectors",
+                reports_dir / default_slug / "sectors.html",
+                "What U.S.–Korea trade is made of: HS sections, the report's product groups",
+            )
+        )
     items += [
-        ("Vintages", reports_dir / "vintages.html",
-         "How Census revised the data, and whether the KORUS findings change"),
-        ("Comparison partners", reports_dir / "korus" / "partners.html",
-         "Korea against other partners and Korea's macro context"),
-        ("Claims check", reports_dir / "korus" / "claims.html",
-         "Statements of the policy report tested against the data"),
-        ("Data quality", reports_dir / "data-quality.html",
-         "What cleaning the Census file found and did"),
+        (
+            "Vintages",
+            reports_dir / "vintages.html",
+            "How Census revised the data, and whether the KORUS findings change",
+        ),
+        (
+            "Comparison partners",
+            reports_dir / "korus" / "partners.html",
+            "Korea against other partners and Korea's macro context",
+        ),
+        (
+            "Claims check",
+            reports_dir / "korus" / "claims.html",
+            "Statements of the policy report tested against the data",
+        ),
+        (
+            "Data quality",
+            reports_dir / "data-quality.html",
+            "What cleaning the Census file found and did",
+        ),
     ]
     for p in partners:
         slug = p.get("slug")
         if slug and slug != default_slug:
-            items.append((f"{p.get('partner') or slug}: trends", reports_dir / slug / "trends.html",
-                          "Partner report"))
+            items.append(
+                (
+                    f"{p.get('partner') or slug}: trends",
+                    reports_dir / slug / "trends.html",
+                    "Partner report",
+                )
+            )
     out = []
     for name, path, note in items:
         if path.is_file():
-            out.append(f'<li><a href="{escape(_rel(path, reports_dir))}">{escape(name)}</a>'
-                       f"<small>{escape(note)}</small></li>")
+            out.append(
+                f'<li><a href="{escape(_rel(path, reports_dir))}">{escape(name)}</a>'
+                f"<small>{escape(note)}</small></li>"
+            )
         else:
             out.append(f'<li class="missing">{escape(name)}<small>not built yet</small></li>')
     return '<ul class="sections">' + "".join(out) + "</ul>"
@@ -404,9 +448,11 @@ def _thumbnails(reports_dir: Path, folder: Path, heading: str) -> str:
     for png in pngs:
         href = escape(_rel(png, reports_dir))
         cap = escape(_caption(png))
-        figs.append(f'<figure><a href="{href}"><img src="{href}" alt="{cap}" loading="lazy"></a>'
-                    f"<figcaption>{cap}</figcaption></figure>")
-    return f"<h3>{escape(heading)}</h3><div class=\"thumbs\">" + "".join(figs) + "</div>"
+        figs.append(
+            f'<figure><a href="{href}"><img src="{href}" alt="{cap}" loading="lazy"></a>'
+            f"<figcaption>{cap}</figcaption></figure>"
+        )
+    return f'<h3>{escape(heading)}</h3><div class="thumbs">' + "".join(figs) + "</div>"
 
 
 def _claims_block(reports_dir: Path) -> str:
@@ -417,13 +463,17 @@ def _claims_block(reports_dir: Path) -> str:
     badges = []
     for key, n in data.items():
         bg, fg, label = VERDICT_STYLE.get(key, ("#eeeeee", "#111111", key.replace("_", " ")))
-        badges.append(f'<span class="badge" data-verdict="{escape(key)}" '
-                      f'style="background:{bg};color:{fg}">{n} {escape(label)}</span>')
+        badges.append(
+            f'<span class="badge" data-verdict="{escape(key)}" '
+            f'style="background:{bg};color:{fg}">{n} {escape(label)}</span>'
+        )
     total = sum(sum(v.values()) for v in counts.values())
     others = []
-    for b, what in (("arithmetic", "recompute the report's own arithmetic"),
-                    ("reference", "rest on compiled trade-press or agency figures"),
-                    ("none", "have no source that holds the number")):
+    for b, what in (
+        ("arithmetic", "recompute the report's own arithmetic"),
+        ("reference", "rest on compiled trade-press or agency figures"),
+        ("none", "have no source that holds the number"),
+    ):
         n = sum(counts.get(b, {}).values())
         if n:
             agree = counts[b].get("supported", 0)
@@ -435,7 +485,11 @@ def _claims_block(reports_dir: Path) -> str:
         f"<h2>Claims check</h2><p>{total} quantitative statements of the policy report; "
         f"{sum(data.values())} can be checked against official data:</p>"
         f'<div class="badges">{"".join(badges)}</div>'
-        + (f'<p class="note">Not counted as data checks: {escape("; ".join(others))}.</p>' if others else "")
+        + (
+            f'<p class="note">Not counted as data checks: {escape("; ".join(others))}.</p>'
+            if others
+            else ""
+        )
         + link
     )
 
@@ -445,19 +499,39 @@ def _partner_row(reports_dir: Path, p: Mapping[str, Any]) -> str:
     year = latest_complete_year(p)
     name = escape(str(p.get("partner") or slug or fmt.NA))
     page = reports_dir / slug / "trends.html"
-    link = f'<a href="{escape(_rel(page, reports_dir))}">{name}</a>' if slug and page.is_file() else name
+    link = (
+        f'<a href="{escape(_rel(page, reports_dir))}">{name}</a>'
+        if slug and page.is_file()
+        else name
+    )
     if _is_aggregate(p):
         link += ' <span class="tag">aggregate</span>'
     code = _code(p)
-    cells = [link, str(code) if code is not None else fmt.NA, escape(str(p.get("data_through") or fmt.NA))]
+    cells = [
+        link,
+        str(code) if code is not None else fmt.NA,
+        escape(str(p.get("data_through") or fmt.NA)),
+    ]
     if year is None:
         cells += [fmt.NA] * 4
     elif not any(fmt.num(year.get(k)) for k in ("exports", "imports")):
         cells += [escape(str(year["year"])), '<span class="note">no trade recorded</span>', "", ""]
     else:
-        cells += [escape(str(year["year"]))] + [fmt.billions(year.get(k)) for k in ("exports", "imports", "balance")]
-    classes = ["", ' class="num"', "", ' class="num"', ' class="num"', ' class="num"', ' class="num"']
-    return "<tr>" + "".join(f"<td{c}>{v}</td>" for c, v in zip(classes, cells, strict=True)) + "</tr>"
+        cells += [escape(str(year["year"]))] + [
+            fmt.billions(year.get(k)) for k in ("exports", "imports", "balance")
+        ]
+    classes = [
+        "",
+        ' class="num"',
+        "",
+        ' class="num"',
+        ' class="num"',
+        ' class="num"',
+        ' class="num"',
+    ]
+    return (
+        "<tr>" + "".join(f"<td{c}>{v}</td>" for c, v in zip(classes, cells, strict=True)) + "</tr>"
+    )
 
 
 def _partner_table(reports_dir: Path, partners: list[dict[str, Any]]) -> str:
@@ -508,15 +582,23 @@ def render_index(
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>U.S. goods trade with {escape(name)}: reports</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{CSS_FILE.read_text(encoding='utf-8')}</style></head><body>",
         '<header class="top"><div class="wrap">',
         f"<h1>U.S. goods trade with {escape(name)}</h1>",
         f"<p>Partner: <strong>{escape(name)}</strong>"
         + (f" (Census code {_code(main)})" if main and _code(main) is not None else "")
-        + (" · a Census aggregate of several partners, not a country" if _is_aggregate(main) else "") + "</p>",
+        + (
+            " · a Census aggregate of several partners, not a country"
+            if _is_aggregate(main)
+            else ""
+        )
+        + "</p>",
         f"<p>Months analysed: <strong>{escape(window)}</strong>"
-        + (f" · source file sha256 <code>{escape(vintage['sha256'])}</code>"
-           if vintage.get("sha256") else "")
+        + (
+            f" · source file sha256 <code>{escape(vintage['sha256'])}</code>"
+            if vintage.get("sha256")
+            else ""
+        )
         + f' · built <span id="build-date">{escape(built)}</span></p>',
         "</div></header>",
         '<main class="wrap">',
@@ -543,12 +625,17 @@ def render_index(
     parts.append(_partner_table(reports_dir, partners))
     caveats = main.get("caveats") if main else None
     if isinstance(caveats, list) and caveats:
-        parts.append("<h2>Caveats</h2><ul>"
-                     + "".join(f"<li>{escape(str(c))}</li>" for c in caveats) + "</ul>")
+        parts.append(
+            "<h2>Caveats</h2><ul>"
+            + "".join(f"<li>{escape(str(c))}</li>" for c in caveats)
+            + "</ul>"
+        )
     parts.append("</main>")
-    parts.append(f'<footer class="bottom"><div class="wrap">{escape(vintage_text(vintage))} '
-                 "Values in US$, current prices, not seasonally adjusted unless stated."
-                 "</div></footer>")
+    parts.append(
+        f'<footer class="bottom"><div class="wrap">{escape(vintage_text(vintage))} '
+        "Values in US$, current prices, not seasonally adjusted unless stated."
+        "</div></footer>"
+    )
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p) + "\n"
 

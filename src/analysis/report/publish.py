@@ -238,14 +238,18 @@ def export_notebook(
 @cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m analysis.report.publish``; returns the exit status."""
-    ap = argparse.ArgumentParser(prog="python -m analysis.report.publish",
-                                 description="Publish the reports as offline HTML.")
+    ap = argparse.ArgumentParser(
+        prog="python -m analysis.report.publish", description="Publish the reports as offline HTML."
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     nb = sub.add_parser("notebook", help="executed notebook -> offline HTML page")
     nb.add_argument("ipynb", type=Path)
     nb.add_argument("html", type=Path)
-    nb.add_argument("--index-href", default=None,
-                    help="link of the header bar (default: the reports folder's index.html)")
+    nb.add_argument(
+        "--index-href",
+        default=None,
+        help="link of the header bar (default: the reports folder's index.html)",
+    )
     ix = sub.add_parser("index", help="write REPORTS_DIR/index.html, the landing page")
     ix.add_argument("reports_dir", type=Path)
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)

@@ -19,7 +19,12 @@ NOT_PLACES = r"Unidentified|Organi[sz]ation|Neutral Zone"
 
 def _codes(df: pd.DataFrame) -> str:
     """``"5800 Korea, South; 5880 Japan"`` (names escaped), or ``none``."""
-    return "; ".join(f"{c} {escape_md(n)}" for c, n in zip(df["partner_code"], df["partner"], strict=True)) or "none"
+    return (
+        "; ".join(
+            f"{c} {escape_md(n)}" for c, n in zip(df["partner_code"], df["partner"], strict=True)
+        )
+        or "none"
+    )
 
 
 def summary_sentence(result: CleanResult) -> str:
@@ -45,11 +50,23 @@ def partner_notes(result: CleanResult) -> str:
     retired = cty[cty["last_month"] < m["last_month"]]
     same = cty[cty["partner"].duplicated(keep=False)].sort_values(["partner", "partner_code"])
     names = dict(zip(partners["partner_code"].astype(str), partners["partner"], strict=True))
-    adjusted = "; ".join(f"{c} {escape_md(n)}" for c, n in m["seasonally_adjusted_partners"].items()) or "none"
-    shared = "; ".join(f"{c} {escape_md(n)} (`{s}`)" for c, n, s in
-                       zip(same["partner_code"], same["partner"], same["slug"], strict=True)) or "none"
-    gaps = "; ".join(f"{c} {escape_md(names[c])} {census.format_years(y)}" for c, y in m["year_gaps"].items())
-    renamed = "; ".join(f"{c}: " + " → ".join(escape_md(n) for n in ns) for c, ns in m["name_changes"].items())
+    adjusted = (
+        "; ".join(f"{c} {escape_md(n)}" for c, n in m["seasonally_adjusted_partners"].items())
+        or "none"
+    )
+    shared = (
+        "; ".join(
+            f"{c} {escape_md(n)} (`{s}`)"
+            for c, n, s in zip(same["partner_code"], same["partner"], same["slug"], strict=True)
+        )
+        or "none"
+    )
+    gaps = "; ".join(
+        f"{c} {escape_md(names[c])} {census.format_years(y)}" for c, y in m["year_gaps"].items()
+    )
+    renamed = "; ".join(
+        f"{c}: " + " → ".join(escape_md(n) for n in ns) for c, ns in m["name_changes"].items()
+    )
     lines = [
         f"- **Aggregates** (code < {census.AGGREGATE_CODE_LIMIT}, {len(agg)}): {_codes(agg)}.",
         f"- **Not seasonally adjusted, except**: {adjusted} (a seasonally adjusted aggregate; NAFTA/USMCA "
@@ -78,9 +95,18 @@ def partner_rows(result: CleanResult, code: int, n: int = 3) -> pd.DataFrame:
     """The first and last ``n`` months of one partner, as a readable table (no row numbers)."""
     one = result.trade[result.trade["partner_code"] == code]
     rows = pd.concat([one.head(n), one.tail(n)])
-    out = rows.assign(date=rows["date"].dt.strftime("%Y-%m"))[["date", "partner", "exports", "imports", "balance"]]
-    return out.rename(columns={"date": "Month", "partner": "Partner", "exports": "Exports (US$ M)",
-                               "imports": "Imports (US$ M)", "balance": "Balance (US$ M)"})
+    out = rows.assign(date=rows["date"].dt.strftime("%Y-%m"))[
+        ["date", "partner", "exports", "imports", "balance"]
+    ]
+    return out.rename(
+        columns={
+            "date": "Month",
+            "partner": "Partner",
+            "exports": "Exports (US$ M)",
+            "imports": "Imports (US$ M)",
+            "balance": "Balance (US$ M)",
+        }
+    )
 
 
 def annual_rows(result: CleanResult, code: int, years: int = 5) -> pd.DataFrame:
@@ -89,6 +115,19 @@ def annual_rows(result: CleanResult, code: int, years: int = 5) -> pd.DataFrame:
     by_year = one.groupby(one["date"].dt.year)
     annual = by_year[["exports", "imports", "balance"]].sum().tail(years)
     months = by_year["date"].count().reindex(annual.index)
-    label = [str(y) if n == 12 else f"{y} ({n} months)" for y, n in zip(annual.index, months, strict=True)]
-    return annual.set_axis(label).rename_axis("Year").reset_index().rename(
-        columns={"exports": "Exports (US$ M)", "imports": "Imports (US$ M)", "balance": "Balance (US$ M)"})
+    label = [
+        str(y) if n == 12 else f"{y} ({n} months)"
+        for y, n in zip(annual.index, months, strict=True)
+    ]
+    return (
+        annual.set_axis(label)
+        .rename_axis("Year")
+        .reset_index()
+        .rename(
+            columns={
+                "exports": "Exports (US$ M)",
+                "imports": "Imports (US$ M)",
+                "balance": "Balance (US$ M)",
+            }
+        )
+    )

@@ -73,7 +73,9 @@ def r_coef(x: Any) -> float | None:
     return float(f"{v:.6g}")
 
 
-def _pair(ci: Sequence[float] | None, fn: Callable[[Any], float | None]) -> list[float | None] | None:
+def _pair(
+    ci: Sequence[float] | None, fn: Callable[[Any], float | None]
+) -> list[float | None] | None:
     return None if ci is None else [fn(ci[0]), fn(ci[1])]
 
 
@@ -138,7 +140,8 @@ def _diag_json(d: dict[str, Any]) -> dict[str, Any]:
 
 def _its_json(m: ITSResult) -> dict[str, Any]:
     return {
-        "model": "OLS segmented trend + month dummies" + (" + crisis dummies" if m.crisis_dummies else ""),
+        "model": "OLS segmented trend + month dummies"
+        + (" + crisis dummies" if m.crisis_dummies else ""),
         "log": m.log,
         "unit": "log points (pct_* in %)" if m.log else "US$ millions per month",
         "cov_type": m.cov_type,
@@ -148,12 +151,16 @@ def _its_json(m: ITSResult) -> dict[str, Any]:
         "dummies": list(m.crisis_dummies),
         "bootstrap": (
             f"HAC t statistics calibrated by a parametric bootstrap: {m.n_boot} replications of "
-            f"AR({m.ar_order}) noise fitted to the residuals (seed in params)" if m.n_boot else None
+            f"AR({m.ar_order}) noise fitted to the residuals (seed in params)"
+            if m.n_boot
+            else None
         ),
         "calibration": (
             f"*_calibrated: {m.n_boot} replications of AR({m.ar_order}) noise with bias-corrected "
             "Yule-Walker coefficients of the full break model's residuals (actual size at 5 % checked "
-            "by simulation: analysis.models.size)" if m.n_boot else None
+            "by simulation: analysis.models.size)"
+            if m.n_boot
+            else None
         ),
         "ar_params": [r_coef(v) for v in m.ar_params],
         "ar_params_bias_corrected": [r_coef(v) for v in m.ar_params_bc],
@@ -161,9 +168,14 @@ def _its_json(m: ITSResult) -> dict[str, Any]:
 
 
 def _gap_json(g: Gap) -> dict[str, Any]:
-    return {"months": g.months, "end": g.end, "cumulative_gap": r_money(g.cumulative_gap),
-            "gap_ci": _pair(g.gap_ci, r_money), "pct_gap": r_pct(g.pct_gap),
-            "pct_gap_ci": _pair(g.pct_gap_ci, r_pct)}
+    return {
+        "months": g.months,
+        "end": g.end,
+        "cumulative_gap": r_money(g.cumulative_gap),
+        "gap_ci": _pair(g.gap_ci, r_money),
+        "pct_gap": r_pct(g.pct_gap),
+        "pct_gap_ci": _pair(g.pct_gap_ci, r_pct),
+    }
 
 
 def _cf_json(c: Counterfactual) -> dict[str, Any]:
@@ -188,15 +200,28 @@ def _cf_json(c: Counterfactual) -> dict[str, Any]:
 
 def _x13_json(compare: pd.DataFrame) -> dict[str, Any]:
     """X-13ARIMA-SEATS against STL, per flow (``seasonal_adjustment_x13``)."""
-    return {col: {"available": a["available"], "reason": a["reason"],
-                  "mean_abs_diff_pct": r_pct(a["mean_abs_diff_pct"]), "growth_corr": r_stat(a["growth_corr"])}
-            for col, a in adjustment_agreement(compare).items()}
+    return {
+        col: {
+            "available": a["available"],
+            "reason": a["reason"],
+            "mean_abs_diff_pct": r_pct(a["mean_abs_diff_pct"]),
+            "growth_corr": r_stat(a["growth_corr"]),
+        }
+        for col, a in adjustment_agreement(compare).items()
+    }
 
 
 def _known_json(k: BreakTest) -> dict[str, Any]:
-    return {"date": k.date, "statistic": r_stat(k.statistic), "df": k.df, "p_value": r_p(k.p_value),
-            "p_value_asymptotic": r_p(k.p_value_asymptotic), "n_boot": k.n_boot, "test": k.test,
-            "p_value_calibrated": r_p(k.p_value_calibrated)}
+    return {
+        "date": k.date,
+        "statistic": r_stat(k.statistic),
+        "df": k.df,
+        "p_value": r_p(k.p_value),
+        "p_value_asymptotic": r_p(k.p_value_asymptotic),
+        "n_boot": k.n_boot,
+        "test": k.test,
+        "p_value_calibrated": r_p(k.p_value_calibrated),
+    }
 
 
 def _search_json(s: SearchResult) -> dict[str, Any]:
@@ -220,8 +245,11 @@ def _tests_json(run: ModelRun, col: str) -> dict[str, Any]:
     if col in run.searches:
         s = run.searches[col]
         t["search"] = _search_json(s)
-        t["cusum"] = {"statistic": r_stat(s.cusum_statistic), "p_value": r_p(s.cusum_p_value),
-                      "test": "OLS-CUSUM (Ploberger-Kraemer) on the no-break model's residuals"}
+        t["cusum"] = {
+            "statistic": r_stat(s.cusum_statistic),
+            "p_value": r_p(s.cusum_p_value),
+            "test": "OLS-CUSUM (Ploberger-Kraemer) on the no-break model's residuals",
+        }
     return t
 
 
@@ -233,8 +261,12 @@ def _diagnostics_json(run: ModelRun, col: str) -> dict[str, Any]:
         d["its_crisis"] = _diag_json(run.its_crisis[col].diagnostics)
     if col in run.counterfactuals:
         c = run.counterfactuals[col]
-        d["counterfactual"] = {**_diag_json(c.diagnostics), "model": c.model, "converged": c.converged,
-                               "fit_warnings": list(c.fit_warnings)}
+        d["counterfactual"] = {
+            **_diag_json(c.diagnostics),
+            "model": c.model,
+            "converged": c.converged,
+            "fit_warnings": list(c.fit_warnings),
+        }
     return d
 
 
@@ -257,8 +289,9 @@ def _annual_json(annual: pd.DataFrame) -> list[dict[str, Any]]:
 # ---- the results structure and the files ---------------------------------------------------------
 
 
-def results_dict(run: ModelRun, partner_code: int | str, partner: str, *,
-                 sa_compare: pd.DataFrame | None = None) -> dict[str, Any]:
+def results_dict(
+    run: ModelRun, partner_code: int | str, partner: str, *, sa_compare: pd.DataFrame | None = None
+) -> dict[str, Any]:
     """The JSON-safe results structure of a :class:`ModelRun` (no NaN; rounded; deterministic).
 
     ``sa_compare`` is :func:`~analysis.models.seasonal.compare_adjustments` of ``run.monthly``
@@ -278,11 +311,14 @@ def results_dict(run: ModelRun, partner_code: int | str, partner: str, *,
         "params": dict(run.params),
         "annual": _annual_json(run.annual),
         "seasonal_adjustment": dict(run.sa_methods),
-        "seasonal_adjustment_x13": _x13_json(compare_adjustments(run.monthly) if sa_compare is None
-                                              else sa_compare),
+        "seasonal_adjustment_x13": _x13_json(
+            compare_adjustments(run.monthly) if sa_compare is None else sa_compare
+        ),
         "its": its,
         "break_tests": {col: _tests_json(run, col) for col in SERIES},
-        "counterfactual": {col: _cf_json(run.counterfactuals[col]) for col in SERIES if col in run.counterfactuals},
+        "counterfactual": {
+            col: _cf_json(run.counterfactuals[col]) for col in SERIES if col in run.counterfactuals
+        },
         "diagnostics": {col: _diagnostics_json(run, col) for col in SERIES},
         "skipped": dict(sorted(run.skipped.items())),
         "caveats": list(CAVEATS),
@@ -319,8 +355,18 @@ def coefficients_table(run: ModelRun) -> pd.DataFrame:
         if col in run.counterfactuals:
             c = run.counterfactuals[col]
             frames.append(c.params.assign(series=col, model=f"counterfactual {c.model}"))
-    cols = ["series", "model", "term", "estimate", "std_err", "ci_low", "ci_high", "p_value",
-            "p_calibrated", "p_method"]
+    cols = [
+        "series",
+        "model",
+        "term",
+        "estimate",
+        "std_err",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_calibrated",
+        "p_method",
+    ]
     if not frames:
         return pd.DataFrame(columns=cols)
     out = pd.concat(frames, ignore_index=True).reindex(columns=cols)
@@ -354,20 +400,30 @@ def write_outputs(
     for col in ("p_value", "p_calibrated"):
         if col in c:
             c[col] = [r_p(v) for v in c[col]]
-    paths = [write_atomic(out_dir / "coefficients.csv",
-                          lambda p: c.to_csv(p, index=False, lineterminator="\n", float_format="%.6g"))]
+    paths = [
+        write_atomic(
+            out_dir / "coefficients.csv",
+            lambda p: c.to_csv(p, index=False, lineterminator="\n", float_format="%.6g"),
+        )
+    ]
     s = sa[["exports_sa", "imports_sa", "balance_sa"]].copy()
     s.index = pd.DatetimeIndex(s.index).strftime("%Y-%m-%d")
     s.index.name = "date"
     s = s.round(1) + 0.0
-    paths.append(write_atomic(sa_path, lambda p: s.to_csv(p, lineterminator="\n", float_format="%.1f")))
+    paths.append(
+        write_atomic(sa_path, lambda p: s.to_csv(p, lineterminator="\n", float_format="%.1f"))
+    )
     if monthly is not None:
         both = monthly[["exports", "imports", "balance"]].copy()
         both.index = pd.DatetimeIndex(both.index).strftime("%Y-%m-%d")
         both.index.name = "date"
         both = both.join(s, how="left").round(1) + 0.0
-        paths.append(write_atomic(out_dir / "monthly.csv",
-                                  lambda p: both.to_csv(p, lineterminator="\n", float_format="%.1f")))
+        paths.append(
+            write_atomic(
+                out_dir / "monthly.csv",
+                lambda p: both.to_csv(p, lineterminator="\n", float_format="%.1f"),
+            )
+        )
     if figures_stage is not None:
         paths.append(replace_dir(figures_stage, out_dir / "figures"))
     paths.append(write_json_atomic(out_dir / "results.json", results))

@@ -18,45 +18,55 @@ from analysis.report.markup import escape_md
 FLOW_WORDS: dict[str, str] = {"exports": "U.S. exports to", "imports": "U.S. imports from"}
 #: The agreement dates marked on the monthly series (when the table reaches them).
 AGREEMENT_EVENTS: tuple[theme.Event, ...] = tuple(
-    e for e in theme.EVENTS if e.label in ("KORUS in force", "Revised KORUS in force"))
+    e for e in theme.EVENTS if e.label in ("KORUS in force", "Revised KORUS in force")
+)
 SOURCE_EXTRA = "Product detail: Census International Trade API (HS), US$, not seasonally adjusted."
 
 
 def no_products_line(path: str | Path) -> str:
     """One line when there is no product table at all: what is missing and how to get it."""
-    return (f"No product table (`{escape_md(Path(path).name)}` is absent), so this page has no product "
-            "detail. It needs `make products` with the data mirror (`ANALYSIS_DATA_MIRROR`: U.S. imports by "
-            "HS2, 2023–2024) or, with network access and `CENSUS_API_KEY`, `make products-api` "
-            f"({sec.API_OFFER}).")
+    return (
+        f"No product table (`{escape_md(Path(path).name)}` is absent), so this page has no product "
+        "detail. It needs `make products` with the data mirror (`ANALYSIS_DATA_MIRROR`: U.S. imports by "
+        "HS2, 2023–2024) or, with network access and `CENSUS_API_KEY`, `make products-api` "
+        f"({sec.API_OFFER})."
+    )
 
 
 def coverage_text(cov: sec.Coverage, partner: str) -> str:
     """Exactly what the product table holds for the partner, and what the API would add."""
     name = escape_md(display_name(partner))
     if cov.empty:
-        return (f"The product table has no rows for {name}; `make products-api` (network and "
-                f"`CENSUS_API_KEY`) gets {sec.API_OFFER}.")
+        return (
+            f"The product table has no rows for {name}; `make products-api` (network and "
+            f"`CENSUS_API_KEY`) gets {sec.API_OFFER}."
+        )
     flows = " and ".join(f"{FLOW_WORDS[f]} {name} at {', '.join(cov.levels[f])}" for f in cov.flows)
     lacking = [f for f in sec.FLOWS if f not in cov.flows]
     years = sorted({y for ys in cov.complete_years.values() for y in ys})
-    text = (f"**What the data cover.** {flows}, monthly, {cov.first} to {cov.last} "
-            f"({len(years)} complete year{'s' if len(years) != 1 else ''}: "
-            f"{', '.join(map(str, years)) or 'none'}); source: {', '.join(escape_md(s) for s in cov.sources)} "
-            "(Census International Trade API; US$ millions, not seasonally adjusted).")
+    text = (
+        f"**What the data cover.** {flows}, monthly, {cov.first} to {cov.last} "
+        f"({len(years)} complete year{'s' if len(years) != 1 else ''}: "
+        f"{', '.join(map(str, years)) or 'none'}); source: {', '.join(escape_md(s) for s in cov.sources)} "
+        "(Census International Trade API; US$ millions, not seasonally adjusted)."
+    )
     if lacking:
         text += f" The table has no {' or '.join(lacking)}, so nothing here speaks of the balance by product."
     gaps = [lv for lv in sec.LEVELS if not any(cov.has(f, lv) for f in cov.flows)]
     if gaps or lacking:
-        text += (f" With network access and `CENSUS_API_KEY`, `make products-api` gets {sec.API_OFFER}, "
-                 "which fills these gaps; it still starts a year after KORUS took effect (2012-03).")
+        text += (
+            f" With network access and `CENSUS_API_KEY`, `make products-api` gets {sec.API_OFFER}, "
+            "which fills these gaps; it still starts a year after KORUS took effect (2012-03)."
+        )
     return text
 
 
 # ---- tables ----------------------------------------------------------------------------------
 
 
-def _year_columns(df: pd.DataFrame, keys: list[str], value: str, share: str | None,
-                  unit: str = "US$ bn") -> pd.DataFrame:
+def _year_columns(
+    df: pd.DataFrame, keys: list[str], value: str, share: str | None, unit: str = "US$ bn"
+) -> pd.DataFrame:
     """Wide table: one value column (US$ bn) and one share column (%) per year."""
     out = df[keys].drop_duplicates().reset_index(drop=True)
     for year in sorted(df["year"].unique()):
@@ -64,18 +74,24 @@ def _year_columns(df: pd.DataFrame, keys: list[str], value: str, share: str | No
         idx = pd.MultiIndex.from_frame(out[keys]) if len(keys) > 1 else pd.Index(out[keys[0]])
         out[f"{year} ({unit})"] = [fmt.billions(v) for v in part[value].reindex(idx).to_numpy()]
         if share:
-            out[f"Share {year} (%)"] = [fmt.number(v, 1) if fmt.num(v) is not None else fmt.NA
-                                        for v in part[share].reindex(idx).to_numpy()]
+            out[f"Share {year} (%)"] = [
+                fmt.number(v, 1) if fmt.num(v) is not None else fmt.NA
+                for v in part[share].reindex(idx).to_numpy()
+            ]
     return out
 
 
 def section_table(sections: pd.DataFrame) -> pd.DataFrame:
     """HS sections by year, largest (latest year) first: value (US$ bn) and share (%)."""
     last = sections["year"].max()
-    order = sections[sections["year"] == last].sort_values("value", ascending=False)["section"].tolist()
+    order = (
+        sections[sections["year"] == last].sort_values("value", ascending=False)["section"].tolist()
+    )
     wide = _year_columns(sections, ["section", "numeral", "title"], "value", "share")
     wide = wide.set_index("section").loc[order].reset_index()
-    return wide.drop(columns="section").rename(columns={"numeral": "HS section", "title": "Products"})
+    return wide.drop(columns="section").rename(
+        columns={"numeral": "HS section", "title": "Products"}
+    )
 
 
 def chapter_table(chapters: pd.DataFrame, n: int = 10) -> pd.DataFrame:
@@ -86,7 +102,9 @@ def chapter_table(chapters: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     wide = _year_columns(part, ["chapter", "description", "numeral"], "value", "share")
     wide = wide.set_index("chapter").loc[top].reset_index()
     wide["description"] = wide["description"].str.capitalize()
-    return wide.rename(columns={"chapter": "HS chapter", "description": "Description", "numeral": "HS section"})
+    return wide.rename(
+        columns={"chapter": "HS chapter", "description": "Description", "numeral": "HS section"}
+    )
 
 
 def group_table(annual: pd.DataFrame) -> pd.DataFrame:
@@ -98,16 +116,22 @@ def group_table(annual: pd.DataFrame) -> pd.DataFrame:
 
 def missing_table(missing: Sequence[tuple[sec.Group, str]]) -> pd.DataFrame:
     """Groups (or flows of a group) the table cannot give, and the data they need."""
-    return pd.DataFrame({"Product group": [g.label for g, _ in missing],
-                         "HS codes": [g.codes_text for g, _ in missing],
-                         "Needs": [need for _, need in missing]})
+    return pd.DataFrame(
+        {
+            "Product group": [g.label for g, _ in missing],
+            "HS codes": [g.codes_text for g, _ in missing],
+            "Needs": [need for _, need in missing],
+        }
+    )
 
 
 def balance_table(balance: pd.DataFrame) -> pd.DataFrame:
     """Group balances (US$ bn, exports minus imports) and their part of the total balance (%)."""
     wide = _year_columns(balance, ["label", "codes"], "balance", "share_of_balance")
-    wide.columns = [c.replace("Share", "Part of the balance").replace("(US$ bn)", "balance (US$ bn)")
-                    for c in wide.columns]
+    wide.columns = [
+        c.replace("Share", "Part of the balance").replace("(US$ bn)", "balance (US$ bn)")
+        for c in wide.columns
+    ]
     return wide.rename(columns={"label": "Product group", "codes": "HS codes"})
 
 
@@ -121,7 +145,10 @@ def groups_sentence(annual: pd.DataFrame, partner: str) -> str:
     name = escape_md(display_name(partner))
     lines = []
     for flow in sec.FLOWS:
-        part = annual[(annual["flow"] == flow) & (annual["year"] == annual.loc[annual["flow"] == flow, "year"].max())]
+        part = annual[
+            (annual["flow"] == flow)
+            & (annual["year"] == annual.loc[annual["flow"] == flow, "year"].max())
+        ]
         if part.empty:
             continue
         top = part.nlargest(1, "share").iloc[0]
@@ -130,7 +157,8 @@ def groups_sentence(annual: pd.DataFrame, partner: str) -> str:
             f"In {int(top['year'])}, {escape_md(top['label'].lower())} ({escape_md(top['codes'])}) were the largest "
             f"of the report's product groups in {FLOW_WORDS[flow]} {name}: US$ {fmt.billions(top['value'])} bn, "
             f"{fmt.pct(top['share'], sign=False)} of the total; the {len(hs2)} HS2 groups together were "
-            f"{fmt.pct(hs2['share'].sum(), sign=False)}.")
+            f"{fmt.pct(hs2['share'].sum(), sign=False)}."
+        )
     return " ".join(lines)
 
 
@@ -138,15 +166,19 @@ def balance_sentence(balance: pd.DataFrame, cov: sec.Coverage) -> str:
     """Which groups drive the balance, or one line on the flow the table lacks."""
     if balance.empty:
         lacking = [f for f in sec.FLOWS if f not in cov.flows] or list(sec.FLOWS)
-        return (f"Which groups drive the balance cannot be said from this table: it needs U.S. "
-                f"{' and '.join(lacking)} by product for the same months (`make products-api`).")
+        return (
+            f"Which groups drive the balance cannot be said from this table: it needs U.S. "
+            f"{' and '.join(lacking)} by product for the same months (`make products-api`)."
+        )
     last = balance[balance["year"] == balance["year"].max()].sort_values("balance")
     hs2 = last[last["group"].isin([g.key for g in sec.GROUPS if g.level == "HS2"])]
     top = hs2.iloc[0]
-    return (f"In {int(top['year'])} the largest product deficit among the report's groups was in "
-            f"{escape_md(top['label'].lower())} (US$ {fmt.billions(top['balance'])} bn, against a total goods "
-            f"balance of US$ {fmt.billions(top['total_balance'])} bn): a balance by product is an accounting "
-            "split, not a cause of the total.")
+    return (
+        f"In {int(top['year'])} the largest product deficit among the report's groups was in "
+        f"{escape_md(top['label'].lower())} (US$ {fmt.billions(top['balance'])} bn, against a total goods "
+        f"balance of US$ {fmt.billions(top['total_balance'])} bn): a balance by product is an accounting "
+        "split, not a cause of the total."
+    )
 
 
 def agreement_dates_text(cov: sec.Coverage) -> str:
@@ -158,8 +190,10 @@ def agreement_dates_text(cov: sec.Coverage) -> str:
     if not before:
         return "The agreement dates are marked on the monthly series."
     dates = " and ".join(f"{e.label} ({e.date:%Y-%m})" for e in before)
-    return (f"The table starts in {cov.first}, after {dates}: these series cannot show trade around the "
-            "agreement dates; with the API's data from 2013 they would reach the 2019 revision.")
+    return (
+        f"The table starts in {cov.first}, after {dates}: these series cannot show trade around the "
+        "agreement dates; with the API's data from 2013 they would reach the 2019 revision."
+    )
 
 
 # ---- figures ---------------------------------------------------------------------------------
@@ -171,30 +205,45 @@ def plot_sections(sections: pd.DataFrame, partner: str, flow: str, data_through:
     last = int(sections["year"].max())
     part = sections[sections["year"] == last].sort_values("share")
     fig, ax = plt.subplots(figsize=(10, 0.32 * len(part) + 1.8), layout="constrained")
-    labels = [t if n == sec.SPECIAL_SECTION[1] else f"{t} ({n})"
-              for n, t in zip(part["numeral"], part["short_title"], strict=True)]
+    labels = [
+        t if n == sec.SPECIAL_SECTION[1] else f"{t} ({n})"
+        for n, t in zip(part["numeral"], part["short_title"], strict=True)
+    ]
     ax.barh(labels, part["share"], color=theme.COLORS[flow])
     for y, v in enumerate(part["share"]):
         ax.text(v + 0.3, y, fmt.number(v, 1), va="center", fontsize=8, color=theme.COLORS["muted"])
     ax.set_xlabel(f"Share of {FLOW_WORDS[flow]} {display_name(partner)}, {last} (%)")
     ax.grid(axis="y", visible=False)
     big = part.nlargest(2, "share")
-    headline(fig, f"Two HS sections made up {fmt.number(big['share'].sum(), 0)} % of {FLOW_WORDS[flow]} "
-                  f"{display_name(partner)} in {last}")
+    headline(
+        fig,
+        f"Two HS sections made up {fmt.number(big['share'].sum(), 0)} % of {FLOW_WORDS[flow]} "
+        f"{display_name(partner)} in {last}",
+    )
     add_source(fig, data_through, SOURCE_EXTRA)
     return fig
 
 
-def plot_groups(monthly: Mapping[str, pd.DataFrame], partner: str, data_through: str,
-                groups: Sequence[sec.Group] = sec.GROUPS) -> Figure:
+def plot_groups(
+    monthly: Mapping[str, pd.DataFrame],
+    partner: str,
+    data_through: str,
+    groups: Sequence[sec.Group] = sec.GROUPS,
+) -> Figure:
     """Small multiples: each available group's monthly value, one line per flow present;
     agreement dates marked where the months reach them."""
     theme.set_theme()
     keys = [g for g in groups if any(g.key in df for df in monthly.values())]
     ncols = 2
     nrows = int(np.ceil(len(keys) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(10, 2.3 * nrows + 1.2), layout="constrained",
-                             sharex=True, squeeze=False)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(10, 2.3 * nrows + 1.2),
+        layout="constrained",
+        sharex=True,
+        squeeze=False,
+    )
     for ax, g in zip(axes.flat, keys, strict=False):
         values = []
         for flow, df in monthly.items():
@@ -207,11 +256,14 @@ def plot_groups(monthly: Mapping[str, pd.DataFrame], partner: str, data_through:
         ax.set_ylabel(unit + " a month", fontsize=8)
         date_axis(ax)
         theme.add_events(ax, events=list(AGREEMENT_EVENTS))
-    for ax in axes.flat[len(keys):]:
+    for ax in axes.flat[len(keys) :]:
         ax.set_visible(False)
     flows = " and ".join(FLOW_WORDS[f].split()[1] for f in monthly)
-    headline(fig, f"U.S. {flows} {'to and from' if len(monthly) > 1 else FLOW_WORDS[next(iter(monthly))].split()[-1]} "
-                  f"{display_name(partner)}: the policy report's product groups, monthly")
+    headline(
+        fig,
+        f"U.S. {flows} {'to and from' if len(monthly) > 1 else FLOW_WORDS[next(iter(monthly))].split()[-1]} "
+        f"{display_name(partner)}: the policy report's product groups, monthly",
+    )
     if len(monthly) > 1:
         axes.flat[0].legend(loc="upper left", fontsize=8)
     add_source(fig, data_through, SOURCE_EXTRA)

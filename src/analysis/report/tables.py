@@ -20,12 +20,17 @@ from analysis.report import fmt
 MISSING = "–"
 MISSING_NOTE = "– : not defined (a part year, a model skipped, or no earlier year to compare with)."
 
-SERIES_NAMES: dict[str, str] = {"exports": "U.S. exports", "imports": "U.S. imports", "balance": "U.S. balance"}
+SERIES_NAMES: dict[str, str] = {
+    "exports": "U.S. exports",
+    "imports": "U.S. imports",
+    "balance": "U.S. balance",
+}
 
 
 def _num(fmt_one: Callable[[Any], str]) -> Callable[[Any], str]:
     def inner(v: Any) -> str:
         return MISSING if fmt.num(v) is None else fmt_one(v)
+
     return inner
 
 
@@ -52,14 +57,22 @@ def _with_ci(est: Any, lo: Any, hi: Any, f: Callable[[Any], str]) -> str:
 def annual(df: pd.DataFrame) -> pd.DataFrame:
     """Annual totals (:func:`analysis.clean.series.annual`): US$ millions with one decimal,
     growth in % with one decimal, part years named with their months."""
-    year = [str(y) if c else f"{y} ({m} months)" for y, c, m in zip(df["year"], df["complete"], df["months"], strict=True)]
-    out = pd.DataFrame({
-        "Year": year,
-        "Exports, US$ M": df["exports"].map(one_decimal),
-        "Imports, US$ M": df["imports"].map(one_decimal),
-        "Balance, US$ M": df["balance"].map(one_decimal),
-    })
-    for col, label in (("exports_growth", "Exports growth, %"), ("imports_growth", "Imports growth, %")):
+    year = [
+        str(y) if c else f"{y} ({m} months)"
+        for y, c, m in zip(df["year"], df["complete"], df["months"], strict=True)
+    ]
+    out = pd.DataFrame(
+        {
+            "Year": year,
+            "Exports, US$ M": df["exports"].map(one_decimal),
+            "Imports, US$ M": df["imports"].map(one_decimal),
+            "Balance, US$ M": df["balance"].map(one_decimal),
+        }
+    )
+    for col, label in (
+        ("exports_growth", "Exports growth, %"),
+        ("imports_growth", "Imports growth, %"),
+    ):
         if col in df:
             out[label] = df[col].map(signed_one)
     return out
@@ -80,57 +93,82 @@ def effects(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for i, r in df.iterrows():
         f = signed_whole if money.loc[i] else signed_one
-        rows.append({
-            "Series": SERIES_NAMES.get(str(r["series"]), str(r["series"])),
-            "Break": _month(r["break"]),
-            "Unit": "US$ M a month" if money.loc[i] else "%",
-            "Level change (95% CI)": _with_ci(r["level_change"], _first(df, "ci_low_calibrated", "ci_low_boot").loc[i],
-                                              _first(df, "ci_high_calibrated", "ci_high_boot").loc[i], f),
-            "p, level": p_value(_first(df, "p_level_calibrated", "p_level_boot").loc[i]),
-            "p, level (plain HAC)": p_value(_first(df, "p_level_hac").loc[i]),
-            "Trend change per year (95% CI)": _with_ci(
-                r["trend_change_per_year"], _first(df, "trend_ci_low_calibrated", "trend_ci_low_boot").loc[i],
-                _first(df, "trend_ci_high_calibrated", "trend_ci_high_boot").loc[i], f),
-            "p, trend": p_value(_first(df, "p_trend_calibrated", "p_trend_boot").loc[i]),
-            "p, trend (plain HAC)": p_value(_first(df, "p_trend_hac").loc[i]),
-        })
+        rows.append(
+            {
+                "Series": SERIES_NAMES.get(str(r["series"]), str(r["series"])),
+                "Break": _month(r["break"]),
+                "Unit": "US$ M a month" if money.loc[i] else "%",
+                "Level change (95% CI)": _with_ci(
+                    r["level_change"],
+                    _first(df, "ci_low_calibrated", "ci_low_boot").loc[i],
+                    _first(df, "ci_high_calibrated", "ci_high_boot").loc[i],
+                    f,
+                ),
+                "p, level": p_value(_first(df, "p_level_calibrated", "p_level_boot").loc[i]),
+                "p, level (plain HAC)": p_value(_first(df, "p_level_hac").loc[i]),
+                "Trend change per year (95% CI)": _with_ci(
+                    r["trend_change_per_year"],
+                    _first(df, "trend_ci_low_calibrated", "trend_ci_low_boot").loc[i],
+                    _first(df, "trend_ci_high_calibrated", "trend_ci_high_boot").loc[i],
+                    f,
+                ),
+                "p, trend": p_value(_first(df, "p_trend_calibrated", "p_trend_boot").loc[i]),
+                "p, trend (plain HAC)": p_value(_first(df, "p_trend_hac").loc[i]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def tests(df: pd.DataFrame) -> pd.DataFrame:
     """Break tests (``text.tests_table``): statistic, bootstrap and asymptotic p-values."""
-    return pd.DataFrame({
-        "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
-        "Test": df["test"].astype(str),
-        "Month": df["month"].map(_month),
-        "Statistic": df["statistic"].map(stat),
-        "p (calibrated)": _first(df, "p_value_calibrated", "p_value_bootstrap").map(p_value),
-        "p (asymptotic)": df["p_value_asymptotic"].map(p_value),
-    })
+    return pd.DataFrame(
+        {
+            "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
+            "Test": df["test"].astype(str),
+            "Month": df["month"].map(_month),
+            "Statistic": df["statistic"].map(stat),
+            "p (calibrated)": _first(df, "p_value_calibrated", "p_value_bootstrap").map(p_value),
+            "p (asymptotic)": df["p_value_asymptotic"].map(p_value),
+        }
+    )
 
 
 def counterfactual(df: pd.DataFrame) -> pd.DataFrame:
     """Actual minus projection (``text.counterfactual_table``): US$ billions and %, with
     their 95% intervals; horizons beyond 24 months marked as extrapolation."""
     billions = _num(lambda v: fmt.billions(v, sign=True))
-    return pd.DataFrame({
-        "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
-        "Period": [f"{_month(a)} to {_month(b)}" for a, b in zip(df["from"], df["to"], strict=True)],
-        "Months": [f"{int(m)}" + ("" if int(m) <= 24 else " (extrapolation)") for m in df["months"]],
-        "Cumulative gap, US$ bn (95% interval)": [
-            _with_ci(g, lo, hi, billions) for g, lo, hi in zip(df["cumulative_gap"], df["ci_low"], df["ci_high"], strict=True)],
-        "Gap, % (95% interval)": [
-            _with_ci(g, lo, hi, signed_one) for g, lo, hi in zip(df["pct_gap"], df["pct_ci_low"], df["pct_ci_high"], strict=True)],
-        "Model": df["model"].astype(str),
-    })
+    return pd.DataFrame(
+        {
+            "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
+            "Period": [
+                f"{_month(a)} to {_month(b)}" for a, b in zip(df["from"], df["to"], strict=True)
+            ],
+            "Months": [
+                f"{int(m)}" + ("" if int(m) <= 24 else " (extrapolation)") for m in df["months"]
+            ],
+            "Cumulative gap, US$ bn (95% interval)": [
+                _with_ci(g, lo, hi, billions)
+                for g, lo, hi in zip(df["cumulative_gap"], df["ci_low"], df["ci_high"], strict=True)
+            ],
+            "Gap, % (95% interval)": [
+                _with_ci(g, lo, hi, signed_one)
+                for g, lo, hi in zip(
+                    df["pct_gap"], df["pct_ci_low"], df["pct_ci_high"], strict=True
+                )
+            ],
+            "Model": df["model"].astype(str),
+        }
+    )
 
 
 def diagnostics(df: pd.DataFrame) -> pd.DataFrame:
     """Residual diagnostics (``text.diagnostics_table``): Ljung–Box and Durbin–Watson."""
-    out = pd.DataFrame({
-        "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
-        "Model": df["model"].astype(str),
-    })
+    out = pd.DataFrame(
+        {
+            "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
+            "Model": df["model"].astype(str),
+        }
+    )
     for col in df.columns:
         if col.startswith("p "):
             out[f"{col.removeprefix('p ')} p-value"] = df[col].map(p_value)

@@ -39,8 +39,11 @@ def _verb(label: str) -> str:
 
 def bullets(lines: Sequence[str]) -> str:
     """A Markdown bullet list, or a note that nothing could be estimated."""
-    return ("\n".join(f"- {line}" for line in lines) if lines
-            else "_Nothing to report: the models were skipped (reasons above)._")
+    return (
+        "\n".join(f"- {line}" for line in lines)
+        if lines
+        else "_Nothing to report: the models were skipped (reasons above)._"
+    )
 
 
 def table_number(x: float) -> str:
@@ -120,8 +123,10 @@ def describe_search(s: SearchResult, label: str) -> str:
         f"p-value of {s.p_value:.3f}"
     )
     if edge:
-        text += (", and the best month sits at the edge of the search window, a sign of gradual change "
-                 "or curvature rather than a break")
+        text += (
+            ", and the best month sits at the edge of the search window, a sign of gradual change "
+            "or curvature rather than a break"
+        )
     if s.p_value >= 0.05:
         return text + " \u2014 no significant break at the 5 % level."
     return text + "."
@@ -129,24 +134,37 @@ def describe_search(s: SearchResult, label: str) -> str:
 
 def effect_sentences(run: ModelRun) -> list[str]:
     """Level and trend sentences of every break of the main ITS model."""
-    return [f"{describe_effect(e, LABELS[col])} {describe_slope(e, LABELS[col])}"
-            for col in SERIES if col in run.its for e in run.its[col].effects]
+    return [
+        f"{describe_effect(e, LABELS[col])} {describe_slope(e, LABELS[col])}"
+        for col in SERIES
+        if col in run.its
+        for e in run.its[col].effects
+    ]
 
 
 def search_sentences(run: ModelRun) -> list[str]:
     """One sentence per series for the unknown-break search."""
-    return [describe_search(run.searches[col], LABELS[col]) for col in SERIES if col in run.searches]
+    return [
+        describe_search(run.searches[col], LABELS[col]) for col in SERIES if col in run.searches
+    ]
 
 
 def counterfactual_sentences(run: ModelRun) -> list[str]:
     """One sentence per series for the counterfactual gap."""
-    return [describe_counterfactual(run.counterfactuals[col], LABELS[col])
-            for col in SERIES if col in run.counterfactuals]
+    return [
+        describe_counterfactual(run.counterfactuals[col], LABELS[col])
+        for col in SERIES
+        if col in run.counterfactuals
+    ]
 
 
 def optimizer_note(run: ModelRun) -> str:
     """The optimiser messages of the forecast models, or an empty string."""
-    notes = [f"{col}: {'; '.join(c.fit_warnings)}" for col, c in run.counterfactuals.items() if c.fit_warnings]
+    notes = [
+        f"{col}: {'; '.join(c.fit_warnings)}"
+        for col, c in run.counterfactuals.items()
+        if c.fit_warnings
+    ]
     return "Optimizer messages: " + " | ".join(notes) if notes else ""
 
 
@@ -172,14 +190,26 @@ def _effect_row(col: str, e: BreakEffect) -> dict[str, Any]:
     (bl, bh), (hl, hh) = _lo_hi(boot.get("level")), _lo_hi(hac.get("level"))
     tl, th = _lo_hi(boot.get("slope_per_year"))
     return {
-        "series": col, "break": e.break_, "unit": unit, "level_change": lv,
-        "ci_low_boot": bl, "ci_high_boot": bh, "p_level_boot": p_boot[0],
-        "ci_low_hac": hl, "ci_high_hac": hh, "p_level_hac": p_hac[0],
-        "trend_change_per_year": sv, "trend_ci_low_boot": tl, "trend_ci_high_boot": th,
+        "series": col,
+        "break": e.break_,
+        "unit": unit,
+        "level_change": lv,
+        "ci_low_boot": bl,
+        "ci_high_boot": bh,
+        "p_level_boot": p_boot[0],
+        "ci_low_hac": hl,
+        "ci_high_hac": hh,
+        "p_level_hac": p_hac[0],
+        "trend_change_per_year": sv,
+        "trend_ci_low_boot": tl,
+        "trend_ci_high_boot": th,
         "p_trend_boot": p_boot[1],
-        "p_level_calibrated": p_cal[0], "p_trend_calibrated": p_cal[1], "p_trend_hac": p_hac[1],
+        "p_level_calibrated": p_cal[0],
+        "p_trend_calibrated": p_cal[1],
+        "p_trend_hac": p_hac[1],
         "p_method": e.cal_method,
-        "ci_low_calibrated": _lo_hi(cal.get("level"))[0], "ci_high_calibrated": _lo_hi(cal.get("level"))[1],
+        "ci_low_calibrated": _lo_hi(cal.get("level"))[0],
+        "ci_high_calibrated": _lo_hi(cal.get("level"))[1],
         "trend_ci_low_calibrated": _lo_hi(cal.get("slope_per_year"))[0],
         "trend_ci_high_calibrated": _lo_hi(cal.get("slope_per_year"))[1],
     }
@@ -196,11 +226,30 @@ def effects_table(run: ModelRun, *, crisis: bool = False) -> pd.DataFrame:
     """
     store = run.its_crisis if crisis else run.its
     rows = [_effect_row(col, e) for col in SERIES if col in store for e in store[col].effects]
-    cols = ["series", "break", "unit", "level_change", "ci_low_boot", "ci_high_boot", "p_level_boot",
-            "ci_low_hac", "ci_high_hac", "p_level_hac", "trend_change_per_year", "trend_ci_low_boot",
-            "trend_ci_high_boot", "p_trend_boot", "p_level_calibrated", "p_trend_calibrated", "p_trend_hac",
-            "p_method", "ci_low_calibrated", "ci_high_calibrated", "trend_ci_low_calibrated",
-            "trend_ci_high_calibrated"]
+    cols = [
+        "series",
+        "break",
+        "unit",
+        "level_change",
+        "ci_low_boot",
+        "ci_high_boot",
+        "p_level_boot",
+        "ci_low_hac",
+        "ci_high_hac",
+        "p_level_hac",
+        "trend_change_per_year",
+        "trend_ci_low_boot",
+        "trend_ci_high_boot",
+        "p_trend_boot",
+        "p_level_calibrated",
+        "p_trend_calibrated",
+        "p_trend_hac",
+        "p_method",
+        "ci_low_calibrated",
+        "ci_high_calibrated",
+        "trend_ci_low_calibrated",
+        "trend_ci_high_calibrated",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -209,19 +258,52 @@ def tests_table(run: ModelRun) -> pd.DataFrame:
     rows = []
     for col in SERIES:
         for t in run.known_tests.get(col, []):
-            rows.append({"series": col, "test": "known date", "month": t.date, "statistic": t.statistic,
-                         "p_value_bootstrap": t.p_value if t.n_boot else None,
-                         "p_value_asymptotic": t.p_value_asymptotic, "p_value_calibrated": t.p_value_calibrated})
+            rows.append(
+                {
+                    "series": col,
+                    "test": "known date",
+                    "month": t.date,
+                    "statistic": t.statistic,
+                    "p_value_bootstrap": t.p_value if t.n_boot else None,
+                    "p_value_asymptotic": t.p_value_asymptotic,
+                    "p_value_calibrated": t.p_value_calibrated,
+                }
+            )
         if col in run.searches:
             s = run.searches[col]
-            rows.append({"series": col, "test": f"sup-Wald search {s.first_candidate}..{s.last_candidate}",
-                         "month": s.best, "statistic": s.statistic, "p_value_bootstrap": s.p_value,
-                         "p_value_asymptotic": None, "p_value_calibrated": s.p_value})
-            rows.append({"series": col, "test": "OLS-CUSUM (no-break model)", "month": None,
-                         "statistic": s.cusum_statistic, "p_value_bootstrap": None,
-                         "p_value_asymptotic": s.cusum_p_value})
-    return pd.DataFrame(rows, columns=["series", "test", "month", "statistic", "p_value_bootstrap",
-                                       "p_value_asymptotic", "p_value_calibrated"])
+            rows.append(
+                {
+                    "series": col,
+                    "test": f"sup-Wald search {s.first_candidate}..{s.last_candidate}",
+                    "month": s.best,
+                    "statistic": s.statistic,
+                    "p_value_bootstrap": s.p_value,
+                    "p_value_asymptotic": None,
+                    "p_value_calibrated": s.p_value,
+                }
+            )
+            rows.append(
+                {
+                    "series": col,
+                    "test": "OLS-CUSUM (no-break model)",
+                    "month": None,
+                    "statistic": s.cusum_statistic,
+                    "p_value_bootstrap": None,
+                    "p_value_asymptotic": s.cusum_p_value,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "series",
+            "test",
+            "month",
+            "statistic",
+            "p_value_bootstrap",
+            "p_value_asymptotic",
+            "p_value_calibrated",
+        ],
+    )
 
 
 def size_sentence(size: dict[str, dict[str, Any]] | None = None) -> str:
@@ -229,17 +311,21 @@ def size_sentence(size: dict[str, dict[str, Any]] | None = None) -> str:
     :func:`analysis.models.size.size_simulation` (``{flow: {"nominal", "actual", "actual_hac",
     "n_sim", "method"}}``); without it, the general statement."""
     if not size:
-        return ("On series this persistent, plain Newey–West (HAC) tests reject a true null far more "
-                "often than their nominal 5 %; the p-values quoted come from a bootstrap with "
-                "bias-corrected AR noise fitted to each model's residuals, which in simulations on the "
-                "fitted dynamics rejects close to 5 %.")
+        return (
+            "On series this persistent, plain Newey–West (HAC) tests reject a true null far more "
+            "often than their nominal 5 %; the p-values quoted come from a bootstrap with "
+            "bias-corrected AR noise fitted to each model's residuals, which in simulations on the "
+            "fitted dynamics rejects close to 5 %."
+        )
     flows = [f for f in SERIES if f in size]
     hac = [100 * size[f]["actual_hac"] for f in flows]
     cal = [100 * size[f]["actual"] for f in flows]
     n = min(int(size[f]["n_sim"]) for f in flows)
-    return (f"In {n} simulations per series of the fitted trends, seasonality and AR noise with no "
-            f"break, plain Newey–West (HAC) tests at a nominal 5 % rejected {min(hac):.0f}–{max(hac):.0f} % "
-            f"of the time; the calibrated bootstrap tests quoted here rejected {min(cal):.1f}–{max(cal):.1f} %.")
+    return (
+        f"In {n} simulations per series of the fitted trends, seasonality and AR noise with no "
+        f"break, plain Newey–West (HAC) tests at a nominal 5 % rejected {min(hac):.0f}–{max(hac):.0f} % "
+        f"of the time; the calibrated bootstrap tests quoted here rejected {min(cal):.1f}–{max(cal):.1f} %."
+    )
 
 
 def counterfactual_table(run: ModelRun) -> pd.DataFrame:
@@ -251,33 +337,65 @@ def counterfactual_table(run: ModelRun) -> pd.DataFrame:
         c = run.counterfactuals[col]
         for g in [*c.by_horizon, c.gap()]:
             plo, phi = _lo_hi(g.pct_gap_ci)
-            rows.append({
-                "series": col, "model": c.model, "from": c.post_start, "to": g.end, "months": g.months,
-                "cumulative_gap": g.cumulative_gap, "ci_low": g.gap_ci[0], "ci_high": g.gap_ci[1],
-                "pct_gap": g.pct_gap, "pct_ci_low": plo, "pct_ci_high": phi,
-            })
-    return pd.DataFrame(rows, columns=["series", "model", "from", "to", "months", "cumulative_gap", "ci_low",
-                                       "ci_high", "pct_gap", "pct_ci_low", "pct_ci_high"])
+            rows.append(
+                {
+                    "series": col,
+                    "model": c.model,
+                    "from": c.post_start,
+                    "to": g.end,
+                    "months": g.months,
+                    "cumulative_gap": g.cumulative_gap,
+                    "ci_low": g.gap_ci[0],
+                    "ci_high": g.gap_ci[1],
+                    "pct_gap": g.pct_gap,
+                    "pct_ci_low": plo,
+                    "pct_ci_high": phi,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "series",
+            "model",
+            "from",
+            "to",
+            "months",
+            "cumulative_gap",
+            "ci_low",
+            "ci_high",
+            "pct_gap",
+            "pct_ci_low",
+            "pct_ci_high",
+        ],
+    )
 
 
 def diagnostics_table(run: ModelRun) -> pd.DataFrame:
     """Ljung-Box (lags 12, 24) and Durbin-Watson of every model's residuals."""
     rows = []
     for col in SERIES:
-        models_ = [("ITS", run.its.get(col)), ("ITS + crisis dummies", run.its_crisis.get(col)),
-                   ("counterfactual", run.counterfactuals.get(col))]
+        models_ = [
+            ("ITS", run.its.get(col)),
+            ("ITS + crisis dummies", run.its_crisis.get(col)),
+            ("counterfactual", run.counterfactuals.get(col)),
+        ]
         for name, m in models_:
             if m is None:
                 continue
             d = m.diagnostics
-            row: dict[str, Any] = {"series": col, "model": m.model if name == "counterfactual" else name}
+            row: dict[str, Any] = {
+                "series": col,
+                "model": m.model if name == "counterfactual" else name,
+            }
             for lb in d["ljung_box"]:
                 row[f"LB({lb['lag']})"] = lb["statistic"]
                 row[f"p LB({lb['lag']})"] = lb["p_value"]
             row["Durbin-Watson"] = d["durbin_watson"]
             rows.append(row)
-    return pd.DataFrame(rows, columns=["series", "model", "LB(12)", "p LB(12)", "LB(24)", "p LB(24)",
-                                       "Durbin-Watson"])
+    return pd.DataFrame(
+        rows,
+        columns=["series", "model", "LB(12)", "p LB(12)", "LB(24)", "p LB(24)", "Durbin-Watson"],
+    )
 
 
 def diagnostics_summary(diag: pd.DataFrame) -> str:

@@ -60,7 +60,9 @@ def _check_years(years: list[int], label: str) -> None:
     holes = [y for y in range(years[0], years[-1] + 1) if y not in set(years)]
     if holes:
         more = " ..." if len(holes) > 5 else ""
-        raise DataError(label, f"years are not contiguous: no rows for {', '.join(map(str, holes[:5]))}{more}")
+        raise DataError(
+            label, f"years are not contiguous: no rows for {', '.join(map(str, holes[:5]))}{more}"
+        )
 
 
 def census_coverage(path: str | Path, *, label: str | None = None) -> tuple[str, str]:
@@ -153,6 +155,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
 # ---- reading -------------------------------------------------------------------------------
 
+
 def detect_format(data: bytes) -> str:
     """Return ``"xlsx"`` (zip container) or ``"csv"`` (text) from a file's first bytes.
 
@@ -166,8 +169,12 @@ def detect_format(data: bytes) -> str:
     if data.startswith(_OLE_MAGIC):
         raise ValueError("old binary Excel (.xls) format; expected .xlsx or CSV")
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith(b"<") and (b"<html" in head or b"<!doctype html" in head or b"<body" in head):
-        raise ValueError("is an HTML page, not the Census table (an error page saved under this name?)")
+    if head.startswith(b"<") and (
+        b"<html" in head or b"<!doctype html" in head or b"<body" in head
+    ):
+        raise ValueError(
+            "is an HTML page, not the Census table (an error page saved under this name?)"
+        )
     if head.startswith(b"<?xml") or head.startswith(b"<"):
         raise ValueError("is XML/markup, not the Census table")
     if b"\x00" in data[:4096]:
@@ -190,8 +197,10 @@ def _frame(header: list[str], rows: list[list[object]], row_numbers: list[int]) 
     """Rows as stored (object dtype), indexed by their 1-based row number in the file."""
     # Drop unnamed trailing columns that are empty everywhere (Excel's ghost columns).
     width = len(header)
-    while width and header[width - 1] == "" and all(
-        len(r) < width or r[width - 1] in (None, "") for r in rows
+    while (
+        width
+        and header[width - 1] == ""
+        and all(len(r) < width or r[width - 1] in (None, "") for r in rows)
     ):
         width -= 1
     cols = [h if h else f"column {i + 1}" for i, h in enumerate(header[:width])]
@@ -209,7 +218,9 @@ def _read_xlsx(data: bytes, path: str | Path) -> pd.DataFrame:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # any failure to open untrusted content means a corrupt file
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataError(path, f"cannot be read as .xlsx (truncated or corrupt workbook: {reason})") from None
+        raise DataError(
+            path, f"cannot be read as .xlsx (truncated or corrupt workbook: {reason})"
+        ) from None
     try:
         found: list[tuple[str, list[str], list[list[object]], list[int]]] = []
         for ws in wb.worksheets:
@@ -235,7 +246,9 @@ def _read_xlsx(data: bytes, path: str | Path) -> pd.DataFrame:
         sheets = list(wb.sheetnames)
     except Exception as exc:  # zip/XML errors surface while reading rows too
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataError(path, f"cannot be read as .xlsx (truncated or corrupt workbook: {reason})") from None
+        raise DataError(
+            path, f"cannot be read as .xlsx (truncated or corrupt workbook: {reason})"
+        ) from None
     finally:
         wb.close()
     if not found:
@@ -245,7 +258,10 @@ def _read_xlsx(data: bytes, path: str | Path) -> pd.DataFrame:
             f"sheets in {name}: {', '.join(repr(s) for s in sheets) or 'none'}",
         )
     if len(found) > 1:
-        raise DataError(path, f"several sheets look like the Census table: {', '.join(repr(f[0]) for f in found)}; expected one")
+        raise DataError(
+            path,
+            f"several sheets look like the Census table: {', '.join(repr(f[0]) for f in found)}; expected one",
+        )
     _, header, rows, numbers = found[0]
     return _frame(header, rows, numbers)
 
@@ -264,10 +280,13 @@ def _read_csv(data: bytes, path: str | Path) -> pd.DataFrame:
     header = _clean_header(records[header_at])
     if not _looks_like_header(header):
         first = ",".join(header)[:60]
-        raise DataError(path, f"not the Census country table: first line is {first!r}, expected year,CTY_CODE,CTYNAME,...")
+        raise DataError(
+            path,
+            f"not the Census country table: first line is {first!r}, expected year,CTY_CODE,CTYNAME,...",
+        )
     rows: list[list[object]] = []
     numbers: list[int] = []
-    for lineno, rec in enumerate(records[header_at + 1:], start=header_at + 2):
+    for lineno, rec in enumerate(records[header_at + 1 :], start=header_at + 2):
         if not any(f.strip() for f in rec):
             continue
         if len(rec) != len(header):

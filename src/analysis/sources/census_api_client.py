@@ -164,7 +164,11 @@ def chapters() -> list[str]:
 
 
 def plan(
-    flow: str, level: str, years: Iterable[int], *, chapter_list: Iterable[str] | None = None,
+    flow: str,
+    level: str,
+    years: Iterable[int],
+    *,
+    chapter_list: Iterable[str] | None = None,
     by_month: bool = False,
 ) -> list[Query]:
     """The requests that cover ``flow`` x ``level`` x ``years`` (see the module docstring)."""
@@ -226,10 +230,16 @@ class Client:
     """
 
     def __init__(
-        self, key: str | None = None, *, base_url: str = BASE_URL,
-        cache_dir: str | Path | None = None, vintage_log: str | Path | None = None,
-        retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF,
-        timeout: float = DEFAULT_TIMEOUT, sleep: Callable[[float], None] = time.sleep,
+        self,
+        key: str | None = None,
+        *,
+        base_url: str = BASE_URL,
+        cache_dir: str | Path | None = None,
+        vintage_log: str | Path | None = None,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        timeout: float = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._key = key
         self.base_url = base_url
@@ -292,18 +302,23 @@ class Client:
     def _record(self, query: Query, path: Path, body: bytes, table: pd.DataFrame) -> None:
         months = []
         if {"YEAR", "MONTH"} <= set(table.columns):
-            months = sorted(f"{int(y):04d}-{int(m):02d}" for y, m in
-                            set(zip(table["YEAR"], table["MONTH"], strict=True)))
-        append_vintage_log(self.vintage_log, {
-            "source": query.source,
-            "obtained_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "bytes": len(body),
-            "sha256": hashlib.sha256(body).hexdigest(),
-            "first_month": months[0] if months else "",
-            "last_month": months[-1] if months else "",
-            "origin": f"{query.url(self.base_url)} ({len(table)} rows; cache {path.name[:12]})",
-            "status": ACCEPTED,
-        })
+            months = sorted(
+                f"{int(y):04d}-{int(m):02d}"
+                for y, m in set(zip(table["YEAR"], table["MONTH"], strict=True))
+            )
+        append_vintage_log(
+            self.vintage_log,
+            {
+                "source": query.source,
+                "obtained_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "bytes": len(body),
+                "sha256": hashlib.sha256(body).hexdigest(),
+                "first_month": months[0] if months else "",
+                "last_month": months[-1] if months else "",
+                "origin": f"{query.url(self.base_url)} ({len(table)} rows; cache {path.name[:12]})",
+                "status": ACCEPTED,
+            },
+        )
 
     # ---- HTTP ------------------------------------------------------------------------------
 
@@ -341,7 +356,9 @@ class Client:
         return min(wait, MAX_WAIT)
 
     def _send(self, url: str) -> _Answer:
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+        request = urllib.request.Request(
+            url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"}
+        )
         try:
             with self._opener.open(request, timeout=self.timeout) as resp:
                 return _Answer(resp.status, resp.headers, resp.read())
@@ -400,21 +417,31 @@ class Client:
 @cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """``python -m analysis.sources.census_api_client FLOW LEVEL OUT.csv [--from Y] [--to Y]``."""
-    ap = argparse.ArgumentParser(prog="python -m analysis.sources.census_api_client",
-                                 description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m analysis.sources.census_api_client", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("flow", choices=sorted(FLOWS))
     ap.add_argument("level", choices=LEVELS)
-    ap.add_argument("out", help="CSV to write (the API's columns), e.g. build/census-api/imports_hs2.csv")
+    ap.add_argument(
+        "out", help="CSV to write (the API's columns), e.g. build/census-api/imports_hs2.csv"
+    )
     ap.add_argument("--from", dest="first", type=int, default=FIRST_YEAR)
     ap.add_argument("--to", dest="last", type=int, default=date.today().year)
     ap.add_argument("--chapter", action="append", help="only these HS2 chapters (repeatable)")
     ap.add_argument("--by-month", action="store_true", help="one request per month as well")
     ap.add_argument("--refresh", action="store_true", help="ignore the cache")
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
-    queries = plan(args.flow, args.level, range(args.first, args.last + 1),
-                   chapter_list=args.chapter, by_month=args.by_month)
+    queries = plan(
+        args.flow,
+        args.level,
+        range(args.first, args.last + 1),
+        chapter_list=args.chapter,
+        by_month=args.by_month,
+    )
     table = Client().fetch(queries, refresh=args.refresh)
-    write_atomic(config.from_root(args.out), lambda p: table.to_csv(p, index=False, lineterminator="\n"))
+    write_atomic(
+        config.from_root(args.out), lambda p: table.to_csv(p, index=False, lineterminator="\n")
+    )
     print(f"{len(table)} rows from {len(queries)} queries -> {args.out}")
     return 0
 

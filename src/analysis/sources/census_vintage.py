@@ -36,7 +36,9 @@ def coverage(table: pd.DataFrame, label: str) -> tuple[str, str]:
         vi = pd.to_numeric(table[imp], errors="coerce")
         ve = pd.to_numeric(table[exp], errors="coerce")
         if vi.isna().any() or ve.isna().any():
-            raise DataError(label, f"column {imp if vi.isna().any() else exp} has a non-numeric value")
+            raise DataError(
+                label, f"column {imp if vi.isna().any() else exp} has a non-numeric value"
+            )
         for y in years[(vi != 0) | (ve != 0)].astype(int).unique():
             published.setdefault(int(y), set()).add(m)
     if not published:

@@ -83,7 +83,9 @@ def verify(
     log_path = Path(vintage_log) if vintage_log is not None else config.VINTAGE_LOG
     strict = strict_from_env() if strict is None else strict
     if not path.is_file():
-        raise DataError(show(path), f"raw file for {src.id!r} not found; run `make data` to obtain it")
+        raise DataError(
+            show(path), f"raw file for {src.id!r} not found; run `make data` to obtain it"
+        )
     digest = sha256_file(path)
     if _accepted(src, digest, log_path, strict):
         return digest
@@ -130,7 +132,9 @@ def _source_for_file(name: str) -> str:
 
 
 @contextlib.contextmanager
-def checked_use(source_id: str | None, path: str | Path, *, content: bool = False) -> Iterator[str | None]:
+def checked_use(
+    source_id: str | None, path: str | Path, *, content: bool = False
+) -> Iterator[str | None]:
     """Verify a project raw file before its reader uses it; quarantine it if the reader rejects it.
 
     For a file under ``data/raw/`` (``source_id`` None: the source whose file has that name),
@@ -169,7 +173,9 @@ def reject(src: Source, path: Path, digest: str, exc: DataError) -> DataError:
     target = qdir / f"{digest[:12]}-{path.name}"
     os.replace(path, target)
     log_path = config.VINTAGE_LOG
-    append_vintage_log(log_path, _log_row(src, target, digest, "", "", f"quarantined from {show(path)}", REJECTED))
+    append_vintage_log(
+        log_path, _log_row(src, target, digest, "", "", f"quarantined from {show(path)}", REJECTED)
+    )
     return DataError(
         exc.path,
         f"{exc.problem}; the file was moved to {show(target)} and logged as rejected in "
@@ -177,7 +183,9 @@ def reject(src: Source, path: Path, digest: str, exc: DataError) -> DataError:
     )
 
 
-def _log_row(src: Source, path: Path, digest: str, first: str, last: str, origin: str, status: str) -> dict:
+def _log_row(
+    src: Source, path: Path, digest: str, first: str, last: str, origin: str, status: str
+) -> dict:
     return {
         "source": src.id,
         "obtained_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -246,7 +254,14 @@ def ensure(
     staging = Path(tempfile.mkdtemp(prefix=f".acquire-{src.id}-", dir=raw))
     try:
         fetched, origin = _obtain(
-            src, staging, dest, mirror, url_override, timeout=timeout, retries=retries, backoff=backoff
+            src,
+            staging,
+            dest,
+            mirror,
+            url_override,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
         )
         candidate, label = _unpack(src, fetched, staging, origin)
         _adopt(src, candidate, dest, log_path, strict, origin=origin, label=label)
@@ -268,7 +283,11 @@ def _keep_present(src: Source, dest: Path, log_path: Path, strict: bool) -> Path
 
 
 def _obtain(
-    src: Source, staging: Path, dest: Path, mirror: str | Path | None, url_override: str | None,
+    src: Source,
+    staging: Path,
+    dest: Path,
+    mirror: str | Path | None,
+    url_override: str | None,
     **download_options: float | int | None,
 ) -> tuple[Path, str]:
     """Copy the file from the mirror, or else download it; return (staged file, origin)."""
@@ -283,13 +302,17 @@ def _obtain(
         tried.append(f"{config.MIRROR_ENV}={mirror_root} has no {src.mirror_path}")
     url = url_override or src.url
     if not url:
-        tried.append("no official download address (the file is a compilation kept in the data mirror)")
+        tried.append(
+            "no official download address (the file is a compilation kept in the data mirror)"
+        )
         raise SourceUnavailable(f"{src.id}: {'; '.join(tried)}; {_how_to_supply(src, dest)}")
     try:
         download(url, fetched, **download_options)  # type: ignore[arg-type]
     except SourceUnavailable as exc:
         tried.append(f"cannot download {exc}")
-        raise SourceUnavailable(f"{src.id}: {'; '.join(tried)}; {_how_to_supply(src, dest)}") from None
+        raise SourceUnavailable(
+            f"{src.id}: {'; '.join(tried)}; {_how_to_supply(src, dest)}"
+        ) from None
     return fetched, url
 
 
@@ -333,7 +356,14 @@ def _unpack(src: Source, fetched: Path, staging: Path, origin: str) -> tuple[Pat
 
 
 def _adopt(
-    src: Source, candidate: Path, dest: Path, log_path: Path, strict: bool, *, origin: str, label: str
+    src: Source,
+    candidate: Path,
+    dest: Path,
+    log_path: Path,
+    strict: bool,
+    *,
+    origin: str,
+    label: str,
 ) -> None:
     """Move a verified (or checked and logged) candidate into place, read-only."""
     digest = sha256_file(candidate)
@@ -346,12 +376,21 @@ def _adopt(
 
 
 def _accept_unknown(
-    src: Source, candidate: Path, dest: Path, digest: str, log_path: Path, strict: bool, *,
-    origin: str, label: str | None = None,
+    src: Source,
+    candidate: Path,
+    dest: Path,
+    digest: str,
+    log_path: Path,
+    strict: bool,
+    *,
+    origin: str,
+    label: str | None = None,
 ) -> None:
     """Check an unknown vintage's content, then log and announce it, or refuse it."""
     label = label or show(dest)
-    rejected = [r for r in read_vintage_log(log_path) if r["source"] == src.id and r["sha256"] == digest]
+    rejected = [
+        r for r in read_vintage_log(log_path) if r["source"] == src.id and r["sha256"] == digest
+    ]
     if rejected and rejected[-1]["status"] == REJECTED:
         raise DataError(
             label,

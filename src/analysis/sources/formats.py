@@ -53,7 +53,11 @@ def require_tsv(path: str | Path, label: str) -> list[list[str]]:
     except UnicodeDecodeError:
         raise DataError(label, "not a UTF-8 text table") from None
     rows = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    if first.lstrip().lower().startswith((b"<!doctype", b"<html")) or not rows or "\t" not in rows[0]:
+    if (
+        first.lstrip().lower().startswith((b"<!doctype", b"<html"))
+        or not rows
+        or "\t" not in rows[0]
+    ):
         raise DataError(label, f"not a tab-separated table: {sniff(first)}")
     return [ln.split("\t") for ln in rows]
 
@@ -70,7 +74,9 @@ def require_gzip_csv(path: str | Path, label: str, columns: tuple[str, ...]) -> 
         raise DataError(label, f"unreadable gzip: {exc}") from None
     missing = [c for c in columns if c not in header]
     if missing:
-        raise DataError(label, f"not a Census API extract (no {', '.join(missing)} column in the header)")
+        raise DataError(
+            label, f"not a Census API extract (no {', '.join(missing)} column in the header)"
+        )
     return header
 
 

@@ -28,7 +28,10 @@ def check_content(path: str | Path, label: str | None = None) -> tuple[str, str]
     header, body = rows[0], rows[1:]
     missing = [c for c in COLUMNS if c not in header]
     if missing or not body:
-        raise DataError(label, f"expected a header with {', '.join(COLUMNS)} and rows; missing {', '.join(missing) or 'rows'}")
+        raise DataError(
+            label,
+            f"expected a header with {', '.join(COLUMNS)} and rows; missing {', '.join(missing) or 'rows'}",
+        )
     i = header.index("tonnes_million")
     for r in body:
         try:
@@ -49,7 +52,11 @@ def read_reference_table(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     with fetch.checked_use(None, path, content=True):
-        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+        lines = [
+            ln
+            for ln in path.read_text(encoding="utf-8").splitlines()
+            if ln.strip() and not ln.startswith("#")
+        ]
         if len(lines) < 2:
             raise DataError(path, "reference TSV has no header and rows")
     rows = [ln.split("\t") for ln in lines]

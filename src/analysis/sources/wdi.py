@@ -91,7 +91,8 @@ def check_content(path: str | Path, label: str | None = None) -> tuple[str, str]
         for row in reader:
             if len(row) != len(header):
                 raise DataError(
-                    label, f"line {reader.line_num} has {len(row)} fields, expected {len(header)} (truncated?)"
+                    label,
+                    f"line {reader.line_num} has {len(row)} fields, expected {len(header)} (truncated?)",
                 )
             for i, year in years:
                 if row[i].strip():
@@ -137,7 +138,12 @@ def _read_wdi(path: Path) -> pd.DataFrame:
         raise DataError(path, "World Bank WDI file not found")
     try:
         wide = pd.read_csv(
-            path, skiprows=_PREAMBLE_LINES, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[""]
+            path,
+            skiprows=_PREAMBLE_LINES,
+            encoding="utf-8-sig",
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(path, f"not a readable WDI bulk CSV ({type(exc).__name__})") from None
@@ -153,7 +159,10 @@ def _read_wdi(path: Path) -> pd.DataFrame:
         raise DataError(path, "not a WDI bulk CSV: no year columns (1960, 1961, ...)")
     countries = wide["Country Code"].dropna().unique()
     if len(countries) > 1:
-        raise DataError(path, f"expected one country, found {len(countries)}: {', '.join(map(str, countries[:5]))}")
+        raise DataError(
+            path,
+            f"expected one country, found {len(countries)}: {', '.join(map(str, countries[:5]))}",
+        )
     codes = wide["Indicator Code"]
     if codes.isna().any():
         raise DataError(path, "a row has no Indicator Code")
@@ -162,14 +171,19 @@ def _read_wdi(path: Path) -> pd.DataFrame:
         raise DataError(path, f"indicator code repeated: {dup.iloc[0]}")
 
     long = wide.melt(
-        id_vars=["Indicator Code", "Indicator Name"], value_vars=years, var_name="year", value_name="raw"
+        id_vars=["Indicator Code", "Indicator Name"],
+        value_vars=years,
+        var_name="year",
+        value_name="raw",
     ).dropna(subset=["raw"])
     long = long[long["raw"].str.strip() != ""]
     values = pd.to_numeric(long["raw"], errors="coerce")
     bad = long[values.isna()]
     if not bad.empty:
         row = bad.iloc[0]
-        raise DataError(path, f"non-numeric value {row['raw']!r} for {row['Indicator Code']} in {row['year']}")
+        raise DataError(
+            path, f"non-numeric value {row['raw']!r} for {row['Indicator Code']} in {row['year']}"
+        )
     out = pd.DataFrame(
         {
             "indicator_code": long["Indicator Code"].astype(str).to_numpy(),
