@@ -34,9 +34,11 @@ from matplotlib.ticker import FuncFormatter
 from analysis.errors import ParameterError
 from analysis.report.fmt import display_name  # noqa: F401 - re-exported for the figures' callers
 from analysis.report.saving import SavedFigure, describe_figure, save_figure  # noqa: F401 - re-exported
-from analysis.report.theme import (
+from analysis.report.theme import (  # noqa: F401 - PNG_DPI, SVG_HASHSALT re-exported for callers
     COLORS,
     EVENTS,
+    PNG_DPI,
+    SVG_HASHSALT,
     Event,
     add_events,
     set_theme,
