@@ -288,3 +288,47 @@ def test_breaks_given_by_hand_derive_train_end(given: object) -> None:
         train_end="",
     )
     assert breaks == ["2010-01"] and train_end == "2009-12"
+
+
+# ---- finding 1 (part): results carry their parameters and data vintage, consumers check them --
+
+
+def test_consumers_refuse_results_of_another_vintage_or_other_parameters(tmp_path: Path) -> None:
+    from analysis.errors import DataError
+    from analysis.report import landing, publish
+
+    folder = tmp_path / "reports" / "korea-south"
+    folder.mkdir(parents=True)
+    (folder / "params.json").write_text(
+        json.dumps(
+            {
+                "partner": "5800",
+                "breaks": ["2012-03", "2019-01"],
+                "start": "2000-01",
+                "end": "",
+                "forecast_model": "sarimax",
+            }
+        )
+    )
+    good = {
+        "params": {
+            "breaks": ["2012-03", "2019-01"],
+            "start": "2000-01",
+            "end": "2024-06",
+            "forecast_model": "sarimax",
+        },
+        "inputs": {"data_sha256": "aaa"},
+    }
+    assert landing.stale_reason(good, "aaa", folder / "params.json") is None
+    assert (
+        landing.stale_reason(good, "bbb", folder / "params.json")
+        == "computed from an earlier vintage of the data"
+    )
+    japan_by_hand = {**good, "params": {**good["params"], "breaks": ["2010-01"]}}
+    assert "breaks" in landing.stale_reason(japan_by_hand, "aaa", folder / "params.json")
+    # the publisher refuses to write a page beside such results
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"outputs": {"trade_monthly.csv": {"sha256": "bbb"}}}))
+    (folder / "results.json").write_text(json.dumps(good))
+    with pytest.raises(DataError, match="earlier vintage of the data"):
+        publish._check_results_beside(folder / "trends.html", meta)

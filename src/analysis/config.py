@@ -103,8 +103,3 @@ def output_dir(out_dir: str | Path, name: str) -> Path:
     if str(out_dir).strip():
         return from_root(out_dir)
     return INTERACTIVE_DIR / name
-
-
-def partner_report_dir(slug: str) -> Path:
-    """Folder of one partner's report pages: ``reports/<slug>/``."""
-    return REPORTS_DIR / slug

@@ -47,6 +47,45 @@ def _read_results(path: Path) -> dict[str, Any]:
     return data
 
 
+#: The run parameters a results.json must share with its folder's params.json.
+CHECKED_PARAMS: tuple[str, ...] = ("breaks", "start", "end", "forecast_model")
+
+
+def current_data_sha(meta_path: Path | None = None) -> str | None:
+    """sha256 of the cleaned table the pipeline last wrote (from its metadata), or None."""
+    path = Path(meta_path) if meta_path is not None else config.TRADE_MONTHLY_META
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        return str(meta["outputs"]["trade_monthly.csv"]["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def stale_reason(
+    results: Mapping[str, Any], data_sha: str | None, params_file: Path | None
+) -> str | None:
+    """Why ``results`` do not belong with the current data or their folder's parameters (None
+    when they do): computed from another vintage of the cleaned table, or with parameters that
+    differ from ``params.json`` (as a notebook run by hand into the folder would)."""
+    inputs = results.get("inputs") if isinstance(results.get("inputs"), Mapping) else {}
+    used = inputs.get("data_sha256")
+    if data_sha and used and used != data_sha:
+        return "computed from an earlier vintage of the data"
+    if params_file is not None and params_file.is_file():
+        try:
+            wanted = json.loads(params_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        have = results.get("params") or {}
+        for key in CHECKED_PARAMS:
+            want = wanted.get(key)
+            if key == "end" and not want:
+                continue  # "to the last month of data"
+            if want is not None and key in have and have[key] != want:
+                return f"computed with {key}={have[key]!r}, not the report's {want!r}"
+    return None
+
+
 def _code(results: Mapping[str, Any]) -> int | None:
     try:
         return int(str(results.get("partner_code")).strip())
@@ -506,6 +545,8 @@ def _partner_row(reports_dir: Path, p: Mapping[str, Any]) -> str:
     )
     if _is_aggregate(p):
         link += ' <span class="tag">aggregate</span>'
+    if p.get("_stale"):
+        link += f' <span class="tag stale">not current: {escape(str(p["_stale"]))}</span>'
     code = _code(p)
     cells = [
         link,
@@ -603,6 +644,11 @@ def render_index(
         "</div></header>",
         '<main class="wrap">',
     ]
+    if main and main.get("_stale"):
+        parts.append(
+            f'<p class="note stale">These results are not current ({escape(str(main["_stale"]))}): '
+            "run <code>make all</code>.</p>"
+        )
     if main:
         year = latest_complete_year(main)
         parts.append(f"<h2>Key numbers, {escape(str(year['year'])) if year else fmt.NA}</h2>")
@@ -658,9 +704,11 @@ def build_index(
     if not reports_dir.is_dir():
         raise DataError(reports_dir, "no such reports folder")
     partners = []
+    data_sha = current_data_sha(meta_path)
     for path in sorted(reports_dir.glob("*/results.json")):
         data = _read_results(path)
         data.setdefault("slug", path.parent.name)
+        data["_stale"] = stale_reason(data, data_sha, path.parent / "params.json")
         partners.append(data)
     text = render_index(
         reports_dir,

@@ -187,6 +187,25 @@ def data_links(html: Path) -> list[dict[str, str]]:
     return links
 
 
+def _check_results_beside(html: Path, meta_path: Path | None) -> None:
+    """Refuse to publish a page next to results of another data vintage or other parameters
+    (``DataError`` naming the results file): the page would show one run, its data another."""
+    results_path = html.parent / "results.json"
+    if not results_path.is_file():
+        return
+    from analysis.report import landing
+
+    try:
+        results = json.loads(results_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    reason = landing.stale_reason(
+        results, landing.current_data_sha(meta_path), html.parent / "params.json"
+    )
+    if reason:
+        raise DataError(results_path, f"{reason}; re-run `make report` for this partner")
+
+
 def export_notebook(
     ipynb: Path,
     html: Path,
@@ -210,6 +229,7 @@ def export_notebook(
         nb = nbformat.read(ipynb, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types on bad input
         raise DataError(ipynb, f"not a readable notebook ({type(exc).__name__})") from exc
+    _check_results_beside(html, meta_path)
     title = notebook_title(nb, default=ipynb.stem)
     nb.metadata["title"] = title
     stable_ids(nb)

@@ -430,6 +430,23 @@ def write_outputs(
     return paths
 
 
+def input_vintage(data_file: Path) -> dict[str, str]:
+    """What the results were computed from: the cleaned table's path (relative to the
+    repository) and sha256, so that every consumer can tell results of another data vintage
+    (the landing page marks them, the page publisher refuses them)."""
+    from analysis import config
+    from analysis.fileio import sha256_file
+
+    data_file = Path(data_file)
+    rel = data_file.resolve()
+    shown = (
+        rel.relative_to(config.ROOT).as_posix()
+        if rel.is_relative_to(config.ROOT)
+        else data_file.name
+    )
+    return {"data_file": shown, "data_sha256": sha256_file(data_file)}
+
+
 def output_paths(out_dir: str | Path, data_file: Path, slug: str) -> tuple[Path, Path]:
     """Where a trends run writes: ``(report folder, seasonally adjusted CSV)``.
 

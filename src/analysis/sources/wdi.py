@@ -216,12 +216,6 @@ def wdi_value(wdi: pd.DataFrame, code: str, year: int) -> float | None:
     return None if rows.empty else float(rows["value"].iloc[0])
 
 
-def indicator_name(wdi: pd.DataFrame, code: str) -> str:
-    """The WDI name of an indicator code (the code itself if absent)."""
-    rows = wdi.loc[wdi["indicator_code"] == code, "indicator"]
-    return str(rows.iloc[0]) if not rows.empty else code
-
-
 def korea_macro(wdi: pd.DataFrame, start: int = 2000, end: int | None = None) -> pd.DataFrame:
     """Korea's macro panel, wide by year: GDP growth, unemployment, trade % of GDP, KRW/USD.
 
