@@ -100,7 +100,7 @@ help: ## List the targets (this text)
 	@printf '  Parameters: PARTNER=%s START=%s END=%s BREAKS=%s FORECAST=%s (sarimax|ets)\n' \
 	  "$$ANALYSIS_PARTNER" "$$ANALYSIS_START" "$$ANALYSIS_END" "$$ANALYSIS_BREAKS" "$$ANALYSIS_FORECAST"
 
-all: $(PROCESSED) reports/data-quality.html ## Everything: environment, data, cleaning, models, figures, HTML report
+all: $(PROCESSED) $(PRODUCTS) $(REVISIONS) reports/data-quality.html ## Everything: environment, data, cleaning, models, figures, HTML report
 	@$(MAKE) --no-print-directory context-pages
 	@$(MAKE) --no-print-directory report
 	@$(MAKE) --no-print-directory partner-pages

@@ -407,10 +407,11 @@ def test_deficit_outlook_sentence(trade: pd.DataFrame) -> None:
 
 def test_display_paths(ctx: cl.ClaimsContext, tmp_path: Path) -> None:
     assert view.display_path(config.ROOT / "reports" / "claims.csv") == "reports/claims.csv"
-    assert view.display_path(tmp_path / "x.csv") == str(tmp_path / "x.csv")
+    # Issue 13, finding 10: a published page never shows an absolute local path.
+    assert view.display_path(tmp_path / "x.csv") == "x.csv"
     assert view.optional_sources_text(cl.ClaimsContext()) == "not available in this run"
     both = cl.ClaimsContext(reference_dir=config.ROOT / "data" / "raw", census_api_dir=tmp_path)
-    assert view.optional_sources_text(both) == f"read from `{tmp_path}, data/raw`"
+    assert view.optional_sources_text(both) == f"read from `data/raw, {tmp_path.name}`"
 
 
 def test_rank_detail_uses_the_shared_number_format(ctx: cl.ClaimsContext) -> None:

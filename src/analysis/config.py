@@ -78,6 +78,17 @@ def run_parameter(name: str, default: str = "") -> str:
     return default if value is None else value
 
 
+def display_path(path: str | Path) -> str:
+    """``path`` relative to the repository root when it is inside it, else its file name: what
+    a published page or file may say about a local path (never the absolute one)."""
+    for p in (Path(path), Path(path).resolve()):
+        if p.is_absolute() and p.is_relative_to(ROOT):
+            return p.relative_to(ROOT).as_posix()
+        if not p.is_absolute():
+            return p.as_posix()
+    return Path(path).name
+
+
 def from_root(path: str | Path) -> Path:
     """A path as given, or resolved against the repository root when relative.
 

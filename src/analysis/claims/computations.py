@@ -62,18 +62,20 @@ class ClaimsContext:
         ctx.products = load_products(products_path) if products_path is not None else None
         if ctx.products is None:
             ctx.unavailable["products"] = (
-                f"the product table {products_path} does not exist (make products)"
+                f"the product table {config.display_path(products_path)} does not exist (make products)"
                 if products_path is not None
                 else "no product table given"
             )
         for key, folder in (("reference", reference_dir), ("census-api", census_api_dir)):
             if folder is None:
                 ctx.unavailable[key] = (
-                    f"the {key} folder is not available (make data takes it from the data mirror only; "
-                    f"set the notebook parameter or {config.MIRROR_ENV})"
+                    f"the {key} folder is not available (make data takes it from the data mirror only, "
+                    f"{config.MIRROR_ENV})"
                 )
             elif not Path(folder).is_dir():
-                ctx.unavailable[key] = f"the {key} folder {folder} does not exist"
+                ctx.unavailable[key] = (
+                    f"the {key} folder {config.display_path(folder)} does not exist"
+                )
             else:
                 setattr(
                     ctx, "reference_dir" if key == "reference" else "census_api_dir", Path(folder)

@@ -126,11 +126,8 @@ def deficit_sentence(info: dict[str, object]) -> str:
 
 
 def display_path(path: str | Path) -> str:
-    """``path`` relative to the repository root when it is inside it, else as given."""
-    for p in (Path(path), Path(path).resolve()):
-        if p.is_relative_to(config.ROOT):
-            return str(p.relative_to(config.ROOT))
-    return str(path)
+    """``path`` as a page may show it (:func:`analysis.config.display_path`)."""
+    return config.display_path(path)
 
 
 def optional_sources_text(context: ClaimsContext) -> str:
