@@ -292,7 +292,27 @@ def versus_floor_section(R: dict[str, Any]) -> list[str]:
                     s(_nb(cold, "04_claims")),
                     s(ph.get("claims (04_claims)")),
                 ],
-                ["HTML pages of the 4 notebooks (nbconvert)", s(_sum(cold, "html")), "none"],
+                [
+                    "evaluation (05_evaluation)",
+                    s(_nb(cold, "05_evaluation")),
+                    s(ph.get("evaluation (05_evaluation)")),
+                ],
+                [
+                    "sectors (06_sectors)",
+                    s(_nb(cold, "06_sectors")),
+                    s(ph.get("sectors (06_sectors)")),
+                ],
+                [
+                    "vintages (07_vintages)",
+                    s(_nb(cold, "07_vintages")),
+                    s(ph.get("vintages (07_vintages)")),
+                ],
+                [
+                    "product table and revisions",
+                    "(in glue)",
+                    s((ph.get("products") or 0.0) + (ph.get("revisions") or 0.0)),
+                ],
+                ["HTML pages of the notebooks (nbconvert)", s(_sum(cold, "html")), "none"],
                 ["landing page", s(_sum(cold, "index")), s(ph.get("index.html"))],
                 ["make and glue", s(_glue(R)), "none"],
                 ["**total**", f"**{s(cold.seconds)}**", f"**{s(floor)}**"],
