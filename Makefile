@@ -62,9 +62,12 @@ RAW_CENSUS_2016 := data/raw/census_country_vintage_2016.csv
 RAW_OPTIONAL := $(RAW_STEEL) $(RAW_HS2) $(RAW_API_EXPORTS) $(RAW_API_IMPORTS) $(RAW_CENSUS_2016)
 PRODUCTS  := data/processed/trade_hs_monthly.csv data/processed/trade_hs_monthly.parquet
 REVISIONS := data/processed/revisions.csv
-# A raw file's content, not its mtime: build/stamps/<file>.sha256 is recomputed on every run
-# and rewritten only when the sha256 changes, so a byte changed with its mtime restored still
-# re-runs the steps that read the file (whose readers then refuse it).
+# A raw file's content, not its mtime: build/stamps/<file>.sha256 is refreshed each time make
+# reads this file, dated by when its content was first seen (analysis.pipeline.stamps), so a
+# byte changed with the file's time restored still re-runs the steps that read it (and their
+# readers refuse it), and putting the good file back leaves everything up to date.
+RAW_ALL := $(RAW_CENSUS) $(RAW_WDI) $(RAW_OPTIONAL)
+_STAMPED := $(shell PYTHONPATH=src $(PYTHON) -m analysis.pipeline.stamps $(RAW_ALL))
 STAMP = build/stamps/$(notdir $(1)).sha256
 PROCESSED  := data/processed/trade_monthly.csv data/processed/trade_monthly.parquet \
               data/processed/trade_monthly.meta.json data/processed/partners.csv
@@ -110,7 +113,7 @@ all: $(PROCESSED) $(PRODUCTS) $(REVISIONS) reports/data-quality.html ## Everythi
 # landing page is made by a later make, whose wildcards see the pages made here.)
 partner-pages: $(foreach s,$(REPORT_SLUGS),reports/$(s)/trends.html reports/$(s)/sectors.html)
 
-.PHONY: products products-api revisions FORCE help all all-partners venv data report partner-pages context context-pages publish test lab clean distclean lint bench
+.PHONY: products products-api revisions help all all-partners venv data report partner-pages context context-pages publish test lab clean distclean lint bench
 
 # ---- environment ---------------------------------------------------------------------------
 $(ENV_STAMP): pyproject.toml
@@ -167,12 +170,8 @@ $(REVISIONS): $(RAW_CENSUS) $(foreach f,$(RAW_CENSUS) $(RAW_CENSUS_2016) $(RAW_A
 	@if [ -f $(RAW_CENSUS_2016) ] || [ -f $(RAW_API_EXPORTS) ]; then $(PY) -m analysis.clean.revisions --out $@; \
 	else echo "note: no second vintage: the revisions need the 2016 table or the Census API extracts (ANALYSIS_DATA_MIRROR)"; fi
 
-build/stamps/%.sha256: FORCE | data/raw/%
-	@mkdir -p $(@D)
-	@{ if [ -f data/raw/$* ]; then sha256sum data/raw/$*; else echo "missing data/raw/$*"; fi; } > $@.tmp
-	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
-
-FORCE:
+build/stamps/%.sha256:
+	@PYTHONPATH=src $(PYTHON) -m analysis.pipeline.stamps data/raw/$*
 
 $(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) $(call STAMP,$(RAW_CENSUS)) notebooks/01_clean.ipynb $(DEPS_01_clean) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/01_clean.ipynb build/notebooks/01_clean.ipynb \

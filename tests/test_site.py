@@ -144,7 +144,7 @@ class _Text(HTMLParser):
 def page_text(path: Path) -> tuple[str, list[str | None]]:
     parser = _Text()
     parser.feed(path.read_text(encoding="utf-8"))
-    return " ".join(parser.parts), parser.alts
+    return " ".join(" ".join(parser.parts).split()), parser.alts
 
 
 def test_pages_show_no_nan_raw_names_or_placeholder_alt_text(site) -> None:
@@ -360,6 +360,32 @@ def test_an_injection_attempt_runs_nothing(site, tmp_path: Path) -> None:
             assert proc.returncode != 0
             assert "syntax error" not in proc.stderr
     assert not marker.exists()
+
+
+# ---- finding 4 (make level): a raw byte changed with its time restored -------------------------
+
+
+def test_a_raw_byte_changed_with_its_time_restored_is_caught(site) -> None:
+    root, env = site
+    raw = root / "data/raw/wdi_kor.csv"
+    data, st = raw.read_bytes(), raw.stat()
+    assert data.count(b'"2.90740377377135"') == 1
+    try:
+        raw.chmod(0o644)
+        raw.write_bytes(
+            data.replace(b'"2.90740377377135"', b'"2.70740377377135"')
+        )  # 2018 GDP growth
+        os.utime(raw, ns=(st.st_atime_ns, st.st_mtime_ns))
+        proc = run_make(root, "all", env=env, check=False)
+        assert proc.returncode != 0
+        assert "error: " in proc.stderr and "wdi_kor.csv: sha256" in proc.stderr
+    finally:
+        raw.write_bytes(data)
+        os.utime(raw, ns=(st.st_atime_ns, st.st_mtime_ns))
+        raw.chmod(st.st_mode)
+    # The good file back: nothing to do.
+    proc = run_make(root, "all", env=env)
+    assert "run notebooks/" not in proc.stderr + proc.stdout
 
 
 # ---- finding 5: pages follow the data ----------------------------------------------------------
