@@ -1,0 +1,44 @@
+"""Content stamps of raw files (analysis.pipeline.stamps): make sees content, not mtimes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from analysis.pipeline import stamps
+
+
+def _mtime(p: Path) -> int:
+    return p.stat().st_mtime_ns
+
+
+def test_first_content_is_dated_by_the_file_a_change_by_now_a_return_by_its_first_date(
+    tmp_path: Path,
+) -> None:
+    raw = tmp_path / "raw" / "country.xlsx"
+    raw.parent.mkdir()
+    raw.write_bytes(b"good")
+    old = time.time_ns() - 3_600_000_000_000  # an hour ago
+    os.utime(raw, ns=(old, old))
+    st = tmp_path / "stamps"
+    stamp = stamps.refresh(raw, st)
+    assert _mtime(stamp) == old  # a file just fetched re-runs nothing on the next make
+    assert stamp.read_text().startswith(stamps.content_id(raw))
+    # a byte changed, the time restored: the stamp is newer than every output
+    raw.write_bytes(b"evil")
+    os.utime(raw, ns=(old, old))
+    before = time.time_ns()
+    assert _mtime(stamps.refresh(raw, st)) >= before
+    # the good file back: the stamp returns to the good content's date
+    raw.write_bytes(b"good")
+    os.utime(raw, ns=(old, old))
+    assert _mtime(stamps.refresh(raw, st)) == old
+
+
+def test_a_missing_optional_file_is_older_than_everything(tmp_path: Path) -> None:
+    raw = tmp_path / "absent.tsv"
+    stamp = stamps.refresh(raw, tmp_path / "stamps")
+    assert stamp.read_text().startswith("missing") and _mtime(stamp) == 0
+    raw.write_bytes(b"now here")
+    assert _mtime(stamps.refresh(raw, tmp_path / "stamps")) == _mtime(raw)
