@@ -332,3 +332,41 @@ def test_consumers_refuse_results_of_another_vintage_or_other_parameters(tmp_pat
     (folder / "results.json").write_text(json.dumps(good))
     with pytest.raises(DataError, match="earlier vintage of the data"):
         publish._check_results_beside(folder / "trends.html", meta)
+
+
+# ---- issue 14: pages degrade gracefully ---------------------------------------------------------
+
+
+def test_no_header_only_tables_and_no_contradicting_legend() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    import pandas as pd
+
+    from analysis.report import figures, markup, tables
+
+    empty = tables.effects(
+        pd.DataFrame(columns=["series", "break", "unit", "level_change", "trend_change_per_year"])
+    )
+    shown = markup.table_or_note(empty, "No segmented trend was fitted.")
+    assert type(shown).__name__ == "Markdown" and "No segmented trend" in shown.data
+    idx = pd.date_range("2020-01-01", periods=30, freq="MS")
+    monthly = pd.DataFrame(
+        {"exports": np.linspace(1, 2, 30), "imports": np.linspace(2, 3, 30)}, index=idx
+    )
+    monthly["balance"] = monthly["exports"] - monthly["imports"]
+    sa = monthly.rename(columns=lambda c: f"{c}_sa")
+    fig = figures.plot_monthly_trade(
+        monthly,
+        sa,
+        partner="Tuvalu",
+        data_through="2022-06",
+        sa_methods={"exports": "not adjusted (too short)", "imports": "STL on logs"},
+    )
+    legend = [
+        t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()
+    ]
+    assert "U.S. exports (seasonally adjusted)" not in legend
+    assert any(t.startswith("U.S. exports (not adjusted") for t in legend)
+    assert "U.S. imports (seasonally adjusted)" in legend

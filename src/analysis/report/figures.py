@@ -196,12 +196,15 @@ def plot_monthly_trade(
     data_through: str,
     title: str | None = None,
     sa_label: str = "seasonally adjusted",
+    sa_methods: dict[str, str] | None = None,
 ) -> Figure:
     """Monthly exports and imports (NSA thin, seasonally adjusted bold) and the balance.
 
     ``monthly``: DatetimeIndex, columns ``exports``, ``imports`` (US$ millions, NSA);
     ``sa``: same index, columns ``exports_sa``, ``imports_sa``. Top panel: both flows;
-    bottom panel: the balance (exports − imports), deficits shaded.
+    bottom panel: the balance (exports − imports), deficits shaded. ``sa_methods`` (the
+    models' ``sa_methods``) names a flow left unadjusted (a series too short or with zero
+    months), whose legend then says so instead of "seasonally adjusted".
     """
     _check_dates(monthly, "plot_monthly_trade: monthly")
     _check_columns(monthly, ("exports", "imports"), "plot_monthly_trade: monthly")
@@ -216,7 +219,11 @@ def plot_monthly_trade(
         (raw,) = ax.plot(monthly.index, monthly[col], color=color, linewidth=0.8, alpha=0.45)
         (adj,) = ax.plot(sa.index, sa[f"{col}_sa"], color=color, linewidth=2.0)
         handles += [adj, raw]
-        labels += [f"U.S. {col} ({sa_label})", f"U.S. {col} (NSA)"]
+        adjusted = not str((sa_methods or {}).get(col, "")).startswith("not adjusted")
+        labels += [
+            f"U.S. {col} ({sa_label if adjusted else 'not adjusted: too few or zero months'})",
+            f"U.S. {col} (NSA)",
+        ]
     unit = money_axis(
         ax,
         np.concatenate(

@@ -63,3 +63,13 @@ def table(df: pd.DataFrame, *, na_rep: str = "–", hide_index: bool = True, **f
     if text_cols:  # text reads from the left, numbers line up on the right
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
     return styler.hide(axis="index") if hide_index else styler
+
+
+def table_or_note(df: pd.DataFrame, note: str, **kwargs: Any):  # -> Styler | Markdown
+    """:func:`table` of ``df``, or the Markdown ``note`` when it has no rows (a page never shows
+    a table of headers only, e.g. when every model was skipped)."""
+    if df.empty:
+        from IPython.display import Markdown
+
+        return Markdown(escape_md(note))
+    return table(df, **kwargs)
