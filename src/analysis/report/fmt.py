@@ -11,8 +11,13 @@ import re
 from typing import Any
 
 MINUS = "\u2212"
-#: Shown for a missing or non-finite value.
+#: Shown for a missing or non-finite value in a sentence.
 NA = "n/a"
+#: Shown for a missing value in a table, with :data:`MISSING_NOTE` under the table.
+MISSING = "–"
+MISSING_NOTE = (
+    "– : not defined (a part year, a model skipped, no earlier vintage or year to compare with)."
+)
 
 
 def num(value: Any) -> float | None:

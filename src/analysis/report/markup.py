@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.report import fmt
+
 #: Markdown characters that would start emphasis, code, links, headings, tables or HTML.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
@@ -55,10 +57,24 @@ def fill(template: str, values: Mapping[str, Any]) -> str:
     return re.sub(r"\{(\w+)(?::([^{}]*))?\}", one, template)
 
 
-def table(df: pd.DataFrame, *, na_rep: str = "–", hide_index: bool = True, **format_kwargs: Any):
+def table(
+    df: pd.DataFrame, *, na_rep: str = fmt.MISSING, hide_index: bool = True, **format_kwargs: Any
+):
     """A pandas Styler of ``df`` that escapes every cell, column header and index label."""
     styler = df.style.format(escape="html", na_rep=na_rep, **format_kwargs)
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    shown = df.astype(object).where(df.notna(), na_rep)
+    if bool((shown.astype(str) == fmt.MISSING).to_numpy().any()):
+        # one footnote for the dash, under the table
+        styler = styler.set_caption(fmt.MISSING_NOTE).set_table_styles(
+            [
+                {
+                    "selector": "caption",
+                    "props": "caption-side: bottom; text-align: left; font-size: 0.85em;",
+                }
+            ],
+            overwrite=False,
+        )
     text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     if text_cols:  # text reads from the left, numbers line up on the right
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})

@@ -75,7 +75,7 @@ def _year_columns(
         out[f"{year} ({unit})"] = [fmt.billions(v) for v in part[value].reindex(idx).to_numpy()]
         if share:
             out[f"Share {year} (%)"] = [
-                fmt.number(v, 1) if fmt.num(v) is not None else fmt.NA
+                fmt.number(v, 1) if fmt.num(v) is not None else fmt.MISSING
                 for v in part[share].reindex(idx).to_numpy()
             ]
     return out

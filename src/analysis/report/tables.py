@@ -16,9 +16,8 @@ import pandas as pd
 
 from analysis.report import fmt
 
-#: Shown for a missing value, with :data:`MISSING_NOTE` under the table.
-MISSING = "–"
-MISSING_NOTE = "– : not defined (a part year, a model skipped, or no earlier year to compare with)."
+MISSING = fmt.MISSING
+MISSING_NOTE = fmt.MISSING_NOTE
 
 SERIES_NAMES: dict[str, str] = {
     "exports": "U.S. exports",

@@ -105,7 +105,7 @@ def _revision_rows(rows: pd.DataFrame, partner: bool) -> pd.DataFrame:
             "Newer (US$ mn)": [fmt.number(v, 1) for v in rows["value_b"]],
             "Revision (US$ mn)": [fmt.number(v, 1, sign=True) for v in rows["revision"]],
             "Revision (%)": [
-                fmt.pct(v, sign=True) if fmt.num(v) is not None else fmt.NA
+                fmt.pct(v, sign=True) if fmt.num(v) is not None else fmt.MISSING
                 for v in rows["revision_pct"]
             ],
         }
@@ -125,7 +125,8 @@ def partner_table(df: pd.DataFrame, code: int, first_year: int = 2000) -> pd.Dat
             ]
             values = part.set_index("year")["revision"].reindex(out["Year"])
             out[f"{pair_label(a, b)}: {flow} (US$ mn)"] = [
-                fmt.number(v, 1, sign=True) if fmt.num(v) is not None else fmt.NA for v in values
+                fmt.number(v, 1, sign=True) if fmt.num(v) is not None else fmt.MISSING
+                for v in values
             ]
     return out
 
@@ -197,10 +198,10 @@ def realtime_table(cmp: pd.DataFrame) -> pd.DataFrame:
 
     def show(v: object, kind: str) -> str:
         if kind == "date":
-            return str(v) if v is not None else fmt.NA
+            return str(v) if v is not None else fmt.MISSING
         if kind == "p":
             return fmt.p_value(v)
-        return fmt.number(v, 2, sign=True) if fmt.num(v) is not None else fmt.NA
+        return fmt.number(v, 2, sign=True) if fmt.num(v) is not None else fmt.MISSING
 
     return pd.DataFrame(
         {
