@@ -67,7 +67,9 @@ REVISIONS := data/processed/revisions.csv
 # byte changed with the file's time restored still re-runs the steps that read it (and their
 # readers refuse it), and putting the good file back leaves everything up to date.
 RAW_ALL := $(RAW_CENSUS) $(RAW_WDI) $(RAW_OPTIONAL)
-_STAMPED := $(shell PYTHONPATH=src $(PYTHON) -m analysis.pipeline.stamps $(RAW_ALL))
+# (The venv's interpreter when there is one: it starts in milliseconds, a pyenv shim does not.)
+PY_FAST = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+_STAMPED := $(shell PYTHONPATH=src $(PY_FAST) -m analysis.pipeline.stamps $(RAW_ALL) 2>/dev/null || PYTHONPATH=src $(PYTHON) -m analysis.pipeline.stamps $(RAW_ALL))
 STAMP = build/stamps/$(notdir $(1)).sha256
 PROCESSED  := data/processed/trade_monthly.csv data/processed/trade_monthly.parquet \
               data/processed/trade_monthly.meta.json data/processed/partners.csv

@@ -42,3 +42,14 @@ def test_a_missing_optional_file_is_older_than_everything(tmp_path: Path) -> Non
     assert stamp.read_text().startswith("missing") and _mtime(stamp) == 0
     raw.write_bytes(b"now here")
     assert _mtime(stamps.refresh(raw, tmp_path / "stamps")) == _mtime(raw)
+
+
+def test_a_rewrite_is_rehashed_even_with_size_and_time_restored(tmp_path: Path) -> None:
+    raw = tmp_path / "f.csv"
+    raw.write_bytes(b"aaaa")
+    cache = tmp_path / "f.hashed"
+    first = stamps.content_id(raw, cache)
+    st = raw.stat()
+    raw.write_bytes(b"bbbb")  # same size
+    os.utime(raw, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert stamps.content_id(raw, cache) != first

@@ -28,14 +28,29 @@ STAMPS = Path("build") / "stamps"
 MISSING = "missing"
 
 
-def content_id(path: Path) -> str:
-    """sha256 of the file's bytes, or ``missing``."""
+def _stat_key(path: Path) -> str:
+    """Size, inode, modification and change times: a write changes the change time (ctime),
+    which no user command can set back, so an unchanged key means unchanged bytes."""
+    st = path.stat()
+    return f"{st.st_size}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def content_id(path: Path, cache: Path | None = None) -> str:
+    """sha256 of the file's bytes, or ``missing``; with ``cache`` (a small file), the digest
+    is re-read only when the file's :func:`_stat_key` changed since it was last hashed."""
     if not path.is_file():
         return MISSING
+    key = _stat_key(path)
+    if cache is not None and cache.is_file():
+        cached_key, _, digest = cache.read_text(encoding="utf-8").partition(" ")
+        if cached_key == key and digest.strip():
+            return digest.strip()
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
+    if cache is not None:
+        cache.write_text(f"{key} {h.hexdigest()}\n", encoding="utf-8")
     return h.hexdigest()
 
 
@@ -44,7 +59,7 @@ def refresh(raw: Path, stamps: Path = STAMPS) -> Path:
     stamp = stamps / f"{raw.name}.sha256"
     seen = stamps / f"{raw.name}.seen"
     seen.mkdir(parents=True, exist_ok=True)
-    digest = content_id(raw)
+    digest = content_id(raw, cache=seen.with_suffix(".hashed"))
     marker = seen / digest
     if not marker.exists():
         first_ever = not any(p.name != MISSING for p in seen.iterdir())
