@@ -261,7 +261,7 @@ def plot_synthetic(results: Mapping[str, Any], *, data_through: str) -> Figure:
             f"{fmt.p_value(results[flow].p_value)})",
             fontsize=10,
         )
-        ax.set_ylabel("Log of the annual flow, demeaned")
+        ax.set_ylabel("Log of the annual flow (US$ millions)")
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.legend(frameon=False, fontsize=8)
     headline(fig, "Korea against a weighted mix of partners without a U.S. FTA (synthetic control)")
