@@ -295,7 +295,8 @@ def test_breaks_given_by_hand_derive_train_end(given: object) -> None:
 
 def test_consumers_refuse_results_of_another_vintage_or_other_parameters(tmp_path: Path) -> None:
     from analysis.errors import DataError
-    from analysis.report import landing, publish
+    from analysis.report import consistency as landing
+    from analysis.report import publish
 
     folder = tmp_path / "reports" / "korea-south"
     folder.mkdir(parents=True)

@@ -193,14 +193,14 @@ def _check_results_beside(html: Path, meta_path: Path | None) -> None:
     results_path = html.parent / "results.json"
     if not results_path.is_file():
         return
-    from analysis.report import landing
+    from analysis.report import consistency
 
     try:
         results = json.loads(results_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    reason = landing.stale_reason(
-        results, landing.current_data_sha(meta_path), html.parent / "params.json"
+    reason = consistency.stale_reason(
+        results, consistency.current_data_sha(meta_path), html.parent / "params.json"
     )
     if reason:
         raise DataError(results_path, f"{reason}; re-run `make report` for this partner")
