@@ -11,6 +11,12 @@ import re
 from typing import Any
 
 MINUS = "\u2212"
+#: How each series is named on every page and table.
+SERIES_LABELS: dict[str, str] = {
+    "exports": "U.S. exports",
+    "imports": "U.S. imports",
+    "balance": "U.S. balance",
+}
 #: Shown for a missing or non-finite value in a sentence.
 NA = "n/a"
 #: Shown for a missing value in a table, with :data:`MISSING_NOTE` under the table.

@@ -22,7 +22,8 @@ from analysis.errors import DataError
 from analysis.fileio import write_text_atomic
 from analysis.report import fmt
 from analysis.report.consistency import current_data_sha, stale_reason
-from analysis.report.publish import SERIES, SERIES_LABELS, VERDICT_STYLE, data_vintage, vintage_text
+from analysis.report.fmt import SERIES_LABELS
+from analysis.report.publish import SERIES, VERDICT_STYLE, data_vintage, vintage_text
 
 #: The results.json layout this page reads (``analysis.report.results.SCHEMA_VERSION``).
 RESULTS_SCHEMA_VERSION = 1

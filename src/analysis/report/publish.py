@@ -38,11 +38,6 @@ TEMPLATE_DIR: Path = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "offline"
 
 SERIES: tuple[str, ...] = ("exports", "imports", "balance")
-SERIES_LABELS: dict[str, str] = {
-    "exports": "U.S. exports",
-    "imports": "U.S. imports",
-    "balance": "U.S. balance",
-}
 #: Same colours as ``analysis.claims.check.VERDICT_COLOURS`` (background, text).
 VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
     "supported": ("#1b7837", "#ffffff", "supported"),

@@ -16,14 +16,7 @@ import pandas as pd
 
 from analysis.report import fmt
 
-MISSING = fmt.MISSING
-MISSING_NOTE = fmt.MISSING_NOTE
-
-SERIES_NAMES: dict[str, str] = {
-    "exports": "U.S. exports",
-    "imports": "U.S. imports",
-    "balance": "U.S. balance",
-}
+MISSING = fmt.MISSING  # markup.table puts fmt.MISSING_NOTE under a table that shows it
 
 
 def _num(fmt_one: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -94,7 +87,7 @@ def effects(df: pd.DataFrame) -> pd.DataFrame:
         f = signed_whole if money.loc[i] else signed_one
         rows.append(
             {
-                "Series": SERIES_NAMES.get(str(r["series"]), str(r["series"])),
+                "Series": fmt.SERIES_LABELS.get(str(r["series"]), str(r["series"])),
                 "Break": _month(r["break"]),
                 "Unit": "US$ M a month" if money.loc[i] else "%",
                 "Level change (95% CI)": _with_ci(
@@ -122,7 +115,7 @@ def tests(df: pd.DataFrame) -> pd.DataFrame:
     """Break tests (``text.tests_table``): statistic, bootstrap and asymptotic p-values."""
     return pd.DataFrame(
         {
-            "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
+            "Series": df["series"].map(lambda s: fmt.SERIES_LABELS.get(str(s), str(s))),
             "Test": df["test"].astype(str),
             "Month": df["month"].map(_month),
             "Statistic": df["statistic"].map(stat),
@@ -138,7 +131,7 @@ def counterfactual(df: pd.DataFrame) -> pd.DataFrame:
     billions = _num(lambda v: fmt.billions(v, sign=True))
     return pd.DataFrame(
         {
-            "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
+            "Series": df["series"].map(lambda s: fmt.SERIES_LABELS.get(str(s), str(s))),
             "Period": [
                 f"{_month(a)} to {_month(b)}" for a, b in zip(df["from"], df["to"], strict=True)
             ],
@@ -164,7 +157,7 @@ def diagnostics(df: pd.DataFrame) -> pd.DataFrame:
     """Residual diagnostics (``text.diagnostics_table``): Ljung–Box and Durbin–Watson."""
     out = pd.DataFrame(
         {
-            "Series": df["series"].map(lambda s: SERIES_NAMES.get(str(s), str(s))),
+            "Series": df["series"].map(lambda s: fmt.SERIES_LABELS.get(str(s), str(s))),
             "Model": df["model"].astype(str),
         }
     )
@@ -176,8 +169,3 @@ def diagnostics(df: pd.DataFrame) -> pd.DataFrame:
     if "Durbin-Watson" in df:
         out["Durbin–Watson"] = df["Durbin-Watson"].map(stat)
     return out
-
-
-def has_missing(table: pd.DataFrame) -> bool:
-    """Whether a shown table has a missing value (then :data:`MISSING_NOTE` goes under it)."""
-    return bool((table.astype(str) == MISSING).to_numpy().any())
