@@ -231,8 +231,16 @@ def test_evaluation_dict_shape_on_a_synthetic_table() -> None:
         "p_value",
         "gap_by_year",
         "placebo_in_time",
+        "donor_floors",
     }
     assert res["n_donors"] == 11
+    # min_flow=None: the sensitivity rows start with the open pool, the run's own pool
+    floors = res["donor_floors"]
+    assert floors[0]["min_flow"] is None and floors[0]["n_donors"] == 11
+    assert floors[0]["p_value"] == res["p_value"] and floors[0]["rank"] == res["rank"]
+    kept = [r["min_flow"] for r in floors]
+    assert kept == [f for f in synth.SENSITIVITY_FLOORS if f in kept]
+    assert [r["n_donors"] for r in floors] == sorted((r["n_donors"] for r in floors), reverse=True)
     assert "1012" not in res["weights"] and str(TREATED) not in res["weights"]
     assert set(res["donor_names"]) == set(res["weights"])
     assert [g["year"] for g in res["gap_by_year"]] == list(range(2020, 2025))
@@ -291,3 +299,36 @@ def test_korea_on_the_real_table(mirror, real_trade) -> None:
         assert res["pre_rmspe"] is not None and 0 < res["pre_rmspe"] < 0.1
         assert [g["year"] for g in res["gap_by_year"]] == list(range(2012, 2019))
         assert 1 <= res["rank"] <= res["n_donors"] + 1
+        # the donor-floor sensitivity: the default floor's row is the reported result; the
+        # open pool reproduces many pre-break paths exactly (why the default has a floor)
+        rows = {r["min_flow"]: r for r in res["donor_floors"]}
+        assert set(rows) == set(synth.SENSITIVITY_FLOORS)
+        own = rows[synth.MIN_FLOW]
+        assert (own["n_donors"], own["rank"], own["p_value"]) == (
+            res["n_donors"],
+            res["rank"],
+            res["p_value"],
+        )
+        assert rows[None]["n_donors"] >= 150 and rows[None]["exact_fits"] > 10
+        assert rows[None]["n_donors"] > rows[250.0]["n_donors"] > rows[1000.0]["n_donors"]
+
+
+def test_floor_sensitivity_counts_exact_fits_and_drops_small_donors() -> None:
+    # Two tiny donors (flow 10) and the factor panel's donors (flow ~e^8): a floor of 100 drops
+    # the tiny ones; with three periods and many donors the open pool fits units exactly.
+    panel = factor_panel(seed=11, effect=0.0, n_donors=8)
+    panel.iloc[:, 1:] = panel.iloc[:, 1:] - panel.iloc[:, 1:].min() + np.log(1000.0)
+    small = panel.iloc[:, 1:3] - panel.iloc[:, 1:3].mean() + np.log(10.0)
+    small.columns = [9001, 9002]
+    wide = pd.concat([panel, small], axis=1)
+    eligible = [c for c in wide.columns if c != TREATED]
+    rows = synth.floor_sensitivity(
+        wide, TREATED, eligible, TREAT_YEAR, int(wide.index.max()), floors=(None, 100.0, 1e9)
+    )
+    assert [r["min_flow"] for r in rows] == [None, 100.0]  # no donor above 1e9: skipped
+    assert rows[0]["n_donors"] == len(eligible) and rows[1]["n_donors"] == len(eligible) - 2
+    short = wide.loc[: TREAT_YEAR + 1].iloc[-5:]  # 3 pre years, many donors: exact fits
+    rows = synth.floor_sensitivity(
+        short, TREATED, eligible, int(short.index[3]), int(short.index.max()), floors=(None,)
+    )
+    assert rows[0]["exact_fits"] >= 1 and rows[0]["rank"] >= 1

@@ -76,6 +76,10 @@ FTA_PARTNERS: tuple[int, ...] = (
 #: results are stable for floors of 250 to 1000. ``min_flow=None`` uses every eligible donor.
 MIN_FLOW: float = 250.0
 
+#: Donor floors (US$ millions; None: every eligible donor) of the sensitivity table
+#: (:func:`floor_sensitivity`), the default :data:`MIN_FLOW` among them.
+SENSITIVITY_FLOORS: tuple[float | None, ...] = (None, 50.0, 100.0, 250.0, 500.0, 1000.0)
+
 #: Pre-period RMSPE (log points) below which a fit counts as exact interpolation: its post/pre
 #: ratio is infinite (reported as None), not a huge number produced by rounding.
 _EXACT: float = 1e-8
@@ -349,6 +353,7 @@ class SynthResult:
     time_ratios: dict[int, float]
     time_rank: int
     time_p_value: float
+    floors: tuple[dict[str, Any], ...] = ()
 
 
 def outcome_label(
@@ -368,6 +373,46 @@ def outcome_label(
     )
 
 
+def floor_sensitivity(
+    panel: pd.DataFrame,
+    treated: int,
+    eligible: Sequence[int],
+    treatment_year: int,
+    post_end: int,
+    floors: Sequence[float | None] = SENSITIVITY_FLOORS,
+) -> tuple[dict[str, Any], ...]:
+    """The same synthetic control and placebo test for each donor floor in ``floors``.
+
+    ``eligible``: the donors before any floor (complete data, positive flow, no FTA). One row
+    per floor: ``min_flow`` (None: every eligible donor, the issue's literal pool), ``n_donors``,
+    ``pre_rmspe``, ``rmspe_ratio`` (None when the pre-period fit is exact), ``rank``,
+    ``p_value`` and ``exact_fits``, the number of units (Korea and placebos) whose pre-period
+    path the others reproduce exactly, whose post/pre ratio is therefore infinite. Floors that
+    leave fewer than two donors are skipped (a placebo needs another donor).
+    """
+    pre_end = treatment_year - 1
+    rows = []
+    for floor in floors:
+        donors = large_enough(panel, eligible, pre_end, floor)
+        if len(donors) < 2:  # a placebo needs another donor
+            continue
+        f = fit(panel, treated, donors, treatment_year, post_end)
+        ratios = placebo_ratios(panel, treated, donors, treatment_year, post_end)
+        rank, p = rank_p(ratios, treated)
+        rows.append(
+            {
+                "min_flow": floor,
+                "n_donors": len(donors),
+                "pre_rmspe": _num(f.pre_rmspe, 4),
+                "rmspe_ratio": _num(f.rmspe_ratio, 3),
+                "rank": rank,
+                "p_value": _num(p, 4),
+                "exact_fits": sum(1 for r in ratios.values() if math.isinf(r)),
+            }
+        )
+    return tuple(rows)
+
+
 def run_flow(
     trade: pd.DataFrame,
     flow: str,
@@ -385,7 +430,8 @@ def run_flow(
     annual total of ``flow`` and, unless ``min_flow`` is None, minus units whose annual ``flow``
     fell below ``min_flow`` US$ millions in a pre-period year (:func:`large_enough`; see
     :data:`MIN_FLOW`). Placebo in time: fake treatment in ``time_year`` with the post
-    period ending the year before ``treatment_year``, same donors.
+    period ending the year before ``treatment_year``, same donors. ``floors``: the same design
+    with each donor floor of :data:`SENSITIVITY_FLOORS` (:func:`floor_sensitivity`).
     """
     if not pre_start < time_year < treatment_year <= post_end:
         raise ParameterError(
@@ -398,8 +444,8 @@ def run_flow(
     panel = annual_log_panel(trade, flow, [treated, *pool], pre_start, post_end)
     if treated not in usable(panel):
         raise DataError(None, f"partner {treated} has no positive annual {flow} in some year")
-    donors = [c for c in usable(panel) if c != treated]
-    donors = large_enough(panel, donors, treatment_year - 1, min_flow)
+    eligible = [c for c in usable(panel) if c != treated]
+    donors = large_enough(panel, eligible, treatment_year - 1, min_flow)
     if not donors:
         raise ParameterError(f"no donor left for {flow} (min_flow={min_flow})")
     names_all = trade.drop_duplicates("partner_code", keep="last").set_index("partner_code")
@@ -420,6 +466,7 @@ def run_flow(
         time_ratios=time_ratios,
         time_rank=time_rank,
         time_p_value=time_p,
+        floors=floor_sensitivity(panel, treated, eligible, treatment_year, post_end),
     )
 
 
@@ -461,6 +508,7 @@ def result_dict(result: SynthResult) -> dict[str, Any]:
             "rank": result.time_rank,
             "p_value": _num(result.time_p_value, 4),
         },
+        "donor_floors": [dict(row) for row in result.floors],
     }
 
 
