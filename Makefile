@@ -223,7 +223,7 @@ reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CL
 	  -r reference_dir data/raw -r census_api_dir data/raw
 
 # KORUS among all U.S. FTAs, the synthetic control, and the size of the trend tests (from the
-# size simulation, benchmarks/size.json, which benchmarks/size_sim.py writes: 500 draws a flow).
+# size simulation, benchmarks/size.json, which benchmarks/size_sim.py writes: 5,000 draws a flow).
 FTAS := data/external/us_ftas.csv
 reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) $(FTAS) $(wildcard benchmarks/size.json) notebooks/05_evaluation.ipynb \
     $(DEPS_05_evaluation) | $(ENV_STAMP) $(CACHE)

@@ -5,7 +5,7 @@ bootstrap p-value, asymptotic one alongside) and a Quandt-Andrews sup-Wald searc
 middle 70 % of the sample (:func:`supf_search`). Andrews' (1993) tables assume stationary
 regressors; with a broken *trend* and persistent errors the null distribution differs
 (Vogelsang 1997), so the p-value comes from a parametric bootstrap: the residuals of the
-best-fitting break model are fitted by an AR(p) (order by BIC, Yule-Walker estimates, bias-
+best-fitting break model are fitted by an AR(p) (order by Hannan-Quinn, at least 3, Yule-Walker estimates, bias-
 corrected by simulation as for the ITS tests), and the sup-Wald statistic is recomputed on
 ``n_boot`` simulated AR series (fixed seed). The noise is not taken from the no-break model:
 a real break left in its residuals would make the noise look more persistent than it is and
@@ -259,7 +259,7 @@ def supf_search(
 
     p-value: parametric bootstrap (``n_boot`` replications, fixed ``seed``) of the sup statistic
     under no break, with AR(p) noise fitted to the residuals of the *break* model at ``best``
-    (p <= 12 by BIC, Yule-Walker estimates ``ar_params``, bias-corrected by
+    (p <= 12 by Hannan-Quinn, at least 3, Yule-Walker estimates ``ar_params``, bias-corrected by
     :func:`analysis.models.its.ar_bias_correct` to ``ar_params_bc``). Fitting the noise to the
     no-break residuals would let a real break inflate its persistence (balance: p 0.028 instead
     of 0.004). The statistic is scale-invariant and the base regressors are projected out, so

@@ -10,9 +10,9 @@ on trending regressors with persistent residuals over-reject badly at this sampl
 same HAC statistics are calibrated by a parametric AR bootstrap. The plain residual AR
 bootstrap (``kind="boot"``) still rejects 6-8 %, because Yule-Walker estimates from regression
 residuals understate persistence; the calibrated test (``kind="cal"``, reported first) draws
-its noise from bias-corrected AR coefficients (:func:`ar_bias_correct`): 5.6-6.1 % for
-exports and imports, 7 % for the balance, whose weak AR(3) BIC often under-fits
-(:mod:`analysis.models.size` measures it).
+its noise from bias-corrected AR coefficients (:func:`ar_bias_correct`), the AR order chosen
+by Hannan-Quinn and at least 3: 5.6-5.8 % for the three flows in 5,000 simulated series each
+(:mod:`analysis.models.size` measures it; ``benchmarks/size.json`` holds the current figures).
 """
 
 from __future__ import annotations
@@ -309,15 +309,30 @@ def yule_walker_rows(E: np.ndarray, order: int) -> np.ndarray:
     return np.linalg.solve(toeplitz, r[:, 1:, None])[:, :, 0]
 
 
+#: Information criterion choosing the order of the AR noise (statsmodels ``ar_select_order``).
+AR_ORDER_IC: str = "hqic"
+
+#: Smallest AR order of the noise. A bootstrap whose noise misses some persistence is liberal,
+#: while an unneeded coefficient is estimated near zero and costs little, so the order errs on
+#: the long side. Measured with :func:`analysis.models.size.size_simulation` on Korea's flows
+#: (2,000 draws, seeds of ``benchmarks/size.json``): with BIC and no floor the balance's weak
+#: AR(3) noise was usually fitted as AR(1) and the calibrated tests rejected 6.7 % at 5 %;
+#: Hannan-Quinn alone 6.4 % (5,000 draws); the true order fixed at 3, 5.3 %; Hannan-Quinn with
+#: this floor 5.6 % (exports 5.8 %, imports 5.8 %; 5,000 draws each). AIC over-fits and widened
+#: the size for exports and imports instead.
+AR_MIN_ORDER: int = 3
+
+
 def fit_ar(resid: np.ndarray, maxlag: int = 12) -> tuple[np.ndarray, int]:
-    """AR(p) fitted to ``resid``: p <= ``maxlag`` (capped at n/10) by BIC with statsmodels
-    ``ar_select_order``, Yule-Walker coefficients (always stationary). Returns (coefs, p)."""
-    n = len(resid)
+    """AR(p) fitted to ``resid``: p <= ``maxlag`` (capped at n/10) by :data:`AR_ORDER_IC`
+    (Hannan-Quinn) with statsmodels ``ar_select_order``, at least :data:`AR_MIN_ORDER` (within
+    the cap), Yule-Walker coefficients (always stationary). Returns (coefs, p)."""
+    cap = max(1, min(maxlag, len(resid) // 10))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=FutureWarning)
-        sel = ar_select_order(resid, maxlag=max(1, min(maxlag, n // 10)), ic="bic", trend="n")
+        sel = ar_select_order(resid, maxlag=cap, ic=AR_ORDER_IC, trend="n")
     lags = sel.ar_lags or []
-    p = int(max(lags)) if lags else 0
+    p = max(int(max(lags)) if lags else 0, min(AR_MIN_ORDER, cap))
     return (_yule_walker(resid, p) if p else np.zeros(0)), p
 
 
@@ -372,8 +387,8 @@ def ar_bias_correct(
 
 def ar_noise(resid: np.ndarray, n_boot: int, seed: int, maxlag: int = 12) -> tuple[np.ndarray, int]:
     """``n_boot`` simulated series shaped like ``resid``: an AR(p) fitted to the residuals
-    (:func:`fit_ar`: p by BIC, Yule-Walker coefficients) driven by standard normal shocks (the
-    statistics that use them are scale-invariant). Returns the (n_boot, n) array and p."""
+    (:func:`fit_ar`: p by Hannan-Quinn, at least 3, Yule-Walker coefficients) driven by
+    standard normal shocks (the statistics that use them are scale-invariant). Returns the (n_boot, n) array and p."""
     rho, p = fit_ar(resid, maxlag)
     return simulate_ar(rho, n_boot, len(resid), seed), p
 
@@ -429,7 +444,7 @@ class NullDraws:
 
     @property
     def ar_order(self) -> int:
-        """The order p of the AR noise (BIC)."""
+        """The order p of the AR noise (:func:`fit_ar`: Hannan-Quinn, at least 3)."""
         return len(self.rho)
 
 
@@ -484,7 +499,8 @@ def cal_method(order: int, n_boot: int) -> str:
     """Name of the calibrated test: ``p_method`` in the tables and ``results.json``."""
     return (
         f"bias-corrected AR({order}) bootstrap of the HAC t (AR fitted to the full break model's "
-        f"residuals, Yule-Walker coefficients bias-corrected by simulation), {n_boot} replications"
+        f"residuals, order by Hannan-Quinn and at least {AR_MIN_ORDER}, Yule-Walker coefficients "
+        f"bias-corrected by simulation), {n_boot} replications"
     )
 
 
@@ -621,9 +637,11 @@ def fit_its(
     exactly pivotal given the AR coefficients (scale-invariant, design projected out), so the
     only size distortion left in the bootstrap is the estimation error of the coefficients,
     chiefly their downward bias, which the correction removes. In simulations on Korea's fitted
-    dynamics (:func:`analysis.models.size.size_simulation`, 500 draws) it rejects 5.6 % (exports),
-    6.1 % (imports) and 7.0 % (balance) at 5 %, where the plain bootstrap rejects 7.3-7.7 % and
-    plain HAC 25-31 %. A regression with ARMA errors
+    dynamics (:func:`analysis.models.size.size_simulation`; ``benchmarks/size.json`` holds
+    the current run) it rejects 5.6-5.8 % at 5 %, where the plain bootstrap rejects 6.6-8.2 %
+    and plain HAC 23-31 %. The AR order is chosen by Hannan-Quinn with a floor of
+    :data:`AR_MIN_ORDER`: an order chosen too short leaves the test liberal (BIC alone: 6.7 %
+    for the balance). A regression with ARMA errors
     would change the estimates the report quotes (and its t tests are also liberal with
     estimated persistence); fixed-b critical values for 12 lags of 294 months move the
     critical value from 1.96 only to about 2.1, far from enough.
