@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analysis.report import evaluation as ev
@@ -84,6 +85,26 @@ def _sc(p_exports=0.38, p_imports=0.24, gap_exports=0.26) -> dict:
             "donor_names": {"5830": "Taiwan", "5570": "Malaysia"},
             "gap_by_year": [{"year": 2018, "gap": gap, "gap_pct": 100 * math.expm1(gap)}],
             "placebo_in_time": {"date": "2008-01-01", "p_value": 0.47},
+            "donor_floors": [
+                {
+                    "min_flow": None,
+                    "n_donors": 170,
+                    "pre_rmspe": 0.0,
+                    "rmspe_ratio": None,
+                    "rank": 74,
+                    "p_value": 0.43,
+                    "exact_fits": 74,
+                },
+                {
+                    "min_flow": 250.0,
+                    "n_donors": 54,
+                    "pre_rmspe": 0.0207,
+                    "rmspe_ratio": 6.5,
+                    "rank": 21,
+                    "p_value": p,
+                    "exact_fits": 2,
+                },
+            ],
         }
 
     return {"exports": flow(p_exports, gap_exports), "imports": flow(p_imports, 0.16)}
@@ -148,18 +169,29 @@ def test_size_block_reads_the_simulation(tmp_path: Path) -> None:
                 "exports": {
                     "nominal": 0.05,
                     "actual": 0.056,
+                    "actual_se": 0.0021,
                     "actual_hac": 0.287,
-                    "n_sim": 500,
+                    "n_sim": 5000,
                     "by_test": {},
                 }
             }
         )
     )
     block = ev.size_block(path)
+    two = {"balance": {"actual": 0.056}, "exports": {"actual": 0.058}}
+    assert ev.size_sentence(two).index("exports 5.8") < ev.size_sentence(two).index("balance 5.6")
     assert block == {
-        "exports": {"nominal": 0.05, "actual": 0.056, "actual_hac": 0.287, "n_sim": 500}
+        "exports": {
+            "nominal": 0.05,
+            "actual": 0.056,
+            "actual_se": 0.0021,
+            "actual_hac": 0.287,
+            "n_sim": 5000,
+        }
     }
-    assert "exports 5.6 % (plain HAC 28.7 %)" in ev.size_sentence(block)
+    text = ev.size_sentence(block)
+    assert "(5,000 draws per flow)" in text
+    assert "exports 5.6 % (Monte Carlo s.e. 0.2 points; plain HAC 28.7 %)" in text
     assert ev.size_block(tmp_path / "missing.json") is None
 
 
@@ -168,3 +200,27 @@ def test_write_evaluation(tmp_path: Path) -> None:
     doc = json.loads(out.read_text())
     assert doc["schema_version"] == 1
     assert set(doc) >= {"event_study", "synthetic_control", "its_size", "headline", "params"}
+
+
+def test_donor_floor_table_and_sentence() -> None:
+    table = ev.floors_table(_sc(), "exports")
+    assert table["Donor floor (US$ M a year)"].tolist() == ["none (every eligible country)", "250"]
+    assert table["Post/pre RMSPE ratio"].tolist() == ["infinite", "6.5"]
+    assert table["Rank"].tolist() == ["74 of 171", "21 of 55"]
+    text = ev.floors_sentence(_sc(p_exports=0.38, p_imports=0.24))
+    # p over both flows and floors (0.24 to 0.43); exact fits by flow, Korea's included
+    assert "from 0.240 to 0.430" in text
+    assert "74 (exports) and 74 (imports) units exactly, Korea's included" in text
+    no_open = {f: {**v, "donor_floors": v["donor_floors"][1:]} for f, v in _sc().items()}
+    assert "exactly" not in ev.floors_sentence(no_open)
+    assert ev.floors_sentence({f: {"donor_floors": []} for f in ("exports", "imports")}) == ""
+
+
+def test_percent_ticks_on_a_log_point_axis() -> None:
+    ticks = ev.pct_ticks(math.log(0.5), math.log(5.0))
+    assert [label for _, label in ticks] == ["-50 %", "0", "+100 %", "+200 %", "+400 %"]
+    assert ticks[0][0] == pytest.approx(math.log(0.5)) and ticks[1][0] == 0.0
+    positions = [x for x, _ in ticks]
+    assert min(np.diff(positions)) >= math.log(10.0) / 7
+    wide = [label for _, label in ev.pct_ticks(math.log(0.05), math.log(70.0), most=6)]
+    assert wide == ["-90 %", "0", "+400 %", "+3,000 %"]

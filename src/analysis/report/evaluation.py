@@ -108,22 +108,31 @@ def size_sentence(size: Mapping[str, Any] | None) -> str:
             "(see benchmarks/results.md)."
         )
     parts = []
-    for flow, s in size.items():
+    order = ("exports", "imports", "balance")
+    flows = sorted(size, key=lambda f: (order.index(f) if f in order else len(order), str(f)))
+    for flow in flows:
+        s = size[flow]
         if isinstance(s, Mapping) and s.get("actual") is not None:
+            extra = [
+                f"Monte Carlo s.e. {100 * s['actual_se']:.1f} points"
+                if s.get("actual_se") is not None
+                else "",
+                f"plain HAC {100 * s['actual_hac']:.1f} %"
+                if s.get("actual_hac") is not None
+                else "",
+            ]
+            extra = [e for e in extra if e]
             parts.append(
                 f"{escape_md(flow)} {100 * s['actual']:.1f} %"
-                + (
-                    f" (plain HAC {100 * s['actual_hac']:.1f} %)"
-                    if s.get("actual_hac") is not None
-                    else ""
-                )
+                + (f" ({'; '.join(extra)})" if extra else "")
             )
     if not parts:
         return "The size of the segmented-trend tests is not available."
-    n = next(iter(size.values())).get("n_sim", "?")
+    n = next(iter(size.values())).get("n_sim")
+    draws = f"{n:,d} draws" if isinstance(n, int) else "simulated draws"
     return (
         "Segmented-trend tests at a nominal 5 %, on series simulated with each flow's fitted dynamics "
-        f"and no break ({n} draws): actual rejection rate " + "; ".join(parts) + "."
+        f"and no break ({draws} per flow): actual rejection rate " + "; ".join(parts) + "."
     )
 
 
@@ -199,6 +208,64 @@ def weights_table(sc: Mapping[str, Any], flow: str) -> pd.DataFrame:
     )
 
 
+def floors_table(sc: Mapping[str, Any], flow: str) -> pd.DataFrame:
+    """The synthetic control at each donor floor (``donor_floors``): donors, pre-period fit,
+    Korea's RMSPE ratio, its placebo rank and p, and how many units the others fit exactly."""
+    rows = sc[flow].get("donor_floors") or []
+    return pd.DataFrame(
+        {
+            "Donor floor (US$ M a year)": [
+                "none (every eligible country)"
+                if r["min_flow"] is None
+                else fmt.number(r["min_flow"], 0)
+                for r in rows
+            ],
+            "Donors": [r["n_donors"] for r in rows],
+            "Pre-period RMSPE (log points)": [
+                fmt.number(r["pre_rmspe"], 3) if r["pre_rmspe"] is not None else fmt.MISSING
+                for r in rows
+            ],
+            "Post/pre RMSPE ratio": [
+                fmt.number(r["rmspe_ratio"], 1) if r["rmspe_ratio"] is not None else "infinite"
+                for r in rows
+            ],
+            "Rank": [f"{r['rank']} of {r['n_donors'] + 1}" for r in rows],
+            "Placebo p": [fmt.p_value(r["p_value"]) for r in rows],
+            "Units fitted exactly": [r["exact_fits"] for r in rows],
+        }
+    )
+
+
+def floors_sentence(sc: Mapping[str, Any]) -> str:
+    """Whether Korea's placebo p-value depends on the donor floor, over both flows, and what
+    happens without a floor (read from the rows, not assumed)."""
+    rows = [r for flow in FLOWS for r in sc[flow].get("donor_floors") or []]
+    ps = [r["p_value"] for r in rows if r.get("p_value") is not None]
+    if not ps:
+        return ""
+    text = (
+        f"Across the donor floors below, Korea's placebo p-value ranges from "
+        f"{fmt.p_value(min(ps))} to {fmt.p_value(max(ps))}."
+    )
+    open_pool = {
+        flow: r
+        for flow in FLOWS
+        for r in sc[flow].get("donor_floors") or []
+        if r["min_flow"] is None
+    }
+    exact = [f"{r['exact_fits']} ({flow})" for flow, r in open_pool.items() if r["exact_fits"]]
+    if exact:
+        korea = any(r["rmspe_ratio"] is None for r in open_pool.values())
+        text += (
+            " Without a floor (every eligible country) a mix of very small partners reproduces "
+            f"the pre-break path of {' and '.join(exact)} units exactly"
+            + (", Korea's included" if korea else "")
+            + " (pre-period RMSPE 0), so their post/pre ratio is infinite and the ranking carries "
+            "little information; a floor keeps the donors comparable to Korea (Abadie 2021)."
+        )
+    return text
+
+
 # ---- figures -------------------------------------------------------------------------------
 
 
@@ -227,22 +294,52 @@ def plot_event_study(es: Mapping[str, Any], *, data_through: str) -> Figure:
     return fig
 
 
+#: Percent changes offered as ticks on a log-point axis (100·(exp(x) − 1) at x = log(1 + p/100)).
+_PCT_TICKS = (-90, -75, -50, -25, 0, 25, 50, 100, 200, 400, 1000, 3000, 10000)
+
+
+def pct_ticks(lo: float, hi: float, most: int = 7) -> list[tuple[float, str]]:
+    """Ticks for a log-point axis from ``lo`` to ``hi`` labelled in percent: ``(position,
+    label)`` for percentages of :data:`_PCT_TICKS` inside the range, zero first, then the others
+    from the largest change down, each kept only if it sits at least ``(hi - lo) / most`` from
+    every tick kept (labels never overlap), in axis order."""
+    gap = (hi - lo) / most
+    kept: list[float] = []
+    candidates = sorted(
+        (math.log1p(p / 100) for p in _PCT_TICKS if lo <= math.log1p(p / 100) <= hi),
+        key=lambda x: (x != 0.0, -abs(x)),
+    )
+    for x in candidates:
+        if all(abs(x - k) >= gap for k in kept):
+            kept.append(x)
+    return [(x, "0" if x == 0.0 else f"{round(100 * math.expm1(x)):+,d} %") for x in sorted(kept)]
+
+
 def plot_agreements(es: Mapping[str, Any], *, focus: int = 5800, data_through: str) -> Figure:
-    """Each agreement's estimate with its interval, KORUS highlighted."""
+    """Each agreement's estimate with its interval, KORUS highlighted. The axis is in log
+    points (a +100 % and a -50 % change are the same distance from zero), labelled in percent,
+    so one agreement's very large estimate does not squeeze the others."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 5.6), layout="constrained")
     for ax, flow in zip(axes, FLOWS, strict=True):
         rows = sorted(
             es["by_agreement"][flow], key=lambda r: r["att"] if r["att"] is not None else -math.inf
         )
         y = np.arange(len(rows))
+        ends = [0.0]
         for i, r in enumerate(rows):
             colour = theme.COLORS["deficit"] if int(r["partner_code"]) == focus else "#7a8591"
-            ax.plot([log_pct(r["ci_low"]), log_pct(r["ci_high"])], [i, i], color=colour, lw=1.2)
-            ax.plot([log_pct(r["att"])], [i], "o", color=colour, ms=4)
+            if r["ci_low"] is not None and r["ci_high"] is not None:
+                ax.plot([r["ci_low"], r["ci_high"]], [i, i], color=colour, lw=1.2)
+                ends += [r["ci_low"], r["ci_high"]]
+            if r["att"] is not None:
+                ax.plot([r["att"]], [i], "o", color=colour, ms=4)
+                ends.append(r["att"])
         ax.set_yticks(y, [r["partner"] for r in rows], fontsize=8)
         ax.axvline(0, color="#555555", lw=0.8)
+        ticks = pct_ticks(min(ends), max(ends), most=5)
+        ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=8)
         ax.set_title(FLOW_LABELS[flow].removeprefix("U.S. ").capitalize(), fontsize=10)
-        ax.set_xlabel("Effect after entry, % (placebo interval)")
+        ax.set_xlabel("Effect after entry, % (log scale; placebo interval)")
     headline(fig, "Each U.S. FTA's estimate, Korea highlighted")
     add_source(fig, data_through)
     return fig
@@ -281,7 +378,16 @@ def size_block(size_path: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(doc, Mapping):
         return None
-    keep = ("nominal", "actual", "actual_hac", "actual_boot", "n_sim", "n_boot", "method")
+    keep = (
+        "nominal",
+        "actual",
+        "actual_se",
+        "actual_hac",
+        "actual_boot",
+        "n_sim",
+        "n_boot",
+        "method",
+    )
     return {
         flow: {k: v[k] for k in keep if k in v}
         for flow, v in doc.items()
