@@ -41,3 +41,12 @@ def real_trade(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("processed")
     clean.run(mirror / "census" / "country.xlsx", out, verify=False)
     return series.load_trade(out / config.TRADE_MONTHLY_CSV.name)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory, mirror: Path):
+    """One fresh copy of the repository after ``make all`` (twice), shared by the end-to-end
+    modules; each puts it back to its settled state first (``built_site.settled_site``)."""
+    from built_site import build_site
+
+    return build_site(tmp_path_factory.mktemp("site"), mirror)

@@ -13,19 +13,18 @@ import os
 from pathlib import Path
 
 import pytest
-from repo_copy import copy_repository, make_env
+from built_site import settled_site
 from repo_copy import run_make as _make
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path, dict[str, str]]:
-    """A fresh copy of the repository after one full ``make all``."""
-    root = copy_repository(tmp_path_factory.mktemp("fresh") / "korus-trade")
-    env = make_env(mirror)
-    _make(root, "all", env=env)
-    return root, env
+def built(built_site) -> tuple[Path, dict[str, str]]:
+    """A fresh copy of the repository after a full ``make all`` (the end-to-end tests' shared
+    build, ``conftest.built_site``, put back to its state after that build)."""
+    settled = settled_site(built_site)
+    return settled.root, settled.env
 
 
 def test_outputs_exist_with_known_census_figures(built: tuple[Path, dict[str, str]]) -> None:

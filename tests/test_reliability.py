@@ -1,10 +1,11 @@
 """Reliability of the monthly re-run (issue 6): never publish something half-built, never lose
 the last good report.
 
-The integration tests drive ``make`` in a fresh copy of the repository (as
-tests/test_pipeline.py does), sharing one successful ``make all`` (the module fixture). Before
-each test the copy is put back, contents and timestamps, to the state after that build, so a
-failing test leaves nothing behind for the next. They cover: broken raw files (in place and as
+The integration tests drive ``make`` in a fresh copy of the repository, the one successful
+``make all`` that tests/test_pipeline.py and tests/test_site.py share (the session fixture
+``built_site`` in conftest.py). Before each test the copy is put back, contents and
+timestamps, to the state after that build, so a failing test leaves nothing behind for the
+next. They cover: broken raw files (in place and as
 a new vintage from the mirror, also with ``STRICT=1``), bad parameters, a run killed during
 the model step (SIGINT, SIGTERM, SIGKILL), incremental re-runs, and a byte-identical rebuild.
 
@@ -15,17 +16,14 @@ output when it is stopped with SIGTERM.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -33,10 +31,6 @@ import pytest
 
 from analysis.fileio import atomic_path, remove_stale_temps
 
-#: What the pipeline writes (and a failed run must leave byte-identical).
-OUTPUT_DIRS: tuple[str, ...] = ("data/processed", "reports", "build/notebooks")
-#: Per-machine state that ``make`` re-creates and no target depends on.
-IGNORED: tuple[str, ...] = ("build/cache",)
 MODEL_NB = "notebooks/02_trends.ipynb"
 KOREA = "reports/korea-south"
 TEMP_GLOB = ".*tmp*"
@@ -48,36 +42,15 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # ---- helpers ---------------------------------------------------------------------------------
 
-from repo_copy import copy_repository, make_cmd, make_env, run_make  # noqa: E402
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _files(root: Path, dirs: tuple[str, ...] | None = None) -> Iterator[Path]:
-    tops = [root / d for d in dirs] if dirs else [root]
-    for top in tops:
-        if not top.is_dir():
-            continue
-        for p in sorted(top.rglob("*")):
-            rel = p.relative_to(root).as_posix()
-            if (
-                p.is_file()
-                and not p.is_symlink()
-                and not rel.startswith(IGNORED)
-                and "__pycache__" not in p.parts
-            ):
-                yield p
-
-
-def outputs(root: Path) -> dict[str, str]:
-    """sha256 of every file the pipeline writes, by path relative to ``root``."""
-    return {p.relative_to(root).as_posix(): sha256(p) for p in _files(root, OUTPUT_DIRS)}
-
-
-def output_mtimes(root: Path) -> dict[str, int]:
-    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in _files(root, OUTPUT_DIRS)}
+from built_site import (  # noqa: E402
+    OUTPUT_DIRS,
+    Site,
+    output_mtimes,
+    outputs,
+    settled_site,
+    sha256,
+)
+from repo_copy import make_cmd, make_env, run_make  # noqa: E402
 
 
 def temp_files(root: Path) -> list[str]:
@@ -131,96 +104,16 @@ def processes_in(root: Path) -> dict[int, str]:
     return found
 
 
-def snapshot_tree(root: Path, dest: Path) -> Path:
-    """Copy the repository copy (contents, modes, nanosecond mtimes) to ``dest``."""
-    shutil.copytree(
-        root,
-        dest,
-        symlinks=True,
-        ignore=lambda d, names: [
-            n
-            for n in names
-            if n in {"cache", "__pycache__"} and Path(d).name in {"build", "analysis", "tests"}
-        ],
-    )
-    return dest
-
-
-def reset_tree(root: Path, snapshot: Path) -> list[str]:
-    """Make ``root`` identical to ``snapshot`` again (contents, modes and mtimes), so ``make``
-    sees exactly the state of the snapshot. Returns what had to be repaired."""
-    want = {p.relative_to(snapshot).as_posix(): p for p in _files(snapshot)}
-    have = {p.relative_to(root).as_posix(): p for p in _files(root)}
-    repaired = []
-    for rel in sorted(have.keys() - want.keys()):
-        have[rel].unlink()
-        repaired.append(f"removed {rel}")
-    for rel, src in sorted(want.items()):
-        dst = root / rel
-        s = src.stat()
-        if dst.is_file():
-            d = dst.stat()
-            if (d.st_mtime_ns, d.st_mode, d.st_size) == (
-                s.st_mtime_ns,
-                s.st_mode,
-                s.st_size,
-            ) and sha256(dst) == sha256(src):
-                continue
-            dst.unlink()
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst)
-        repaired.append(f"restored {rel}")
-    for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        rel = d.relative_to(root).as_posix()
-        if (
-            not rel.startswith(IGNORED)
-            and "__pycache__" not in d.parts
-            and not (snapshot / rel).is_dir()
-            and not any(d.iterdir())
-        ):
-            d.rmdir()
-    return repaired
-
-
-@dataclass
-class Site:
-    """The fresh copy after ``make all``, and what the first two builds did."""
-
-    root: Path
-    env: dict[str, str]
-    mirror: Path
-    first: Path  # the outputs of the first ``make all`` (a copy of OUTPUT_DIRS)
-    settled: Path  # the whole copy after the second ``make all``: every test starts from it
-    second: subprocess.CompletedProcess[str]
-    second_changed: list[str]  # outputs whose mtime the second ``make all`` changed
-
-    @property
-    def good(self) -> dict[str, str]:
-        return outputs(self.settled)
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Site:
-    base = tmp_path_factory.mktemp("reliability")
-    root = copy_repository(base / "korus-trade")
-    env = make_env(mirror)
-    run_make(root, "all", env=env)
-    first = base / "first"
-    for d in OUTPUT_DIRS:
-        shutil.copytree(root / d, first / d)
-    before = output_mtimes(root)
-    second = run_make(root, "all", env=env)
-    after = output_mtimes(root)
-    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-    settled = snapshot_tree(root, base / "settled")
-    return Site(root, env, mirror, first, settled, second, changed)
+def site(built_site: Site) -> Site:
+    """The shared build (``conftest.built_site``), put back to its settled state."""
+    return settled_site(built_site)
 
 
 @pytest.fixture
 def good(site: Site) -> Site:
     """The site, reset to the state after the second ``make all``."""
-    reset_tree(site.root, site.settled)
-    return site
+    return settled_site(site)
 
 
 # ---- 1. the first build, and a second make -------------------------------------------------

@@ -1,6 +1,8 @@
 """The published site end to end, on a fresh copy after ``make all`` (issues 13 and 14).
 
-One module fixture builds the copy (shared data mirror, the test run's venv). The first tests
+The module starts from the end-to-end tests' shared build (``conftest.built_site``: a fresh
+copy after ``make all``, with the data mirror and the test run's venv), put back to its state
+after that build. The first tests
 read the pages as a reader would (no NaN, no raw column names, no placeholder alt text, text
 that follows the run's parameters; screenshots at 1280 and 390 px when Chromium is present);
 the others reproduce each finding of issue 13, as a user or an attacker would, and check the
@@ -24,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from repo_copy import copy_repository, make_env, run_make, venv_dir
+from built_site import settled_site
+from repo_copy import run_make, venv_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -41,11 +44,10 @@ def digests(root: Path, folder: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> tuple[Path, dict[str, str]]:
-    root = copy_repository(tmp_path_factory.mktemp("safety") / "korus-trade")
-    env = make_env(mirror)
-    run_make(root, "all", env=env)
-    return root, env
+def site(built_site) -> tuple[Path, dict[str, str]]:
+    """The shared build (``conftest.built_site``), put back to its state after ``make all``."""
+    settled = settled_site(built_site)
+    return settled.root, settled.env
 
 
 def notebook_env(root: Path, **extra: str) -> dict[str, str]:
@@ -114,6 +116,12 @@ RAW_NAMES = (
     "p_value_asymptotic",
     "exports_share",
     "imports_share",
+    "effect_pct",
+    "ci95",
+    "n_partners",
+    "first_month",
+    "gdp_growth",
+    "krw_per_usd",
 )
 
 
