@@ -169,3 +169,52 @@ def diagnostics(df: pd.DataFrame) -> pd.DataFrame:
     if "Durbin-Watson" in df:
         out["Durbin–Watson"] = df["Durbin-Watson"].map(stat)
     return out
+
+
+two_decimals = _num(lambda v: fmt.number(float(v), 2))
+signed_three = _num(lambda v: fmt.number(float(v), 3, sign=True))
+
+
+def shares(df: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """A partner's shares of U.S. exports and imports (``comparison.trade_shares``, annual:
+    index year, ``exports_share``/``imports_share`` in %) in ``years`` (those in the table)."""
+    rows = df.loc[[y for y in years if y in df.index]]
+    return pd.DataFrame(
+        {
+            "Year": [str(int(y)) for y in rows.index],
+            "Share of U.S. exports, %": rows["exports_share"].map(two_decimals).to_numpy(),
+            "Share of U.S. imports, %": rows["imports_share"].map(two_decimals).to_numpy(),
+        }
+    )
+
+
+def did(df: pd.DataFrame, flow_labels: dict[str, str]) -> pd.DataFrame:
+    """The five-partner difference-in-differences (``comparison.did_table``): each flow and
+    specification with the estimate in log points and its 95% CI in one cell, the percent
+    effect, the partners and the months used."""
+    return pd.DataFrame(
+        {
+            "Flow": [flow_labels.get(str(f), str(f)) for f in df["flow"]],
+            "Specification": df["specification"].astype(str).to_numpy(),
+            "Estimate, log points (95% CI)": [
+                _with_ci(b, lo, hi, signed_three)
+                for b, lo, hi in zip(df["coef"], df["ci_low"], df["ci_high"], strict=True)
+            ],
+            "Effect, %": df["pct_effect"].map(signed_one).to_numpy(),
+            "Partners": df["n_partners"].map(whole).to_numpy(),
+            "Months": [
+                f"{_month(a)} to {_month(b)}"
+                for a, b in zip(df["first_month"], df["last_month"], strict=True)
+            ],
+        }
+    )
+
+
+def macro(df: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """World Bank indicators by year (``wdi.korea_macro``): each indicator under its label,
+    rates with one decimal, the exchange rate in whole won; missing years as ``–``."""
+    out = pd.DataFrame({"Year": [str(int(y)) for y in df.index]})
+    for col in df.columns:
+        f = whole if col == "krw_per_usd" else one_decimal
+        out[labels.get(col, col)] = df[col].map(f).to_numpy()
+    return out
