@@ -584,6 +584,13 @@ def evaluation_section(R: dict[str, Any]) -> list[str]:
         ]
     size = R.get("size")
     if size:
+        order = ("exports", "imports", "balance")
+        size = {
+            f: size[f]
+            for f in sorted(
+                size, key=lambda f: (f not in order, order.index(f) if f in order else 0, f)
+            )
+        }
         rows = [
             [
                 flow,
@@ -620,6 +627,7 @@ def evaluation_section(R: dict[str, Any]) -> list[str]:
             "",
             size_verdict(size),
         ]
+    out.append("")
     return out if len(out) > 3 else []
 
 
