@@ -55,3 +55,24 @@ def test_macro_table_labels_and_formats_each_indicator() -> None:
     assert out["Real GDP growth (%)"].tolist() == ["3.7", tables.MISSING]
     assert out["Won per US$"].tolist() == ["1,108", "1,305"]
     assert fmt.MISSING_NOTE in markup.table(out).to_html()  # the dash is explained
+
+
+def test_formatted_numbers_line_up_on_the_right_and_text_and_years_on_the_left() -> None:
+    df = pd.DataFrame(
+        {
+            "Year": ["2011", "2015"],
+            "Flow": ["U.S. exports to", "U.S. imports from"],
+            "Estimate": ["−0.249 (−0.371 to −0.128)", tables.MISSING],
+            "Rank": ["21 of 55", "3 of 9"],
+            "p": ["<0.001", "0.242"],
+            "Ratio": ["infinite", "6.5"],
+            "Months": ["2000-01 to 2017-12", "2000-01 to 2017-12"],
+            "Count": [1, 2],
+        }
+    )
+    numeric = [c for c in df.columns if markup.numeric_column(df[c])]
+    assert numeric == ["Estimate", "Rank", "p", "Ratio", "Count"]
+    html = markup.table(df).to_html()
+    # each header is aligned with its column
+    assert html.count("text-align: right") >= 2 and html.count("text-align: left") >= 2
+    assert not markup.numeric_column(pd.Series([tables.MISSING, None]))

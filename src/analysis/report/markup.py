@@ -75,10 +75,40 @@ def table(
             ],
             overwrite=False,
         )
-    text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-    if text_cols:  # text reads from the left, numbers line up on the right
+    # text reads from the left, numbers (also formatted ones, "−1,234.5 (−2.0 to +3.1)")
+    # line up on the right, each header over its column
+    text_cols = [c for c in df.columns if not numeric_column(df[c])]
+    if text_cols:
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
+    num_cols = [c for c in df.columns if c not in text_cols]
+    if num_cols:
+        styler = styler.set_properties(subset=num_cols, **{"text-align": "right"})
+    styler = styler.map_index(
+        lambda label: "text-align: left" if label in text_cols else "text-align: right", axis=1
+    )
     return styler.hide(axis="index") if hide_index else styler
+
+
+#: A formatted number as the tables write it: sign (also U+2212), digits with thousands
+#: separators, decimals, an optional unit or ordinal suffix, optionally an interval or a
+#: second number in brackets ("−0.249 (−0.371 to −0.128)", "21 of 55", "<0.001").
+_NUMBER = r"(?:[<>]?[−+-]?\d[\d,]*(?:\.\d+)?(?: ?%| points)?|infinite)"
+_NUMERIC_TEXT = re.compile(
+    rf"^{_NUMBER}(?: (?:\({_NUMBER} to {_NUMBER}\)|of {_NUMBER}|to {_NUMBER}))?$"
+)
+
+
+def numeric_column(col: pd.Series) -> bool:
+    """Whether a column holds numbers: a numeric dtype, or text that is a formatted number in
+    every row that is not missing (``fmt.MISSING``), with at least one such row. Years
+    ("2011") are labels, not quantities: a column of them reads from the left."""
+    if pd.api.types.is_numeric_dtype(col):
+        return True
+    shown = [str(v) for v in col if v is not None and not (isinstance(v, float) and v != v)]
+    shown = [v for v in shown if v != fmt.MISSING]
+    if not shown or all(re.fullmatch(r"\d{4}", v) for v in shown):
+        return False
+    return all(_NUMERIC_TEXT.match(v) for v in shown)
 
 
 def table_or_note(df: pd.DataFrame, note: str, **kwargs: Any):  # -> Styler | Markdown
