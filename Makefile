@@ -267,7 +267,7 @@ reports/korus/claims.html: reports/korus/04_claims.ipynb $(DEPS_publish) | $(ENV
 # Not the figures: a report's figures are swapped in together with its results.json (written
 # last), and a figure a re-run no longer draws must not become a missing prerequisite.
 reports/index.html: $(sort $(wildcard reports/*/results.json reports/korus/*.html reports/*/sectors.html) \
-    $(wildcard reports/claims.csv reports/data-quality.html reports/vintages.html) $(if $(SLUG),reports/$(SLUG)/results.json reports/$(SLUG)/sectors.html)) \
+    $(wildcard reports/claims.csv reports/data-quality.html reports/vintages.html reports/korus/evaluation.json) $(if $(SLUG),reports/$(SLUG)/results.json reports/$(SLUG)/sectors.html)) \
     data/processed/trade_monthly.meta.json $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish index reports
 

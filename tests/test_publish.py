@@ -232,6 +232,24 @@ def test_build_index(reports: Path, meta: Path) -> None:
     assert ">1 contradicted<" in text and ">1 not checkable<" in text
     assert "Goods only; services are not covered." in text
     assert "http://" not in text and "https://" not in text  # no external resources
+    # the size of the trend tests is read from the evaluation page's results, not typed in
+    assert landing.NO_SIZE in text and "25–30" not in text
+    (reports / "korus" / "evaluation.json").write_text(
+        json.dumps(
+            {
+                "its_size": {
+                    "exports": {"actual": 0.058, "actual_hac": 0.309, "n_sim": 5000},
+                    "balance": {"actual": 0.056, "actual_hac": 0.229, "n_sim": 5000},
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    text = landing.build_index(reports, meta_path=meta, built="2025-01-02").read_text()
+    assert (
+        "in 5,000 simulated series per flow plain HAC tests rejected a true null 23–31 % of the "
+        "time at a nominal 5 %, these 5.6–5.8 % (evaluation page)" in text
+    )
 
 
 def test_build_index_defensive(tmp_path: Path, meta: Path) -> None:
