@@ -120,8 +120,6 @@ RAW_NAMES = (
     "ci95",
     "n_partners",
     "first_month",
-    "gdp_growth",
-    "krw_per_usd",
 )
 
 
