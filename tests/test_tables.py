@@ -75,4 +75,5 @@ def test_formatted_numbers_line_up_on_the_right_and_text_and_years_on_the_left()
     html = markup.table(df).to_html()
     # each header is aligned with its column
     assert html.count("text-align: right") >= 2 and html.count("text-align: left") >= 2
+    assert "white-space: nowrap" in html  # an estimate and its interval stay on one line
     assert not markup.numeric_column(pd.Series([tables.MISSING, None]))

@@ -82,7 +82,10 @@ def table(
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
     num_cols = [c for c in df.columns if c not in text_cols]
     if num_cols:
-        styler = styler.set_properties(subset=num_cols, **{"text-align": "right"})
+        # a number with its interval stays on one line: on a phone the table scrolls instead
+        styler = styler.set_properties(
+            subset=num_cols, **{"text-align": "right", "white-space": "nowrap"}
+        )
     styler = styler.map_index(
         lambda label: "text-align: left" if label in text_cols else "text-align: right", axis=1
     )
