@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from analysis import config  # noqa: E402
+
+# Ctrl-C as in a terminal. A test run started as a background job of a script (`make test &`
+# from `bash -c`) inherits SIGINT ignored, and so would every process the tests start: the
+# notebook runner rightly leaves an ignored SIGINT alone, and the Ctrl-C tests would time out.
+# Python's own handler here means SIGINT's default in the children.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -53,14 +53,6 @@ from built_site import (  # noqa: E402
 from repo_copy import make_cmd, make_env, run_make  # noqa: E402
 
 
-def default_signals() -> None:
-    """In the child before it runs: SIGINT back to its default, as in a user's terminal. A test
-    run started as a background job of a script (``make test &``) inherits SIGINT ignored, and
-    the notebook runner rightly leaves an ignored SIGINT alone, so the Ctrl-C tests would test
-    nothing (and time out)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def temp_files(root: Path) -> list[str]:
     """Temporary files (``.<name>...tmp...``) and staging folders (``.<name>.<pid>.staging``,
     ``.<name>.<pid>.old``) anywhere under the output folders."""
@@ -508,7 +500,6 @@ def kill_during_model_step(site: Site, sig: signal.Signals, log: Path) -> list[s
             stdout=subprocess.DEVNULL,
             stderr=err,
             start_new_session=True,
-            preexec_fn=default_signals,
         )
         try:
             _wait_for(lambda: f"run {MODEL_NB}" in log.read_text(), 300, "the model step")
@@ -756,7 +747,6 @@ def test_run_notebook_stopped_by_sigterm_removes_its_temp_file(tmp_path: Path) -
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        preexec_fn=default_signals,
     )
     try:
         _wait_for(
@@ -800,7 +790,6 @@ def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(
             text=True,
             env=env,
             start_new_session=True,
-            preexec_fn=default_signals,
         )
         try:
             time.sleep(delay)
