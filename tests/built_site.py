@@ -1,19 +1,29 @@
-"""One fresh copy of the repository built with ``make all``, shared by the end-to-end tests.
+"""Fresh copies of the repository built with ``make all``, shared by the end-to-end tests.
 
-``tests/test_pipeline.py``, ``tests/test_reliability.py`` and ``tests/test_site.py`` each used
-to copy the repository and run a full ``make all`` of their own (about 2.5 minutes each on two
-cores). They now share one build (the session fixture ``built_site`` in ``conftest.py``); each
-module, and each reliability test, starts from the copy put back to the state after that build
-(:func:`settled_site`: contents, modes and nanosecond mtimes), so what one test changes never
-reaches the next.
+Two builds serve the whole test session (fixtures in ``conftest.py``):
+
+* ``built_site``: ``make all`` on the full data mirror, for the tests that read real Census
+  figures off the published pages and files (read-only tests);
+* ``mini_site``: ``make all`` on the miniature mirror (``tests/mini_mirror.py``), for the tests
+  that change things and run ``make`` again (rebuilds, incremental runs, killed steps, new
+  months, hostile names, runs by hand).
+
+Each is built once per test session, also under ``pytest -n 2`` (:func:`shared_site`: the first
+worker that needs it builds it under a file lock, the others wait and copy it). Every test that
+changes a copy starts from it put back to the state after the build (:func:`settled_site`:
+contents, modes and nanosecond mtimes), so no test sees what another changed, in any order.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,3 +153,65 @@ def settled_site(site: Site) -> Site:
     """``site`` put back, contents and timestamps, to its state after the second ``make all``."""
     reset_tree(site.root, site.settled)
     return site
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created), held for the ``with`` block: one pytest-xdist
+    worker at a time does what is inside; the others wait."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def shared_dir(tmp_path_factory) -> Path:
+    """A folder that every worker of this test run sees (the run's base temp folder; under
+    pytest-xdist, the parent of the workers' own)."""
+    base = Path(tmp_path_factory.getbasetemp())
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def shared_site(tmp_path_factory, name: str, mirror: Path) -> Site:
+    """The site ``name`` built from ``mirror`` once for the whole run, in this worker's own copy.
+
+    The first worker to ask builds it (:func:`build_site`) in the shared folder and records the
+    second run's outcome; the others wait on the lock. Each worker then works in its own copy
+    of the settled tree (contents, modes and mtimes), so two workers never run make in one
+    folder."""
+    shared = shared_dir(tmp_path_factory) / f"shared-{name}"
+    record = shared / "site.json"
+    with file_lock(shared.with_name(f"shared-{name}.lock")):
+        if not record.is_file():
+            if shared.exists():  # a build that failed in another worker: start again
+                shutil.rmtree(shared)
+            site = build_site(shared, mirror)
+            record.write_text(
+                json.dumps(
+                    {
+                        "args": site.second.args,
+                        "returncode": site.second.returncode,
+                        "stdout": site.second.stdout,
+                        "stderr": site.second.stderr,
+                        "second_changed": site.second_changed,
+                    }
+                )
+            )
+    meta = json.loads(record.read_text())
+    own = Path(tmp_path_factory.mktemp(name))
+    root = snapshot_tree(shared / "settled", own / "korus-trade")
+    second = subprocess.CompletedProcess(
+        meta["args"], meta["returncode"], meta["stdout"], meta["stderr"]
+    )
+    return Site(
+        root,
+        make_env(mirror),
+        mirror,
+        shared / "first",
+        shared / "settled",
+        second,
+        meta["second_changed"],
+    )

@@ -35,26 +35,79 @@ def mirror() -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_trade(tmp_path_factory: pytest.TempPathFactory):
-    """The real cleaned table: ``data/processed/trade_monthly.csv`` if built, otherwise cleaned
-    from the mirror with ``analysis.clean.table.run`` into a temporary folder (once per session)."""
+def real_trade(tmp_path_factory: pytest.TempPathFactory, mirror: Path):
+    """The real cleaned table, cleaned from the mirror's ``country.xlsx`` with
+    ``analysis.clean.table.run`` into the run's shared temporary folder: once per test run (the
+    first pytest-xdist worker cleans it, the others wait), never the developer's own
+    ``data/processed`` (which may be stale, or from another vintage)."""
+    from built_site import file_lock, shared_dir
+
     from analysis.clean import series
     from analysis.clean import table as clean
 
-    if config.TRADE_MONTHLY_CSV.is_file():
-        return series.load_trade(config.TRADE_MONTHLY_CSV)
-    mirror = config.mirror_dir()
-    if mirror is None:
-        pytest.skip("no data/processed/trade_monthly.csv and ANALYSIS_DATA_MIRROR is not set")
-    out = tmp_path_factory.mktemp("processed")
-    clean.run(mirror / "census" / "country.xlsx", out, verify=False)
-    return series.load_trade(out / config.TRADE_MONTHLY_CSV.name)
+    out = shared_dir(tmp_path_factory) / "real-processed"
+    done = out / config.TRADE_MONTHLY_CSV.name
+    with file_lock(out.with_name("real-processed.lock")):
+        if not done.is_file():
+            clean.run(mirror / "census" / "country.xlsx", out, verify=False)
+    return series.load_trade(done)
+
+
+@pytest.fixture(scope="session")
+def mini_mirror(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+    """The miniature data mirror (``tests/mini_mirror.py``) cut from the full one, once per run."""
+    from built_site import file_lock, shared_dir
+    from mini_mirror import write_mini_mirror
+
+    dest = shared_dir(tmp_path_factory) / "mini-mirror"
+    with file_lock(dest.with_name("mini-mirror.lock")):
+        if not (dest / ".complete").is_file():
+            write_mini_mirror(mirror, dest)
+            (dest / ".complete").touch()
+    return dest
 
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory, mirror: Path):
-    """One fresh copy of the repository after ``make all`` (twice), shared by the end-to-end
-    modules; each puts it back to its settled state first (``built_site.settled_site``)."""
-    from built_site import build_site
+    """``make all`` (twice) on the full data mirror, once per run: for the tests that read real
+    Census figures off the site. Read-only: tests that change things use ``mini_site``."""
+    from built_site import shared_site
 
-    return build_site(tmp_path_factory.mktemp("site"), mirror)
+    return shared_site(tmp_path_factory, "full", mirror)
+
+
+@pytest.fixture(scope="session")
+def mini_site(tmp_path_factory: pytest.TempPathFactory, mini_mirror: Path):
+    """``make all`` (twice) on the miniature mirror, once per run, in this worker's own copy:
+    for the end-to-end tests that change the copy and run make again. Each such test starts
+    from it put back to its settled state (``built_site.settled_site``)."""
+    from built_site import shared_site
+
+    return shared_site(tmp_path_factory, "mini", mini_mirror)
+
+
+#: The order in which the end-to-end modules are sent to the workers: heaviest first.
+E2E_ORDER: tuple[str, ...] = ("test_reliability", "test_site", "test_pipeline")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the run for ``pytest -n 2 --dist loadgroup`` (``make test``): the tests that read
+    the full build form one group (one worker builds it, then runs them all) and come first;
+    then the tests on the miniature build, heaviest module first (each worker copies that
+    build once); then the unit tests. The first two workers thus start the two builds at
+    once. Without ``-n`` only the order changes."""
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        names = set(getattr(item, "fixturenames", ()))
+        module = item.module.__name__ if item.module else ""
+        if "built_site" in names and "mini_site" not in names:
+            return (0, 0)
+        if "mini_site" in names:
+            return (1, E2E_ORDER.index(module) if module in E2E_ORDER else len(E2E_ORDER))
+        return (2, 0)
+
+    for item in items:
+        if rank(item) == (0, 0):
+            item.add_marker(pytest.mark.xdist_group("full-build"))
+    items.sort(key=rank)  # stable: within a rank, the order of collection
