@@ -2,7 +2,9 @@
 
 The copy holds exactly what git would check out (tracked and not-ignored files) and shares
 this test run's virtual environment (``VENV=``), so it exercises the Makefile, acquisition
-from the mirror, cleaning, models, figures and the HTML report as a new user would.
+from the mirror, cleaning, models, figures and the HTML report as a new user would. The real
+Census figures are read off the full build (``built_site``, read-only); what runs make again
+works on the miniature build (``mini_site``), put back to its settled state for each test.
 """
 
 from __future__ import annotations
@@ -21,9 +23,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def built(built_site) -> tuple[Path, dict[str, str]]:
-    """A fresh copy of the repository after a full ``make all`` (the end-to-end tests' shared
-    build, ``conftest.built_site``, put back to its state after that build)."""
-    settled = settled_site(built_site)
+    """The full build (``conftest.built_site``), for tests that only read it."""
+    return built_site.root, built_site.env
+
+
+@pytest.fixture
+def mini(mini_site) -> tuple[Path, dict[str, str]]:
+    """The miniature build (``conftest.mini_site``), put back to its settled state."""
+    settled = settled_site(mini_site)
     return settled.root, settled.env
 
 
@@ -64,8 +71,8 @@ def test_outputs_exist_with_known_census_figures(built: tuple[Path, dict[str, st
     assert (root / "data/raw/country.xlsx").stat().st_mode & 0o222 == 0
 
 
-def test_second_make_all_does_nothing(built: tuple[Path, dict[str, str]]) -> None:
-    root, env = built
+def test_second_make_all_does_nothing(mini: tuple[Path, dict[str, str]]) -> None:
+    root, env = mini
     before = {p: p.stat().st_mtime_ns for p in (root / "reports").rglob("*") if p.is_file()}
     proc = _make(root, "all", env=env)
     assert "run notebooks/" not in proc.stderr, proc.stderr
@@ -73,8 +80,8 @@ def test_second_make_all_does_nothing(built: tuple[Path, dict[str, str]]) -> Non
     assert before == after
 
 
-def test_second_partner_by_name_and_unknown_partner(built: tuple[Path, dict[str, str]]) -> None:
-    root, env = built
+def test_second_partner_by_name_and_unknown_partner(mini: tuple[Path, dict[str, str]]) -> None:
+    root, env = mini
     _make(root, "report", "PARTNER=Japan", env=env)
     results = json.loads((root / "reports/japan/results.json").read_text())
     assert results["partner_code"] == 5880

@@ -2,8 +2,8 @@
 the last good report.
 
 The integration tests drive ``make`` in a fresh copy of the repository, the one successful
-``make all`` that tests/test_pipeline.py and tests/test_site.py share (the session fixture
-``built_site`` in conftest.py). Before each test the copy is put back, contents and
+``make all`` on the miniature data mirror that tests/test_pipeline.py and tests/test_site.py
+share (the session fixture ``mini_site`` in conftest.py; tests/mini_mirror.py). Before each test the copy is put back, contents and
 timestamps, to the state after that build, so a failing test leaves nothing behind for the
 next. They cover: broken raw files (in place and as
 a new vintage from the mirror, also with ``STRICT=1``), bad parameters, a run killed during
@@ -104,16 +104,16 @@ def processes_in(root: Path) -> dict[int, str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def site(built_site: Site) -> Site:
-    """The shared build (``conftest.built_site``), put back to its settled state."""
-    return settled_site(built_site)
+@pytest.fixture
+def site(mini_site: Site) -> Site:
+    """The miniature build (``conftest.mini_site``), put back to its settled state."""
+    return settled_site(mini_site)
 
 
 @pytest.fixture
 def good(site: Site) -> Site:
     """The site, reset to the state after the second ``make all``."""
-    return settled_site(site)
+    return site
 
 
 # ---- 1. the first build, and a second make -------------------------------------------------
