@@ -115,7 +115,7 @@ all: $(PROCESSED) $(PRODUCTS) $(REVISIONS) reports/data-quality.html ## Everythi
 # landing page is made by a later make, whose wildcards see the pages made here.)
 partner-pages: $(foreach s,$(REPORT_SLUGS),reports/$(s)/trends.html reports/$(s)/sectors.html)
 
-.PHONY: products products-api revisions help all all-partners venv data report partner-pages context context-pages publish test lab clean distclean lint bench
+.PHONY: products products-api revisions help all all-partners venv data report partner-pages context context-pages publish test test-fast lab clean distclean lint bench bench-tests
 
 # ---- environment ---------------------------------------------------------------------------
 $(ENV_STAMP): pyproject.toml
@@ -275,11 +275,21 @@ publish: all ## Explain where the publishable site is (reports/ is self-containe
 	@echo "reports/ is a static site: upload the folder as it is (entry page reports/index.html)."
 
 ##@ Development
-test: lint $(ENV_STAMP) $(CACHE) ## Format check, lint, then the test suite (unit + integration on ANALYSIS_DATA_MIRROR)
-	$(PY) -m pytest
+# Two workers by default (this project's machines have two cores; TEST_WORKERS=1 runs in one
+# process). The end-to-end tests share two builds, each made once per run (tests/built_site.py).
+TEST_WORKERS ?= 2
+export ANALYSIS_TEST_WORKERS = $(value TEST_WORKERS)
+test: lint $(ENV_STAMP) $(CACHE) ## Format check, lint, then every test (unit + end-to-end on ANALYSIS_DATA_MIRROR)
+	$(PY) -m pytest -n "$$ANALYSIS_TEST_WORKERS" --dist loadgroup
+
+test-fast: $(ENV_STAMP) ## The unit tests only: no make, no notebook kernel, no data mirror (about a minute)
+	$(PY) -m pytest -n "$$ANALYSIS_TEST_WORKERS" -m "not integration and not slow"
 
 bench: $(ENV_STAMP) $(CACHE) ## Time the pipeline (cold, no-op, one more partner, steps, floor) -> benchmarks/results.md
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
+bench-tests: $(ENV_STAMP) ## Time `make test` and `make test-fast` on a fresh clone -> benchmarks/results.md
+	$(PY) benchmarks/test_timing.py
 
 lint: $(ENV_STAMP) ## Ruff: format check and lint of src, tests and benchmarks
 	$(PY) -m ruff format --check src tests benchmarks
