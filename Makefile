@@ -163,7 +163,14 @@ $(PRODUCTS) &: $(call STAMP,$(RAW_HS2)) $(DEPS_products) | $(RAW_HS2) $(ENV_STAM
 	@if [ -f $(RAW_HS2) ]; then $(PY) -m analysis.clean.products --raw $(RAW_HS2) --out-dir data/processed; \
 	else echo "note: no product data: the sectors pages need the Census API extract (ANALYSIS_DATA_MIRROR) or CENSUS_API_KEY with make products-api"; fi
 
-products-api: | $(ENV_STAMP) ## Product table from the live Census API (needs CENSUS_API_KEY)
+# The API client's settings reach it as data, never expanded by make (fixed to their literal
+# text first): REFRESH=1 asks the API again instead of using the cache; CENSUS_API_BASE_URL
+# sets the address (CENSUS_API_DEADLINE and CENSUS_API_MAX_BYTES, from the environment, the bounds).
+override REFRESH := $(value REFRESH)
+override CENSUS_API_BASE_URL := $(value CENSUS_API_BASE_URL)
+products-api: export ANALYSIS_REFRESH := $(REFRESH)
+products-api: export CENSUS_API_BASE_URL := $(CENSUS_API_BASE_URL)
+products-api: | $(ENV_STAMP) ## Product table from the live Census API (needs CENSUS_API_KEY; REFRESH=1)
 	$(PY) -m analysis.clean.products --source api --level HS2 --level HS4 --level HS6 --out-dir data/processed
 
 revisions: $(REVISIONS) ## Revisions between vintages of the Census data: data/processed/revisions.csv
