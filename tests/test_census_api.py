@@ -691,10 +691,13 @@ def test_unannounced_answer_over_the_cap_is_cut_off_while_reading(
     ("rows", "problem"),
     [
         ([["A", "B"], ["1", "2"]], "columns 'A,B'"),
-        ([ROWS[0], ["87", "V", "5800", "K", "1", "01", "HS2", "2024"]], "YEAR '2024'"),
+        (
+            [ROWS[0], ["87", "V", "5800", "K", "1", "01", "HS2", "2024"]],
+            "YEAR '2024' is not the 2023 asked for",
+        ),
         ([ROWS[0], ["8703", "V", "5800", "K", "1", "01", "HS2", "2023"]], "not an HS2 code"),
         ([ROWS[0], ["87", "V", "5800", "K", "(D)", "01", "HS2", "2023"]], "is not a number"),
-        ([ROWS[0], ["87", "V", "5800", "K", 5, "01", "HS2", "2023"]], "text fields"),
+        ([ROWS[0], ["87", "V", "5800", 5, "1", "01", "HS2", "2023"]], "CTY_NAME is not text"),
     ],
 )
 def test_malformed_answer_is_not_cached_nor_accepted(

@@ -166,8 +166,8 @@ def contains_key(data: bytes | str, key: str) -> bool:
     """Whether ``data`` holds the key (any letter case, plain or URL-encoded)."""
     if not key.strip():
         return False
-    text = data.decode("latin-1") if isinstance(data, bytes) else data
-    return _key_pattern(key.strip()).search(text) is not None
+    text = (data.decode("latin-1") if isinstance(data, bytes) else data).lower()
+    return any(form.lower() in text for form in _key_forms(key.strip()))
 
 
 def flag(name: str, value: str) -> bool:
@@ -458,6 +458,7 @@ def _expected_columns(query: Query) -> list[str]:
 
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_NUMBERS = re.compile(r"(?:-?\d+(?:\.\d+)?\n)*-?\d+(?:\.\d+)?")
 _LEVEL_DIGITS = {"HS2": 2, "HS4": 4, "HS6": 6}
 
 
@@ -476,29 +477,39 @@ def check_rows(rows: object, query: Query) -> None:
         shown = ",".join(map(str, header))
         raise ValueError(f"columns {shown!r}, expected {','.join(expected)!r}")
     col = {name: header.index(name) for name in expected}
+    body = rows[1:]
+    for n, row in enumerate(body, start=1):
+        if len(row) != len(header):
+            raise ValueError(f"row {n} does not have the header's {len(header)} fields")
+    for c, name in enumerate(header):
+        try:
+            "".join([r[c] for r in body])
+        except TypeError:
+            n = 1 + next(k for k, r in enumerate(body) if not isinstance(r[c], str))
+            raise ValueError(f"row {n}: {name} is not text") from None
     spec, digits = query.spec, _LEVEL_DIGITS[query.level]
-    for n, row in enumerate(rows[1:], start=1):
-        if len(row) != len(header) or not all(isinstance(v, str) for v in row):
-            raise ValueError(f"row {n} is not {len(header)} text fields")
-        value, code = row[col[spec.value]], row[col[spec.commodity]]
-        year, month, level = row[col["YEAR"]], row[col["MONTH"]], row[col["COMM_LVL"]]
-        problem = ""
-        if not _NUMBER.fullmatch(value):
-            problem = f"{spec.value} {value[:20]!r} is not a number"
-        elif year != str(query.year):
-            problem = f"YEAR {year[:8]!r}, asked for {query.year}"
-        elif not (month.isdigit() and 1 <= int(month) <= 12) or (
-            query.month is not None and int(month) != query.month
-        ):
-            problem = f"MONTH {month[:8]!r}"
-        elif level != query.level:
-            problem = f"COMM_LVL {level[:8]!r}, asked for {query.level}"
-        elif not (code.isdigit() and len(code) == digits) or (
-            query.chapter is not None and not code.startswith(query.chapter)
-        ):
-            problem = f"{spec.commodity} {code[:12]!r} is not an {query.level} code asked for"
-        if problem:
-            raise ValueError(f"row {n}: {problem}")
+    month_ok = {f"{m:02d}" for m in range(1, 13)} if query.month is None else {f"{query.month:02d}"}
+    values = [r[col[spec.value]] for r in body]
+    joined = "\n".join(values)  # one match for all values (a value with a newline is no number)
+    if values and (joined.count("\n") != len(values) - 1 or not _NUMBERS.fullmatch(joined)):
+        n, bad = next((k, v) for k, v in enumerate(values, 1) if not _NUMBER.fullmatch(v))
+        raise ValueError(f"row {n}: {spec.value} {bad[:20]!r} is not a number")
+    checks: list[tuple[str, Callable[[str], bool], str]] = [
+        ("YEAR", lambda v: v == str(query.year), f"not the {query.year} asked for"),
+        ("MONTH", lambda v: v in month_ok, "not a month asked for"),
+        ("COMM_LVL", lambda v: v == query.level, f"not the {query.level} asked for"),
+        (
+            spec.commodity,
+            lambda v: v.isdigit() and len(v) == digits and v.startswith(query.chapter or ""),
+            f"not an {query.level} code asked for",
+        ),
+    ]
+    for name, ok, problem in checks:
+        column = [r[col[name]] for r in body]
+        bad = [v for v in set(column) if not ok(v)]
+        if bad:
+            n = 1 + column.index(bad[0])
+            raise ValueError(f"row {n}: {name} {bad[0][:20]!r} is {problem}")
 
 
 class Client:
@@ -615,7 +626,7 @@ class Client:
             raise CensusApiError(f"{shown}: the answer contains the API key; refused, not kept")
         try:
             rows = json.loads(body.decode("utf-8")) if body.strip() else []
-            if key and contains_key(json.dumps(rows), key):
+            if key and b"\\u" in body and contains_key(json.dumps(rows), key):
                 raise CensusApiError(f"{shown}: the answer contains the API key; refused, not kept")
             check_rows(rows, query)
             return to_frame(rows, query)
