@@ -9,6 +9,7 @@ paths (ROOT, RAW_DIR, VINTAGE_LOG, SOURCES_MANIFEST) are redirected, so the real
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -403,6 +404,31 @@ def test_download_unknown_host_is_not_retried(
     with pytest.raises(SourceUnavailable, match="gaierror: .*resolver says no"):
         download.download("https://example.invalid/x", tmp_path / "x", retries=2, backoff=0)
     assert len(seen) == calls
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("error", "calls"),
+    [
+        (http.client.BadStatusLine("HTTP/1.1 2OO bad"), 1),
+        (http.client.LineTooLong("header line"), 1),
+        (http.client.IncompleteRead(b"abc", 10), 3),
+        (http.client.RemoteDisconnected("closed"), 3),
+    ],
+)
+def test_download_retries_what_the_shared_policy_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception, calls: int
+) -> None:
+    seen = []
+
+    def fail(request, timeout):
+        seen.append(request.full_url)
+        raise error
+
+    monkeypatch.setattr(download.urllib.request, "urlopen", fail)
+    with pytest.raises(SourceUnavailable, match=type(error).__name__) as err:
+        download.download("https://example.invalid/x", tmp_path / "x", retries=2, backoff=0)
+    assert len(seen) == calls and "\n" not in str(err.value)
     assert leftovers(tmp_path) == []
 
 

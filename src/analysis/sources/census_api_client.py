@@ -49,7 +49,6 @@ sha256, first and last month, and as origin the redacted query with its row coun
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import http.client
 import io
@@ -58,7 +57,6 @@ import logging
 import os
 import re
 import socket
-import ssl
 import sys
 import time
 import urllib.error
@@ -75,8 +73,10 @@ import pandas as pd
 from analysis import cli, config
 from analysis.errors import ParameterError, SourceUnavailable
 from analysis.fileio import write_atomic
+from analysis.sources import retry
 from analysis.sources.download import USER_AGENT
 from analysis.sources.manifest import ACCEPTED, append_vintage_log
+from analysis.sources.retry import attempts, describe, transient, transient_status
 
 log = logging.getLogger(__name__)
 
@@ -396,36 +396,6 @@ class _BoundedHTTPS(urllib.request.HTTPSHandler):
         return self.do_open(conn, req, context=self._context)
 
 
-def transient(exc: BaseException) -> bool:
-    """Whether asking again may help after ``exc``: a short body, a reset or refused
-    connection, a timeout, a temporary name-resolution or TLS failure. A malformed status
-    line, a header over 64 KB, an unknown host or a certificate error are not transient."""
-    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
-        reason = exc.reason
-        return isinstance(reason, BaseException) and transient(reason)
-    if isinstance(exc, http.client.IncompleteRead | ConnectionError | TimeoutError):
-        return True  # RemoteDisconnected is a ConnectionResetError
-    if isinstance(exc, http.client.HTTPException):
-        return False  # BadStatusLine, LineTooLong, too many headers, ...
-    if isinstance(exc, socket.gaierror):
-        return exc.errno != socket.EAI_NONAME
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return False
-    return isinstance(exc, OSError)
-
-
-def _describe(exc: BaseException) -> str:
-    """An exception as ``Type: text`` (unredacted: callers pass it through :func:`one_line`)."""
-    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
-        exc = exc.reason
-    if isinstance(exc, http.client.LineTooLong):
-        return "LineTooLong: a header line over 64 KB"
-    if isinstance(exc, http.client.IncompleteRead):
-        return f"IncompleteRead: the body ended after {len(exc.partial)} bytes"
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 @dataclass
 class _Answer:
     status: int
@@ -675,27 +645,24 @@ class Client:
             except _Breach as exc:
                 raise CensusApiError(self._say(f"{shown}: {exc}; nothing kept")) from None
             except Exception as exc:  # noqa: BLE001 (any text may hold the key: one line)
-                last = self._say(_describe(exc), SHOWN_CHARS)
+                last = self._say(describe(exc), SHOWN_CHARS)
                 if not transient(exc):
                     raise CensusApiError(self._say(f"{shown}: {last}")) from None
                 retry_after = None
                 continue
             self._check_key(answer, shown)
-            if answer.status == 429 or answer.status >= 500:
+            if transient_status(answer.status):
                 last = f"HTTP {answer.status}"
                 retry_after = answer.headers.get("Retry-After")
                 continue
             return self._data(answer, shown)
-        tries = f"{self.retries + 1} attempts" if self.retries else "1 attempt"
-        raise CensusApiError(self._say(f"{shown}: {last} ({tries}); try again later"))
+        raise CensusApiError(
+            self._say(f"{shown}: {last} ({attempts(self.retries)}); try again later")
+        )
 
     def _wait(self, attempt: int, retry_after: str | None) -> float:
-        """``backoff * 2**(attempt-1)`` seconds, or the server's ``Retry-After`` if longer;
-        at most ``MAX_WAIT``."""
-        wait = self.backoff * 2 ** (attempt - 1)
-        with contextlib.suppress(TypeError, ValueError):
-            wait = max(wait, float(retry_after or ""))
-        return min(wait, MAX_WAIT)
+        """The shared policy's wait (:func:`analysis.sources.retry.wait`), at most ``MAX_WAIT``."""
+        return retry.wait(attempt, self.backoff, retry_after, MAX_WAIT)
 
     def _send(self, url: str) -> _Answer:
         """One request within the deadline and the size cap (:class:`_Breach` otherwise)."""
