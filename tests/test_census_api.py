@@ -843,3 +843,29 @@ def test_make_products_api_passes_refresh_and_base_url_as_data(tmp_path: Path) -
         capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
     assert f"REFRESH=[1] BASE=[{base}]" in proc.stdout
+
+
+def test_command_line_prints_one_line_without_the_key(
+    raw_servers: list[RawServer], tmp_path: Path, sleeps: list[float]
+) -> None:
+    def bad_status(conn: socket.socket) -> None:
+        conn.sendall(f"HTTP/1.1 2OO key={KEY} bad\r\n\r\n".encode())
+
+    server, _ = raw_client(raw_servers, tmp_path, sleeps, bad_status)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(api.__file__).parents[2]),
+        "ANALYSIS_ROOT": str(tmp_path),
+        "CENSUS_API_KEY": KEY,
+        "CENSUS_API_BASE_URL": server.url,
+    }
+    out = tmp_path / "out.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis.sources.census_api_client", "imports", "HS2", str(out),
+         "--from", "2023", "--to", "2023"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == "" and not out.exists()
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+    assert "BadStatusLine" in proc.stderr and KEY.lower() not in proc.stderr.lower()
+    assert server.connections == 1
