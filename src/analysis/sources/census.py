@@ -142,7 +142,7 @@ def future_month_problem(
     """The one-line problem for trade in a month that had not ended by the publication date."""
     name = " ".join(str(partner).split())
     name = name if len(name) <= _NAME_MAX else name[: _NAME_MAX - 1] + "…"
-    more = f"; {count} partner-months like it" if count > 1 else ""
+    more = f"; {count} such partner-months in all" if count > 1 else ""
     return (
         f"{name} ({code}) has trade in {year:04d}-{month:02d}, a month that had not ended by "
         f"{published.source} ({published.date:%Y-%m-%d}): Census cannot have published it "
@@ -220,7 +220,10 @@ def census_coverage(
                 for m, mon in enumerate(_MONTHS, 1)
             ]
             masks: dict[int, int] = {}
-            future: list[tuple[int, int, str, str]] = []  # (year, month, name, code)
+            # Trade in a month not over by the publication date: the earliest (by month, then
+            # code, as cleaning reports it) and how many partner-months.
+            first_future: tuple[int, int, int, str, str] | None = None
+            n_future = 0
             for row in rows:
                 year = _as_year(row[iyear] if iyear < len(row) else None)
                 if year is None:
@@ -230,13 +233,18 @@ def census_coverage(
                     if _nonzero(row, ci) or _nonzero(row, ce):
                         mask |= 1 << (m - 1)
                         if not month_has_ended(year, m, published_by.date):
-                            future.append((year, m, _cell_text(row, iname), _code_text(row, icode)))
+                            n_future += 1
+                            if first_future is None or (year, m) <= first_future[:2]:
+                                code = _code_text(row, icode)
+                                key = int(code) if code.isdigit() else 1 << 62
+                                here = (year, m, key, code, _cell_text(row, iname))
+                                first_future = min(first_future or here, here)
                 masks[year] = masks.get(year, 0) | mask
             _check_years(sorted(masks), label)
-            if future:
-                y, m, name, code = min(future)
+            if first_future is not None:
+                y, m, _, code, name = first_future
                 raise DataError(
-                    label, future_month_problem(name, code, y, m, published_by, len(future))
+                    label, future_month_problem(name, code, y, m, published_by, n_future)
                 )
             published = {y: mk for y, mk in masks.items() if mk}
             if not published:
