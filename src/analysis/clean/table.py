@@ -147,10 +147,22 @@ def partner_table(trade: pd.DataFrame) -> pd.DataFrame:
     return out[list(PARTNER_COLUMNS)].reset_index(drop=True)
 
 
-def process(raw: pd.DataFrame, raw_path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Raw Census table -> cleaned trade table, plus what cleaning found and did."""
+def process(
+    raw: pd.DataFrame,
+    raw_path: str | Path,
+    *,
+    published: census_source.PublicationDate | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Raw Census table -> cleaned trade table, plus what cleaning found and did.
+
+    ``published``: the file's publication date (:func:`analysis.sources.census.publication_date`;
+    default today); trade in a month that had not ended by then refuses the file.
+    """
     raw, placeholders = census.drop_placeholder_rows(raw)
     wide = census.validate_wide(raw, raw_path)
+    if published is None:
+        published = census_source.PublicationDate(census_source.utc_today(), "today")
+    census.check_calendar(wide, raw_path, published)
     gaps = census.year_gaps(wide)
     unpublished = census.unpublished_months(wide)
     long = census.drop_unpublished(census.to_long(wide), unpublished)
@@ -268,7 +280,7 @@ def run(raw_path: str | Path, out_dir: str | Path, *, verify: bool = True) -> Cl
         data, raw = load(raw_path)
         fmt = census_source.detect_format(data)
         # Process
-        trade, notes = process(raw, raw_path)
+        trade, notes = process(raw, raw_path, published=census_source.publication_date(data))
         partners = partner_table(trade)
     # Save: render everything in memory, then write; meta.json (which lists the others) last.
     outputs = {
