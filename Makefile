@@ -225,6 +225,9 @@ reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CL
 # KORUS among all U.S. FTAs, the synthetic control, and the size of the trend tests (from the
 # size simulation, benchmarks/size.json, which benchmarks/size_sim.py writes: 5,000 draws a flow).
 FTAS := data/external/us_ftas.csv
+# the synthetic control's donor-pool rule (micro-states, territories, entrepôts; with sources)
+DONOR_RULE := data/external/donor_exclusions.csv
+reports/korus/05_evaluation.ipynb reports/korus/evaluation.json: $(DONOR_RULE)
 reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) $(FTAS) $(wildcard benchmarks/size.json) notebooks/05_evaluation.ipynb \
     $(DEPS_05_evaluation) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/05_evaluation.ipynb reports/korus/05_evaluation.ipynb -r out_dir reports/korus \
