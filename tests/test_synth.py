@@ -416,6 +416,7 @@ def test_conformal_intervals_find_a_planted_effect(seed: int) -> None:
     panel = factor_panel(seed=seed, effect=1.0, treated_noise=0.05)
     out = synth.conformal(panel, TREATED, donors_of(panel), TREAT_YEAR, int(YEARS.max()))
     assert out["p_no_effect"] <= 0.1
+    assert out["level"] == pytest.approx(1 - 2 / 21, abs=1e-4)  # 20 pre years + 1: p in k/21
     assert [r["year"] for r in out["by_year"]] == list(YEARS[YEARS >= TREAT_YEAR])
     covers = 0
     for r in out["by_year"]:

@@ -34,6 +34,7 @@ def _pool(ps, loo_ps=(0.4, 0.5), n=54, covers=True, joint=0.84) -> dict:
         "conformal": {
             "method": "conformal",
             "alpha": 0.1,
+            "level": 12 / 13,
             "p_no_effect": joint,
             "by_year": [
                 {"year": 2012, "gap": 0.04, "ci_low": low, "ci_high": 0.3, "gap_pct": 4.5,
@@ -111,9 +112,9 @@ def test_leave_one_out_and_conformal_tables() -> None:
     assert list(conf.columns) == [
         "Year",
         "Gap, without the rule",
-        "90% interval, without the rule",
+        "92% interval, without the rule",
         "Gap, with the rule",
-        "90% interval, with the rule",
+        "92% interval, with the rule",
     ]
     assert conf.iloc[0, 2] == "−10.0% to +37.5%"
     assert conf.iloc[1, 2] == "−18.1% to beyond the grid"

@@ -596,8 +596,9 @@ LOO_MIN_WEIGHT: float = 0.05
 
 #: Conformal intervals (Chernozhukov, Wüthrich and Zhu 2021, JASA): a year's interval collects
 #: the effects the permutation test does not reject at this level. With one post year added to
-#: the 12 pre-period years, a p-value takes the values k/13, so the interval has coverage of at
-#: least 1 - 1/13 (92.3 %) and at most the nominal 90 %'s next step.
+#: the pre-period years (n periods in all), a p-value takes the values k/n, so the interval's
+#: exact level is 1 - floor(alpha n) / n: with 12 pre-period years, 12/13 (92.3 %), reported
+#: as ``level``.
 CONFORMAL_ALPHA: float = 0.1
 
 #: The donor-pool rule's list (micro-states, small territories and entrepôts, with sources).
@@ -834,7 +835,8 @@ def conformal(
 
     ``p_no_effect``: the permutation p-value of "no effect in any post year" (all post years
     jointly); ``by_year``: each post year's gap (log points) with the interval of effects the
-    test does not reject at ``alpha`` (pre-period plus that year), and the same in percent.
+    test does not reject at ``alpha`` (pre-period plus that year), and the same in percent;
+    ``level``: the intervals' exact level (see :data:`CONFORMAL_ALPHA`).
     """
     years, pre, z = _demeaned(panel, treated, donors, treatment_year, post_end)
     f = fit(panel, treated, donors, treatment_year, post_end)
@@ -854,9 +856,11 @@ def conformal(
                 "ci_high_pct": None if hi is None else _num(100.0 * math.expm1(hi), 2),
             }
         )
+    n = int(pre.sum()) + 1  # periods in each year's test
     return {
         "method": "conformal (Chernozhukov, Wüthrich and Zhu 2021), moving-block permutations",
         "alpha": alpha,
+        "level": _num(1 - math.floor(alpha * n + 1e-9) / n, 4),
         "p_no_effect": _num(conformal_p(z, pre, np.zeros(int((~pre).sum()))), 4),
         "by_year": by_year,
     }

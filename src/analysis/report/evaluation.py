@@ -371,7 +371,8 @@ def conformal_table(sc: Mapping[str, Any], flow: str) -> pd.DataFrame:
     rob = _rob(sc, flow)
     if rob is None:
         return pd.DataFrame()
-    level = round(100 * (1 - rob["pools"]["no_rule"]["conformal"]["alpha"]))
+    conf = rob["pools"]["no_rule"]["conformal"]
+    level = fmt.number(100 * conf.get("level", 1 - conf["alpha"]), 0)
     table = None
     for pool in _POOLS:
         label = "without the rule" if pool == "no_rule" else "with the rule"
