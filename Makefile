@@ -223,6 +223,10 @@ reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) $(call STAMP,$(RAW_WDI)
 	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
 
+# the documented revision sizes behind the 'within revision' verdict (with sources)
+REVISION_TOLERANCES := data/external/revision_tolerances.csv
+reports/korus/04_claims.ipynb reports/claims.csv: $(REVISION_TOLERANCES)
+
 reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(DEPS_04_claims) $(wildcard $(PRODUCTS)) \
     $(foreach f,$(RAW_WDI) $(RAW_OPTIONAL),$(call STAMP,$(f))) | $(RAW_OPTIONAL) $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/04_claims.ipynb reports/korus/04_claims.ipynb -r out_dir reports \
@@ -232,6 +236,9 @@ reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CL
 # KORUS among all U.S. FTAs, the synthetic control, and the size of the trend tests (from the
 # size simulation, benchmarks/size.json, which benchmarks/size_sim.py writes: 5,000 draws a flow).
 FTAS := data/external/us_ftas.csv
+# the synthetic control's donor-pool rule (micro-states, territories, entrepôts; with sources)
+DONOR_RULE := data/external/donor_exclusions.csv
+reports/korus/05_evaluation.ipynb reports/korus/evaluation.json: $(DONOR_RULE)
 reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) $(FTAS) $(wildcard benchmarks/size.json) notebooks/05_evaluation.ipynb \
     $(DEPS_05_evaluation) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/05_evaluation.ipynb reports/korus/05_evaluation.ipynb -r out_dir reports/korus \

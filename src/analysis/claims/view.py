@@ -20,6 +20,7 @@ from analysis.report.markup import escape_md
 VERDICT_COLOURS: dict[str, str] = {
     "supported": "background-color: #1b7837; color: white",
     "contradicted": "background-color: #c51b7d; color: white",
+    "within_revision": "background-color: #fdb863; color: black",
     "not_checkable": "background-color: #bdbdbd; color: black",
 }
 
@@ -28,6 +29,7 @@ VERDICT_COLOURS: dict[str, str] = {
 VERDICT_LABELS: dict[str, str] = {
     "supported": "supported",
     "contradicted": "contradicted",
+    "within_revision": "within revision",
     "not_checkable": "not checkable",
 }
 
@@ -41,6 +43,7 @@ RESULT_HEADERS: dict[str, str] = {
     "verdict": "Verdict",
     "basis": "Basis",
     "note": "How it was checked",
+    "verdict_range": "Verdict at other end years",
 }
 
 
@@ -73,7 +76,15 @@ def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
         markup.table(shown, na_rep="")
         .map(lambda v: colours.get(str(v), ""), subset=[RESULT_HEADERS["verdict"]])
         .set_properties(
-            subset=[RESULT_HEADERS["note"], RESULT_HEADERS["claim"]],
+            subset=[
+                h
+                for h in (
+                    RESULT_HEADERS["note"],
+                    RESULT_HEADERS["claim"],
+                    RESULT_HEADERS["verdict_range"],
+                )
+                if h in shown.columns
+            ],
             **{"text-align": "left", "white-space": "normal"},
         )
     )
@@ -90,11 +101,27 @@ def summary_sentence(results: pd.DataFrame) -> str:
     verdict rests on the report's own arithmetic or compiled figures, counted apart."""
     data = results[results["basis"] == "data"]
     c = verdict_counts(data)
+    within = (
+        f", **{c['within_revision']} within revision** (off the current vintage by no more "
+        "than the indicator's documented revision size, so not counted as contradicted)"
+        if c.get("within_revision")
+        else ""
+    )
     text = (
         f"Of {len(results)} claims, {len(data)} can be checked against official data: "
-        f"**{c['supported']} supported**, **{c['contradicted']} contradicted** and "
+        f"**{c['supported']} supported**, **{c['contradicted']} contradicted**{within} and "
         f"**{c['not_checkable']} not checkable** with the data at hand."
     )
+    if "verdict_range" in data:
+        ranged = data[data["verdict_range"].fillna("").str.startswith("depends")]
+        if len(ranged):
+            n = len(ranged)
+            text += (
+                f" {n} data verdict{'s' if n > 1 else ''} depend{'' if n > 1 else 's'} on the "
+                f"end year chosen for the claim "
+                f"({', '.join(escape_md(str(i)) for i in ranged['id'])}); the table gives "
+                "the verdict at each end year."
+            )
     for b, what in (
         ("arithmetic", "recompute the report's own arithmetic"),
         ("reference", "compare with a compiled table of trade-press or agency figures"),
@@ -109,6 +136,24 @@ def summary_sentence(results: pd.DataFrame) -> str:
     if rest:
         text += f" {rest} state numbers that none of the project's sources holds."
     return text
+
+
+def discrepancy_lines(results: pd.DataFrame) -> str:
+    """The claims the data do not support as stated, one Markdown bullet each: contradicted
+    first, then within revision (each with its verdict, stated and computed values and note);
+    a sentence when there are none."""
+    shown = [v for v in ("contradicted", "within_revision") if (results["verdict"] == v).any()]
+    if not shown:
+        return "No claim is contradicted by the sources, and none differs from them by a revision."
+    lines = []
+    for v in shown:
+        for r in results[results["verdict"] == v].itertuples():
+            lines.append(
+                f"- **{escape_md(str(r.id))}** ({VERDICT_LABELS[v]}): stated "
+                f"{_significant(r.stated)} {escape_md(str(r.unit))}, computed "
+                f"{_significant(r.computed)}. {escape_md(str(r.note))}"
+            )
+    return "\n".join(lines)
 
 
 def deficit_sentence(info: dict[str, object]) -> str:

@@ -42,6 +42,7 @@ SERIES: tuple[str, ...] = ("exports", "imports", "balance")
 VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
     "supported": ("#1b7837", "#ffffff", "supported"),
     "contradicted": ("#c51b7d", "#ffffff", "contradicted"),
+    "within_revision": ("#fdb863", "#111111", "within revision"),
     "not_checkable": ("#bdbdbd", "#111111", "not checkable"),
 }
 SOURCE_NAME = "U.S. Census Bureau, U.S. goods trade by country"
