@@ -217,7 +217,9 @@ def census_pct_change(
         return Computed(None, f"{base} or {year} is not a complete year of {flow} in the data")
     pct = 100.0 * (series / series.loc[base] - 1.0)
     span = pct.loc[base + 1 : year] if year > base else pct.loc[year:base]
-    detail = f"change against {base}: " + ", ".join(f"{int(y)} {v:+.2f} %" for y, v in span.items())
+    detail = f"change against {base}: " + ", ".join(
+        f"{int(y)} {number(float(v), 2, sign=True)} %" for y, v in span.items()
+    )
     return Computed(float(pct.loc[year]), detail)
 
 

@@ -25,14 +25,14 @@ from analysis.fileio import write_json_atomic
 from analysis.report import fmt, theme
 from analysis.report.figures import add_source, headline
 from analysis.report.markup import escape_md
+from analysis.vocab import EVALUATION_SCHEMA_VERSION, FLOWS, SERIES
 
-FLOWS: tuple[str, ...] = ("exports", "imports")
 FLOW_LABELS: dict[str, str] = {
     "exports": "U.S. exports to the partner",
     "imports": "U.S. imports from the partner",
 }
 #: evaluation.json layout version (read by the landing page).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = EVALUATION_SCHEMA_VERSION
 
 
 def log_pct(x: float | None) -> float | None:
@@ -108,7 +108,7 @@ def size_sentence(size: Mapping[str, Any] | None) -> str:
             "(see benchmarks/results.md)."
         )
     parts = []
-    order = ("exports", "imports", "balance")
+    order = SERIES
     flows = sorted(size, key=lambda f: (order.index(f) if f in order else len(order), str(f)))
     for flow in flows:
         s = size[flow]
@@ -285,6 +285,7 @@ def plot_event_study(es: Mapping[str, Any], *, data_through: str) -> Figure:
         ax.set_title(FLOW_LABELS[flow].removeprefix("U.S. ").capitalize(), fontsize=10)
         ax.set_xlabel("Years since entry into force")
     axes[0].set_ylabel("Effect on the flow, %")
+    axes[0].yaxis.set_major_formatter(fmt.tick_formatter())
     headline(
         fig,
         "U.S. trade with FTA partners around entry into force, against partners never in "
@@ -312,7 +313,7 @@ def pct_ticks(lo: float, hi: float, most: int = 7) -> list[tuple[float, str]]:
     for x in candidates:
         if all(abs(x - k) >= gap for k in kept):
             kept.append(x)
-    return [(x, "0" if x == 0.0 else f"{round(100 * math.expm1(x)):+,d} %") for x in sorted(kept)]
+    return [(x, fmt.tick(round(100 * math.expm1(x)), 0, " %", sign=True)) for x in sorted(kept)]
 
 
 def plot_agreements(es: Mapping[str, Any], *, focus: int = 5800, data_through: str) -> Figure:

@@ -7,15 +7,15 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.models.base import SERIES
 from analysis.models.breaks import SearchResult
 from analysis.models.counterfactual import Counterfactual
 from analysis.models.its import BreakEffect
 from analysis.models.run import ModelRun
 from analysis.report.fmt import number
+from analysis.vocab import SERIES, SERIES_SUBJECTS
 
 #: How each series is named in a sentence.
-LABELS: dict[str, str] = {"exports": "Exports", "imports": "Imports", "balance": "The balance"}
+LABELS: dict[str, str] = SERIES_SUBJECTS
 
 CAVEATS: tuple[str, ...] = (
     "A bilateral trade balance is mostly a macroeconomic quantity: it moves with saving and "
@@ -26,8 +26,10 @@ CAVEATS: tuple[str, ...] = (
     "so the estimated changes describe when the series changed course, not why.",
     "Segmented trends and counterfactual projections extrapolate pre-break behaviour; the further "
     "from the break, the more the gap reflects the extrapolation rather than the data.",
-    "HAC standard errors correct for autocorrelated residuals only approximately when the "
-    "series are very persistent; treat p-values near conventional thresholds with caution.",
+    "The p-values quoted are calibrated by a bootstrap of each model's autocorrelated "
+    "residuals, because plain HAC tests reject far too often on series this persistent; the "
+    "calibration is itself approximate, so treat p-values near conventional thresholds with "
+    "caution.",
 )
 
 _KIND_NAMES = {"cal": "calibrated bootstrap", "boot": "bootstrap", "hac": "HAC"}
@@ -44,12 +46,6 @@ def bullets(lines: Sequence[str]) -> str:
         if lines
         else "_Nothing to report: the models were skipped (reasons above)._"
     )
-
-
-def table_number(x: float) -> str:
-    """Display format of table cells: p-values and small numbers to 3 decimals, the rest
-    (US$ millions, %) to 1 decimal."""
-    return f"{x:,.3f}" if abs(x) < 1 else f"{x:,.1f}"
 
 
 def skipped_note(run: ModelRun) -> str:
