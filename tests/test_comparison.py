@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from page_checks import text_violations
 
 from analysis import config
 from analysis.clean.series import load_trade
@@ -383,15 +384,20 @@ def test_flow_sentence_reads_the_numbers() -> None:
     )
     table = pd.DataFrame({"k": [-3, -2, -1, 0], "coef": [0.04, -0.01, 0.0, 0.05]})
     study = cmp.EventStudy(table, 1.0, 2, 0.0123, -1, "driscoll-kraay")
+    tiny = cmp.EventStudy(table, 1.0, 2, 3.5e-14, -1, "driscoll-kraay")
+    assert "joint test p < 0.001," in did_reading.flow_sentence(
+        "x", rows, "exports", tiny, placebo(0.1, [0.2, -0.3, 0.05])
+    )
     text = did_reading.flow_sentence(
         "U.S. exports to Korea", rows, "exports", study, placebo(0.1, [0.2, -0.3, 0.05])
     )
     assert text.startswith(
         "- **U.S. exports to Korea.** Baseline DiD +0.050 log points (+5.1 %; 95 % DK interval "
-        "-0.050 to +0.150); with partner-specific linear trends -0.020 log points"
+        "\u22120.050 to +0.150); with partner-specific linear trends \u22120.020 log points"
     )
     assert "between +0.010 and +0.070" in text
-    assert "leads range from -0.010 to +0.040 (Driscoll-Kraay joint test p = 0.012," in text
+    assert "leads range from \u22120.010 to +0.040 (Driscoll-Kraay joint test p = 0.012," in text
+    assert text_violations(text) == []  # no hyphen-minus before a digit
     assert "the 36-month shift at 2012-03 is +0.100, and 67 % of the 3 placebo months" in text
     assert (
         "median placebo shift is +0.050 and 33 % of them are negative, so the gap was roughly flat"
