@@ -155,7 +155,7 @@ def test_no_causal_wording() -> None:
 def test_tables_have_human_headers() -> None:
     agreements = ev.agreements_table(_es(), "exports")
     assert list(agreements.columns) == ["Partner", "In force", "Effect after entry", "95% interval"]
-    assert agreements["Partner"].tolist() == ["Oman", "Korea, South (KORUS)"]
+    assert agreements["Partner"].tolist() == ["Oman", "South Korea (KORUS)"]
     assert ev.weights_table(_sc(), "exports")["Donor"].tolist() == ["Taiwan", "Malaysia"]
     years = ev.event_year_table(_es())
     assert years.columns[0] == "Years since entry" and years.shape == (5, 3)

@@ -83,6 +83,12 @@ def test_significant_digits(value: object, expected: str) -> None:
     assert fmt.significant(value, 4) == expected
 
 
+def test_significant_digits_trimmed() -> None:
+    assert fmt.significant(2.7, 4, trim=True) == "2.7"
+    assert fmt.significant(80.0, 4, trim=True) == "80"
+    assert fmt.significant(-1234.5, 4, trim=True) == f"{M}1,234"
+
+
 @pytest.mark.parametrize(
     ("n", "expected"),
     [
@@ -263,17 +269,18 @@ def test_claims_table_numbers_follow_their_unit() -> None:
 def test_claims_contradiction_lines_use_the_unit_rule() -> None:
     res = pd.DataFrame(
         {
-            "id": ["a", "b"],
-            "stated": [2041.0, 1.0],
-            "computed": [2040.0, 2.0],
-            "unit": ["year", "rank"],
-            "verdict": ["contradicted", "contradicted"],
-            "note": ["n1", "n2"],
+            "id": ["a", "b", "c"],
+            "stated": [2041.0, 1.0, 2.7],
+            "computed": [2040.0, 2.0, 2.9074],
+            "unit": ["year", "rank", "%"],
+            "verdict": ["contradicted"] * 3,
+            "note": ["n1", "n2", "n3"],
         }
     )
     text = view.contradiction_lines(res)
     assert "stated 2041 year, computed 2040. n1" in text
     assert "stated 1 rank, computed 2. n2" in text
+    assert "stated 2.7 %, computed 2.907. n3" in text
     assert view.contradiction_lines(res.assign(verdict="supported")).startswith("No claim")
 
 

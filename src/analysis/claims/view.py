@@ -37,10 +37,11 @@ RESULT_HEADERS: dict[str, str] = {
 COUNT_UNITS: frozenset[str] = frozenset({"count", "rank", "years", "days", "vehicles"})
 
 
-def claim_number(value: object, unit: str) -> str:
+def claim_number(value: object, unit: str, *, as_stated: bool = False) -> str:
     """A stated or computed value as the claims table shows it: a ``year`` as a year
     (``2041``), a whole value in :data:`COUNT_UNITS` as a count (``5``, ``25,000``), anything
-    else with four significant digits (``13.1997`` -> ``13.20``); blank if missing."""
+    else with four significant digits (``13.1997`` -> ``13.20``; ``as_stated`` drops trailing
+    zeros, so a stated ``2.7`` reads ``2.7``); blank if missing."""
     x = fmt.num(value)
     if x is None:
         return ""
@@ -48,7 +49,7 @@ def claim_number(value: object, unit: str) -> str:
         return fmt.year(x)
     if str(unit).strip() in COUNT_UNITS and x == int(x):
         return fmt.count(x)
-    return fmt.significant(x, 4)
+    return fmt.significant(x, 4, trim=as_stated)
 
 
 def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
@@ -130,7 +131,7 @@ def contradiction_lines(results: pd.DataFrame) -> str:
     if bad.empty:
         return "No claim is contradicted by the sources."
     return "\n".join(
-        f"- **{escape_md(r.id)}**: stated {claim_number(r.stated, r.unit)} {escape_md(r.unit)}, "
+        f"- **{escape_md(r.id)}**: stated {claim_number(r.stated, r.unit, as_stated=True)} {escape_md(r.unit)}, "
         f"computed {claim_number(r.computed, r.unit)}. {escape_md(r.note)}"
         for r in bad.itertuples()
     )

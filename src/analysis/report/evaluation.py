@@ -25,7 +25,7 @@ from analysis.fileio import write_json_atomic
 from analysis.report import fmt, theme
 from analysis.report.figures import add_source, headline
 from analysis.report.markup import escape_md
-from analysis.vocab import EVALUATION_SCHEMA_VERSION, FLOWS, SERIES
+from analysis.vocab import EVALUATION_SCHEMA_VERSION, FLOWS, SERIES, display_name
 
 FLOW_LABELS: dict[str, str] = {
     "exports": "U.S. exports to the partner",
@@ -189,7 +189,8 @@ def agreements_table(es: Mapping[str, Any], flow: str, focus: int = 5800) -> pd.
     return pd.DataFrame(
         {
             "Partner": [
-                r["partner"] + (" (KORUS)" if int(r["partner_code"]) == focus else "") for r in rows
+                display_name(r["partner"]) + (" (KORUS)" if int(r["partner_code"]) == focus else "")
+                for r in rows
             ],
             "In force": [str(r["in_force"]) for r in rows],
             "Effect after entry": [_pct(r["att"]) for r in rows],
@@ -335,7 +336,7 @@ def plot_agreements(es: Mapping[str, Any], *, focus: int = 5800, data_through: s
             if r["att"] is not None:
                 ax.plot([r["att"]], [i], "o", color=colour, ms=4)
                 ends.append(r["att"])
-        ax.set_yticks(y, [r["partner"] for r in rows], fontsize=8)
+        ax.set_yticks(y, [display_name(r["partner"]) for r in rows], fontsize=8)
         ax.axvline(0, color="#555555", lw=0.8)
         ticks = pct_ticks(min(ends), max(ends), most=5)
         ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=8)

@@ -62,17 +62,18 @@ def count(value: Any, *, sign: bool = False) -> str:
     return NA if x is None else number(float(round(x)), 0, sign)
 
 
-def significant(value: Any, digits: int = 4) -> str:
+def significant(value: Any, digits: int = 4, *, trim: bool = False) -> str:
     """``digits`` significant digits, at least all the whole digits, with separators:
     ``13.1997`` -> ``"13.20"``, ``-0.0123456`` -> ``"−0.01235"``, ``25000`` -> ``"25,000"``;
-    n/a if missing."""
+    ``trim`` drops trailing zeros (``2.7`` -> ``"2.7"``, not ``"2.700"``); n/a if missing."""
     x = num(value)
     if x is None:
         return NA
     if x == 0:
         return "0"
     decimals = max(0, digits - 1 - math.floor(math.log10(abs(x))))
-    return number(x, decimals)
+    text = number(x, decimals)
+    return text.rstrip("0").rstrip(".") if trim and "." in text else text
 
 
 def decimal(value: Any, decimals: int = 1, *, sign: bool = False) -> str:
