@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -477,10 +478,12 @@ def test_context_plots_smoke() -> None:
     )
     assert isinstance(fig, Figure)
     pl = cmp.placebo_in_time(synthetic_panel(0.1), BREAK, window=24)
-    assert isinstance(
-        cp.plot_placebo({"U.S. exports to": pl}, partner="Korea, South", data_through="2017-12"),
-        Figure,
-    )
+    fig = cp.plot_placebo({"U.S. exports to": pl}, partner="Korea, South", data_through="2017-12")
+    assert isinstance(fig, Figure)
+    # numbers in a figure's text through fmt too (the theme puts titles on the left)
+    title = " ".join(fig.axes[0].get_title(loc=where) for where in ("left", "center", "right"))
+    assert "placebo p = " in title and not text_violations(title)
+    assert re.search(r"shift [+\u2212]\d\.\d{3} at", title)
     with pytest.raises(ParameterError):
         cp.plot_index(idx, focus="Japan", base_year=2011, data_through="2012-06")
     import matplotlib.pyplot as plt

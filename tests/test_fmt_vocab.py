@@ -339,6 +339,8 @@ def test_data_quality_summary_separates_thousands() -> None:
         "name_changes": [],
         "placeholder_rows_dropped": [],
     }
+    text = quality.summary_sentence(SimpleNamespace(meta=meta))
+    assert "103,212 partner-months for 263 partners" in text and "0.1 (tolerance 0.5)" in text
     table = quality.summary_table(SimpleNamespace(meta=meta))
     values = dict(zip(table["Measure"], table["Value"], strict=True))
     assert values["rows (partner-months)"] == "103,212"

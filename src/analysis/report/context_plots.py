@@ -193,7 +193,7 @@ def plot_index(
         last = index[name].dropna()
         if is_focus and not last.empty:
             ax.annotate(
-                f"{figures.display_name(name)} {last.iloc[-1]:.0f}",
+                f"{figures.display_name(name)} {fmt.decimal(last.iloc[-1], 0)}",
                 (last.index[-1], last.iloc[-1]),
                 xytext=(4, 0),
                 textcoords="offset points",
@@ -354,7 +354,7 @@ def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = No
         last = s.dropna()
         if not last.empty:
             ax.annotate(
-                f"{last.iloc[-1]:,.1f}",
+                fmt.decimal(last.iloc[-1], 1),
                 (last.index[-1], last.iloc[-1]),
                 xytext=(4, 0),
                 textcoords="offset points",
@@ -409,8 +409,9 @@ def plot_placebo(
         ax.axhline(0, color="#888888", linewidth=0.8)
         ax.set_ylabel("shift, log points")
         ax.set_title(
-            f"{label} {name}: shift {res.estimate:+.3f} at {res.break_date}; placebo p = {res.pvalue:.2f} "
-            f"({len(pl)} placebo months, {res.window}-month windows)",
+            f"{label} {name}: shift {fmt.decimal(res.estimate, 3, sign=True)} at {res.break_date}; "
+            f"placebo {fmt.p_equals(res.pvalue)} ({fmt.count(len(pl))} placebo months, "
+            f"{res.window}-month windows)",
             fontsize=10,
         )
         figures.date_axis(ax)

@@ -114,22 +114,22 @@ def size_sentence(size: Mapping[str, Any] | None) -> str:
         s = size[flow]
         if isinstance(s, Mapping) and s.get("actual") is not None:
             extra = [
-                f"Monte Carlo s.e. {100 * s['actual_se']:.1f} points"
+                f"Monte Carlo s.e. {fmt.decimal(100 * s['actual_se'])} points"
                 if s.get("actual_se") is not None
                 else "",
-                f"plain HAC {100 * s['actual_hac']:.1f} %"
+                f"plain HAC {fmt.decimal(100 * s['actual_hac'])} %"
                 if s.get("actual_hac") is not None
                 else "",
             ]
             extra = [e for e in extra if e]
             parts.append(
-                f"{escape_md(flow)} {100 * s['actual']:.1f} %"
+                f"{escape_md(flow)} {fmt.decimal(100 * s['actual'])} %"
                 + (f" ({'; '.join(extra)})" if extra else "")
             )
     if not parts:
         return "The size of the segmented-trend tests is not available."
     n = next(iter(size.values())).get("n_sim")
-    draws = f"{n:,d} draws" if isinstance(n, int) else "simulated draws"
+    draws = f"{fmt.count(n)} draws" if isinstance(n, int) else "simulated draws"
     return (
         "Segmented-trend tests at a nominal 5 %, on series simulated with each flow's fitted dynamics "
         f"and no break ({draws} per flow): actual rejection rate " + "; ".join(parts) + "."
@@ -205,7 +205,10 @@ def weights_table(sc: Mapping[str, Any], flow: str) -> pd.DataFrame:
     names = sc[flow].get("donor_names", {})
     items = sorted(w.items(), key=lambda kv: -kv[1])
     return pd.DataFrame(
-        {"Donor": [names.get(k, k) for k, _ in items], "Weight": [f"{v:.3f}" for _, v in items]}
+        {
+            "Donor": [names.get(k, k) for k, _ in items],
+            "Weight": [fmt.decimal(v, 3) for _, v in items],
+        }
     )
 
 

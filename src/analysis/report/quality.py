@@ -47,11 +47,13 @@ def summary_sentence(result: CleanResult) -> str:
     m = result.meta
     check = m["annual_sum_check"]
     return (
-        f"Cleaned {escape_md(m['source']['file'])}: {m['rows']:,} partner-months for {m['partners']} partners "
-        f"({m['countries']} countries and territories, {m['aggregates']} aggregates), {m['first_month']} to "
+        f"Cleaned {escape_md(m['source']['file'])}: {fmt.count(m['rows'])} partner-months for "
+        f"{fmt.count(m['partners'])} partners ({fmt.count(m['countries'])} countries and territories, "
+        f"{fmt.count(m['aggregates'])} aggregates), {m['first_month']} to "
         f"{m['last_month']}. Unpublished months dropped: {', '.join(m['unpublished_months_dropped']) or 'none'}. "
         f"The largest difference between an annual total and the sum of its months is "
-        f"{check['max_discrepancy']:g} (tolerance {check['tolerance']:g})."
+        f"{fmt.significant(check['max_discrepancy'], 6, trim=True)} (tolerance "
+        f"{fmt.significant(check['tolerance'], 6, trim=True)})."
     )
 
 
