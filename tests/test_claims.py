@@ -260,6 +260,7 @@ def test_census_rank_and_pct_change(ctx: cl.ClaimsContext) -> None:
     pct = run(ctx, "census_pct_change(partner=5800, flow=exports, base=2011, year=2013)")
     assert pct.value == pytest.approx(100 * (108 / 132 - 1))
     assert "2012 +9.09 %" in pct.detail
+    assert "2013 \u221218.18 %" in pct.detail  # a true minus: the note is shown on the page
 
 
 def test_wdi_computations(ctx: cl.ClaimsContext) -> None:
@@ -523,8 +524,8 @@ def test_summary_sentence_counts_data_checks_apart() -> None:
     )
     text = view.summary_sentence(res)
     assert text.startswith(
-        "Of 5 claims, 2 can be checked against official data: **1 supported**, "
-        "**1 contradicted** and **0 not checkable**"
+        "Of 5 claims, 2 concern official data and 2 of those can be checked: **1 supported**, "
+        "**1 contradicted**; **0 not checkable**"
     )
     assert "1 only recompute the report's own arithmetic (1 agree)" in text
     assert "1 state numbers that none of the project's sources holds" in text
@@ -801,7 +802,7 @@ def test_discrepancy_lines_list_contradicted_then_within_revision() -> None:
     )
     text = view.discrepancy_lines(res)
     assert text.splitlines() == [
-        "- **b** (contradicted): stated 80.00 %, computed 78.99. Under 80.",
-        "- **a** (within revision): stated 2.700 %, computed 2.907. Revised.",
+        "- **b** (contradicted): stated 80 %, computed 78.99. Under 80.",
+        "- **a** (within revision): stated 2.7 %, computed 2.907. Revised.",
     ]
     assert "No claim is contradicted" in view.discrepancy_lines(res.iloc[[2]])

@@ -72,17 +72,17 @@ def test_robustness_table_puts_both_pools_side_by_side() -> None:
         "With the donor rule (47 donors)",
     ]
     assert table["Inference"].iloc[0] == ev.FILTER_LABELS["all"]
-    assert table.iloc[3, 1] == "p = 0.720 (rank 40 of 55)"  # the 2x cut, no rule
-    assert table.iloc[3, 2] == "p = 0.730 (rank 35 of 48)"
-    assert table.iloc[5, 1] == "0.400 to 0.500"  # leave-one-out p range
+    assert table.iloc[3, 1] == "p = 0.72 (rank 40 of 55)"  # the 2x cut, no rule
+    assert table.iloc[3, 2] == "p = 0.73 (rank 35 of 48)"
+    assert table.iloc[5, 1] == "0.40 to 0.50"  # leave-one-out p range
     assert table.iloc[6, 1] == "+21.2% to +31.8%"
-    assert table.iloc[7, 2] == "p = 0.840"
+    assert table.iloc[7, 2] == "p = 0.84"
     assert ev.robustness_table({"exports": {}}, "exports").empty
 
 
 def test_robustness_sentence_says_the_conclusion_holds_across_filters() -> None:
     text = ev.robustness_sentence(_sc())
-    assert "0.360 to 0.730" in text  # every filter and leave-one-out of both pools
+    assert "0.36 to 0.73" in text  # every filter and leave-one-out of both pools
     assert "holds across filters, donor pools and leave-one-out refits" in text
     assert "interval contains zero in 2 of 2 post years" in text and "agrees" in text
 
@@ -101,7 +101,7 @@ def test_donor_rule_sentence_names_the_donors_removed_and_their_weight() -> None
     text = ev.donor_rule_sentence(_sc())
     assert text.startswith("**Donor-pool rule**: donors exclude micro\\-states.")
     assert "Bahamas (weight 0.400), Hong Kong" in text
-    assert "0.400 with the rule and 0.380 without it" in text
+    assert "0.40 with the rule and 0.38 without it" in text
 
 
 def test_leave_one_out_and_conformal_tables() -> None:

@@ -37,6 +37,7 @@ from analysis.errors import DataError, ParameterError
 from analysis.fileio import write_atomic
 from analysis.models.comparison import partner_name
 from analysis.report.fmt import number
+from analysis.vocab import VERDICTS  # noqa: F401 - re-exported: the verdicts this check gives
 
 #: Columns of ``data/external/claims.csv``, in this order.
 CLAIM_COLUMNS: tuple[str, ...] = (
@@ -72,7 +73,6 @@ def basis(source: str) -> str:
 
 
 COMPARISONS: tuple[str, ...] = ("eq", "approx", "gt", "lt", "ge", "le")
-VERDICTS: tuple[str, ...] = ("supported", "contradicted", "within_revision", "not_checkable")
 #: Relative band of ``approx`` ("nearly", "about"): within 10 % of the stated value.
 APPROX_BAND: float = 0.10
 _EPS = 1e-9

@@ -20,7 +20,7 @@ from analysis.clean.series import load_trade
 from analysis.errors import DataError, ParameterError
 from analysis.models.comparison import annual_totals
 from analysis.models.sectors import load_products
-from analysis.report.fmt import number
+from analysis.report.fmt import number, significant
 from analysis.sources.census_api import read_hs2_imports
 from analysis.sources.steel_reference import read_reference_table
 from analysis.sources.wdi import read_wdi, wdi_series, wdi_value
@@ -248,7 +248,7 @@ def census_annual(
             detail = (
                 f"in the complete years after {year} (to {int(after.index.max())}), {len(bigger)} of "
                 f"{len(after)} exceed it; the largest is {top_year} at {number(float(after.max()))} (claim's unit), "
-                f"{float(after.max()) / value:.2f} times the {year} value"
+                f"{number(float(after.max()) / value, 2)} times the {year} value"
             )
     return Computed(value, detail)
 
@@ -324,7 +324,9 @@ def census_pct_change(
     pct = 100.0 * (series / series.loc[base] - 1.0)
     end = max(year, *_years(ends)) if ends else year
     span = pct.loc[base + 1 : end] if end > base else pct.loc[year:base]
-    detail = f"change against {base}: " + ", ".join(f"{int(y)} {v:+.2f} %" for y, v in span.items())
+    detail = f"change against {base}: " + ", ".join(
+        f"{int(y)} {number(float(v), 2, sign=True)} %" for y, v in span.items()
+    )
     alternatives = tuple(
         (str(y), float(pct.loc[y])) for y in sorted({year, *_years(ends)}) if y in pct.index
     )
@@ -369,7 +371,7 @@ def wdi_change(ctx: ClaimsContext, *, indicator: str, base: int, year: int) -> C
     if a is None or b is None:
         return Computed(None, f"WDI lacks {indicator} for {base} or {year}")
     s = _wdi_series(wdi, indicator).loc[base : year + 1]
-    detail = "values: " + ", ".join(f"{int(y)} {v:.2f}" for y, v in s.items())
+    detail = "values: " + ", ".join(f"{int(y)} {number(float(v), 2)}" for y, v in s.items())
     tol = ctx.tolerances.get(indicator)
     if tol is None or tol.kind != "absolute":
         return Computed(b - a, detail)
@@ -427,7 +429,7 @@ def export_share_us_part(
     us = 100.0 * float(series.loc[year]) * 1e6 / total
     return Computed(
         None,
-        f"U.S. part only: Census U.S. imports from partner {partner} in {year} are {us:.1f} % of its "
+        f"U.S. part only: Census U.S. imports from partner {partner} in {year} are {number(us)} % of its "
         f"WDI merchandise exports (U.S. customs value vs exporter's f.o.b. value, so approximate); "
         f"the other partner's part is not in the sources",
     )
@@ -473,7 +475,8 @@ def reference_quota_share(
     q = float(values.loc[quota])
     return Computed(
         100.0 * q / float(base.mean()),
-        f"quota {q:g} against a {start}-{end} average of {float(base.mean()):.3f} ({column})",
+        f"quota {significant(q, 6, trim=True)} against a {start}-{end} average of "
+        f"{number(float(base.mean()), 3)} ({column})",
     )
 
 
@@ -550,7 +553,7 @@ def hs2_share(ctx: ClaimsContext, *, partner: int, chapter: str, year: int) -> C
         chapter,
         year,
         lambda t: 100.0 * t["chapter"] / t["total"],
-        lambda v: f"{v:.1f} %",
+        lambda v: f"{number(v)} %",
         f"share of U.S. imports from partner {partner}",
     )
 
@@ -566,7 +569,7 @@ def hs2_value(
         chapter,
         year,
         lambda t: t["chapter"] * scale,
-        lambda v: f"{v:,.0f}",
+        lambda v: number(v, 0),
         f"U.S. imports from partner {partner} (claim's unit)",
     )
 

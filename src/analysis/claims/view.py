@@ -6,32 +6,19 @@ notebook 04.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
 
 from analysis import config
-from analysis.claims.check import VERDICTS, ClaimsContext
+from analysis.claims.check import ClaimsContext
+from analysis.report import fmt
 from analysis.report.figures import display_name
 from analysis.report.markup import escape_md
+from analysis.vocab import VERDICT_LABELS, VERDICTS, verdict_css
 
-#: Cell colours of the verdicts (the HTML pages use the same).
-VERDICT_COLOURS: dict[str, str] = {
-    "supported": "background-color: #1b7837; color: white",
-    "contradicted": "background-color: #c51b7d; color: white",
-    "within_revision": "background-color: #fdb863; color: black",
-    "not_checkable": "background-color: #bdbdbd; color: black",
-}
-
-
-#: What a reader sees for each verdict (the CSV keeps the machine labels).
-VERDICT_LABELS: dict[str, str] = {
-    "supported": "supported",
-    "contradicted": "contradicted",
-    "within_revision": "within revision",
-    "not_checkable": "not checkable",
-}
+#: Cell colours of the verdicts (:data:`analysis.vocab.VERDICT_STYLE`, as on every page).
+VERDICT_COLOURS: dict[str, str] = {k: verdict_css(k) for k in VERDICTS}
 
 #: Column headers of the claims table, with units where they apply.
 RESULT_HEADERS: dict[str, str] = {
@@ -47,17 +34,23 @@ RESULT_HEADERS: dict[str, str] = {
 }
 
 
-def _significant(v: object) -> str:
-    """A number with four significant digits (``13.1997`` -> ``13.20``); blank if missing."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+#: Units whose values are whole numbers (counts, ranks, durations in whole units).
+COUNT_UNITS: frozenset[str] = frozenset({"count", "rank", "years", "days", "vehicles"})
+
+
+def claim_number(value: object, unit: str, *, as_stated: bool = False) -> str:
+    """A stated or computed value as the claims table shows it: a ``year`` as a year
+    (``2041``), a whole value in :data:`COUNT_UNITS` as a count (``5``, ``25,000``), anything
+    else with four significant digits (``13.1997`` -> ``13.20``; ``as_stated`` drops trailing
+    zeros, so a stated ``2.7`` reads ``2.7``); blank if missing."""
+    x = fmt.num(value)
+    if x is None:
         return ""
-    x = float(v)
-    if x == 0:
-        return "0"
-    text = (
-        f"{x:,.{max(0, 3 - int(math.floor(math.log10(abs(x)))))}f}" if abs(x) < 1e4 else f"{x:,.0f}"
-    )
-    return text.replace("-", "\u2212")
+    if str(unit).strip() == "year":
+        return fmt.year(x)
+    if str(unit).strip() in COUNT_UNITS and x == int(x):
+        return fmt.count(x)
+    return fmt.significant(x, 4, trim=as_stated)
 
 
 def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
@@ -66,9 +59,10 @@ def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
     text escaped (claims and notes come from a file: they are shown, never interpreted)."""
     from analysis.report import markup
 
+    units = results["unit"].astype(str).tolist()
     shown = results.assign(
-        stated=results["stated"].map(_significant),
-        computed=results["computed"].map(_significant),
+        stated=[claim_number(v, u) for v, u in zip(results["stated"], units, strict=True)],
+        computed=[claim_number(v, u) for v, u in zip(results["computed"], units, strict=True)],
         verdict=results["verdict"].map(lambda v: VERDICT_LABELS.get(str(v), str(v))),
     ).rename(columns=RESULT_HEADERS)
     colours = {VERDICT_LABELS[k]: v for k, v in VERDICT_COLOURS.items()}
@@ -108,8 +102,9 @@ def summary_sentence(results: pd.DataFrame) -> str:
         else ""
     )
     text = (
-        f"Of {len(results)} claims, {len(data)} can be checked against official data: "
-        f"**{c['supported']} supported**, **{c['contradicted']} contradicted**{within} and "
+        f"Of {len(results)} claims, {len(data)} concern official data and "
+        f"{c['supported'] + c['contradicted'] + c.get('within_revision', 0)} of those can be "
+        f"checked: **{c['supported']} supported**, **{c['contradicted']} contradicted**{within}; "
         f"**{c['not_checkable']} not checkable** with the data at hand."
     )
     if "verdict_range" in data:
@@ -150,23 +145,25 @@ def discrepancy_lines(results: pd.DataFrame) -> str:
         for r in results[results["verdict"] == v].itertuples():
             lines.append(
                 f"- **{escape_md(str(r.id))}** ({VERDICT_LABELS[v]}): stated "
-                f"{_significant(r.stated)} {escape_md(str(r.unit))}, computed "
-                f"{_significant(r.computed)}. {escape_md(str(r.note))}"
+                f"{claim_number(r.stated, r.unit, as_stated=True)} {escape_md(str(r.unit))}, "
+                f"computed {claim_number(r.computed, r.unit)}. {escape_md(str(r.note))}"
             )
     return "\n".join(lines)
 
 
 def deficit_sentence(info: dict[str, object]) -> str:
     """One sentence from :func:`analysis.claims.check.deficit_outlook` (US$ billions)."""
-    d = float(info["deficit"]) / 1000  # type: ignore[arg-type]
+    d, year = float(info["deficit"]), fmt.year(info["year"])  # type: ignore[arg-type]
     if not info["later_years"]:
-        return f"The {info['year']} deficit was US$ {d:.1f} billion; no later complete year is in the data."
-    m = float(info["max_deficit"]) / 1000  # type: ignore[arg-type]
+        return f"The {year} deficit was US$ {fmt.billions(d)} billion; no later complete year is in the data."
+    m = float(info["max_deficit"])  # type: ignore[arg-type]
     return (
-        f"The report's {info['year']} 'high' of the U.S. goods deficit with {escape_md(display_name(str(info['partner'])))} "
-        f"(US$ {d:.1f} billion in the cleaned Census data) did not last: {info['later_larger']} of the "
-        f"{info['later_years']} complete years since then were larger, and the largest, {info['max_year']}, "
-        f"reached US$ {m:.1f} billion, {m / d:.1f} times as much (data through {info['data_through']})."
+        f"The report's {year} 'high' of the U.S. goods deficit with {escape_md(display_name(str(info['partner'])))} "
+        f"(US$ {fmt.billions(d)} billion in the cleaned Census data) did not last: "
+        f"{fmt.count(info['later_larger'])} of the {fmt.count(info['later_years'])} complete years "
+        f"since then were larger, and the largest, {fmt.year(info['max_year'])}, reached "
+        f"US$ {fmt.billions(m)} billion, {fmt.decimal(m / d, 1)} times as much (data through "
+        f"{info['data_through']})."
     )
 
 

@@ -25,14 +25,14 @@ from analysis.fileio import write_json_atomic
 from analysis.report import fmt, theme
 from analysis.report.figures import add_source, headline
 from analysis.report.markup import escape_md
+from analysis.vocab import EVALUATION_SCHEMA_VERSION, FLOWS, SERIES, display_name
 
-FLOWS: tuple[str, ...] = ("exports", "imports")
 FLOW_LABELS: dict[str, str] = {
     "exports": "U.S. exports to the partner",
     "imports": "U.S. imports from the partner",
 }
 #: evaluation.json layout version (read by the landing page).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = EVALUATION_SCHEMA_VERSION
 
 
 def log_pct(x: float | None) -> float | None:
@@ -108,28 +108,28 @@ def size_sentence(size: Mapping[str, Any] | None) -> str:
             "(see benchmarks/results.md)."
         )
     parts = []
-    order = ("exports", "imports", "balance")
+    order = SERIES
     flows = sorted(size, key=lambda f: (order.index(f) if f in order else len(order), str(f)))
     for flow in flows:
         s = size[flow]
         if isinstance(s, Mapping) and s.get("actual") is not None:
             extra = [
-                f"Monte Carlo s.e. {100 * s['actual_se']:.1f} points"
+                f"Monte Carlo s.e. {fmt.decimal(100 * s['actual_se'])} points"
                 if s.get("actual_se") is not None
                 else "",
-                f"plain HAC {100 * s['actual_hac']:.1f} %"
+                f"plain HAC {fmt.decimal(100 * s['actual_hac'])} %"
                 if s.get("actual_hac") is not None
                 else "",
             ]
             extra = [e for e in extra if e]
             parts.append(
-                f"{escape_md(flow)} {100 * s['actual']:.1f} %"
+                f"{escape_md(flow)} {fmt.decimal(100 * s['actual'])} %"
                 + (f" ({'; '.join(extra)})" if extra else "")
             )
     if not parts:
         return "The size of the segmented-trend tests is not available."
     n = next(iter(size.values())).get("n_sim")
-    draws = f"{n:,d} draws" if isinstance(n, int) else "simulated draws"
+    draws = f"{fmt.count(n)} draws" if isinstance(n, int) else "simulated draws"
     return (
         "Segmented-trend tests at a nominal 5 %, on series simulated with each flow's fitted dynamics "
         f"and no break ({draws} per flow): actual rejection rate " + "; ".join(parts) + "."
@@ -189,7 +189,8 @@ def agreements_table(es: Mapping[str, Any], flow: str, focus: int = 5800) -> pd.
     return pd.DataFrame(
         {
             "Partner": [
-                r["partner"] + (" (KORUS)" if int(r["partner_code"]) == focus else "") for r in rows
+                display_name(r["partner"]) + (" (KORUS)" if int(r["partner_code"]) == focus else "")
+                for r in rows
             ],
             "In force": [str(r["in_force"]) for r in rows],
             "Effect after entry": [_pct(r["att"]) for r in rows],
@@ -204,7 +205,10 @@ def weights_table(sc: Mapping[str, Any], flow: str) -> pd.DataFrame:
     names = sc[flow].get("donor_names", {})
     items = sorted(w.items(), key=lambda kv: -kv[1])
     return pd.DataFrame(
-        {"Donor": [names.get(k, k) for k, _ in items], "Weight": [f"{v:.3f}" for _, v in items]}
+        {
+            "Donor": [names.get(k, k) for k, _ in items],
+            "Weight": [fmt.decimal(v, 3) for _, v in items],
+        }
     )
 
 
@@ -508,6 +512,7 @@ def plot_event_study(es: Mapping[str, Any], *, data_through: str) -> Figure:
         ax.set_title(FLOW_LABELS[flow].removeprefix("U.S. ").capitalize(), fontsize=10)
         ax.set_xlabel("Years since entry into force")
     axes[0].set_ylabel("Effect on the flow, %")
+    axes[0].yaxis.set_major_formatter(fmt.tick_formatter())
     headline(
         fig,
         "U.S. trade with FTA partners around entry into force, against partners never in "
@@ -535,7 +540,7 @@ def pct_ticks(lo: float, hi: float, most: int = 7) -> list[tuple[float, str]]:
     for x in candidates:
         if all(abs(x - k) >= gap for k in kept):
             kept.append(x)
-    return [(x, "0" if x == 0.0 else f"{round(100 * math.expm1(x)):+,d} %") for x in sorted(kept)]
+    return [(x, fmt.tick(round(100 * math.expm1(x)), 0, " %", sign=True)) for x in sorted(kept)]
 
 
 def plot_agreements(es: Mapping[str, Any], *, focus: int = 5800, data_through: str) -> Figure:
@@ -557,7 +562,7 @@ def plot_agreements(es: Mapping[str, Any], *, focus: int = 5800, data_through: s
             if r["att"] is not None:
                 ax.plot([r["att"]], [i], "o", color=colour, ms=4)
                 ends.append(r["att"])
-        ax.set_yticks(y, [r["partner"] for r in rows], fontsize=8)
+        ax.set_yticks(y, [display_name(r["partner"]) for r in rows], fontsize=8)
         ax.axvline(0, color="#555555", lw=0.8)
         ticks = pct_ticks(min(ends), max(ends), most=5)
         ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=8)

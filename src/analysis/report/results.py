@@ -16,7 +16,6 @@ import pandas as pd
 
 from analysis.clean import series as ser
 from analysis.fileio import replace_dir, write_atomic, write_json_atomic
-from analysis.models.base import SERIES
 from analysis.models.breaks import SearchResult
 from analysis.models.counterfactual import Counterfactual, Gap
 from analysis.models.its import BreakEffect, BreakTest, ITSResult
@@ -24,9 +23,10 @@ from analysis.models.run import ModelRun, run_models
 from analysis.models.seasonal import adjustment_agreement, compare_adjustments
 from analysis.partners import slugify
 from analysis.report.text import CAVEATS
+from analysis.vocab import RESULTS_SCHEMA_VERSION, SERIES
 
 #: Version of the results.json layout (top-level key ``schema_version``).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = RESULTS_SCHEMA_VERSION
 
 
 # ---- rounding ----------------------------------------------------------------------------------
@@ -428,6 +428,23 @@ def write_outputs(
         paths.append(replace_dir(figures_stage, out_dir / "figures"))
     paths.append(write_json_atomic(out_dir / "results.json", results))
     return paths
+
+
+def written_note(paths: list[Path], report_dir: str | Path) -> str:
+    """The page's line naming what this run wrote beside it: the files of ``paths`` inside
+    ``report_dir`` (the page's own folder), relative to it (``figures/`` for a folder). Files
+    elsewhere (the adjusted series under ``data/processed/sa/``) are not in the site, so the
+    page does not name them."""
+    base = Path(report_dir).resolve()
+    shown = []
+    for p in paths:
+        full = Path(p).resolve()
+        if full.is_relative_to(base):
+            rel = full.relative_to(base).as_posix()
+            shown.append(f"`{rel}/`" if full.is_dir() else f"`{rel}`")
+    if not shown:
+        return ""
+    return "Written beside this page: " + ", ".join(shown) + "."
 
 
 def input_vintage(data_file: Path) -> dict[str, str]:

@@ -14,8 +14,9 @@ from analysis.models import sectors as sec
 from analysis.report import fmt, theme
 from analysis.report.figures import add_source, date_axis, display_name, headline, money_axis
 from analysis.report.markup import escape_md
+from analysis.vocab import FLOW_PHRASES
 
-FLOW_WORDS: dict[str, str] = {"exports": "U.S. exports to", "imports": "U.S. imports from"}
+FLOW_WORDS: dict[str, str] = FLOW_PHRASES
 #: The agreement dates marked on the monthly series (when the table reaches them).
 AGREEMENT_EVENTS: tuple[theme.Event, ...] = tuple(
     e for e in theme.EVENTS if e.label in ("KORUS in force", "Revised KORUS in force")
