@@ -33,6 +33,8 @@ from analysis.fileio import atomic_path, remove_stale_temps
 
 MODEL_NB = "notebooks/02_trends.ipynb"
 KOREA = "reports/korea-south"
+#: Where the runs for reports/<slug>/ stage their temporary notebook and figures.
+STAGING = "build/staging"
 TEMP_GLOB = ".*tmp*"
 #: make's own diagnostics (``make: *** [...] Error 2``, ``make[1]: Leaving directory``).
 _MAKE_LINE = re.compile(r"^make(\[\d+\])?: ")
@@ -55,10 +57,11 @@ from repo_copy import make_cmd, make_env, run_make  # noqa: E402
 
 def temp_files(root: Path) -> list[str]:
     """Temporary files (``.<name>...tmp...``) and staging folders (``.<name>.<pid>.staging``,
-    ``.<name>.<pid>.old``) anywhere under the output folders."""
+    ``.<name>.<pid>.old``) anywhere under the output folders and ``build/staging/``, where the
+    notebook runner and the figures stage them (``analysis.fileio.staging_home``)."""
     return sorted(
         p.relative_to(root).as_posix()
-        for d in OUTPUT_DIRS
+        for d in (*OUTPUT_DIRS, STAGING)
         if (root / d).is_dir()
         for pattern in (TEMP_GLOB, ".*.staging", ".*.old")
         for p in (root / d).rglob(pattern)
@@ -505,7 +508,8 @@ def kill_during_model_step(site: Site, sig: signal.Signals, log: Path) -> list[s
             _wait_for(lambda: f"run {MODEL_NB}" in log.read_text(), 300, "the model step")
             _wait_for(
                 lambda: (
-                    any((root / KOREA).glob(".02_trends.*.tmp.ipynb")) or proc.poll() is not None
+                    any((root / STAGING / KOREA).glob(".02_trends.*.tmp.ipynb"))
+                    or proc.poll() is not None
                 ),
                 120,
                 "the model notebook's temporary output",
@@ -703,6 +707,35 @@ def test_remove_stale_temps_removes_only_files_of_dead_writers(tmp_path: Path) -
     assert sorted(removed) == sorted(stale)
     assert all(p.exists() for p in keep) and not any(p.exists() for p in stale)
     assert remove_stale_temps(tmp_path / "missing") == []
+
+
+def test_figures_are_staged_under_build_and_renamed_into_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report folder's figures are staged in ``build/staging/<same path>/`` (and its old
+    figures set aside there), never beside the published folder; outside the repository
+    (or in ``build/``) the stage stays beside its target."""
+    from analysis import config
+    from analysis.fileio import replace_dir, staging_dir
+
+    monkeypatch.setattr(config, "ROOT", tmp_path)
+    monkeypatch.setattr(config, "BUILD_DIR", tmp_path / "build")
+    report = tmp_path / "reports" / "japan"
+    (report / "figures").mkdir(parents=True)
+    (report / "figures" / "old.png").write_bytes(b"old")
+    stage = staging_dir(report / "figures")
+    assert stage.parent == tmp_path / "build" / "staging" / "reports" / "japan"
+    assert stage.name == f".figures.{os.getpid()}.staging"
+    (stage / "new.png").write_bytes(b"new")
+    assert sorted(p.name for p in report.iterdir()) == ["figures"]
+    assert replace_dir(stage, report / "figures") == report / "figures"
+    assert sorted(p.name for p in (report / "figures").iterdir()) == ["new.png"]
+    assert sorted(p.name for p in report.iterdir()) == ["figures"]
+    assert list(stage.parent.iterdir()) == []
+    scratch = staging_dir(tmp_path / "build" / "interactive" / "japan" / "figures")
+    assert scratch.parent == tmp_path / "build" / "interactive" / "japan"
+    monkeypatch.setattr(config, "ROOT", tmp_path / "elsewhere")
+    assert staging_dir(report / "figures").parent == report
 
 
 def test_remove_stale_temps_removes_staging_folders_of_dead_writers(tmp_path: Path) -> None:
