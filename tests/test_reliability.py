@@ -611,6 +611,54 @@ def test_killed_model_step_leaves_nothing_half_built(good: Site, tmp_path: Path)
     assert not problems, "\n".join(problems)
 
 
+# ---- a partner that cannot be built does not block the others ------------------------------
+
+
+def _params(code: str, breaks: list[str]) -> str:
+    return json.dumps(
+        {
+            "breaks": breaks,
+            "end": "",
+            "forecast_model": "sarimax",
+            "partner": code,
+            "start": "2000-01",
+            "train_end": "",
+        }
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_partner_that_cannot_be_built_does_not_block_the_others(good: Site) -> None:
+    """North Korea and Gaza (no complete year of product data) get both pages. A partner whose
+    model cannot run (here: a break after its data, planted in its params.json) does not stop
+    ``make all``: every other page is built, each page not built is listed on one line, make
+    exits non-zero, and the next ``make all`` retries only it."""
+    root = good.root
+    for code in ("5790", "5082"):
+        run_make(root, "report", f"PARTNER={code}", env=good.env)
+    for slug in ("korea-north", "gaza-strip-admin-by-israel"):
+        page = (root / "reports" / slug / "sectors.html").read_text(encoding="utf-8")
+        assert page.count("No complete year of product data for U.S. imports from") == 1
+        assert (root / "reports" / slug / "trends.html").is_file()
+    japan = root / "reports" / "japan" / "params.json"
+    japan.parent.mkdir(exist_ok=True)
+    japan.write_text(_params("5880", ["2030-01"]), encoding="utf-8")
+    failed = run_make(root, "all", env=good.env, check=False)
+    assert failed.returncode != 0
+    listed = [ln for ln in failed.stderr.splitlines() if ln.startswith("not built: ")]
+    assert listed == [
+        "not built: reports/japan/trends.html (its error is above; the next make all retries it)"
+    ]
+    assert (root / "reports" / "japan" / "sectors.html").is_file()  # built all the same
+    index = (root / "reports" / "index.html").read_text(encoding="utf-8")
+    assert 'href="korea-north/trends.html"' in index
+    again = run_make(root, "all", env=good.env, check=False)
+    assert again.returncode != 0
+    assert recipe_lines(again) == [f"run {MODEL_NB} -> reports/japan/02_trends.ipynb"]
+    assert [ln for ln in again.stderr.splitlines() if ln.startswith("not built: ")] == listed
+
+
 # ---- 6. determinism -----------------------------------------------------------------------
 
 #: Executed notebooks record papermill's start/end times and durations: not compared.
