@@ -1,15 +1,15 @@
 """Atomic file output: write to a temporary file beside the target, then rename.
 
-Larger staged outputs (an executed notebook, a folder of figures) are staged outside the
-published folders, under ``build/staging/`` at the same relative path (:func:`staging_home`),
-so that a killed run leaves nothing of them in ``reports/``; the rename into place stays atomic
-(same filesystem, checked).
-
 A reader (or ``make``) therefore sees either the old complete file or the new complete
 file, never a half-written one, even if the process is killed mid-write. A writer killed
 mid-write (SIGKILL, or a kernel whose parent died) leaves its hidden temporary file behind;
 temporary names carry the writer's pid so that :func:`remove_stale_temps` can tell such
 leftovers from the files of writers still running.
+
+Larger staged outputs (an executed notebook, a folder of figures) are staged outside the
+published folders, under ``build/staging/`` at the same relative path (:func:`staging_home`),
+so that a killed run leaves nothing of them in ``reports/``; the rename into place stays atomic
+(same filesystem, checked).
 """
 
 from __future__ import annotations
