@@ -32,7 +32,7 @@ from analysis import cli, config
 from analysis.clean import census
 from analysis.errors import DataError
 from analysis.fileio import write_atomic, write_json_atomic
-from analysis.partners import PARTNER_COLUMNS, slugify
+from analysis.partners import PARTNER_COLUMNS, RESERVED_SLUGS, slugify
 from analysis.sources import census as census_source
 from analysis.sources import fetch
 
@@ -99,6 +99,8 @@ def unique_slugs(partners: pd.DataFrame) -> list[str]:
     When names collide (Census has two "Israel", "Serbia", "Sudan", "Ethiopia" codes), the
     partner with the latest data (then more months with trade, then the lower code) keeps
     the plain slug and the others get ``-<code>`` appended: ``israel``, ``israel-5080``.
+    A slug the site itself uses (:data:`analysis.partners.RESERVED_SLUGS`: ``korus``,
+    ``vintages``, ...) is never given: such a partner gets ``-<code>`` too (``korus-5800``).
     """
     base = [slugify(n) for n in partners["partner"]]
     order = sorted(
@@ -111,7 +113,7 @@ def unique_slugs(partners: pd.DataFrame) -> list[str]:
         ),
     )
     slugs = [""] * len(partners)
-    taken: set[str] = set()
+    taken: set[str] = set(RESERVED_SLUGS)
     for i in order:
         slug = base[i]
         if slug in taken:

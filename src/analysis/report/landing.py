@@ -691,7 +691,9 @@ def build_index(
     data_sha = current_data_sha(meta_path)
     for path in sorted(reports_dir.glob("*/results.json")):
         data = _read_results(path)
-        data.setdefault("slug", path.parent.name)
+        # The folder the report was read from is its slug, whatever results.json says: every
+        # link of the page goes by this one name (``israel-5080``, not ``israel``).
+        data["slug"] = path.parent.name
         data["_stale"] = stale_reason(data, data_sha, path.parent / "params.json")
         partners.append(data)
     text = render_index(

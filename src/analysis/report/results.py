@@ -390,7 +390,8 @@ def write_outputs(
     folder from :func:`analysis.fileio.staging_dir` holding this run's figures) that folder then
     replaces ``out_dir/figures``, so a run that stops early leaves the last good figures in
     place and stale figures of an earlier run (e.g. of a model now skipped) do not linger.
-    ``results.json`` is written last. With ``monthly`` (the partner's monthly NSA series) the
+    ``results.json`` is written last, its ``slug`` set to the name of ``out_dir`` (the folder
+    it is written to, which is how every page links to it). With ``monthly`` (the partner's monthly NSA series) the
     report also gets ``out_dir/monthly.csv``: ``date, exports, imports, balance`` and their
     adjusted series, for readers who want to reuse the numbers. Returns the paths written."""
     out_dir, sa_path = Path(out_dir), Path(sa_path)
@@ -426,7 +427,7 @@ def write_outputs(
         )
     if figures_stage is not None:
         paths.append(replace_dir(figures_stage, out_dir / "figures"))
-    paths.append(write_json_atomic(out_dir / "results.json", results))
+    paths.append(write_json_atomic(out_dir / "results.json", {**results, "slug": out_dir.name}))
     return paths
 
 

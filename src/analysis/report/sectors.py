@@ -62,6 +62,19 @@ def coverage_text(cov: sec.Coverage, partner: str) -> str:
     return text
 
 
+def no_complete_year_line(cov: sec.Coverage, partner: str, flow: str) -> str | None:
+    """One line when the product table holds no complete calendar year of ``flow`` for the
+    partner (North Korea: 2024-05 to 2024-12), so that there is no composition to show; None
+    when it holds one."""
+    if cov.complete_years.get(flow):
+        return None
+    return (
+        f"No complete year of product data for {FLOW_WORDS[flow]} "
+        f"{escape_md(display_name(partner))} ({cov.first} to {cov.last}): the composition by HS "
+        "section needs all twelve months of a year."
+    )
+
+
 # ---- tables ----------------------------------------------------------------------------------
 
 
