@@ -18,12 +18,25 @@ FORECAST ?= sarimax
 PYTHON  ?= python3
 comma   := ,
 # Parameters reach Python as data: exported into every recipe's environment, never pasted
-# into shell text, so a quote in a partner's name ("Cote d'Ivoire") is just a character.
-export ANALYSIS_PARTNER  = $(PARTNER)
-export ANALYSIS_START    = $(START)
-export ANALYSIS_END      = $(END)
-export ANALYSIS_BREAKS   = $(BREAKS)
-export ANALYSIS_FORECAST = $(FORECAST)
+# into shell text, so a quote in a partner's name ("Cote d'Ivoire") is just a character. Nor
+# does make expand them: each is fixed to its literal text ($(value ...), a simple variable),
+# so `$(shell ...)` in a parameter is never run and `Cura$cao` keeps its `$`. (A command-line
+# variable is exported to every recipe, expanded each time, unless it is made simple here.)
+PARAMETERS := PARTNER START END BREAKS FORECAST SLUG NOT_BUILT
+$(foreach p,$(PARAMETERS),$(eval override $(p) := $$(value $(p))))
+export PARTNER START END BREAKS FORECAST
+export ANALYSIS_PARTNER  := $(PARTNER)
+export ANALYSIS_START    := $(START)
+export ANALYSIS_END      := $(END)
+export ANALYSIS_BREAKS   := $(BREAKS)
+export ANALYSIS_FORECAST := $(FORECAST)
+# SLUG names a report folder in targets (reports/$(SLUG)/...), which recipes use as file names:
+# only lower-case letters, digits and hyphens, as analysis.partners makes them.
+_SLUG_CHARS := a b c d e f g h i j k l m n o p q r s t u v w x y z 0 1 2 3 4 5 6 7 8 9 -
+_strip_chars = $(if $(2),$(call _strip_chars,$(subst $(firstword $(2)),,$(1)),$(wordlist 2,99,$(2))),$(1))
+ifneq ($(strip $(call _strip_chars,$(SLUG),$(_SLUG_CHARS)))$(filter-out 0 1,$(words $(SLUG))),)
+$(error SLUG=$(SLUG): a report folder is lower-case letters, digits and hyphens (korea-south))
+endif
 
 # ---- environment ---------------------------------------------------------------------------
 VENV      ?= .venv
@@ -105,17 +118,32 @@ help: ## List the targets (this text)
 	@printf '  Parameters: PARTNER=%s START=%s END=%s BREAKS=%s FORECAST=%s (sarimax|ets)\n' \
 	  "$$ANALYSIS_PARTNER" "$$ANALYSIS_START" "$$ANALYSIS_END" "$$ANALYSIS_BREAKS" "$$ANALYSIS_FORECAST"
 
+# A page that cannot be built (a partner whose data a model cannot take) does not stop the
+# others: the pages are made with -k, the landing page after them, and then each page still
+# not up to date is listed on one line and make exits non-zero. It has no up-to-date target,
+# so the next `make all` retries it (and only it).
 all: $(PROCESSED) $(PRODUCTS) $(REVISIONS) reports/data-quality.html ## Everything: environment, data, cleaning, models, figures, HTML report
-	@$(MAKE) --no-print-directory context-pages
-	@$(MAKE) --no-print-directory report
-	@$(MAKE) --no-print-directory partner-pages
-	@$(MAKE) --no-print-directory reports/index.html
+	@failed=; \
+	$(MAKE) --no-print-directory -k context-pages || failed="$$failed context"; \
+	$(MAKE) --no-print-directory -k report || failed="$$failed partner"; \
+	$(MAKE) --no-print-directory -k partner-pages || failed="$$failed partner"; \
+	$(MAKE) --no-print-directory reports/index.html || failed="$$failed index"; \
+	if [ -n "$$failed" ]; then $(MAKE) --no-print-directory not-built "NOT_BUILT=$$failed"; exit 1; fi
+
+# One line per page of the groups in NOT_BUILT (default: all) that make finds not up to date.
+PAGES_context = $(CONTEXT_PAGES)
+PAGES_partner = $(foreach s,$(REPORT_SLUGS),reports/$(s)/trends.html reports/$(s)/sectors.html)
+PAGES_index = reports/index.html
+not-built:
+	@for page in $(foreach g,$(sort $(or $(NOT_BUILT),context partner index)),$(PAGES_$(g))); do \
+	  $(MAKE) --no-print-directory -q "$$page" 2>/dev/null || echo "not built: $$page (its error is above; the next make all retries it)" >&2; \
+	done
 
 # Every partner report on disk follows the data: a new Census month rebuilds them all. (The
 # landing page is made by a later make, whose wildcards see the pages made here.)
 partner-pages: $(foreach s,$(REPORT_SLUGS),reports/$(s)/trends.html reports/$(s)/sectors.html)
 
-.PHONY: products products-api revisions help all all-partners venv data report partner-pages context context-pages publish test test-fast lab clean distclean lint bench bench-tests
+.PHONY: products products-api revisions help all all-partners not-built venv data report partner-pages context context-pages publish test test-fast lab clean distclean lint bench bench-tests
 
 # ---- environment ---------------------------------------------------------------------------
 $(ENV_STAMP): pyproject.toml
@@ -163,7 +191,14 @@ $(PRODUCTS) &: $(call STAMP,$(RAW_HS2)) $(DEPS_products) | $(RAW_HS2) $(ENV_STAM
 	@if [ -f $(RAW_HS2) ]; then $(PY) -m analysis.clean.products --raw $(RAW_HS2) --out-dir data/processed; \
 	else echo "note: no product data: the sectors pages need the Census API extract (ANALYSIS_DATA_MIRROR) or CENSUS_API_KEY with make products-api"; fi
 
-products-api: | $(ENV_STAMP) ## Product table from the live Census API (needs CENSUS_API_KEY)
+# The API client's settings reach it as data, never expanded by make (fixed to their literal
+# text first): REFRESH=1 asks the API again instead of using the cache; CENSUS_API_BASE_URL
+# sets the address (CENSUS_API_DEADLINE and CENSUS_API_MAX_BYTES, from the environment, the bounds).
+override REFRESH := $(value REFRESH)
+override CENSUS_API_BASE_URL := $(value CENSUS_API_BASE_URL)
+products-api: export ANALYSIS_REFRESH := $(REFRESH)
+products-api: export CENSUS_API_BASE_URL := $(CENSUS_API_BASE_URL)
+products-api: | $(ENV_STAMP) ## Product table from the live Census API (needs CENSUS_API_KEY; REFRESH=1)
 	$(PY) -m analysis.clean.products --source api --level HS2 --level HS4 --level HS6 --out-dir data/processed
 
 revisions: $(REVISIONS) ## Revisions between vintages of the Census data: data/processed/revisions.csv
@@ -184,17 +219,23 @@ $(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) $(call STAMP,$(RAW_
 # partner table exists; an unknown partner stops here with the closest names.
 report: $(PROCESSED) ## Models, figures and HTML for PARTNER (code or name; default 5800)
 	@slug=$$($(PY) -m analysis.partners slug) && \
-	$(PY) -m analysis.params reports/$$slug/params.json && \
-	$(MAKE) --no-print-directory reports/$$slug/trends.html reports/$$slug/sectors.html reports/index.html SLUG=$$slug
+	$(PY) -m analysis.params "reports/$$slug/params.json" && \
+	$(MAKE) --no-print-directory "reports/$$slug/trends.html" "reports/$$slug/sectors.html" reports/index.html "SLUG=$$slug"
 
 # Default parameters for a partner whose report has none yet (used by all-partners).
 reports/%/params.json: export ANALYSIS_PARTNER = $*
 reports/%/params.json: | $(PROCESSED)
 	$(PY) -m analysis.params $@
 
+# (The slugs come from analysis.partners, made of letters, digits and hyphens; a partner that
+# cannot be built does not stop the others, as in `make all`.)
 all-partners: $(PROCESSED) ## Reports for every country with data around the first break (use -j N)
-	@$(MAKE) --no-print-directory $$($(PY) -m analysis.partners list) \
-	  | sed 's|.*|reports/&/trends.html|') reports/index.html
+	@pages=$$($(PY) -m analysis.partners list | sed 's|.*|reports/&/trends.html reports/&/sectors.html|') && \
+	failed=0 && { $(MAKE) --no-print-directory -k $$pages || failed=1; } && \
+	$(MAKE) --no-print-directory reports/index.html && \
+	if [ "$$failed" = 1 ]; then for page in $$pages; do \
+	  $(MAKE) --no-print-directory -q "$$page" 2>/dev/null || echo "not built: $$page (its error is above)" >&2; \
+	done; exit 1; fi
 
 reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) notebooks/02_trends.ipynb $(DEPS_02_trends) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/02_trends.ipynb reports/$*/02_trends.ipynb -f reports/$*/params.json \
@@ -209,12 +250,17 @@ context: $(PROCESSED) ## KORUS context pages: comparison partners, Korea macro, 
 	@$(MAKE) --no-print-directory context-pages
 	@$(MAKE) --no-print-directory reports/index.html
 
-context-pages: reports/korus/partners.html reports/korus/claims.html reports/claims.csv reports/korus/evaluation.html \
+CONTEXT_PAGES := reports/korus/partners.html reports/korus/claims.html reports/claims.csv reports/korus/evaluation.html \
     reports/vintages.html
+context-pages: $(CONTEXT_PAGES)
 
 reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) $(call STAMP,$(RAW_WDI)) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
+
+# the documented revision sizes behind the 'within revision' verdict (with sources)
+REVISION_TOLERANCES := data/external/revision_tolerances.csv
+reports/korus/04_claims.ipynb reports/claims.csv: $(REVISION_TOLERANCES)
 
 reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(DEPS_04_claims) $(wildcard $(PRODUCTS)) \
     $(foreach f,$(RAW_WDI) $(RAW_OPTIONAL),$(call STAMP,$(f))) | $(RAW_OPTIONAL) $(ENV_STAMP) $(CACHE)
@@ -225,6 +271,9 @@ reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CL
 # KORUS among all U.S. FTAs, the synthetic control, and the size of the trend tests (from the
 # size simulation, benchmarks/size.json, which benchmarks/size_sim.py writes: 5,000 draws a flow).
 FTAS := data/external/us_ftas.csv
+# the synthetic control's donor-pool rule (micro-states, territories, entrepôts; with sources)
+DONOR_RULE := data/external/donor_exclusions.csv
+reports/korus/05_evaluation.ipynb reports/korus/evaluation.json: $(DONOR_RULE)
 reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) $(FTAS) $(wildcard benchmarks/size.json) notebooks/05_evaluation.ipynb \
     $(DEPS_05_evaluation) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/05_evaluation.ipynb reports/korus/05_evaluation.ipynb -r out_dir reports/korus \

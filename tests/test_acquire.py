@@ -9,6 +9,7 @@ paths (ROOT, RAW_DIR, VINTAGE_LOG, SOURCES_MANIFEST) are redirected, so the real
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -403,6 +404,31 @@ def test_download_unknown_host_is_not_retried(
     with pytest.raises(SourceUnavailable, match="gaierror: .*resolver says no"):
         download.download("https://example.invalid/x", tmp_path / "x", retries=2, backoff=0)
     assert len(seen) == calls
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("error", "calls"),
+    [
+        (http.client.BadStatusLine("HTTP/1.1 2OO bad"), 1),
+        (http.client.LineTooLong("header line"), 1),
+        (http.client.IncompleteRead(b"abc", 10), 3),
+        (http.client.RemoteDisconnected("closed"), 3),
+    ],
+)
+def test_download_retries_what_the_shared_policy_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception, calls: int
+) -> None:
+    seen = []
+
+    def fail(request, timeout):
+        seen.append(request.full_url)
+        raise error
+
+    monkeypatch.setattr(download.urllib.request, "urlopen", fail)
+    with pytest.raises(SourceUnavailable, match=type(error).__name__) as err:
+        download.download("https://example.invalid/x", tmp_path / "x", retries=2, backoff=0)
+    assert len(seen) == calls and "\n" not in str(err.value)
     assert leftovers(tmp_path) == []
 
 
@@ -808,3 +834,56 @@ def test_mirror_lacking_the_file_and_no_network_names_both_places(
     assert f"{empty} has no census/country.xlsx" in err
     assert "cannot download http://127.0.0.1:" in err and "/country.xlsx" in err
     assert leftovers(raw) == []
+
+
+# ---- a symbolic link in data/raw ------------------------------------------------------------
+
+
+@pytest.fixture
+def linked(
+    raw: Path, census_bytes: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    """``data/raw/country.xlsx`` -> a writable file outside the repository (someone's copy)."""
+    outside = tmp_path_factory.mktemp("elsewhere") / "country.xlsx"
+    outside.write_bytes(census_bytes)
+    outside.chmod(0o664)
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / "country.xlsx").symlink_to(outside)
+    return raw / "country.xlsx", outside
+
+
+@pytest.mark.parametrize("pinned", [True, False])
+def test_a_symlink_in_raw_is_verified_but_its_target_is_left_untouched(
+    linked: tuple[Path, Path],
+    census_bytes: bytes,
+    capsys: pytest.CaptureFixture[str],
+    pinned: bool,
+) -> None:
+    """``acquire census`` used to chmod the file outside the repository read-only and name
+    it by its absolute path; the link is now checked like any raw file and left as it is."""
+    link, outside = linked
+    write_manifest(
+        config.SOURCES_MANIFEST,
+        census_known=[census_bytes] if pinned else [],
+        url=closed_port_url(),
+    )
+    assert acquire.main(["census"]) == 0
+    assert mode(outside) == 0o664 and link.is_symlink()
+    err = capsys.readouterr().err
+    assert str(outside.parent) not in err and "data/raw/country.xlsx" in err
+    if pinned:
+        assert "census: data/raw/country.xlsx present (a symbolic link, left as it is)" in err
+    assert acquire.main(["--verify", "census"]) == 0
+    assert str(outside.parent) not in capsys.readouterr().err
+
+
+def test_a_symlink_in_raw_is_verified_by_its_readers(linked: tuple[Path, Path]) -> None:
+    """A link is a project raw file: its reader verifies the content it points to."""
+    link, outside = linked
+    write_manifest(config.SOURCES_MANIFEST, url=closed_port_url())  # nothing pinned or logged
+    assert fetch.is_project_raw(link)
+    with pytest.raises(ChecksumMismatch) as err, fetch.checked_use("census", link):
+        pass
+    assert str(err.value).startswith("data/raw/country.xlsx: ")
+    assert source_manifest.show(link) == "data/raw/country.xlsx"
+    assert mode(outside) == 0o664

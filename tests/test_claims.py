@@ -260,6 +260,7 @@ def test_census_rank_and_pct_change(ctx: cl.ClaimsContext) -> None:
     pct = run(ctx, "census_pct_change(partner=5800, flow=exports, base=2011, year=2013)")
     assert pct.value == pytest.approx(100 * (108 / 132 - 1))
     assert "2012 +9.09 %" in pct.detail
+    assert "2013 \u221218.18 %" in pct.detail  # a true minus: the note is shown on the page
 
 
 def test_wdi_computations(ctx: cl.ClaimsContext) -> None:
@@ -383,11 +384,16 @@ def test_evaluate_and_write(tmp_path: Path, ctx: cl.ClaimsContext) -> None:
     cl.write_results(res, out)
     assert out.read_bytes() == first  # deterministic
     text = first.decode()
-    assert text.splitlines()[0] == "id,claim,stated,computed,unit,verdict,basis,note"
+    assert text.splitlines()[0] == "id,claim,stated,computed,unit,verdict,basis,note,verdict_range"
     assert "\r" not in text and ",0.168," in text
     back = pd.read_csv(out)
     assert list(back["verdict"]) == ["contradicted", "supported", "not_checkable"]
-    assert view.verdict_counts(res) == {"supported": 1, "contradicted": 1, "not_checkable": 1}
+    assert view.verdict_counts(res) == {
+        "supported": 1,
+        "contradicted": 1,
+        "within_revision": 0,
+        "not_checkable": 1,
+    }
     html = view.style_results(res).to_html()
     for colour in ("#1b7837", "#c51b7d", "#bdbdbd"):
         assert colour in html
@@ -477,8 +483,13 @@ def test_real_other_verdicts(real_results) -> None:
     assert r["steel_quota_70pct"] == "supported"
     assert r["steel_drop_2018"] == "supported"
     assert r["exports_decline_after_2011"] == "supported"
-    assert r["gdp_growth_2018"] == "contradicted"  # revised: WDI now has 2.9 %
-    assert r["trade_gdp_2018"] == "contradicted"  # WDI: just under 80 %
+    # revised: WDI now has 2.9 %, within the documented revision of 0.2 points (plus rounding)
+    assert r["gdp_growth_2018"] == "within_revision"
+    assert r["gdp_growth_2018_slowest"] == "within_revision"  # 2015 2.81 vs 2018 2.91
+    assert r["trade_gdp_2018"] == "within_revision"  # WDI: just under 80 %
+    ranges = results.set_index("id")["verdict_range"]
+    assert ranges["exports_decline_after_2011"].startswith("depends on the end year")
+    assert "contradicted for 2014 (+2.73), 2015 (+0.05)" in ranges["exports_decline_after_2011"]
     for cid in ("autos_share_2018", "ag_exports_2018", "us_china_share"):
         assert r[cid] == "not_checkable"
     notes = results.set_index("id")["note"]
@@ -513,8 +524,8 @@ def test_summary_sentence_counts_data_checks_apart() -> None:
     )
     text = view.summary_sentence(res)
     assert text.startswith(
-        "Of 5 claims, 2 can be checked against official data: **1 supported**, "
-        "**1 contradicted** and **0 not checkable**"
+        "Of 5 claims, 2 concern official data and 2 of those can be checked: **1 supported**, "
+        "**1 contradicted**; **0 not checkable**"
     )
     assert "1 only recompute the report's own arithmetic (1 agree)" in text
     assert "1 state numbers that none of the project's sources holds" in text
@@ -631,3 +642,167 @@ def test_committed_product_claims_and_basis() -> None:
     assert results.loc["aluminum_us_exports_2018", "verdict"] == "contradicted"  # 24 != 375
     assert results.loc["autos_majority_of_deficit", "verdict"] == "contradicted"  # 28 of 80: 35 %
     assert results.loc["steel_value_drop_2018", "computed"] == pytest.approx(-20.0)
+
+
+# ---- claims within revisions, and verdicts that depend on the end year --------------------------
+
+
+@pytest.mark.parametrize(
+    ("stated", "computed", "rounding", "comparison", "band", "expected"),
+    [
+        # GDP growth: 2.7 stated, 2.907 now, revisions of 0.2 points: within revision
+        (2.7, 2.907, 0.1, "eq", (2.707, 3.107), "within_revision"),
+        # the same gap with a revision size of 0.1 points: still contradicted
+        (2.7, 2.907, 0.1, "eq", (2.807, 3.007), "contradicted"),
+        # "more than 80 %": 78.99 now, 6.6 % relative revisions reach 84.2
+        (80, 78.99, 1, "gt", (73.78, 84.20), "within_revision"),
+        (80, 78.99, 1, "gt", (78.0, 79.99), "contradicted"),
+        # a rank: 2 now, 1 within revision
+        (1, 2, 1, "eq", (1.0, 2.0), "within_revision"),
+        (1, 3, 1, "eq", (2.0, 3.0), "contradicted"),
+        (0, 0.5, 0.1, "lt", (-0.1, 1.1), "within_revision"),
+        (40, 47.0, 1, "approx", (43.0, 51.0), "within_revision"),
+        # a supported claim stays supported whatever the band
+        (13.2, 13.2, 0.1, "eq", (10.0, 16.0), "supported"),
+        (13.2, None, 0.1, "eq", (10.0, 16.0), "not_checkable"),
+    ],
+)
+def test_verdict_within_revision(stated, computed, rounding, comparison, band, expected) -> None:
+    assert cl.verdict(stated, computed, rounding, comparison, band) == expected
+    # without a band the old rule holds: contradicted
+    if expected == "within_revision":
+        assert cl.verdict(stated, computed, rounding, comparison) == "contradicted"
+
+
+def write_tolerances(path: Path, rows: list[str]) -> Path:
+    path.write_text("indicator,kind,tolerance,unit,source,note\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_tolerances_are_read_from_a_file_with_sources(tmp_path: Path) -> None:
+    real = cl.load_revision_tolerances(cl.REVISION_TOLERANCES)
+    gdp = real["NY.GDP.MKTP.KD.ZG"]
+    assert (gdp.kind, gdp.tolerance) == ("absolute", 0.2) and "Bank of Korea" in gdp.source
+    assert real["NE.TRD.GNFS.ZS"].band(100.0) == pytest.approx((93.4, 106.6))
+    for row, message in (
+        ("X,absolute,0.2,pp,", "no source"),
+        ("X,sideways,0.2,pp,s", "absolute or relative"),
+        ("X,relative,1.5,share,s", "positive"),
+        ("X,absolute,abc,pp,s", "not a number"),
+    ):
+        with pytest.raises(DataError, match=message):
+            cl.load_revision_tolerances(write_tolerances(tmp_path / "t.csv", [row + ",n"]))
+    with pytest.raises(DataError, match="repeated"):
+        cl.load_revision_tolerances(
+            write_tolerances(tmp_path / "t.csv", ["X,absolute,1,pp,s,n", "X,absolute,2,pp,s,n"])
+        )
+
+
+def test_planted_revision_gap_is_within_revision_and_not_counted_as_contradicted(
+    tmp_path: Path, trade: pd.DataFrame
+) -> None:
+    wdi = synthetic_wdi()
+    wdi.loc[(wdi["indicator_code"] == "NY.GDP.MKTP.KD.ZG") & (wdi["year"] == 2018), "value"] = 2.907
+    wdi.loc[(wdi["indicator_code"] == "NE.TRD.GNFS.ZS"), "value"] = 78.99
+    rows = [
+        {**GOOD_ROW, "id": "growth", "source": "wdi", "stated": "2.7",
+         "computation": "wdi_value(indicator=NY.GDP.MKTP.KD.ZG, year=2018)"},
+        {**GOOD_ROW, "id": "slowest", "source": "wdi", "stated": "1", "rounding": "1",
+         "computation": "wdi_rank(indicator=NY.GDP.MKTP.KD.ZG, year=2018, start=2013, end=2018)"},
+        {**GOOD_ROW, "id": "trade", "source": "wdi", "stated": "80", "rounding": "1",
+         "comparison": "gt", "computation": "wdi_value(indicator=NE.TRD.GNFS.ZS, year=2018)"},
+        {**GOOD_ROW, "id": "far", "source": "wdi", "stated": "2.0",
+         "computation": "wdi_value(indicator=NY.GDP.MKTP.KD.ZG, year=2018)"},
+    ]  # fmt: skip
+    claims = cl.load_claims(write_claims(tmp_path / "claims.csv", rows))
+    tol = cl.load_revision_tolerances(
+        write_tolerances(
+            tmp_path / "tol.csv",
+            ["NY.GDP.MKTP.KD.ZG,absolute,0.2,percentage points,BoK,n",
+             "NE.TRD.GNFS.ZS,relative,0.066,share,BoK benchmark,n"],
+        )
+    )  # fmt: skip
+    res = cl.evaluate(claims, cl.ClaimsContext(trade=trade, wdi=wdi, tolerances=tol))
+    got = dict(zip(res["id"], res["verdict"], strict=True))
+    # growth 2.907 vs 2.7: 0.157 beyond the rounding, inside 0.2; 2018 (2.907) is second
+    # lowest of 2013-2018 after 2015 (2.8), 0.107 apart: rank 1 within revision; 78.99 * 1.066
+    # > 80; 2.0 is 0.857 beyond: contradicted
+    assert got == {
+        "growth": "within_revision",
+        "slowest": "within_revision",
+        "trade": "within_revision",
+        "far": "contradicted",
+    }
+    note = res.set_index("id").loc["growth", "note"]
+    assert "±0.20 percentage points (BoK)" in note and "from 2.71 to 3.11" in note
+    counts = view.verdict_counts(res.assign(basis="data"))
+    assert counts["contradicted"] == 1 and counts["within_revision"] == 3
+    text = view.summary_sentence(res.assign(basis="data"))
+    assert "**1 contradicted**, **3 within revision**" in text
+    # without tolerances, the old verdicts
+    old = cl.evaluate(claims, cl.ClaimsContext(trade=trade, wdi=wdi))
+    assert set(old["verdict"]) == {"contradicted"}
+
+
+def test_landing_counts_within_revision_apart(tmp_path: Path) -> None:
+    from analysis.report import landing
+
+    path = tmp_path / "claims.csv"
+    path.write_text(
+        "id,claim,stated,computed,unit,verdict,basis,note,verdict_range\n"
+        "a,x,1,1,u,supported,data,,\nb,x,1,2,u,within_revision,data,,\n"
+        "c,x,1,2,u,within_revision,data,,\nd,x,1,5,u,contradicted,data,,\n"
+    )
+    counts = landing.claims_summary(path)["data"]
+    assert counts["contradicted"] == 1 and counts["within_revision"] == 2
+    assert counts["supported"] == 1
+    html = landing._claims_block(tmp_path)
+    assert (
+        'data-verdict="contradicted" style="background:#c51b7d;color:#ffffff">1 contradicted'
+        in html
+    )
+    assert (
+        'data-verdict="within_revision" style="background:#fdb863;color:#111111">'
+        "2 within revision" in html
+    )
+
+
+def test_end_year_range_is_shown_when_the_verdict_depends_on_it(ctx: cl.ClaimsContext) -> None:
+    # exports 132, 144, 108 (2011..2013): +9.09 % to 2012, -18.18 % to 2013
+    got = run(
+        ctx, "census_pct_change(partner=5800, flow=exports, base=2011, year=2013, ends=2012+2013)"
+    )
+    assert got.value == pytest.approx(-18.1818, abs=1e-3)
+    assert [k for k, _ in got.alternatives] == ["2012", "2013"]
+    text = cl.verdict_range(0, 0.1, "lt", got.alternatives)
+    assert (
+        text
+        == "depends on the end year: contradicted for 2012 (+9.09); supported for 2013 (−18.18)"
+    )
+    same = cl.verdict_range(0, 0.1, "lt", (("2013", -18.18), ("2014", -1.0)))
+    assert same.startswith("supported for every end year")
+    assert cl.verdict_range(0, 0.1, "lt", ()) == ""
+    # without ends: no alternatives (the old behaviour)
+    plain = run(ctx, "census_pct_change(partner=5800, flow=exports, base=2011, year=2013)")
+    assert plain.alternatives == ()
+    with pytest.raises(ParameterError):
+        run(ctx, "census_pct_change(partner=5800, flow=exports, base=2011, year=2013, ends=20x3)")
+
+
+def test_discrepancy_lines_list_contradicted_then_within_revision() -> None:
+    res = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "stated": [2.7, 80.0, 1.0],
+            "computed": [2.9074, 78.9889, 1.0],
+            "unit": ["%", "%", "rank"],
+            "verdict": ["within_revision", "contradicted", "supported"],
+            "note": ["Revised.", "Under 80.", ""],
+        }
+    )
+    text = view.discrepancy_lines(res)
+    assert text.splitlines() == [
+        "- **b** (contradicted): stated 80 %, computed 78.99. Under 80.",
+        "- **a** (within revision): stated 2.7 %, computed 2.907. Revised.",
+    ]
+    assert "No claim is contradicted" in view.discrepancy_lines(res.iloc[[2]])

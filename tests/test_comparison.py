@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from page_checks import text_violations
 
 from analysis import config
 from analysis.clean.series import load_trade
@@ -383,15 +385,20 @@ def test_flow_sentence_reads_the_numbers() -> None:
     )
     table = pd.DataFrame({"k": [-3, -2, -1, 0], "coef": [0.04, -0.01, 0.0, 0.05]})
     study = cmp.EventStudy(table, 1.0, 2, 0.0123, -1, "driscoll-kraay")
+    tiny = cmp.EventStudy(table, 1.0, 2, 3.5e-14, -1, "driscoll-kraay")
+    assert "joint test p < 0.001," in did_reading.flow_sentence(
+        "x", rows, "exports", tiny, placebo(0.1, [0.2, -0.3, 0.05])
+    )
     text = did_reading.flow_sentence(
         "U.S. exports to Korea", rows, "exports", study, placebo(0.1, [0.2, -0.3, 0.05])
     )
     assert text.startswith(
         "- **U.S. exports to Korea.** Baseline DiD +0.050 log points (+5.1 %; 95 % DK interval "
-        "-0.050 to +0.150); with partner-specific linear trends -0.020 log points"
+        "\u22120.050 to +0.150); with partner-specific linear trends \u22120.020 log points"
     )
     assert "between +0.010 and +0.070" in text
-    assert "leads range from -0.010 to +0.040 (Driscoll-Kraay joint test p = 0.012," in text
+    assert "leads range from \u22120.010 to +0.040 (Driscoll-Kraay joint test p = 0.012," in text
+    assert text_violations(text) == []  # no hyphen-minus before a digit
     assert "the 36-month shift at 2012-03 is +0.100, and 67 % of the 3 placebo months" in text
     assert (
         "median placebo shift is +0.050 and 33 % of them are negative, so the gap was roughly flat"
@@ -471,10 +478,12 @@ def test_context_plots_smoke() -> None:
     )
     assert isinstance(fig, Figure)
     pl = cmp.placebo_in_time(synthetic_panel(0.1), BREAK, window=24)
-    assert isinstance(
-        cp.plot_placebo({"U.S. exports to": pl}, partner="Korea, South", data_through="2017-12"),
-        Figure,
-    )
+    fig = cp.plot_placebo({"U.S. exports to": pl}, partner="Korea, South", data_through="2017-12")
+    assert isinstance(fig, Figure)
+    # numbers in a figure's text through fmt too (the theme puts titles on the left)
+    title = " ".join(fig.axes[0].get_title(loc=where) for where in ("left", "center", "right"))
+    assert "placebo p = " in title and not text_violations(title)
+    assert re.search(r"shift [+\u2212]\d\.\d{3} at", title)
     with pytest.raises(ParameterError):
         cp.plot_index(idx, focus="Japan", base_year=2011, data_through="2012-06")
     import matplotlib.pyplot as plt

@@ -117,7 +117,7 @@ def test_percent_of_log_points() -> None:
 
 def test_event_study_sentence_reports_the_interval_rank_and_pre_trends() -> None:
     text = ev.event_study_sentence(_es(), "exports")
-    assert "+24.6% on average" in text and "p = 0.440" in text and "not distinguishable" in text
+    assert "+24.6% on average" in text and "p = 0.44" in text and "not distinguishable" in text
     assert "14th of 18 agreements; its interval includes zero" in text
 
 
@@ -155,7 +155,7 @@ def test_no_causal_wording() -> None:
 def test_tables_have_human_headers() -> None:
     agreements = ev.agreements_table(_es(), "exports")
     assert list(agreements.columns) == ["Partner", "In force", "Effect after entry", "95% interval"]
-    assert agreements["Partner"].tolist() == ["Oman", "Korea, South (KORUS)"]
+    assert agreements["Partner"].tolist() == ["Oman", "South Korea (KORUS)"]
     assert ev.weights_table(_sc(), "exports")["Donor"].tolist() == ["Taiwan", "Malaysia"]
     years = ev.event_year_table(_es())
     assert years.columns[0] == "Years since entry" and years.shape == (5, 3)
@@ -195,7 +195,7 @@ def test_donor_floor_table_and_sentence() -> None:
     assert table["Rank"].tolist() == ["74 of 171", "21 of 55"]
     text = ev.floors_sentence(_sc(p_exports=0.38, p_imports=0.24))
     # p over both flows and floors (0.24 to 0.43); exact fits by flow, Korea's included
-    assert "from 0.240 to 0.430" in text
+    assert "from 0.24 to 0.43" in text
     assert "74 (exports) and 74 (imports) units exactly, Korea's included" in text
     no_open = {f: {**v, "donor_floors": v["donor_floors"][1:]} for f, v in _sc().items()}
     assert "exactly" not in ev.floors_sentence(no_open)
@@ -204,9 +204,9 @@ def test_donor_floor_table_and_sentence() -> None:
 
 def test_percent_ticks_on_a_log_point_axis() -> None:
     ticks = ev.pct_ticks(math.log(0.5), math.log(5.0))
-    assert [label for _, label in ticks] == ["-50 %", "0", "+100 %", "+200 %", "+400 %"]
+    assert [label for _, label in ticks] == ["\u221250 %", "0", "+100 %", "+200 %", "+400 %"]
     assert ticks[0][0] == pytest.approx(math.log(0.5)) and ticks[1][0] == 0.0
     positions = [x for x, _ in ticks]
     assert min(np.diff(positions)) >= math.log(10.0) / 7
     wide = [label for _, label in ev.pct_ticks(math.log(0.05), math.log(70.0), most=6)]
-    assert wide == ["-90 %", "0", "+400 %", "+3,000 %"]
+    assert wide == ["\u221290 %", "0", "+400 %", "+3,000 %"]

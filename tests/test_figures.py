@@ -16,7 +16,7 @@ from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from analysis.errors import ParameterError  # noqa: E402
-from analysis.report import figures  # noqa: E402
+from analysis.report import figures, fmt  # noqa: E402
 
 DATA_THROUGH = "2024-06"
 
@@ -107,16 +107,15 @@ def test_events_are_the_story() -> None:
 
 
 def test_number_helpers() -> None:
-    assert figures.fmt_number(-13199.7 / 1000) == "\u221213.2"
-    assert figures.fmt_number(43461.6 / 1000) == "43.5"
+    assert not hasattr(figures, "fmt_number")  # one formatter: analysis.report.fmt
     assert figures.display_name("Korea, South") == "South Korea"
     assert figures.display_name("Japan") == "Japan"
     fig, ax = plt.subplots()
     figures.billions(ax)
-    fmt = ax.yaxis.get_major_formatter()
-    assert fmt(12500, 0) == "12.5"
-    assert fmt(-3000, 0) == "\u22123"
-    assert fmt(250, 0) == "0.25"
+    axis_fmt = ax.yaxis.get_major_formatter()
+    assert axis_fmt(12500, 0) == "12.5"
+    assert axis_fmt(-3000, 0) == "\u22123"
+    assert axis_fmt(250, 0) == "0.25"
 
 
 def test_monthly_trade(monthly: pd.DataFrame, sa: pd.DataFrame) -> None:
@@ -168,7 +167,7 @@ def test_annual_balance_partial_year() -> None:
     assert "6 mo." in texts
     assert any("partial year, 6 months" in t.get_text() for t in ax.get_legend().get_texts())
     # latest complete year (2023) is labelled with its value in US$ billions
-    expected = figures.fmt_number(float(annual["balance"].iloc[-2]) / 1000)
+    expected = fmt.number(float(annual["balance"].iloc[-2]) / 1000)
     assert expected in texts
     assert len(_event_lines(ax)) == 5
     assert any("data through 2024-06" in t for t in texts)

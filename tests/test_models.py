@@ -402,6 +402,16 @@ def test_coefficients_table_and_write_outputs(small_run, tmp_path):
     assert not list(out.glob(".*.tmp"))
 
 
+def test_results_record_the_folder_they_are_written_to(small_run, tmp_path):
+    """Israel's second code is reported in ``israel-5080/``: results.json says so, not
+    ``slugify("Israel")``, so that the landing page links the folder that exists."""
+    m, run = small_run
+    res = results.build_results(5080, "Israel", m, run=run)
+    out = tmp_path / "reports" / "israel-5080"
+    results.write_outputs(res, results.coefficients_table(run), run.sa, out, tmp_path / "sa.csv")
+    assert json.loads((out / "results.json").read_text())["slug"] == "israel-5080"
+
+
 def test_write_outputs_replaces_the_figures_folder_with_the_staged_one(small_run, tmp_path):
     from analysis.fileio import staging_dir
 

@@ -131,3 +131,40 @@ def test_forecast_models_agree_with_the_models_module() -> None:
     from analysis.models import counterfactual
 
     assert params.FORECAST_MODELS == tuple(counterfactual.FITTERS)
+
+
+def test_a_partner_named_like_a_site_folder_gets_a_suffixed_slug(tmp_path: Path) -> None:
+    """A partner renamed ``Korus`` (or ``Vintages``, ``Index``...) in a new vintage must not
+    write its report into the site's own ``reports/korus/``: its slug gets its code."""
+    import pandas as pd
+
+    from analysis.clean.table import partner_table
+
+    rows = []
+    for code, name in (
+        (5800, "Korus"),
+        (5880, "Vintages"),
+        (4120, "Data Quality"),
+        (5700, "China"),
+    ):
+        for d in pd.date_range("2000-01-01", periods=2, freq="MS"):
+            rows.append(
+                {
+                    "date": d,
+                    "partner_code": code,
+                    "partner": name,
+                    "is_aggregate": False,
+                    "exports": 1.0,
+                    "imports": 1.0,
+                }
+            )
+    table = partner_table(pd.DataFrame(rows))
+    slugs = dict(zip(table["partner_code"], table["slug"], strict=True))
+    assert slugs == {
+        4120: "data-quality-4120",
+        5700: "china",
+        5800: "korus-5800",
+        5880: "vintages-5880",
+    }
+    for reserved in ("korus", "index", "vintages", "assets", "claims", "figures", "agreements"):
+        assert reserved in partners.RESERVED_SLUGS

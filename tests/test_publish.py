@@ -369,8 +369,8 @@ def test_landing_page_counts_only_data_checks(reports: Path, meta: Path) -> None
     )
     assert ">2 supported<" in text and ">4 supported<" not in text
     assert (
-        "6 quantitative statements of the policy report; 4 can be checked against official data"
-        in text
+        "6 quantitative statements of the policy report; 4 concern official data, and 3 of "
+        "those can be checked with the data at hand:" in text
     )
     assert "1 recompute the report&#x27;s own arithmetic (1 agree)" in text
     assert "1 rest on compiled trade-press or agency figures (1 agree)" in text

@@ -33,6 +33,8 @@ from analysis.fileio import atomic_path, remove_stale_temps
 
 MODEL_NB = "notebooks/02_trends.ipynb"
 KOREA = "reports/korea-south"
+#: Where the runs for reports/<slug>/ stage their temporary notebook and figures.
+STAGING = "build/staging"
 TEMP_GLOB = ".*tmp*"
 #: make's own diagnostics (``make: *** [...] Error 2``, ``make[1]: Leaving directory``).
 _MAKE_LINE = re.compile(r"^make(\[\d+\])?: ")
@@ -55,10 +57,11 @@ from repo_copy import make_cmd, make_env, run_make  # noqa: E402
 
 def temp_files(root: Path) -> list[str]:
     """Temporary files (``.<name>...tmp...``) and staging folders (``.<name>.<pid>.staging``,
-    ``.<name>.<pid>.old``) anywhere under the output folders."""
+    ``.<name>.<pid>.old``) anywhere under the output folders and ``build/staging/``, where the
+    notebook runner and the figures stage them (``analysis.fileio.staging_home``)."""
     return sorted(
         p.relative_to(root).as_posix()
-        for d in OUTPUT_DIRS
+        for d in (*OUTPUT_DIRS, STAGING)
         if (root / d).is_dir()
         for pattern in (TEMP_GLOB, ".*.staging", ".*.old")
         for p in (root / d).rglob(pattern)
@@ -505,7 +508,8 @@ def kill_during_model_step(site: Site, sig: signal.Signals, log: Path) -> list[s
             _wait_for(lambda: f"run {MODEL_NB}" in log.read_text(), 300, "the model step")
             _wait_for(
                 lambda: (
-                    any((root / KOREA).glob(".02_trends.*.tmp.ipynb")) or proc.poll() is not None
+                    any((root / STAGING / KOREA).glob(".02_trends.*.tmp.ipynb"))
+                    or proc.poll() is not None
                 ),
                 120,
                 "the model notebook's temporary output",
@@ -607,6 +611,54 @@ def test_killed_model_step_leaves_nothing_half_built(good: Site, tmp_path: Path)
     assert not problems, "\n".join(problems)
 
 
+# ---- a partner that cannot be built does not block the others ------------------------------
+
+
+def _params(code: str, breaks: list[str]) -> str:
+    return json.dumps(
+        {
+            "breaks": breaks,
+            "end": "",
+            "forecast_model": "sarimax",
+            "partner": code,
+            "start": "2000-01",
+            "train_end": "",
+        }
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_partner_that_cannot_be_built_does_not_block_the_others(good: Site) -> None:
+    """North Korea and Gaza (no complete year of product data) get both pages. A partner whose
+    model cannot run (here: a break after its data, planted in its params.json) does not stop
+    ``make all``: every other page is built, each page not built is listed on one line, make
+    exits non-zero, and the next ``make all`` retries only it."""
+    root = good.root
+    for code in ("5790", "5082"):
+        run_make(root, "report", f"PARTNER={code}", env=good.env)
+    for slug in ("korea-north", "gaza-strip-admin-by-israel"):
+        page = (root / "reports" / slug / "sectors.html").read_text(encoding="utf-8")
+        assert page.count("No complete year of product data for U.S. imports from") == 1
+        assert (root / "reports" / slug / "trends.html").is_file()
+    japan = root / "reports" / "japan" / "params.json"
+    japan.parent.mkdir(exist_ok=True)
+    japan.write_text(_params("5880", ["2030-01"]), encoding="utf-8")
+    failed = run_make(root, "all", env=good.env, check=False)
+    assert failed.returncode != 0
+    listed = [ln for ln in failed.stderr.splitlines() if ln.startswith("not built: ")]
+    assert listed == [
+        "not built: reports/japan/trends.html (its error is above; the next make all retries it)"
+    ]
+    assert (root / "reports" / "japan" / "sectors.html").is_file()  # built all the same
+    index = (root / "reports" / "index.html").read_text(encoding="utf-8")
+    assert 'href="korea-north/trends.html"' in index
+    again = run_make(root, "all", env=good.env, check=False)
+    assert again.returncode != 0
+    assert recipe_lines(again) == [f"run {MODEL_NB} -> reports/japan/02_trends.ipynb"]
+    assert [ln for ln in again.stderr.splitlines() if ln.startswith("not built: ")] == listed
+
+
 # ---- 6. determinism -----------------------------------------------------------------------
 
 #: Executed notebooks record papermill's start/end times and durations: not compared.
@@ -705,6 +757,35 @@ def test_remove_stale_temps_removes_only_files_of_dead_writers(tmp_path: Path) -
     assert remove_stale_temps(tmp_path / "missing") == []
 
 
+def test_figures_are_staged_under_build_and_renamed_into_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report folder's figures are staged in ``build/staging/<same path>/`` (and its old
+    figures set aside there), never beside the published folder; outside the repository
+    (or in ``build/``) the stage stays beside its target."""
+    from analysis import config
+    from analysis.fileio import replace_dir, staging_dir
+
+    monkeypatch.setattr(config, "ROOT", tmp_path)
+    monkeypatch.setattr(config, "BUILD_DIR", tmp_path / "build")
+    report = tmp_path / "reports" / "japan"
+    (report / "figures").mkdir(parents=True)
+    (report / "figures" / "old.png").write_bytes(b"old")
+    stage = staging_dir(report / "figures")
+    assert stage.parent == tmp_path / "build" / "staging" / "reports" / "japan"
+    assert stage.name == f".figures.{os.getpid()}.staging"
+    (stage / "new.png").write_bytes(b"new")
+    assert sorted(p.name for p in report.iterdir()) == ["figures"]
+    assert replace_dir(stage, report / "figures") == report / "figures"
+    assert sorted(p.name for p in (report / "figures").iterdir()) == ["new.png"]
+    assert sorted(p.name for p in report.iterdir()) == ["figures"]
+    assert list(stage.parent.iterdir()) == []
+    scratch = staging_dir(tmp_path / "build" / "interactive" / "japan" / "figures")
+    assert scratch.parent == tmp_path / "build" / "interactive" / "japan"
+    monkeypatch.setattr(config, "ROOT", tmp_path / "elsewhere")
+    assert staging_dir(report / "figures").parent == report
+
+
 def test_remove_stale_temps_removes_staging_folders_of_dead_writers(tmp_path: Path) -> None:
     dead, alive = _dead_pid(), os.getpid()
     stale = [tmp_path / f".figures.{dead}.staging", tmp_path / f".figures.{dead}.old"]
@@ -782,7 +863,7 @@ def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(
         # the runner (by its command line) and the kernel (by its working folder).
         root = tmp_path / f"run{i}"
         root.mkdir()
-        out = root / "done.ipynb"
+        out = root / "reports" / "done.ipynb"  # its temporary file: under root/build/staging/
         env = dict(os.environ, ANALYSIS_ROOT=str(root))
         proc = subprocess.Popen(
             [sys.executable, "-m", "analysis.pipeline.run_notebook", str(nb), str(out)],
@@ -805,14 +886,15 @@ def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(
             os.kill(pid, signal.SIGKILL)
         what = "interrupted" if sig == signal.SIGINT else f"stopped by {sig.name}"
         lines = stderr.strip().splitlines()
+        files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
         if (
             proc.returncode != 128 + sig
             or lines != [f"run {nb} -> {out}", f"error: {nb}: {what}"]
             or left
-            or list(out.parent.iterdir())
+            or files
         ):
             problems.append(
                 f"{sig.name} after {delay} s: exit {proc.returncode}, kernels left {left}, "
-                f"files {[p.name for p in out.parent.iterdir()]}, stderr {stderr[-400:]!r}"
+                f"files {files}, stderr {stderr[-400:]!r}"
             )
     assert not problems, "\n".join(problems)

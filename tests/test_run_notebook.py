@@ -194,3 +194,65 @@ def test_speedups_go_through_public_hooks(tmp_path: Path, monkeypatch: pytest.Mo
     nb = _notebook(tmp_path / "in.ipynb")
     rn.run(nb, tmp_path / "done.ipynb", {"code": "1"}, cwd=tmp_path)
     assert calls == ["wait_for_ready", f"finish_shutdown(pollinterval={rn.SHUTDOWN_POLL})"]
+
+
+def test_the_temporary_notebook_and_figures_are_staged_under_build(tmp_path: Path) -> None:
+    """While a notebook runs for ``reports/<slug>/``, its temporary output and its figures'
+    staging folder are in ``build/staging/reports/<slug>/``, never in the published folder
+    (a killed run used to leave ``.02_trends.<pid>.tmp.ipynb`` and ``.figures.<pid>.staging``
+    there, uploaded with ``reports/``); both are renamed into place at the end."""
+    from analysis import fileio
+
+    root = tmp_path / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    params = nbformat.v4.new_code_cell('out_dir = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(
+            "import json, os\n"
+            "from pathlib import Path\n"
+            "from analysis.fileio import replace_dir, staging_dir\n"
+            "stage = staging_dir(Path(out_dir) / 'figures')\n"
+            "(stage / 'a.png').write_bytes(b'png')\n"
+            "seen = {d: sorted(os.listdir(d)) for d in (out_dir, 'build/staging/' + out_dir)}\n"
+            "replace_dir(stage, Path(out_dir) / 'figures')\n"
+            "print(json.dumps(seen))"
+        ),
+    ]
+    nbformat.write(nb, root / "notebooks" / "in.ipynb")
+    out = root / "reports" / "japan" / "done.ipynb"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.pipeline.run_notebook",
+            str(root / "notebooks" / "in.ipynb"),
+        ]
+        + [str(out), "-r", "out_dir", "reports/japan"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        # The kernel imports this package (the code under test), not another install of it.
+        env=dict(
+            os.environ, ANALYSIS_ROOT=str(root), PYTHONPATH=str(Path(fileio.__file__).parents[1])
+        ),
+    )
+    assert proc.returncode == 0, proc.stderr
+    cell = json.loads(out.read_text())["cells"][-1]["outputs"][0]["text"]
+    seen = json.loads("".join(cell))
+    assert seen["reports/japan"] == []  # nothing hidden in the published folder meanwhile
+    staged = seen["build/staging/reports/japan"]
+    assert len(staged) == 2 and {n.split(".")[1] for n in staged} == {"done", "figures"}
+    assert any(n.endswith(".tmp.ipynb") for n in staged) and any(
+        n.endswith(".staging") for n in staged
+    )
+    assert sorted(p.name for p in out.parent.iterdir()) == ["done.ipynb", "figures"]
+    assert (out.parent / "figures" / "a.png").read_bytes() == b"png"
+    assert list((root / "build" / "staging" / "reports" / "japan").iterdir()) == []

@@ -272,6 +272,33 @@ def test_landing_page_lists_each_census_code_once(tmp_path: Path) -> None:
     assert html.count(">5800<") == 1
 
 
+def test_landing_page_links_a_report_by_the_folder_it_is_in(tmp_path: Path) -> None:
+    """Israel's second Census code is written to ``reports/israel-5080/``; a results.json
+    that names its slug ``israel`` (slugify of the name) must still be linked there."""
+    from analysis.report import landing
+    from analysis.report.results import SCHEMA_VERSION
+
+    folder = tmp_path / "israel-5080"
+    folder.mkdir()
+    (folder / "results.json").write_text(
+        json.dumps(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "partner_code": 5080,
+                "partner": "Israel",
+                "slug": "israel",
+                "data_through": "1999-12",
+                "annual": [],
+            }
+        )
+    )
+    (folder / "trends.html").write_text("<html></html>")
+    html = landing.build_index(tmp_path, meta_path=tmp_path / "none.json", built="2026-01-01")
+    text = html.read_text(encoding="utf-8")
+    assert 'href="israel-5080/trends.html"' in text
+    assert 'href="israel/' not in text and "not built yet" not in text.split("Partner reports")[1]
+
+
 # ---- finding 1 (part): breaks given by hand derive their training end --------------------------
 
 

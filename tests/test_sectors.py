@@ -125,3 +125,65 @@ def test_korea_vehicles_imports_2023_2024(mirror: Path, tmp_path: Path) -> None:
     annual = sec.group_annual(table, 5800).set_index(["group", "year"])
     assert annual.loc[("vehicles", 2023), "value"] / 1000 == pytest.approx(37.52, abs=0.005)
     assert annual.loc[("vehicles", 2024), "value"] / 1000 == pytest.approx(44.47, abs=0.005)
+
+
+def _months_only(table: pd.DataFrame, first: str) -> pd.DataFrame:
+    """``table`` from ``first`` on (North Korea's product data: 2023-05 to 2023-12)."""
+    return table[table["date"] >= pd.Timestamp(first)].reset_index(drop=True)
+
+
+def test_no_complete_year_is_one_line_not_a_crash() -> None:
+    part = _months_only(fixture_table(), "2023-05-01")
+    cov = sec.coverage(part, 5800)
+    assert cov.complete_years == {"imports": ()}
+    assert sec.section_annual(sec.chapter_annual(part, 5800, "imports", sec.load_sections())).empty
+    line = page.no_complete_year_line(cov, "Korea, North", "imports")
+    assert line == (
+        "No complete year of product data for U.S. imports from North Korea (2023-05 to "
+        "2023-12): the composition by HS section needs all twelve months of a year."
+    )
+    assert page.no_complete_year_line(sec.coverage(fixture_table(), 5800), "x", "imports") is None
+
+
+@pytest.mark.slow
+def test_sectors_page_of_a_partner_without_a_complete_year(tmp_path: Path) -> None:
+    """The notebook runs to the end (it stopped with ``cannot convert float NaN to integer``
+    in plot_sections) and says so in one line; no figure of sections is drawn."""
+    import csv
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from analysis.partners import PARTNER_COLUMNS
+
+    root = tmp_path / "repo"
+    (root / "data" / "processed").mkdir(parents=True)
+    with open(root / "data" / "processed" / "partners.csv", "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(PARTNER_COLUMNS)
+        w.writerow([5790, "Korea, North", "korea-north", "False", "2023-05", "2023-12", 8, 8])
+    products = tmp_path / "products.csv"
+    table = _months_only(fixture_table(), "2023-05-01").assign(partner_code=5790)
+    table.to_csv(products, index=False)
+    out = tmp_path / "korea-north"
+    env = {
+        **os.environ,
+        "ANALYSIS_ROOT": str(root),
+        "PYTHONPATH": str(config.ROOT / "src"),
+        "MPLBACKEND": "Agg",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis.pipeline.run_notebook"]
+        + [str(config.ROOT / "notebooks" / "06_sectors.ipynb"), str(out / "06_sectors.ipynb")]
+        + ["-r", "out_dir", str(out), "-r", "partner", "5790"]
+        + ["-r", "products_path", str(products), "-r", "sections_path", str(sec.SECTIONS_PATH)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    shown = json.dumps(json.loads((out / "06_sectors.ipynb").read_text())["cells"])
+    assert shown.count("No complete year of product data for U.S. imports from North Korea") == 1
+    assert not list(out.glob("figures/sections_*"))

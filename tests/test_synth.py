@@ -332,3 +332,190 @@ def test_floor_sensitivity_counts_exact_fits_and_drops_small_donors() -> None:
         short, TREATED, eligible, int(short.index[3]), int(short.index.max()), floors=(None,)
     )
     assert rows[0]["exact_fits"] >= 1 and rows[0]["rank"] >= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Robustness: placebo filters, leave-one-out, conformal intervals, the donor-pool rule
+# ---------------------------------------------------------------------------------------------
+FILTERS = ["all", "exact_fits_excluded", "pre_rmspe_5x", "pre_rmspe_2x", "post_rmspe"]
+
+
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_planted_effect_has_small_p_under_every_filter(seed: int) -> None:
+    # the treated unit is as noisy as a donor (exchangeable but for the effect), effect +1.0
+    panel = factor_panel(seed=seed, effect=1.0, treated_noise=0.1)
+    table = synth.placebo_rmspe(panel, TREATED, donors_of(panel), TREAT_YEAR)
+    rows = synth.placebo_filters(table, TREATED)
+    assert [r["filter"] for r in rows] == FILTERS
+    for r in rows:
+        assert r["rank"] == 1, r
+        assert r["p_value"] == pytest.approx(1 / (r["n_placebos"] + 1), abs=1e-4)
+        assert r["p_value"] <= 0.1, r
+    # the 2x cut keeps fewer placebos than the 5x cut, which keeps no more than all
+    n = {r["filter"]: r["n_placebos"] for r in rows}
+    assert n["pre_rmspe_2x"] <= n["pre_rmspe_5x"] <= n["all"] == len(donors_of(panel))
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4, 5, 6])
+def test_untreated_unit_is_not_significant_under_any_filter(seed: int) -> None:
+    panel = factor_panel(seed=seed, effect=0.0, treated_noise=0.1)
+    rows = synth.placebo_filters(
+        synth.placebo_rmspe(panel, TREATED, donors_of(panel), TREAT_YEAR), TREATED
+    )
+    assert min(r["p_value"] for r in rows) > 0.1, rows
+
+
+def test_filters_drop_exact_fits_and_placebos_with_poor_pre_fit() -> None:
+    # a hand-made table: treated pre 0.1; placebo 2 is an exact fit (ratio inf), placebo 3 has
+    # pre 0.3 (kept by 5x, dropped by 2x), placebo 4 pre 0.6 (dropped by both)
+    table = pd.DataFrame(
+        {
+            "pre": [0.1, 0.0, 0.3, 0.6, 0.1],
+            "post": [0.5, 0.4, 0.2, 3.0, 0.1],
+            "ratio": [5.0, math.inf, 0.2 / 0.3, 5.0, 1.0],
+        },
+        index=pd.Index([TREATED, 2, 3, 4, 5], name="code"),
+    )
+    got = {r["filter"]: (r["n_placebos"], r["rank"]) for r in synth.placebo_filters(table, TREATED)}
+    assert got == {
+        "all": (4, 3),  # the exact fit and placebo 4 (tie counts against) rank above
+        "exact_fits_excluded": (3, 2),
+        "pre_rmspe_5x": (3, 2),  # placebo 4 (pre 0.6 > 0.5) dropped; the exact fit stays
+        "pre_rmspe_2x": (2, 2),  # 3 (0.3 > 0.2) and 4 dropped
+        "post_rmspe": (4, 2),  # only placebo 4's post RMSPE (3.0) is larger than 0.5
+    }
+
+
+def test_placebo_rmspe_ratio_matches_placebo_ratios() -> None:
+    panel = factor_panel(seed=7, effect=0.1)
+    table = synth.placebo_rmspe(panel, TREATED, donors_of(panel), TREAT_YEAR)
+    ratios = synth.placebo_ratios(panel, TREATED, donors_of(panel), TREAT_YEAR)
+    assert list(table.index) == list(ratios)
+    np.testing.assert_allclose(table["ratio"].to_numpy(), list(ratios.values()))
+    np.testing.assert_allclose(table["post"] / table["pre"], table["ratio"])
+
+
+def test_leave_one_out_refits_without_each_top_donor() -> None:
+    panel = factor_panel(seed=1, effect=0.5)
+    donors = donors_of(panel)
+    rows = synth.leave_one_out(panel, TREATED, donors, TREAT_YEAR, int(YEARS.max()))
+    # every donor of weight >= 5 %, largest first: the true donors (0.5, 0.3, 0.2) lead
+    assert [r["code"] for r in rows][:3] == list(TRUE_W)
+    assert all(r["weight"] >= 0.05 for r in rows)
+    assert [r["weight"] for r in rows] == sorted((r["weight"] for r in rows), reverse=True)
+    for r in rows:
+        assert r["n_donors"] == len(donors) - 1
+        # without one of the true donors the planted +0.5 is still found, roughly
+        assert r["mean_gap"] == pytest.approx(0.5, abs=0.2)
+        full = synth.fit(panel, TREATED, [d for d in donors if d != r["code"]], TREAT_YEAR)
+        assert r["gap_pct_last"] == pytest.approx(100 * math.expm1(full.gap[-1]), abs=0.01)
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_conformal_intervals_find_a_planted_effect(seed: int) -> None:
+    panel = factor_panel(seed=seed, effect=1.0, treated_noise=0.05)
+    out = synth.conformal(panel, TREATED, donors_of(panel), TREAT_YEAR, int(YEARS.max()))
+    assert out["p_no_effect"] <= 0.1
+    assert out["level"] == pytest.approx(1 - 2 / 21, abs=1e-4)  # 20 pre years + 1: p in k/21
+    assert [r["year"] for r in out["by_year"]] == list(YEARS[YEARS >= TREAT_YEAR])
+    covers = 0
+    for r in out["by_year"]:
+        assert r["ci_low"] is not None and r["ci_high"] is not None
+        assert r["ci_low"] > 0, r  # every year's interval excludes zero
+        assert r["ci_low"] <= r["gap"] <= r["ci_high"]
+        covers += r["ci_low"] <= 1.0 <= r["ci_high"]
+    assert covers >= 8  # of 10 years: a 90 % interval covers the truth most of the time
+
+
+def test_conformal_intervals_cover_zero_under_the_null() -> None:
+    covered, p_values = [], []
+    for seed in range(20):
+        panel = factor_panel(seed=seed, effect=0.0, treated_noise=0.1)
+        years, pre, z = synth._demeaned(panel, TREATED, donors_of(panel), TREAT_YEAR, 2019)
+        lo, hi = synth.conformal_interval(z, pre, 0)
+        covered.append((lo is None or lo <= 0) and (hi is None or 0 <= hi))
+        p_values.append(synth.conformal_p(z, pre, np.zeros(int((~pre).sum()))))
+    assert np.mean(covered) >= 0.8  # nominal 90 % or more
+    assert np.mean(np.array(p_values) <= 0.1) <= 0.25
+
+
+def test_conformal_p_is_one_when_nothing_is_left_over() -> None:
+    # treated = donor 1001 exactly: every residual is zero, so no permutation is smaller
+    panel = factor_panel(seed=2, effect=0.0)
+    panel[TREATED] = panel[1001]
+    years, pre, z = synth._demeaned(panel, TREATED, donors_of(panel), TREAT_YEAR, 2019)
+    assert synth.conformal_p(z, pre, np.zeros(int((~pre).sum()))) == 1.0
+    # a huge post-period effect imposed as the null is rejected (smallest p: 1 / periods)
+    assert synth.conformal_p(z, pre, np.full(int((~pre).sum()), 5.0)) == pytest.approx(1 / 30)
+
+
+def rule_table() -> pd.DataFrame:
+    panel = factor_panel(seed=4, effect=0.3, n_donors=10)
+    panel.index = panel.index + 10  # 2000..2029
+    units = {}
+    for code in panel.columns:
+        monthly = np.repeat(np.exp(panel[code].to_numpy()) / 12, 12)
+        units[int(code)] = (monthly, monthly)
+    return monthly_table(units, "2000-01-01")
+
+
+def test_robustness_applies_the_donor_rule_beside_the_open_design() -> None:
+    trade = rule_table()
+    out = synth.robustness(
+        trade,
+        "exports",
+        exclude=[],
+        rule_exclude={1001: "micro_state", 1005: "entrepot", 4242: "territory"},
+        treated=TREATED,
+        pre_start=2000,
+        treatment_year=2020,
+        post_end=2024,
+        min_flow=None,
+    )
+    json.dumps(out, allow_nan=False)
+    assert set(out["pools"]) == {"no_rule", "donor_rule"}
+    free, ruled = out["pools"]["no_rule"], out["pools"]["donor_rule"]
+    assert free["n_donors"] == 10 and ruled["n_donors"] == 8
+    assert ruled["excluded"] == [
+        {"code": 1001, "category": "micro_state"},
+        {"code": 1005, "category": "entrepot"},
+    ]
+    assert "1001" in free["weights"] and not {"1001", "1005"} & set(ruled["weights"])
+    assert out["names"]["1001"] == "P1001"
+    # the no-rule pool is the main design: same p-value as run_flow
+    main = synth.run_flow(trade, "exports", [], TREATED, 2000, 2020, 2024, 2015, min_flow=None)
+    assert free["filters"][0]["p_value"] == pytest.approx(main.p_value, abs=1e-4)
+    ps = [r["p_value"] for pool in (free, ruled) for r in pool["filters"]]
+    assert out["p_range"] == [min(ps), max(ps)]
+    assert [r["filter"] for r in ruled["filters"]] == FILTERS
+    assert len(ruled["conformal"]["by_year"]) == 5
+
+
+def test_donor_exclusions_file_is_read_and_checked(tmp_path) -> None:
+    rule = synth.load_donor_exclusions()
+    assert rule[2360] == "micro_state" and rule[5820] == "entrepot"  # Bahamas, Hong Kong
+    assert synth.KOREA not in rule and set(rule.values()) <= set(synth.EXCLUSION_CATEGORIES)
+    bad = tmp_path / "x.csv"
+    bad.write_text("partner_code,partner,category,source\n1,A,island,somewhere\n")
+    with pytest.raises(synth.DataError, match="unknown category"):
+        synth.load_donor_exclusions(bad)
+    bad.write_text("partner_code,partner,category,source\n1,A,entrepot,\n")
+    with pytest.raises(synth.DataError, match="source"):
+        synth.load_donor_exclusions(bad)
+    bad.write_text("partner_code,partner,category,source\n1,A,entrepot,s\n1,B,entrepot,s\n")
+    with pytest.raises(synth.DataError, match="repeated"):
+        synth.load_donor_exclusions(bad)
+    with pytest.raises(synth.DataError, match="not found"):
+        synth.load_donor_exclusions(tmp_path / "missing.csv")
+
+
+@pytest.mark.integration
+def test_korea_robustness_on_the_real_table(mirror, real_trade) -> None:
+    rule = synth.load_donor_exclusions()
+    for flow in synth.FLOWS:
+        out = synth.robustness(real_trade, flow, synth.FTA_PARTNERS, rule)
+        ruled = out["pools"]["donor_rule"]
+        assert "2360" not in ruled["weights"] and "5820" not in ruled["weights"]  # Bahamas, HK
+        assert {e["code"] for e in ruled["excluded"]} >= {2360}
+        lo, hi = out["p_range"]
+        assert 0.1 < lo <= hi < 0.9  # Korea is not distinguishable under any filter

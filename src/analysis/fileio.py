@@ -5,6 +5,11 @@ file, never a half-written one, even if the process is killed mid-write. A write
 mid-write (SIGKILL, or a kernel whose parent died) leaves its hidden temporary file behind;
 temporary names carry the writer's pid so that :func:`remove_stale_temps` can tell such
 leftovers from the files of writers still running.
+
+Larger staged outputs (an executed notebook, a folder of figures) are staged outside the
+published folders, under ``build/staging/`` at the same relative path (:func:`staging_home`),
+so that a killed run leaves nothing of them in ``reports/``; the rename into place stays atomic
+(same filesystem, checked).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from analysis import config
 
 
 @contextlib.contextmanager
@@ -70,13 +77,39 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+#: Where :func:`staging_home` stages what is bound for a folder of the repository.
+STAGING_SUBDIR = "staging"
+
+
+def staging_home(folder: str | Path) -> Path:
+    """The folder in which to stage what is bound for ``folder`` (and rename it from there):
+    ``build/staging/<folder relative to the repository>`` for a folder of the repository
+    outside ``build/`` (``reports/korea-south`` -> ``build/staging/reports/korea-south``), so
+    that a killed run leaves no temporary file in a published folder; ``folder`` itself for a
+    folder outside the repository or in ``build/``, or when the two are not on one filesystem
+    (a rename across filesystems is not atomic). Both folders are created."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    root, build = Path(config.ROOT).resolve(), Path(config.BUILD_DIR).resolve()
+    real = folder.resolve()
+    if not real.is_relative_to(root) or real.is_relative_to(build):
+        return folder
+    home = build / STAGING_SUBDIR / real.relative_to(root)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        if home.stat().st_dev != real.stat().st_dev:
+            return folder
+    except OSError:
+        return folder
+    return home
+
+
 def staging_dir(target: str | Path) -> Path:
-    """A new empty folder ``.<name>.<pid>.staging`` beside the folder ``target``, to fill and
-    then move into place with :func:`replace_dir` (so readers see the old or the new folder,
-    never a mix)."""
+    """A new empty folder ``.<name>.<pid>.staging`` for the folder ``target``, in its
+    :func:`staging_home` (under ``build/staging/``), to fill and then move into place with
+    :func:`replace_dir` (so readers see the old or the new folder, never a mix)."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = target.parent / f".{target.name}.{os.getpid()}.staging"
+    stage = staging_home(target.parent) / f".{target.name}.{os.getpid()}.staging"
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir()
@@ -91,7 +124,8 @@ def replace_dir(stage: str | Path, target: str | Path) -> Path:
     ``target`` (and the aside folder, which :func:`remove_stale_temps` removes later).
     """
     stage, target = Path(stage), Path(target)
-    old = target.parent / f".{target.name}.{os.getpid()}.old"
+    # The aside folder goes where the stage was made (same filesystem, not published).
+    old = staging_home(target.parent) / f".{target.name}.{os.getpid()}.old"
     if old.exists():
         shutil.rmtree(old)
     if target.exists():

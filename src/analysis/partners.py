@@ -53,6 +53,26 @@ class Partner:
     months_with_trade: int
 
 
+#: Names the site itself uses directly under ``reports/`` (folders, and pages without their
+#: ``.html``): a partner whose slug is one of these (a partner renamed ``Korus`` in a new
+#: vintage) gets ``<slug>-<code>`` instead, so its report never replaces the site's own files.
+RESERVED_SLUGS: frozenset[str] = frozenset(
+    {
+        "korus",
+        "index",
+        "vintages",
+        "assets",
+        "claims",
+        "data-quality",
+        "agreements",
+        "figures",
+        "static",
+        "build",
+        "data",
+    }
+)
+
+
 def slugify(name: str) -> str:
     """Turn a Census partner name into a folder-safe slug: ``"Korea, South" -> "korea-south"``."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")

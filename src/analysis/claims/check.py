@@ -24,15 +24,20 @@ import pandas as pd
 from analysis import config
 from analysis.claims.computations import (  # noqa: F401 - the context and results are part of this API
     COMPUTATIONS,
+    REVISION_TOLERANCES,
     ClaimsContext,
     Computed,
+    RevisionTolerance,
     _complete_years,
     _rank,
+    load_revision_tolerances,
     optional_dir,
 )
 from analysis.errors import DataError, ParameterError
 from analysis.fileio import write_atomic
 from analysis.models.comparison import partner_name
+from analysis.report.fmt import number
+from analysis.vocab import VERDICTS  # noqa: F401 - re-exported: the verdicts this check gives
 
 #: Columns of ``data/external/claims.csv``, in this order.
 CLAIM_COLUMNS: tuple[str, ...] = (
@@ -48,6 +53,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "verdict",
     "basis",
     "note",
+    "verdict_range",
 )
 
 #: What a verdict rests on: ``data`` (an official series: Census, WDI, the Census API, the
@@ -67,7 +73,6 @@ def basis(source: str) -> str:
 
 
 COMPARISONS: tuple[str, ...] = ("eq", "approx", "gt", "lt", "ge", "le")
-VERDICTS: tuple[str, ...] = ("supported", "contradicted", "not_checkable")
 #: Relative band of ``approx`` ("nearly", "about"): within 10 % of the stated value.
 APPROX_BAND: float = 0.10
 _EPS = 1e-9
@@ -87,7 +92,13 @@ RULE_TEXT: str = (
     "when the computed value is strictly above / below the stated threshold ('ge' / 'le' "
     "allow equality). 'approx' ('nearly', 'about'): supported when the computed value is "
     f"within +/-{APPROX_BAND:.0%} of the stated value. Otherwise the verdict is "
-    "'contradicted'. When the sources cannot give the number (not in the data, another "
+    "'contradicted', unless a value within one documented revision of the computed one "
+    "(the indicator's revision size, data/external/revision_tolerances.csv, with its source) "
+    "would support the claim: then the verdict is 'within revision', not counted as "
+    "contradicted, since the report may have quoted an earlier vintage of the same figure. "
+    "A claim whose reading needs a chosen end year is also judged at the other end years a "
+    "reader could take, and the range of verdicts is shown beside it. "
+    "When the sources cannot give the number (not in the data, another "
     "period, or a source that is not available), the verdict is 'not checkable' and the note "
     "says why. Each verdict has a basis: official data, the report's own arithmetic, or a "
     "compiled reference table; only data checks count as supported or contradicted."
@@ -104,26 +115,63 @@ _ARG = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*=\s*([^,()=\s]+)\s*$")
 # ---------------------------------------------------------------------------------------------
 # The tolerance rule
 # ---------------------------------------------------------------------------------------------
-def verdict(stated: float, computed: float | None, rounding: float, comparison: str) -> str:
-    """``supported``, ``contradicted`` or ``not_checkable`` (see :data:`RULE_TEXT`)."""
+def _holds(stated: float, low: float, high: float, rounding: float, comparison: str) -> bool:
+    """Whether some value in ``[low, high]`` supports the claim (a point when equal)."""
+    if comparison == "eq":
+        return low - _EPS <= stated + rounding / 2 and high + _EPS >= stated - rounding / 2
+    if comparison == "approx":
+        band = APPROX_BAND * abs(stated)
+        return low - _EPS <= stated + band and high + _EPS >= stated - band
+    if comparison == "gt":
+        return high > stated
+    if comparison == "lt":
+        return low < stated
+    if comparison == "ge":
+        return high >= stated
+    return low <= stated  # le
+
+
+def verdict(
+    stated: float,
+    computed: float | None,
+    rounding: float,
+    comparison: str,
+    band: tuple[float, float] | None = None,
+) -> str:
+    """``supported``, ``contradicted``, ``within_revision`` or ``not_checkable`` (see
+    :data:`RULE_TEXT`). ``band``: the values within one documented revision of ``computed``;
+    a claim the point value contradicts but some value of the band supports is
+    ``within_revision``."""
     if comparison not in COMPARISONS:
         raise ParameterError(f"comparison {comparison!r}: expected one of {', '.join(COMPARISONS)}")
     if computed is None or (isinstance(computed, float) and math.isnan(computed)):
         return "not_checkable"
-    stated, computed = float(stated), float(computed)
-    if comparison == "eq":
-        ok = abs(computed - stated) <= float(rounding) / 2 + _EPS
-    elif comparison == "approx":
-        ok = abs(computed - stated) <= APPROX_BAND * abs(stated) + _EPS
-    elif comparison == "gt":
-        ok = computed > stated
-    elif comparison == "lt":
-        ok = computed < stated
-    elif comparison == "ge":
-        ok = computed >= stated
-    else:  # le
-        ok = computed <= stated
-    return "supported" if ok else "contradicted"
+    stated, computed, rounding = float(stated), float(computed), float(rounding)
+    if _holds(stated, computed, computed, rounding, comparison):
+        return "supported"
+    if band is not None and _holds(stated, float(band[0]), float(band[1]), rounding, comparison):
+        return "within_revision"
+    return "contradicted"
+
+
+def verdict_range(
+    stated: float, rounding: float, comparison: str, alternatives: tuple[tuple[str, float], ...]
+) -> str:
+    """The verdict at each alternative end year, grouped: ``""`` without alternatives, else
+    e.g. ``"supported for end year 2012 (−2.71), 2016 (−2.76); contradicted for 2014
+    (+2.73)"`` (values in the claim's unit)."""
+    if not alternatives:
+        return ""
+    groups: dict[str, list[str]] = {}
+    for label, value in alternatives:
+        v = verdict(stated, value, rounding, comparison)
+        groups.setdefault(v, []).append(f"{label} ({number(value, 2, sign=True)})")
+    if len(groups) == 1:
+        ((v, items),) = groups.items()
+        return f"{v.replace('_', ' ')} for every end year: {', '.join(items)}"
+    return "depends on the end year: " + "; ".join(
+        f"{v.replace('_', ' ')} for {', '.join(items)}" for v, items in groups.items()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,10 +308,17 @@ def evaluate(claims: pd.DataFrame, context: ClaimsContext) -> pd.DataFrame:
     for row in claims.itertuples(index=False):
         name, args = parse_computation(row.computation)
         result = COMPUTATIONS[name](context, **args)
-        v = verdict(row.stated, result.value, row.rounding, row.comparison)
+        v = verdict(row.stated, result.value, row.rounding, row.comparison, result.band)
         note = str(row.note).strip()
         if result.detail:
             note = f"{note} Computed: {result.detail}." if note else f"Computed: {result.detail}."
+        if v == "within_revision" and result.band is not None:
+            lo, hi = (number(x, 0 if float(x).is_integer() else 2) for x in result.band)
+            note = (
+                f"{note} Within revision: {result.tolerance}; within one revision the computed "
+                f"value could be anywhere from {lo} to {hi}, which includes values that support "
+                "the claim."
+            ).strip()
         rows.append(
             {
                 "id": row.id,
@@ -274,6 +329,9 @@ def evaluate(claims: pd.DataFrame, context: ClaimsContext) -> pd.DataFrame:
                 "verdict": v,
                 "basis": basis(row.source),
                 "note": note,
+                "verdict_range": verdict_range(
+                    row.stated, row.rounding, row.comparison, result.alternatives
+                ),
             }
         )
     return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))

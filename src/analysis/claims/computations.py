@@ -20,10 +20,83 @@ from analysis.clean.series import load_trade
 from analysis.errors import DataError, ParameterError
 from analysis.models.comparison import annual_totals
 from analysis.models.sectors import load_products
-from analysis.report.fmt import number
+from analysis.report.fmt import number, significant
 from analysis.sources.census_api import read_hs2_imports
 from analysis.sources.steel_reference import read_reference_table
 from analysis.sources.wdi import read_wdi, wdi_series, wdi_value
+
+# ---------------------------------------------------------------------------------------------
+# Documented revision sizes
+# ---------------------------------------------------------------------------------------------
+#: The documented revision size of each indicator a claim uses, with its source (one row an
+#: indicator; read by :func:`load_revision_tolerances` only).
+REVISION_TOLERANCES: Path = config.EXTERNAL_DIR / "revision_tolerances.csv"
+_TOLERANCE_COLUMNS: tuple[str, ...] = ("indicator", "kind", "tolerance", "unit", "source", "note")
+
+
+@dataclass(frozen=True)
+class RevisionTolerance:
+    """How far a published value of ``indicator`` may move between vintages: ``absolute``
+    (plus or minus ``tolerance`` in the indicator's units) or ``relative`` (times one plus or
+    minus ``tolerance``), with the ``source`` that documents it."""
+
+    indicator: str
+    kind: str
+    tolerance: float
+    unit: str
+    source: str
+
+    def band(self, value: float) -> tuple[float, float]:
+        """The values within one revision of ``value``."""
+        if self.kind == "absolute":
+            return value - self.tolerance, value + self.tolerance
+        a, b = value * (1 - self.tolerance), value * (1 + self.tolerance)
+        return min(a, b), max(a, b)
+
+    def text(self) -> str:
+        """The tolerance in words, for a claim's note."""
+        size = (
+            f"±{number(self.tolerance, 2)} {self.unit}"
+            if self.kind == "absolute"
+            else f"±{number(100 * self.tolerance, 1)} % of the value"
+        )
+        return f"documented revision size of {self.indicator}: {size} ({self.source})"
+
+
+def load_revision_tolerances(path: str | Path) -> dict[str, RevisionTolerance]:
+    """Indicator -> :class:`RevisionTolerance` from ``data/external/revision_tolerances.csv``.
+
+    ``DataError`` naming the file when it is missing or unreadable, its columns differ from
+    ``indicator, kind, tolerance, unit, source, note``, an indicator repeats, a kind is not
+    ``absolute``/``relative``, a tolerance is not a positive number (below 1 when relative) or
+    a source is empty.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "revision tolerance file not found")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(path, f"not a readable CSV ({type(exc).__name__})") from None
+    if tuple(table.columns) != _TOLERANCE_COLUMNS:
+        raise DataError(path, f"columns must be {','.join(_TOLERANCE_COLUMNS)}")
+    out: dict[str, RevisionTolerance] = {}
+    for i, row in enumerate(table.itertuples(index=False), start=2):
+        where = f"line {i} ({row.indicator!r})"
+        if row.indicator in out:
+            raise DataError(path, f"{where}: indicator repeated")
+        if row.kind not in {"absolute", "relative"}:
+            raise DataError(path, f"{where}: kind must be absolute or relative")
+        try:
+            tol = float(row.tolerance)
+        except ValueError:
+            raise DataError(path, f"{where}: tolerance is not a number") from None
+        if not (tol > 0 and (row.kind == "absolute" or tol < 1)):
+            raise DataError(path, f"{where}: tolerance must be positive (below 1 when relative)")
+        if not row.source.strip():
+            raise DataError(path, f"{where}: no source")
+        out[row.indicator] = RevisionTolerance(row.indicator, row.kind, tol, row.unit, row.source)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -45,6 +118,7 @@ class ClaimsContext:
     census_api_dir: Path | None = None
     unavailable: dict[str, str] = field(default_factory=dict)
     products: pd.DataFrame | None = None
+    tolerances: dict[str, RevisionTolerance] = field(default_factory=dict)
 
     @classmethod
     def from_paths(
@@ -54,11 +128,15 @@ class ClaimsContext:
         reference_dir: str | Path | None = None,
         census_api_dir: str | Path | None = None,
         products_path: str | Path | None = None,
+        tolerances_path: str | Path | None = REVISION_TOLERANCES,
     ) -> ClaimsContext:
         """Load the cleaned trade table and WDI (both required: ``DataError`` if missing);
         the optional folders and product table are recorded as unavailable (with the reason)
-        when absent."""
+        when absent. ``tolerances_path``: the documented revision sizes
+        (:func:`load_revision_tolerances`; None: no tolerance, every verdict on the point value)."""
         ctx = cls(trade=load_trade(data_path), wdi=read_wdi(wdi_path))
+        if tolerances_path is not None:
+            ctx.tolerances = load_revision_tolerances(tolerances_path)
         ctx.products = load_products(products_path) if products_path is not None else None
         if ctx.products is None:
             ctx.unavailable["products"] = (
@@ -102,6 +180,13 @@ class Computed:
 
     value: float | None
     detail: str = ""
+    #: The values the computation takes when its inputs move by one documented revision
+    #: (``(low, high)``), and the tolerance in words; None when no tolerance applies.
+    band: tuple[float, float] | None = None
+    tolerance: str = ""
+    #: The value under each alternative reading of a chosen parameter (e.g. ``("2014",
+    #: 2.73)`` for another end year), the chosen one included, in order.
+    alternatives: tuple[tuple[str, float], ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,7 +248,7 @@ def census_annual(
             detail = (
                 f"in the complete years after {year} (to {int(after.index.max())}), {len(bigger)} of "
                 f"{len(after)} exceed it; the largest is {top_year} at {number(float(after.max()))} (claim's unit), "
-                f"{float(after.max()) / value:.2f} times the {year} value"
+                f"{number(float(after.max()) / value, 2)} times the {year} value"
             )
     return Computed(value, detail)
 
@@ -193,7 +278,12 @@ def census_rank(
     return _rank(series, year, order, unit)
 
 
-def _rank(series: pd.Series, year: int, order: str, unit: str) -> Computed:
+def _rank(
+    series: pd.Series, year: int, order: str, unit: str, tol: RevisionTolerance | None = None
+) -> Computed:
+    """Rank of ``year`` in ``series`` (ties share the better rank). With a tolerance, the band
+    is the range of ranks when two years whose values differ by no more than one documented
+    revision (``tol``, applied to the larger of the two) may fall either way."""
     if order not in {"asc", "desc"}:
         raise ParameterError(f"order {order!r}: expected 'asc' or 'desc'")
     value = float(series.loc[year])
@@ -202,13 +292,29 @@ def _rank(series: pd.Series, year: int, order: str, unit: str) -> Computed:
     top = ", ".join(f"{int(y)} {number(float(v), 2)}" for y, v in ranked.head(3).items())
     which = "smallest" if order == "asc" else "largest"
     detail = f"{which} first in {int(series.index.min())}-{int(series.index.max())} ({unit}): {top}"
-    return Computed(float(int(better.sum()) + 1), detail)
+    rank = float(int(better.sum()) + 1)
+    if tol is None:
+        return Computed(rank, detail)
+    others = series.drop(index=year).astype(float)
+    if tol.kind == "absolute":
+        close = (others - value).abs() <= tol.tolerance + 1e-12
+    else:
+        close = (others - value).abs() <= tol.tolerance * others.abs().clip(lower=abs(value))
+    ahead = others < value if order == "asc" else others > value
+    best = 1 + int((ahead & ~close).sum())
+    worst = 1 + int((ahead | close).sum())
+    return Computed(rank, detail, band=(float(best), float(worst)), tolerance=tol.text())
 
 
 def census_pct_change(
-    ctx: ClaimsContext, *, partner: int, flow: str, base: int, year: int
+    ctx: ClaimsContext, *, partner: int, flow: str, base: int, year: int, ends: str = ""
 ) -> Computed:
-    """Percent change of annual ``flow`` from ``base`` to ``year``; the detail lists every year."""
+    """Percent change of annual ``flow`` from ``base`` to ``year``; the detail lists every year.
+
+    ``ends``: other end years a reader could take for the claim, ``+``-separated (e.g.
+    ``2012+2013+2014+2015+2016``); their changes become the result's ``alternatives`` (the
+    chosen ``year`` included), so the verdict can show whether it depends on the end year.
+    """
     trade = _need_trade(ctx)
     if isinstance(trade, Computed):
         return trade
@@ -216,9 +322,23 @@ def census_pct_change(
     if base not in series.index or year not in series.index:
         return Computed(None, f"{base} or {year} is not a complete year of {flow} in the data")
     pct = 100.0 * (series / series.loc[base] - 1.0)
-    span = pct.loc[base + 1 : year] if year > base else pct.loc[year:base]
-    detail = f"change against {base}: " + ", ".join(f"{int(y)} {v:+.2f} %" for y, v in span.items())
-    return Computed(float(pct.loc[year]), detail)
+    end = max(year, *_years(ends)) if ends else year
+    span = pct.loc[base + 1 : end] if end > base else pct.loc[year:base]
+    detail = f"change against {base}: " + ", ".join(
+        f"{int(y)} {number(float(v), 2, sign=True)} %" for y, v in span.items()
+    )
+    alternatives = tuple(
+        (str(y), float(pct.loc[y])) for y in sorted({year, *_years(ends)}) if y in pct.index
+    )
+    return Computed(float(pct.loc[year]), detail, alternatives=alternatives if ends else ())
+
+
+def _years(text: str) -> list[int]:
+    """``"2014+2015"`` -> ``[2014, 2015]``; ``ParameterError`` for anything but years."""
+    parts = [p.strip() for p in str(text).split("+") if p.strip()]
+    if not all(p.isdigit() and len(p) == 4 for p in parts):
+        raise ParameterError(f"end years {text!r}: expected years joined by '+'")
+    return [int(p) for p in parts]
 
 
 def _wdi_series(wdi: pd.DataFrame, indicator: str) -> pd.Series:
@@ -236,7 +356,10 @@ def wdi_indicator(ctx: ClaimsContext, *, indicator: str, year: int) -> Computed:
     value = wdi_value(wdi, indicator, year)
     if value is None:
         return Computed(None, f"WDI has no {indicator} value for {year}")
-    return Computed(value)
+    tol = ctx.tolerances.get(indicator)
+    if tol is None:
+        return Computed(value)
+    return Computed(value, band=tol.band(value), tolerance=tol.text())
 
 
 def wdi_change(ctx: ClaimsContext, *, indicator: str, base: int, year: int) -> Computed:
@@ -248,8 +371,12 @@ def wdi_change(ctx: ClaimsContext, *, indicator: str, base: int, year: int) -> C
     if a is None or b is None:
         return Computed(None, f"WDI lacks {indicator} for {base} or {year}")
     s = _wdi_series(wdi, indicator).loc[base : year + 1]
-    detail = "values: " + ", ".join(f"{int(y)} {v:.2f}" for y, v in s.items())
-    return Computed(b - a, detail)
+    detail = "values: " + ", ".join(f"{int(y)} {number(float(v), 2)}" for y, v in s.items())
+    tol = ctx.tolerances.get(indicator)
+    if tol is None or tol.kind != "absolute":
+        return Computed(b - a, detail)
+    # one documented revision of the difference, as for ranks (see _rank)
+    return Computed(b - a, detail, band=tol.band(b - a), tolerance=tol.text())
 
 
 def wdi_rank(
@@ -262,7 +389,7 @@ def wdi_rank(
     s = _wdi_series(wdi, indicator).loc[start:end]
     if year not in s.index or len(s) != end - start + 1:
         return Computed(None, f"WDI lacks {indicator} for some of {start}-{end}")
-    return _rank(s, year, order, "WDI units")
+    return _rank(s, year, order, "WDI units", ctx.tolerances.get(indicator))
 
 
 def wdi_min(ctx: ClaimsContext, *, indicator: str, start: int, end: int) -> Computed:
@@ -273,7 +400,11 @@ def wdi_min(ctx: ClaimsContext, *, indicator: str, start: int, end: int) -> Comp
     s = _wdi_series(wdi, indicator).loc[start:end]
     if len(s) != end - start + 1:
         return Computed(None, f"WDI lacks {indicator} for some of {start}-{end}")
-    return Computed(float(s.min()), f"smallest in {int(s.idxmin())}")
+    tol = ctx.tolerances.get(indicator)
+    low = float(s.min())
+    if tol is None:
+        return Computed(low, f"smallest in {int(s.idxmin())}")
+    return Computed(low, f"smallest in {int(s.idxmin())}", band=tol.band(low), tolerance=tol.text())
 
 
 def export_share_us_part(
@@ -298,7 +429,7 @@ def export_share_us_part(
     us = 100.0 * float(series.loc[year]) * 1e6 / total
     return Computed(
         None,
-        f"U.S. part only: Census U.S. imports from partner {partner} in {year} are {us:.1f} % of its "
+        f"U.S. part only: Census U.S. imports from partner {partner} in {year} are {number(us)} % of its "
         f"WDI merchandise exports (U.S. customs value vs exporter's f.o.b. value, so approximate); "
         f"the other partner's part is not in the sources",
     )
@@ -344,7 +475,8 @@ def reference_quota_share(
     q = float(values.loc[quota])
     return Computed(
         100.0 * q / float(base.mean()),
-        f"quota {q:g} against a {start}-{end} average of {float(base.mean()):.3f} ({column})",
+        f"quota {significant(q, 6, trim=True)} against a {start}-{end} average of "
+        f"{number(float(base.mean()), 3)} ({column})",
     )
 
 
@@ -421,7 +553,7 @@ def hs2_share(ctx: ClaimsContext, *, partner: int, chapter: str, year: int) -> C
         chapter,
         year,
         lambda t: 100.0 * t["chapter"] / t["total"],
-        lambda v: f"{v:.1f} %",
+        lambda v: f"{number(v)} %",
         f"share of U.S. imports from partner {partner}",
     )
 
@@ -437,7 +569,7 @@ def hs2_value(
         chapter,
         year,
         lambda t: t["chapter"] * scale,
-        lambda v: f"{v:,.0f}",
+        lambda v: number(v, 0),
         f"U.S. imports from partner {partner} (claim's unit)",
     )
 

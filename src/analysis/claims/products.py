@@ -16,6 +16,7 @@ from typing import Protocol
 import pandas as pd
 
 from analysis.models.comparison import partner_name
+from analysis.report.fmt import number
 
 Result = tuple[float | None, str]
 FLOW_WORDS: dict[str, str] = {"exports": "U.S. exports to", "imports": "U.S. imports from"}
@@ -92,7 +93,9 @@ def _years_listing(ctx: _Context, partner: int, flow: str, chapters: list[str], 
     if part.empty:
         return ""
     values = 100 * part / by_year["value"].sum() if share else part
-    text = "; ".join(f"{y} {v:.1f} %" if share else f"{y} {v:,.0f}" for y, v in values.items())
+    text = "; ".join(
+        f"{y} {number(v)} %" if share else f"{y} {number(v, 0)}" for y, v in values.items()
+    )
     return f"; for information, in the complete years it holds: {text}"
 
 
@@ -147,7 +150,9 @@ def pct_change(
     a, b = float(sums.get(base, 0.0)), float(sums.get(year, 0.0))
     if a == 0:
         return None, f"HS {'+'.join(codes)} is zero in {base}"
-    return 100.0 * (b / a - 1.0), f"US$ {a:,.0f} million in {base}, {b:,.0f} million in {year}"
+    return 100.0 * (
+        b / a - 1.0
+    ), f"US$ {number(a, 0)} million in {base}, {number(b, 0)} million in {year}"
 
 
 def balance_share(ctx: _Context, *, partner: int, chapters: str, year: int) -> Result:
@@ -170,9 +175,9 @@ def balance_share(ctx: _Context, *, partner: int, chapters: str, year: int) -> R
     if total <= 0:
         return (
             None,
-            f"no U.S. deficit with the partner in {year} (balance US$ {-total:,.0f} million)",
+            f"no U.S. deficit with the partner in {year} (balance US$ {number(-total, 0)} million)",
         )
     return 100.0 * part / total, (
-        f"HS {'+'.join(codes)} deficit US$ {part:,.0f} million of a total goods "
-        f"deficit of US$ {total:,.0f} million in {year}"
+        f"HS {'+'.join(codes)} deficit US$ {number(part, 0)} million of a total goods "
+        f"deficit of US$ {number(total, 0)} million in {year}"
     )

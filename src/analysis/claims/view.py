@@ -6,30 +6,19 @@ notebook 04.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
 
 from analysis import config
-from analysis.claims.check import VERDICTS, ClaimsContext
+from analysis.claims.check import ClaimsContext
+from analysis.report import fmt
 from analysis.report.figures import display_name
 from analysis.report.markup import escape_md
+from analysis.vocab import VERDICT_LABELS, VERDICTS, verdict_css
 
-#: Cell colours of the verdicts (the HTML pages use the same).
-VERDICT_COLOURS: dict[str, str] = {
-    "supported": "background-color: #1b7837; color: white",
-    "contradicted": "background-color: #c51b7d; color: white",
-    "not_checkable": "background-color: #bdbdbd; color: black",
-}
-
-
-#: What a reader sees for each verdict (the CSV keeps the machine labels).
-VERDICT_LABELS: dict[str, str] = {
-    "supported": "supported",
-    "contradicted": "contradicted",
-    "not_checkable": "not checkable",
-}
+#: Cell colours of the verdicts (:data:`analysis.vocab.VERDICT_STYLE`, as on every page).
+VERDICT_COLOURS: dict[str, str] = {k: verdict_css(k) for k in VERDICTS}
 
 #: Column headers of the claims table, with units where they apply.
 RESULT_HEADERS: dict[str, str] = {
@@ -41,20 +30,27 @@ RESULT_HEADERS: dict[str, str] = {
     "verdict": "Verdict",
     "basis": "Basis",
     "note": "How it was checked",
+    "verdict_range": "Verdict at other end years",
 }
 
 
-def _significant(v: object) -> str:
-    """A number with four significant digits (``13.1997`` -> ``13.20``); blank if missing."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+#: Units whose values are whole numbers (counts, ranks, durations in whole units).
+COUNT_UNITS: frozenset[str] = frozenset({"count", "rank", "years", "days", "vehicles"})
+
+
+def claim_number(value: object, unit: str, *, as_stated: bool = False) -> str:
+    """A stated or computed value as the claims table shows it: a ``year`` as a year
+    (``2041``), a whole value in :data:`COUNT_UNITS` as a count (``5``, ``25,000``), anything
+    else with four significant digits (``13.1997`` -> ``13.20``; ``as_stated`` drops trailing
+    zeros, so a stated ``2.7`` reads ``2.7``); blank if missing."""
+    x = fmt.num(value)
+    if x is None:
         return ""
-    x = float(v)
-    if x == 0:
-        return "0"
-    text = (
-        f"{x:,.{max(0, 3 - int(math.floor(math.log10(abs(x)))))}f}" if abs(x) < 1e4 else f"{x:,.0f}"
-    )
-    return text.replace("-", "\u2212")
+    if str(unit).strip() == "year":
+        return fmt.year(x)
+    if str(unit).strip() in COUNT_UNITS and x == int(x):
+        return fmt.count(x)
+    return fmt.significant(x, 4, trim=as_stated)
 
 
 def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
@@ -63,9 +59,10 @@ def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
     text escaped (claims and notes come from a file: they are shown, never interpreted)."""
     from analysis.report import markup
 
+    units = results["unit"].astype(str).tolist()
     shown = results.assign(
-        stated=results["stated"].map(_significant),
-        computed=results["computed"].map(_significant),
+        stated=[claim_number(v, u) for v, u in zip(results["stated"], units, strict=True)],
+        computed=[claim_number(v, u) for v, u in zip(results["computed"], units, strict=True)],
         verdict=results["verdict"].map(lambda v: VERDICT_LABELS.get(str(v), str(v))),
     ).rename(columns=RESULT_HEADERS)
     colours = {VERDICT_LABELS[k]: v for k, v in VERDICT_COLOURS.items()}
@@ -73,7 +70,15 @@ def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
         markup.table(shown, na_rep="")
         .map(lambda v: colours.get(str(v), ""), subset=[RESULT_HEADERS["verdict"]])
         .set_properties(
-            subset=[RESULT_HEADERS["note"], RESULT_HEADERS["claim"]],
+            subset=[
+                h
+                for h in (
+                    RESULT_HEADERS["note"],
+                    RESULT_HEADERS["claim"],
+                    RESULT_HEADERS["verdict_range"],
+                )
+                if h in shown.columns
+            ],
             **{"text-align": "left", "white-space": "normal"},
         )
     )
@@ -90,11 +95,28 @@ def summary_sentence(results: pd.DataFrame) -> str:
     verdict rests on the report's own arithmetic or compiled figures, counted apart."""
     data = results[results["basis"] == "data"]
     c = verdict_counts(data)
+    within = (
+        f", **{c['within_revision']} within revision** (off the current vintage by no more "
+        "than the indicator's documented revision size, so not counted as contradicted)"
+        if c.get("within_revision")
+        else ""
+    )
     text = (
-        f"Of {len(results)} claims, {len(data)} can be checked against official data: "
-        f"**{c['supported']} supported**, **{c['contradicted']} contradicted** and "
+        f"Of {len(results)} claims, {len(data)} concern official data and "
+        f"{c['supported'] + c['contradicted'] + c.get('within_revision', 0)} of those can be "
+        f"checked: **{c['supported']} supported**, **{c['contradicted']} contradicted**{within}; "
         f"**{c['not_checkable']} not checkable** with the data at hand."
     )
+    if "verdict_range" in data:
+        ranged = data[data["verdict_range"].fillna("").str.startswith("depends")]
+        if len(ranged):
+            n = len(ranged)
+            text += (
+                f" {n} data verdict{'s' if n > 1 else ''} depend{'' if n > 1 else 's'} on the "
+                f"end year chosen for the claim "
+                f"({', '.join(escape_md(str(i)) for i in ranged['id'])}); the table gives "
+                "the verdict at each end year."
+            )
     for b, what in (
         ("arithmetic", "recompute the report's own arithmetic"),
         ("reference", "compare with a compiled table of trade-press or agency figures"),
@@ -111,17 +133,37 @@ def summary_sentence(results: pd.DataFrame) -> str:
     return text
 
 
+def discrepancy_lines(results: pd.DataFrame) -> str:
+    """The claims the data do not support as stated, one Markdown bullet each: contradicted
+    first, then within revision (each with its verdict, stated and computed values and note);
+    a sentence when there are none."""
+    shown = [v for v in ("contradicted", "within_revision") if (results["verdict"] == v).any()]
+    if not shown:
+        return "No claim is contradicted by the sources, and none differs from them by a revision."
+    lines = []
+    for v in shown:
+        for r in results[results["verdict"] == v].itertuples():
+            lines.append(
+                f"- **{escape_md(str(r.id))}** ({VERDICT_LABELS[v]}): stated "
+                f"{claim_number(r.stated, r.unit, as_stated=True)} {escape_md(str(r.unit))}, "
+                f"computed {claim_number(r.computed, r.unit)}. {escape_md(str(r.note))}"
+            )
+    return "\n".join(lines)
+
+
 def deficit_sentence(info: dict[str, object]) -> str:
     """One sentence from :func:`analysis.claims.check.deficit_outlook` (US$ billions)."""
-    d = float(info["deficit"]) / 1000  # type: ignore[arg-type]
+    d, year = float(info["deficit"]), fmt.year(info["year"])  # type: ignore[arg-type]
     if not info["later_years"]:
-        return f"The {info['year']} deficit was US$ {d:.1f} billion; no later complete year is in the data."
-    m = float(info["max_deficit"]) / 1000  # type: ignore[arg-type]
+        return f"The {year} deficit was US$ {fmt.billions(d)} billion; no later complete year is in the data."
+    m = float(info["max_deficit"])  # type: ignore[arg-type]
     return (
-        f"The report's {info['year']} 'high' of the U.S. goods deficit with {escape_md(display_name(str(info['partner'])))} "
-        f"(US$ {d:.1f} billion in the cleaned Census data) did not last: {info['later_larger']} of the "
-        f"{info['later_years']} complete years since then were larger, and the largest, {info['max_year']}, "
-        f"reached US$ {m:.1f} billion, {m / d:.1f} times as much (data through {info['data_through']})."
+        f"The report's {year} 'high' of the U.S. goods deficit with {escape_md(display_name(str(info['partner'])))} "
+        f"(US$ {fmt.billions(d)} billion in the cleaned Census data) did not last: "
+        f"{fmt.count(info['later_larger'])} of the {fmt.count(info['later_years'])} complete years "
+        f"since then were larger, and the largest, {fmt.year(info['max_year'])}, reached "
+        f"US$ {fmt.billions(m)} billion, {fmt.decimal(m / d, 1)} times as much (data through "
+        f"{info['data_through']})."
     )
 
 

@@ -11,9 +11,30 @@ The functions here turn that table into one row per partner and month::
     raw = read_census_table(path)                  # analysis.sources.census: as stored
     raw, placeholders = drop_placeholder_rows(raw)  # blank-year rows that hold no data
     wide = validate_wide(raw, path)                 # typed; raises DataError on any defect
+    check_calendar(wide, path, published)           # no trade in a month not over by then
     gaps = year_gaps(wide)                          # years Census omits (reported, not filled)
-    months = unpublished_months(wide)               # trailing all-zero months of the latest year
+    months = unpublished_months(wide)               # each year's trailing all-zero months
     trade = finalize(drop_unpublished(to_long(wide), months))
+
+Which months are published
+--------------------------
+Census publishes a month for every partner at once and prints the months it has not
+published as 0: the end of the latest year, and so the end of the final year of a partner's
+rows. A zero is therefore data or "not published", and the rule that tells them apart is:
+
+* **Calendar.** Trade in a month that had not ended by the file's publication date (the
+  earlier of today and the file's own date, :func:`analysis.sources.census.publication_date`)
+  refuses the whole file, one line naming the partner and the month (``check_calendar``).
+* **Per year, over the file.** A month is published if some partner has trade in it or in a
+  later month of the same year (``published_months``). The trailing months of a year in which
+  no partner has trade are not published (``unpublished_months``), in every year, not only the
+  latest; a month with no trade anywhere that is followed by trade is a real zero.
+* **Per partner.** A partner has the published months of the years it has a row for, and no
+  others: a partner with no row for a year has no months in it (``year_gaps``), and a month
+  nobody published never becomes a zero row. So each partner ends at its own last published
+  month, and a year is complete (12 months) only when all its months are published for it.
+  A partner's 0 in a published month is a real zero (a small partner's quiet month; a code
+  Census retired within a year, e.g. the NAFTA aggregates after 2020-06).
 
 Every problem with the input raises :class:`~analysis.errors.DataError` with a one-line
 message that names the file and the problem.
@@ -39,6 +60,8 @@ from analysis.sources.census import (  # noqa: F401 (the table's layout, re-expo
     MONTHS,
     VALUE_COLUMNS,
     WIDE_COLUMNS,
+    PublicationDate,
+    future_month_problem,
 )
 
 #: Census aggregates (World, EU, regions, NAFTA/USMCA, Advanced Technology Products, ...)
@@ -313,29 +336,84 @@ def to_long(df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _trailing_empty_months(any_trade: pd.Series) -> list[pd.Timestamp]:
-    """Months (ascending index) after the last month with any trade."""
-    active = any_trade[any_trade]
-    if active.empty:
-        return [pd.Timestamp(d) for d in any_trade.index]
-    last = active.index.max()
-    return [pd.Timestamp(d) for d in any_trade.index if d > last]
+def _traded(wide: pd.DataFrame) -> np.ndarray:
+    """Rows x 12 booleans: the partner has exports or imports in the month."""
+    return (wide[list(IMPORT_MONTHS)].to_numpy() != 0) | (wide[list(EXPORT_MONTHS)].to_numpy() != 0)
+
+
+def check_calendar(wide: pd.DataFrame, path: str | Path, published: PublicationDate) -> None:
+    """Refuse trade in a month that had not ended by ``published.date``.
+
+    Census publishes a month about five weeks after it ends, so a non-zero cell in a later
+    month is not Census data (a future month). Raises ``DataError`` naming the file, the
+    partner and its earliest such month, with the number of such partner-months.
+    """
+    d = published.date
+    month_index = wide["year"].to_numpy(dtype="int64")[:, None] * 12 + np.arange(1, 13)
+    future = _traded(wide) & (month_index >= d.year * 12 + d.month)
+    if not future.any():
+        return
+    rows, cols = np.nonzero(future)
+    first = int(np.argmin(month_index[rows, cols] * 10_000 + wide["CTY_CODE"].to_numpy()[rows]))
+    r, m = rows[first], int(cols[first]) + 1
+    raise DataError(
+        path,
+        future_month_problem(
+            str(wide["CTYNAME"].iloc[r]),
+            int(wide["CTY_CODE"].iloc[r]),
+            int(wide["year"].iloc[r]),
+            m,
+            published,
+            int(future.sum()),
+        ),
+    )
+
+
+def _published_from(traded_by_month: pd.Series) -> dict[int, int]:
+    """``{year: last month with trade (0: none)}`` from booleans indexed by month start."""
+    out: dict[int, int] = {}
+    for ts, traded in traded_by_month.items():
+        stamp = pd.Timestamp(ts)
+        last = out.setdefault(stamp.year, 0)
+        if traded and stamp.month > last:
+            out[stamp.year] = stamp.month
+    return out
+
+
+def published_months(df_wide: pd.DataFrame) -> dict[int, int]:
+    """How many months of each year of the file Census has published: ``{year: n}``.
+
+    ``n`` is the last month of the year in which any partner has exports or imports (0 when
+    no partner has any): Census publishes a month for every partner at once and prints the
+    months it has not published as 0. A month with no trade anywhere followed by trade later
+    in the year is published (a real zero).
+    """
+    traded = _traded(df_wide)
+    out: dict[int, int] = {}
+    for year, rows in pd.Series(np.arange(len(df_wide))).groupby(
+        df_wide["year"].to_numpy(dtype="int64")
+    ):
+        months = np.flatnonzero(traded[rows.to_numpy()].any(axis=0))
+        out[int(year)] = int(months.max()) + 1 if len(months) else 0
+    return dict(sorted(out.items()))
+
+
+def _after(published: dict[int, int]) -> list[pd.Timestamp]:
+    return [
+        pd.Timestamp(year=y, month=m, day=1)
+        for y, n in sorted(published.items())
+        for m in range(n + 1, 13)
+    ]
 
 
 def unpublished_months(df_wide: pd.DataFrame) -> list[pd.Timestamp]:
-    """Months of the latest year that Census has not published yet (month-start timestamps).
+    """The months Census has not published (month-start timestamps, ascending).
 
-    Census prints unpublished months as zeros. A month counts as unpublished only if every
-    partner has 0 exports and 0 imports in it and in all later months of that year, so a
-    real zero of one small partner, or a quiet month followed by data, is kept.
+    For every year of the file, the months after its last month in which any partner has
+    trade (:func:`published_months`). Only trailing months: a real zero of one small
+    partner, or a month with no trade anywhere followed by data, is kept.
     """
-    year = int(df_wide["year"].max())
-    latest = df_wide[df_wide["year"] == year]
-    any_trade = pd.Series(
-        [bool((latest[[f"I{m}", f"E{m}"]] != 0).to_numpy().any()) for m in MONTHS],
-        index=pd.date_range(f"{year}-01-01", periods=12, freq="MS"),
-    )
-    return _trailing_empty_months(any_trade)
+    return _after(published_months(df_wide))
 
 
 def drop_unpublished(
@@ -344,15 +422,11 @@ def drop_unpublished(
     """Drop the unpublished months from the long table.
 
     ``months`` defaults to the same rule as ``unpublished_months`` applied to ``long``
-    itself: the trailing months of its latest year in which no partner has any trade.
+    itself: in each year, the trailing months in which no partner has any trade.
     """
     if months is None:
-        year = long["date"].dt.year.max()
-        latest = long[long["date"].dt.year == year]
-        any_trade = (
-            ((latest["exports"] != 0) | (latest["imports"] != 0)).groupby(latest["date"]).any()
-        )
-        months = _trailing_empty_months(any_trade.sort_index())
+        traded = (long["exports"] != 0) | (long["imports"] != 0)
+        months = _after(_published_from(traded.groupby(long["date"]).any().sort_index()))
     drop = pd.DatetimeIndex(list(months))
     if drop.empty:
         return long
@@ -386,9 +460,10 @@ def name_changes(long: pd.DataFrame) -> dict[int, list[str]]:
 def _check_integrity(out: pd.DataFrame, path: str | Path | None) -> None:
     """Unique (partner_code, date); no missing value; no gap inside a partner-year.
 
-    Each year a partner has must be complete: January to December, or January to the last
-    published month in the table's latest year. Whole years may be absent (Census omits
-    some partner-years; see ``year_gaps``), but never single months.
+    Each year a partner has must hold the months published in that year (those of the
+    table's partners that year): January to December, or January to the year's last
+    published month. Whole years may be absent (Census omits some partner-years; see
+    ``year_gaps``), but never single months.
     """
     key = out.duplicated(["partner_code", "date"], keep=False)
     if key.any():
@@ -401,11 +476,10 @@ def _check_integrity(out: pd.DataFrame, path: str | Path | None) -> None:
         raise DataError(path, "no data left after dropping unpublished months")
     year = out["date"].dt.year
     month = out["date"].dt.month
-    last_year = int(year.max())
-    last_month = int(month[year == last_year].max())
+    published = month.groupby(year).max()
     g = month.groupby([out["partner_code"], year])
     stats = pd.DataFrame({"n": g.size(), "lo": g.min(), "hi": g.max()})
-    expected = np.where(stats.index.get_level_values(1) == last_year, last_month, 12)
+    expected = published.reindex(stats.index.get_level_values(1)).to_numpy()
     bad = stats[(stats["lo"] != 1) | (stats["hi"] != expected) | (stats["n"] != expected)]
     if len(bad):
         (code, yr), r = next(iter(bad.iterrows()))

@@ -16,6 +16,11 @@ EU, ``0020`` USMCA, ...) are numbered differently from ``country.xlsx``, so rows
 ``country.xlsx``: Korea is 5800). Command line::
 
     python -m analysis.clean.products [--source mirror|api] [--raw PATH] [--out-dir DIR]
+
+With ``--source api`` the client's base address, deadline and size cap come from
+``CENSUS_API_BASE_URL``, ``CENSUS_API_DEADLINE`` and ``CENSUS_API_MAX_BYTES``, and
+``ANALYSIS_REFRESH=1`` (``make products-api REFRESH=1``) asks the API again instead of
+using cached answers.
 """
 
 from __future__ import annotations
@@ -273,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             levels=args.level or ["HS2"],
             years=api.latest_years(args.first),
             chapter_list=args.chapter,
+            client=api.Client(refresh=api.flag("REFRESH", config.run_parameter("REFRESH"))),
         )
     else:
         table = run_mirror(config.from_root(args.raw), out_dir)

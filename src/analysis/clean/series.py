@@ -13,7 +13,9 @@ Conventions
   annual imports by a rounding unit.
 * A year with fewer than 12 months in the window is *incomplete* (``complete = False``) and has
   no growth rate, and the year after it has none either: a growth rate between a part year and a
-  full year would mostly measure the number of months.
+  full year would mostly measure the number of months. The cleaned table holds only the months
+  Census has published for each partner (:mod:`analysis.clean.census`; never a zero for a month
+  not yet published), so a complete year is one whose 12 months are all published for it.
 """
 
 from __future__ import annotations

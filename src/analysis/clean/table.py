@@ -32,7 +32,7 @@ from analysis import cli, config
 from analysis.clean import census
 from analysis.errors import DataError
 from analysis.fileio import write_atomic, write_json_atomic
-from analysis.partners import PARTNER_COLUMNS, slugify
+from analysis.partners import PARTNER_COLUMNS, RESERVED_SLUGS, slugify
 from analysis.sources import census as census_source
 from analysis.sources import fetch
 
@@ -99,6 +99,8 @@ def unique_slugs(partners: pd.DataFrame) -> list[str]:
     When names collide (Census has two "Israel", "Serbia", "Sudan", "Ethiopia" codes), the
     partner with the latest data (then more months with trade, then the lower code) keeps
     the plain slug and the others get ``-<code>`` appended: ``israel``, ``israel-5080``.
+    A slug the site itself uses (:data:`analysis.partners.RESERVED_SLUGS`: ``korus``,
+    ``vintages``, ...) is never given: such a partner gets ``-<code>`` too (``korus-5800``).
     """
     base = [slugify(n) for n in partners["partner"]]
     order = sorted(
@@ -111,7 +113,7 @@ def unique_slugs(partners: pd.DataFrame) -> list[str]:
         ),
     )
     slugs = [""] * len(partners)
-    taken: set[str] = set()
+    taken: set[str] = set(RESERVED_SLUGS)
     for i in order:
         slug = base[i]
         if slug in taken:
@@ -147,10 +149,22 @@ def partner_table(trade: pd.DataFrame) -> pd.DataFrame:
     return out[list(PARTNER_COLUMNS)].reset_index(drop=True)
 
 
-def process(raw: pd.DataFrame, raw_path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Raw Census table -> cleaned trade table, plus what cleaning found and did."""
+def process(
+    raw: pd.DataFrame,
+    raw_path: str | Path,
+    *,
+    published: census_source.PublicationDate | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Raw Census table -> cleaned trade table, plus what cleaning found and did.
+
+    ``published``: the file's publication date (:func:`analysis.sources.census.publication_date`;
+    default today); trade in a month that had not ended by then refuses the file.
+    """
     raw, placeholders = census.drop_placeholder_rows(raw)
     wide = census.validate_wide(raw, raw_path)
+    if published is None:
+        published = census_source.PublicationDate(census_source.utc_today(), "today")
+    census.check_calendar(wide, raw_path, published)
     gaps = census.year_gaps(wide)
     unpublished = census.unpublished_months(wide)
     long = census.drop_unpublished(census.to_long(wide), unpublished)
@@ -268,7 +282,7 @@ def run(raw_path: str | Path, out_dir: str | Path, *, verify: bool = True) -> Cl
         data, raw = load(raw_path)
         fmt = census_source.detect_format(data)
         # Process
-        trade, notes = process(raw, raw_path)
+        trade, notes = process(raw, raw_path, published=census_source.publication_date(data))
         partners = partner_table(trade)
     # Save: render everything in memory, then write; meta.json (which lists the others) last.
     outputs = {

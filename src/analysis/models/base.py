@@ -13,8 +13,8 @@ from statsmodels.stats.stattools import durbin_watson
 
 from analysis.errors import AnalysisError
 from analysis.params import parse_month
+from analysis.vocab import SERIES  # noqa: F401 - re-exported for the models
 
-SERIES: tuple[str, ...] = ("exports", "imports", "balance")
 #: Which series are modelled in logs (percentage effects); the balance can be negative.
 LOG_SERIES: dict[str, bool] = {"exports": True, "imports": True, "balance": False}
 DEFAULT_BREAKS: tuple[str, ...] = ("2012-03", "2019-01")

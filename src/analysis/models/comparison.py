@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import DataError, ParameterError
+from analysis.vocab import AGGREGATE_CODE_LIMIT, SERIES
 
 #: Partners shown beside Korea: China, Japan, Mexico, Vietnam, Germany, Taiwan.
 DEFAULT_COMPARATORS: tuple[int, ...] = (5700, 5880, 2010, 5520, 4280, 5830)
@@ -40,7 +41,8 @@ EXCLUDED_FROM_CONTROLS: dict[int, str] = {
 #: Census aggregate holding total U.S. trade with the world (not seasonally adjusted).
 WORLD_NAME: str = "World, Not Seasonally Adjusted"
 
-FLOWS: tuple[str, ...] = ("exports", "imports", "balance")
+#: The series compared across partners (:data:`analysis.vocab.SERIES`).
+FLOWS: tuple[str, ...] = SERIES
 
 #: Assumptions of the DiD, stated for the report.
 DID_ASSUMPTIONS: str = (
@@ -116,7 +118,7 @@ def world_code(trade: pd.DataFrame, name: str = WORLD_NAME) -> int:
     hit = trade.loc[trade["partner"].str.casefold() == name.casefold(), "partner_code"].unique()
     if len(hit) == 1:
         return int(hit[0])
-    aggregates = trade.loc[trade["partner_code"] < 1000, "partner"].unique()
+    aggregates = trade.loc[trade["partner_code"] < AGGREGATE_CODE_LIMIT, "partner"].unique()
     if len(hit) > 1:
         raise DataError(None, f"partner name {name!r} has several codes: {sorted(map(int, hit))}")
     raise DataError(

@@ -14,9 +14,10 @@ import pandas as pd
 
 from analysis.errors import ParameterError
 from analysis.models import comparison as cmp
+from analysis.vocab import FLOW_PHRASES
 
 #: The DiD flows, with the words that introduce a partner in titles ("U.S. exports to Korea").
-FLOW_LABELS: dict[str, str] = {"exports": "U.S. exports to", "imports": "U.S. imports from"}
+FLOW_LABELS: dict[str, str] = FLOW_PHRASES
 
 
 @dataclass(frozen=True)

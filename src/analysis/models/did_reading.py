@@ -20,6 +20,7 @@ import pandas as pd
 
 from analysis.errors import ParameterError
 from analysis.models.comparison import EventStudy, PlaceboResult
+from analysis.report import fmt
 
 #: Placebo p-value below which the shift at the break counts as unusual.
 UNUSUAL_ALPHA: float = 0.05
@@ -77,10 +78,15 @@ def unusual_flows(placebos: Mapping[str, PlaceboResult], alpha: float = UNUSUAL_
     return [f for f, p in placebos.items() if p.pvalue < alpha]
 
 
+def _lp(x: float) -> str:
+    """A signed log-point value: ``-0.249`` -> ``"−0.249"``, ``0.3`` -> ``"+0.300"``."""
+    return fmt.decimal(x, 3, sign=True)
+
+
 def _ci_text(row: pd.Series) -> str:
     return (
-        f"{row['coef']:+.3f} log points ({row['pct_effect']:+.1f} %; 95 % DK interval "
-        f"{row['ci_low']:+.3f} to {row['ci_high']:+.3f})"
+        f"{_lp(row['coef'])} log points ({fmt.pct(row['pct_effect']).replace('%', ' %')}; "
+        f"95 % DK interval {_lp(row['ci_low'])} to {_lp(row['ci_high'])})"
     )
 
 
@@ -99,13 +105,23 @@ def flow_sentence(
     return (
         f"- **{title}.** Baseline DiD {_ci_text(base)}; with partner-specific linear "
         f"trends {_ci_text(trends)}. Dropping one control at a time moves the estimate between "
-        f"{loo['coef'].min():+.3f} and {loo['coef'].max():+.3f}. Pre-period leads range from "
-        f"{leads['coef'].min():+.3f} to {leads['coef'].max():+.3f} (Driscoll-Kraay joint test p = "
-        f"{study.pretrend_pvalue:.2g}, which over-rejects). Placebo in time: the {pl.window}-month shift at "
-        f"{pl.break_date} is {pl.estimate:+.3f}, and {share_as_large(pl):.0f} % of the {len(pl.placebos)} "
-        f"placebo months show a shift at least as large (p = {pl.pvalue:.2f}); the median placebo shift is "
-        f"{pl.placebos.median():+.3f} and {share_negative(pl):.0f} % of them are negative, so the gap "
+        f"{_lp(loo['coef'].min())} and {_lp(loo['coef'].max())}. Pre-period leads range from "
+        f"{_lp(leads['coef'].min())} to {_lp(leads['coef'].max())} (Driscoll-Kraay joint test "
+        f"{fmt.p_equals(study.pretrend_pvalue)}, which over-rejects). Placebo in time: the {pl.window}-month shift at "
+        f"{pl.break_date} is {_lp(pl.estimate)}, and {fmt.decimal(share_as_large(pl), 0)} % of the "
+        f"{fmt.count(len(pl.placebos))} placebo months show a shift at least as large "
+        f"({fmt.p_equals(pl.pvalue)}); the median placebo shift is {_lp(pl.placebos.median())} and "
+        f"{fmt.decimal(share_negative(pl), 0)} % of them are negative, so the gap "
         f"{shape} away from the break."
+    )
+
+
+def pretrend_sentence(labels: Mapping[str, str], studies: Mapping[str, EventStudy]) -> str:
+    """One sentence per flow of ``studies``: the joint test that its leads are zero."""
+    return " ".join(
+        f"Joint test that the {labels[f]} leads before the break are zero: "
+        f"{fmt.p_equals(studies[f].pretrend_pvalue)}."
+        for f in studies
     )
 
 

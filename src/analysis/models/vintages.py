@@ -12,14 +12,10 @@ from analysis.clean import series as ser
 from analysis.clean import table as clean_table
 from analysis.models.run import ModelRun, run_models
 from analysis.sources import census_vintage, fetch
+from analysis.vocab import SERIES_LABELS  # noqa: F401 - re-exported for the vintages page
 
 #: Labels of the two vintages compared, oldest first.
 OLD, NEW = "2017 vintage", "current"
-SERIES_LABELS: dict[str, str] = {
-    "exports": "U.S. exports",
-    "imports": "U.S. imports",
-    "balance": "balance",
-}
 ALPHA = 0.05
 #: Relative move of an estimate counted as a change (10 % of the larger of the two).
 REL_CHANGE = 0.10

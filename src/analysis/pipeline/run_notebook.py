@@ -4,10 +4,11 @@
 
 * Parameters are raw strings (``-r``), never parsed as YAML numbers: ``0015`` and ``2012-03``
   arrive intact; ``-f`` reads a JSON file.
-* The executed notebook is written to a temporary file beside ``OUT`` and renamed only when
-  every cell succeeded. Its papermill metadata names input and output relative to the
-  repository root (None outside it), not the temporary file. Temporary files of killed runs
-  beside ``OUT`` or in ``out_dir`` are removed first (``fileio.remove_stale_temps``).
+* The executed notebook is written to a temporary file in ``build/staging/`` (at ``OUT``'s
+  relative folder; beside ``OUT`` outside the repository: ``fileio.staging_home``) and renamed
+  only when every cell succeeded. Its papermill metadata names input and output relative to
+  the repository root (None outside it), not the temporary file. Temporary files of killed
+  runs for ``OUT``'s folder or ``out_dir`` are removed first (``fileio.remove_stale_temps``).
 * A failure ends with one line, ``error: <file>: <problem>``, and status 2 (``analysis.cli``);
   Ctrl-C, SIGTERM and SIGHUP with ``error: <file>: interrupted`` (``stopped by SIGTERM``) and
   status 128 + signal. No kernel and no temporary file outlive the run, whatever stops it.
@@ -46,7 +47,7 @@ from typing import Any
 
 from analysis import cli, config
 from analysis.errors import AnalysisError, ParameterError
-from analysis.fileio import remove_stale_temps
+from analysis.fileio import remove_stale_temps, staging_home
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: How often to check whether the kernel has exited after the shutdown request (jupyter_client's
@@ -297,7 +298,7 @@ def run(
     workdir = Path(cwd or config.ROOT)
     output.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(output, parameters, workdir)
-    tmp = output.with_name(f".{output.stem}.{os.getpid()}.tmp.ipynb")
+    tmp = staging_home(output.parent) / f".{output.stem}.{os.getpid()}.tmp.ipynb"
     try:
         with tempfile.TemporaryDirectory(prefix="kernel-") as socket_dir:
             nb = _execute(notebook, tmp, parameters, kernel, workdir, socket_dir)
@@ -313,11 +314,13 @@ def run(
 
 
 def _remove_leftovers(output: Path, parameters: dict[str, Any], cwd: Path) -> list[Path]:
-    """Remove temporary files of killed earlier runs beside ``output`` and in ``out_dir``."""
+    """Remove temporary files of killed earlier runs for ``output``'s folder and ``out_dir``:
+    in them (left by earlier versions) and in their staging folders (``build/staging/...``)."""
     folders = [output.parent]
     out_dir = parameters.get("out_dir")
     if isinstance(out_dir, str) and out_dir:
         folders.append(Path(out_dir) if Path(out_dir).is_absolute() else cwd / out_dir)
+    folders += [staging_home(f) for f in folders if f.is_dir()]
     removed: list[Path] = []
     for folder in dict.fromkeys(f.resolve() for f in folders):
         removed += remove_stale_temps(folder)

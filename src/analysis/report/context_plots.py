@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis.errors import ParameterError
 from analysis.models.comparison import EventStudy, PlaceboResult
-from analysis.report import figures, theme
+from analysis.report import figures, fmt, theme
 from analysis.sources.wdi import MACRO_INDICATORS, MACRO_LABELS
 
 #: Line colours of partners (Okabe-Ito, colour-blind safe); the focus partner is black.
@@ -55,7 +55,7 @@ def _year_axis(ax, years: np.ndarray) -> None:
     span = int(years.max() - years.min()) if len(years) else 0
     step = 5 if span > 20 else (2 if span > 8 else 1)
     ax.set_xticks([int(y) for y in years if int(y) % step == 0])
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{int(v)}"))
+    figures.year_axis(ax)
     ax.set_xlim(years.min() - 0.7, years.max() + 0.7)
 
 
@@ -94,7 +94,7 @@ def plot_partner_balances(
             fontsize=10,
         )
         ax.yaxis.set_major_locator(MaxNLocator(4))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: figures.fmt_number(v, 0)))
+        ax.yaxis.set_major_formatter(fmt.tick_formatter(0))
         ax.grid(axis="x", visible=False)
         _year_axis(ax, years)
         theme.add_events(ax, x="year", labels=False)
@@ -147,7 +147,7 @@ def plot_partner_shares(
             label=f"{label} {figures.display_name(partner)} (annual; thin: monthly)",
         )
     ax.set_ylabel("% of total U.S. goods trade with the world")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.1f}"))
+    ax.yaxis.set_major_formatter(fmt.tick_formatter(1))
     figures.date_axis(ax)
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=2, fontsize=9)
     figures.headline(fig, title or f"{figures.display_name(partner)}'s share of U.S. goods trade")
@@ -193,7 +193,7 @@ def plot_index(
         last = index[name].dropna()
         if is_focus and not last.empty:
             ax.annotate(
-                f"{figures.display_name(name)} {last.iloc[-1]:.0f}",
+                f"{figures.display_name(name)} {fmt.decimal(last.iloc[-1], 0)}",
                 (last.index[-1], last.iloc[-1]),
                 xytext=(4, 0),
                 textcoords="offset points",
@@ -204,7 +204,7 @@ def plot_index(
             )
     ax.axhline(100, color="#888888", linewidth=0.8)
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+    ax.yaxis.set_major_formatter(fmt.tick_formatter())
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _p: ""))
     ax.set_ylabel(f"U.S. {flow}, {base_year} = 100 (log scale)")
     _year_axis(ax, years)
@@ -296,7 +296,7 @@ def plot_event_study(
     ax = axes[-1, 0]
     ax.set_xticks(ks)
     lo, hi = min(ks), max(ks)
-    ax.set_xticklabels([f"≤{k}" if k == lo else (f"≥{k}" if k == hi else str(k)) for k in ks])
+    ax.set_xticklabels([("≤" if k == lo else "≥" if k == hi else "") + fmt.tick(k, 0) for k in ks])
     ax.set_xlabel(
         f"Years relative to {break_date} (0 = first 12 months in force; −1 = reference year)"
     )
@@ -354,7 +354,7 @@ def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = No
         last = s.dropna()
         if not last.empty:
             ax.annotate(
-                f"{last.iloc[-1]:,.1f}",
+                fmt.decimal(last.iloc[-1], 1),
                 (last.index[-1], last.iloc[-1]),
                 xytext=(4, 0),
                 textcoords="offset points",
@@ -409,8 +409,9 @@ def plot_placebo(
         ax.axhline(0, color="#888888", linewidth=0.8)
         ax.set_ylabel("shift, log points")
         ax.set_title(
-            f"{label} {name}: shift {res.estimate:+.3f} at {res.break_date}; placebo p = {res.pvalue:.2f} "
-            f"({len(pl)} placebo months, {res.window}-month windows)",
+            f"{label} {name}: shift {fmt.decimal(res.estimate, 3, sign=True)} at {res.break_date}; "
+            f"placebo {fmt.p_equals(res.pvalue)} ({fmt.count(len(pl))} placebo months, "
+            f"{res.window}-month windows)",
             fontsize=10,
         )
         figures.date_axis(ax)

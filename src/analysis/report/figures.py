@@ -32,6 +32,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from analysis.errors import ParameterError
+from analysis.report import fmt
 from analysis.report.fmt import display_name  # noqa: F401 - re-exported for the figures' callers
 from analysis.report.saving import SavedFigure, describe_figure, save_figure  # noqa: F401 - re-exported
 from analysis.report.theme import (  # noqa: F401 - PNG_DPI, SVG_HASHSALT re-exported for callers
@@ -46,30 +47,21 @@ from analysis.report.theme import (  # noqa: F401 - PNG_DPI, SVG_HASHSALT re-exp
 
 #: The source line's opening (Census table); the caller adds the last month of data.
 SOURCE_TEXT = "Source: U.S. Census Bureau, U.S. goods trade by country"
-MINUS = "\u2212"
 
 
-# ---- formatting helpers ----------------------------------------------------------------------
-
-
-def fmt_number(value: float, decimals: int = 1) -> str:
-    """``-13.2`` -> ``"−13.2"`` (typographic minus), thousands separated."""
-    text = f"{value:,.{decimals}f}"
-    return text.replace("-", MINUS)
-
-
-def _tick(value: float) -> str:
-    """Tick label: up to two decimals, trailing zeros dropped, typographic minus."""
-    text = f"{value:,.2f}".rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        text = "0"
-    return text.replace("-", MINUS)
+# ---- axis helpers (every label through analysis.report.fmt) ----------------------------------
 
 
 def billions(ax: Axes, axis: str = "y") -> None:
     """Label an axis whose data are US$ millions in US$ billions (``12,500`` -> ``12.5``)."""
-    formatter = FuncFormatter(lambda v, _pos: _tick(v / 1000.0))
+    formatter = fmt.tick_formatter(scale=1 / 1000.0)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+
+
+def year_axis(ax: Axes, axis: str = "x") -> None:
+    """Label an axis of years as years (``2012``, never ``2,012``)."""
+    formatter = FuncFormatter(lambda v, _pos: fmt.year(v))
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(formatter)
 
 
 def money_axis(ax: Axes, values: Iterable[float], axis: str = "y") -> str:
@@ -82,8 +74,7 @@ def money_axis(ax: Axes, values: Iterable[float], axis: str = "y") -> str:
     if arr.size and np.max(np.abs(arr)) >= 1000.0:
         billions(ax, axis)
         return "US$ billions"
-    formatter = FuncFormatter(lambda v, _pos: _tick(v))
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt.tick_formatter())
     return "US$ millions"
 
 
@@ -335,7 +326,7 @@ def plot_annual_balance(
         i = int(full[-1])
         v = values[i]
         ax.annotate(
-            fmt_number(v),
+            fmt.number(v),
             (years[i], v),
             xytext=(0, -3 if v < 0 else 3),
             textcoords="offset points",
@@ -350,8 +341,8 @@ def plot_annual_balance(
     span = years.max() - years.min()
     step = 5 if span > 20 else (2 if span > 8 else 1)
     ax.set_xticks([y for y in years if y % step == 0])
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{int(v)}"))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
+    year_axis(ax)
+    ax.yaxis.set_major_formatter(fmt.tick_formatter())
     ax.set_ylabel(f"{unit} per year (NSA)")
     ax.grid(axis="x", visible=False)
     lo, hi = ax.get_ylim()

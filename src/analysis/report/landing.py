@@ -22,11 +22,15 @@ from analysis.errors import DataError
 from analysis.fileio import write_text_atomic
 from analysis.report import fmt
 from analysis.report.consistency import current_data_sha, stale_reason
-from analysis.report.fmt import SERIES_LABELS
-from analysis.report.publish import SERIES, VERDICT_STYLE, data_vintage, vintage_text
-
-#: The results.json layout this page reads (``analysis.report.results.SCHEMA_VERSION``).
-RESULTS_SCHEMA_VERSION = 1
+from analysis.report.publish import data_vintage, vintage_text
+from analysis.vocab import (
+    HORIZON_MONTHS,
+    RESULTS_SCHEMA_VERSION,
+    SERIES,
+    SERIES_LABELS,
+    VERDICT_STYLE,
+    is_aggregate,
+)
 
 
 def _read_results(path: Path) -> dict[str, Any]:
@@ -307,11 +311,11 @@ def _gap_row(label: str, period: str, gap: Mapping[str, Any]) -> str:
 
 
 def _short_gap(c: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The gap at the longest horizon of at most 24 months (the default shown)."""
+    """The gap at the longest horizon of at most HORIZON_MONTHS (the default shown)."""
     horizons = [
         h
         for h in c.get("by_horizon") or []
-        if isinstance(h, Mapping) and (fmt.num(h.get("months")) or 99) <= 24
+        if isinstance(h, Mapping) and (fmt.num(h.get("months")) or 99) <= HORIZON_MONTHS
     ]
     return max(horizons, key=lambda h: h["months"]) if horizons else None
 
@@ -501,8 +505,10 @@ def _claims_block(reports_dir: Path) -> str:
     if (reports_dir / "korus" / "claims.html").is_file():
         link = '<p><a href="korus/claims.html">Every claim, with the computed value and its basis</a></p>'
     return (
-        f"<h2>Claims check</h2><p>{total} quantitative statements of the policy report; "
-        f"{sum(data.values())} can be checked against official data:</p>"
+        f"<h2>Claims check</h2><p>{fmt.count(total)} quantitative statements of the policy "
+        f"report; {fmt.count(sum(data.values()))} concern official data, and "
+        f"{fmt.count(sum(data.values()) - data.get('not_checkable', 0))} of those can be "
+        "checked with the data at hand:</p>"
         f'<div class="badges">{"".join(badges)}</div>'
         + (
             f'<p class="note">Not counted as data checks: {escape("; ".join(others))}.</p>'
@@ -516,7 +522,7 @@ def _claims_block(reports_dir: Path) -> str:
 def _partner_row(reports_dir: Path, p: Mapping[str, Any]) -> str:
     slug = str(p.get("slug") or "")
     year = latest_complete_year(p)
-    name = escape(str(p.get("partner") or slug or fmt.NA))
+    name = escape(fmt.display_name(str(p.get("partner") or slug or fmt.NA)))
     page = reports_dir / slug / "trends.html"
     link = (
         f'<a href="{escape(_rel(page, reports_dir))}">{name}</a>'
@@ -538,9 +544,7 @@ def _partner_row(reports_dir: Path, p: Mapping[str, Any]) -> str:
     elif not any(fmt.num(year.get(k)) for k in ("exports", "imports")):
         cells += [escape(str(year["year"])), '<span class="note">no trade recorded</span>', "", ""]
     else:
-        cells += [escape(str(year["year"]))] + [
-            fmt.billions(year.get(k)) for k in ("exports", "imports", "balance")
-        ]
+        cells += [escape(str(year["year"]))] + [fmt.billions(year.get(k)) for k in SERIES]
     classes = [
         "",
         ' class="num"',
@@ -575,9 +579,9 @@ def _partner_table(reports_dir: Path, partners: list[dict[str, Any]]) -> str:
 
 
 def _is_aggregate(results: Mapping[str, Any] | None) -> bool:
-    """Census aggregates (World, European Union, regions) have codes below 1000."""
+    """Census aggregates (World, European Union, regions): :func:`analysis.vocab.is_aggregate`."""
     code = _code(results) if results else None
-    return code is not None and code < 1000
+    return code is not None and is_aggregate(code)
 
 
 def render_index(
@@ -687,7 +691,9 @@ def build_index(
     data_sha = current_data_sha(meta_path)
     for path in sorted(reports_dir.glob("*/results.json")):
         data = _read_results(path)
-        data.setdefault("slug", path.parent.name)
+        # The folder the report was read from is its slug, whatever results.json says: every
+        # link of the page goes by this one name (``israel-5080``, not ``israel``).
+        data["slug"] = path.parent.name
         data["_stale"] = stale_reason(data, data_sha, path.parent / "params.json")
         partners.append(data)
     text = render_index(

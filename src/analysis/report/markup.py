@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.report import fmt
@@ -57,10 +58,51 @@ def fill(template: str, values: Mapping[str, Any]) -> str:
     return re.sub(r"\{(\w+)(?::([^{}]*))?\}", one, template)
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+        v, bool | np.bool_
+    )
+
+
+def year_column(col: pd.Series) -> bool:
+    """Whether a column of whole numbers holds years (labels, shown without a separator): its
+    name is ``year``/``Year`` or every value lies in 1800-2200."""
+    if str(col.name).strip().lower() == "year":
+        return True
+    values = [float(v) for v in col if _is_number(v) and v == v]
+    return bool(values) and all(1800 <= v <= 2200 and v == int(v) for v in values)
+
+
+def cell_formatter(col: pd.Series, decimals: int | None = None) -> Callable[[Any], Any]:
+    """How :func:`table` writes the numbers of ``col`` (text is left as it is), through
+    :mod:`analysis.report.fmt`: years without a separator, whole numbers as counts (``12,232``,
+    ``−5``), other numbers with ``decimals`` places (default: pandas' Styler precision);
+    thousands separators and U+2212 throughout."""
+    places = pd.get_option("styler.format.precision") if decimals is None else decimals
+    whole = pd.api.types.is_integer_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
+    years = whole and year_column(col)
+
+    def one(v: Any) -> Any:
+        if not _is_number(v):
+            return v
+        if years:
+            return fmt.year(v)
+        if whole or isinstance(v, int | np.integer):
+            return fmt.count(v)
+        return fmt.decimal(v, places)
+
+    return one
+
+
 def table(
     df: pd.DataFrame, *, na_rep: str = fmt.MISSING, hide_index: bool = True, **format_kwargs: Any
 ):
-    """A pandas Styler of ``df`` that escapes every cell, column header and index label."""
+    """A pandas Styler of ``df`` that escapes every cell, column header and index label and
+    writes every number through :func:`cell_formatter` (``precision=`` sets the decimals)."""
+    decimals = format_kwargs.pop("precision", None)
+    format_kwargs.pop("thousands", None)  # fmt always separates thousands
+    formatter = {c: cell_formatter(df[c], decimals) for c in df.columns}
+    format_kwargs.setdefault("formatter", formatter)
     styler = df.style.format(escape="html", na_rep=na_rep, **format_kwargs)
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     shown = df.astype(object).where(df.notna(), na_rep)
@@ -80,6 +122,10 @@ def table(
     text_cols = [c for c in df.columns if not numeric_column(df[c])]
     if text_cols:
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
+    date_cols = [c for c in text_cols if date_column(df[c])]
+    if date_cols:
+        # "2012-03" never breaks after its hyphen ("2012-/03" on a phone)
+        styler = styler.set_properties(subset=date_cols, **{"white-space": "nowrap"})
     num_cols = [c for c in df.columns if c not in text_cols]
     if num_cols:
         # a number with its interval stays on one line: on a phone the table scrolls instead
@@ -112,6 +158,19 @@ def numeric_column(col: pd.Series) -> bool:
     if not shown or all(re.fullmatch(r"\d{4}", v) for v in shown):
         return False
     return all(_NUMERIC_TEXT.match(v) for v in shown)
+
+
+#: A month (2012-03), a date (2012-03-15) or a year range (1985–2015, 2013-2015).
+_DATE = re.compile(r"\b\d{4}(?:-\d{2}(?:-\d{2})?|[-–]\d{4})\b")
+
+
+def date_column(col: pd.Series) -> bool:
+    """Whether a text column holds dates or periods (``2012-03``, ``2000-01 to 2017-12``,
+    ``1985–2015``): every value not missing is short (at most 30 characters) and holds a date.
+    Such cells must not wrap at a date's hyphen."""
+    shown = [str(v) for v in col if v is not None and not (isinstance(v, float) and v != v)]
+    shown = [v for v in shown if v != fmt.MISSING]
+    return bool(shown) and all(len(v) <= 30 and _DATE.search(v) for v in shown)
 
 
 def table_or_note(df: pd.DataFrame, note: str, **kwargs: Any):  # -> Styler | Markdown

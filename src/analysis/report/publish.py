@@ -32,18 +32,12 @@ from typing import Any
 from analysis import __version__, cli, config
 from analysis.errors import DataError
 from analysis.fileio import write_text_atomic
+from analysis.vocab import SERIES, VERDICT_STYLE  # noqa: F401 - re-exported
 
 #: Folder holding the nbconvert template ``offline`` (a child of this folder).
 TEMPLATE_DIR: Path = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "offline"
 
-SERIES: tuple[str, ...] = ("exports", "imports", "balance")
-#: Same colours as ``analysis.claims.check.VERDICT_COLOURS`` (background, text).
-VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
-    "supported": ("#1b7837", "#ffffff", "supported"),
-    "contradicted": ("#c51b7d", "#ffffff", "contradicted"),
-    "not_checkable": ("#bdbdbd", "#111111", "not checkable"),
-}
 SOURCE_NAME = "U.S. Census Bureau, U.S. goods trade by country"
 
 
@@ -102,15 +96,41 @@ def _plain(markdown: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+#: A notebook number leading a heading ("02 · ", "03 - ", "4. "): the notebook's order in
+#: the pipeline, not part of the published page's title.
+_NUMBER_PREFIX = re.compile(r"^\d{1,2}\s*[·.:\-–—]\s+")
+
+
+def page_title(heading: str) -> str:
+    """A published page's title from a notebook heading: ``"02 · Trends in ..."`` ->
+    ``"Trends in ..."`` (inline markdown stripped, the notebook number dropped)."""
+    return _NUMBER_PREFIX.sub("", _plain(heading)).strip()
+
+
 def notebook_title(nb: Any, default: str = "Report") -> str:
-    """The text of the notebook's first markdown heading, or ``default``."""
+    """The page title from the notebook's first markdown heading (:func:`page_title`), or
+    ``default``."""
     for cell in nb.cells:
         if cell.get("cell_type") != "markdown":
             continue
         m = _HEADING.search(str(cell.get("source", "")))
-        if m and _plain(m.group(1)):
-            return _plain(m.group(1))
+        if m and page_title(m.group(1)):
+            return page_title(m.group(1))
     return default
+
+
+def unnumber_heading(nb: Any) -> None:
+    """Drop the notebook number from the first markdown heading of ``nb`` (in place), so the
+    page's visible heading reads as its title (:func:`page_title`)."""
+    for cell in nb.cells:
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = str(cell.get("source", ""))
+        m = _HEADING.search(source)
+        if m:
+            start = m.start(1)
+            cell["source"] = source[:start] + _NUMBER_PREFIX.sub("", source[start:], count=1)
+            return
 
 
 def index_href_for(html_path: Path) -> str:
@@ -226,6 +246,7 @@ def export_notebook(
         raise DataError(ipynb, f"not a readable notebook ({type(exc).__name__})") from exc
     _check_results_beside(html, meta_path)
     title = notebook_title(nb, default=ipynb.stem)
+    unnumber_heading(nb)
     nb.metadata["title"] = title
     stable_ids(nb)
     resources = {

@@ -7,14 +7,29 @@ file held, not what an earlier one did.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from analysis.clean import census
+from analysis.clean import table as clean_table
 from analysis.clean.table import CleanResult
+from analysis.report import fmt
 from analysis.report.markup import escape_md
 
 #: Four-digit Census codes that are not places (organisations, unidentified, neutral zones).
 NOT_PLACES = r"Unidentified|Organi[sz]ation|Neutral Zone"
+
+
+def summary_table(result: CleanResult) -> pd.DataFrame:
+    """The page's table of :func:`analysis.clean.table.data_quality_summary` (columns
+    ``Measure``, ``Value``), a value that is a whole number written as a count by
+    :func:`analysis.report.fmt.count` (``103212`` -> ``103,212``); other text unchanged."""
+    table = clean_table.data_quality_summary(result)
+    values = [
+        fmt.count(int(v)) if re.fullmatch(r"-?\d+", str(v)) else str(v) for v in table["value"]
+    ]
+    return pd.DataFrame({"Measure": table["measure"].tolist(), "Value": values})
 
 
 def _codes(df: pd.DataFrame) -> str:
@@ -32,11 +47,13 @@ def summary_sentence(result: CleanResult) -> str:
     m = result.meta
     check = m["annual_sum_check"]
     return (
-        f"Cleaned {escape_md(m['source']['file'])}: {m['rows']:,} partner-months for {m['partners']} partners "
-        f"({m['countries']} countries and territories, {m['aggregates']} aggregates), {m['first_month']} to "
+        f"Cleaned {escape_md(m['source']['file'])}: {fmt.count(m['rows'])} partner-months for "
+        f"{fmt.count(m['partners'])} partners ({fmt.count(m['countries'])} countries and territories, "
+        f"{fmt.count(m['aggregates'])} aggregates), {m['first_month']} to "
         f"{m['last_month']}. Unpublished months dropped: {', '.join(m['unpublished_months_dropped']) or 'none'}. "
         f"The largest difference between an annual total and the sum of its months is "
-        f"{check['max_discrepancy']:g} (tolerance {check['tolerance']:g})."
+        f"{fmt.significant(check['max_discrepancy'], 6, trim=True)} (tolerance "
+        f"{fmt.significant(check['tolerance'], 6, trim=True)})."
     )
 
 

@@ -16,7 +16,6 @@ import pandas as pd
 
 from analysis.clean import series as ser
 from analysis.fileio import replace_dir, write_atomic, write_json_atomic
-from analysis.models.base import SERIES
 from analysis.models.breaks import SearchResult
 from analysis.models.counterfactual import Counterfactual, Gap
 from analysis.models.its import BreakEffect, BreakTest, ITSResult
@@ -24,9 +23,10 @@ from analysis.models.run import ModelRun, run_models
 from analysis.models.seasonal import adjustment_agreement, compare_adjustments
 from analysis.partners import slugify
 from analysis.report.text import CAVEATS
+from analysis.vocab import RESULTS_SCHEMA_VERSION, SERIES
 
 #: Version of the results.json layout (top-level key ``schema_version``).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = RESULTS_SCHEMA_VERSION
 
 
 # ---- rounding ----------------------------------------------------------------------------------
@@ -390,7 +390,8 @@ def write_outputs(
     folder from :func:`analysis.fileio.staging_dir` holding this run's figures) that folder then
     replaces ``out_dir/figures``, so a run that stops early leaves the last good figures in
     place and stale figures of an earlier run (e.g. of a model now skipped) do not linger.
-    ``results.json`` is written last. With ``monthly`` (the partner's monthly NSA series) the
+    ``results.json`` is written last, its ``slug`` set to the name of ``out_dir`` (the folder
+    it is written to, which is how every page links to it). With ``monthly`` (the partner's monthly NSA series) the
     report also gets ``out_dir/monthly.csv``: ``date, exports, imports, balance`` and their
     adjusted series, for readers who want to reuse the numbers. Returns the paths written."""
     out_dir, sa_path = Path(out_dir), Path(sa_path)
@@ -426,8 +427,25 @@ def write_outputs(
         )
     if figures_stage is not None:
         paths.append(replace_dir(figures_stage, out_dir / "figures"))
-    paths.append(write_json_atomic(out_dir / "results.json", results))
+    paths.append(write_json_atomic(out_dir / "results.json", {**results, "slug": out_dir.name}))
     return paths
+
+
+def written_note(paths: list[Path], report_dir: str | Path) -> str:
+    """The page's line naming what this run wrote beside it: the files of ``paths`` inside
+    ``report_dir`` (the page's own folder), relative to it (``figures/`` for a folder). Files
+    elsewhere (the adjusted series under ``data/processed/sa/``) are not in the site, so the
+    page does not name them."""
+    base = Path(report_dir).resolve()
+    shown = []
+    for p in paths:
+        full = Path(p).resolve()
+        if full.is_relative_to(base):
+            rel = full.relative_to(base).as_posix()
+            shown.append(f"`{rel}/`" if full.is_dir() else f"`{rel}`")
+    if not shown:
+        return ""
+    return "Written beside this page: " + ", ".join(shown) + "."
 
 
 def input_vintage(data_file: Path) -> dict[str, str]:

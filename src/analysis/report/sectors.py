@@ -14,8 +14,9 @@ from analysis.models import sectors as sec
 from analysis.report import fmt, theme
 from analysis.report.figures import add_source, date_axis, display_name, headline, money_axis
 from analysis.report.markup import escape_md
+from analysis.vocab import FLOW_PHRASES
 
-FLOW_WORDS: dict[str, str] = {"exports": "U.S. exports to", "imports": "U.S. imports from"}
+FLOW_WORDS: dict[str, str] = FLOW_PHRASES
 #: The agreement dates marked on the monthly series (when the table reaches them).
 AGREEMENT_EVENTS: tuple[theme.Event, ...] = tuple(
     e for e in theme.EVENTS if e.label in ("KORUS in force", "Revised KORUS in force")
@@ -59,6 +60,19 @@ def coverage_text(cov: sec.Coverage, partner: str) -> str:
             "which fills these gaps; it still starts a year after KORUS took effect (2012-03)."
         )
     return text
+
+
+def no_complete_year_line(cov: sec.Coverage, partner: str, flow: str) -> str | None:
+    """One line when the product table holds no complete calendar year of ``flow`` for the
+    partner (North Korea: 2024-05 to 2024-12), so that there is no composition to show; None
+    when it holds one."""
+    if cov.complete_years.get(flow):
+        return None
+    return (
+        f"No complete year of product data for {FLOW_WORDS[flow]} "
+        f"{escape_md(display_name(partner))} ({cov.first} to {cov.last}): the composition by HS "
+        "section needs all twelve months of a year."
+    )
 
 
 # ---- tables ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.report import fmt
+from analysis.vocab import HORIZON_MONTHS
 
 MISSING = fmt.MISSING  # markup.table puts fmt.MISSING_NOTE under a table that shows it
 
@@ -127,7 +128,8 @@ def tests(df: pd.DataFrame) -> pd.DataFrame:
 
 def counterfactual(df: pd.DataFrame) -> pd.DataFrame:
     """Actual minus projection (``text.counterfactual_table``): US$ billions and %, with
-    their 95% intervals; horizons beyond 24 months marked as extrapolation."""
+    their 95% intervals; horizons beyond :data:`analysis.vocab.HORIZON_MONTHS` marked as
+    extrapolation."""
     billions = _num(lambda v: fmt.billions(v, sign=True))
     return pd.DataFrame(
         {
@@ -136,7 +138,8 @@ def counterfactual(df: pd.DataFrame) -> pd.DataFrame:
                 f"{_month(a)} to {_month(b)}" for a, b in zip(df["from"], df["to"], strict=True)
             ],
             "Months": [
-                f"{int(m)}" + ("" if int(m) <= 24 else " (extrapolation)") for m in df["months"]
+                fmt.count(m) + ("" if int(m) <= HORIZON_MONTHS else " (extrapolation)")
+                for m in df["months"]
             ],
             "Cumulative gap, US$ bn (95% interval)": [
                 _with_ci(g, lo, hi, billions)

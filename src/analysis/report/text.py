@@ -7,15 +7,15 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.models.base import SERIES
 from analysis.models.breaks import SearchResult
 from analysis.models.counterfactual import Counterfactual
 from analysis.models.its import BreakEffect
 from analysis.models.run import ModelRun
-from analysis.report.fmt import number
+from analysis.report.fmt import count, number, p_value
+from analysis.vocab import SERIES, SERIES_SUBJECTS
 
 #: How each series is named in a sentence.
-LABELS: dict[str, str] = {"exports": "Exports", "imports": "Imports", "balance": "The balance"}
+LABELS: dict[str, str] = SERIES_SUBJECTS
 
 CAVEATS: tuple[str, ...] = (
     "A bilateral trade balance is mostly a macroeconomic quantity: it moves with saving and "
@@ -26,8 +26,10 @@ CAVEATS: tuple[str, ...] = (
     "so the estimated changes describe when the series changed course, not why.",
     "Segmented trends and counterfactual projections extrapolate pre-break behaviour; the further "
     "from the break, the more the gap reflects the extrapolation rather than the data.",
-    "HAC standard errors correct for autocorrelated residuals only approximately when the "
-    "series are very persistent; treat p-values near conventional thresholds with caution.",
+    "The p-values quoted are calibrated by a bootstrap of each model's autocorrelated "
+    "residuals, because plain HAC tests reject far too often on series this persistent; the "
+    "calibration is itself approximate, so treat p-values near conventional thresholds with "
+    "caution.",
 )
 
 _KIND_NAMES = {"cal": "calibrated bootstrap", "boot": "bootstrap", "hac": "HAC"}
@@ -44,12 +46,6 @@ def bullets(lines: Sequence[str]) -> str:
         if lines
         else "_Nothing to report: the models were skipped (reasons above)._"
     )
-
-
-def table_number(x: float) -> str:
-    """Display format of table cells: p-values and small numbers to 3 decimals, the rest
-    (US$ millions, %) to 1 decimal."""
-    return f"{x:,.3f}" if abs(x) < 1 else f"{x:,.1f}"
 
 
 def skipped_note(run: ModelRun) -> str:
@@ -120,7 +116,7 @@ def describe_search(s: SearchResult, label: str) -> str:
     text = (
         f"For {noun}, the best-fitting single break (level and trend) in {s.first_candidate}..{s.last_candidate} "
         f"is {s.best}; the largest Wald statistic ({number(s.statistic)}, in {s.sup_month}) has a bootstrap "
-        f"p-value of {s.p_value:.3f}"
+        f"p-value of {p_value(s.p_value)}"
     )
     if edge:
         text += (
@@ -322,9 +318,9 @@ def size_sentence(size: dict[str, dict[str, Any]] | None = None) -> str:
     cal = [100 * size[f]["actual"] for f in flows]
     n = min(int(size[f]["n_sim"]) for f in flows)
     return (
-        f"In {n} simulations per series of the fitted trends, seasonality and AR noise with no "
-        f"break, plain Newey–West (HAC) tests at a nominal 5 % rejected {min(hac):.0f}–{max(hac):.0f} % "
-        f"of the time; the calibrated bootstrap tests quoted here rejected {min(cal):.1f}–{max(cal):.1f} %."
+        f"In {count(n)} simulations per series of the fitted trends, seasonality and AR noise with no "
+        f"break, plain Newey–West (HAC) tests at a nominal 5 % rejected {number(min(hac), 0)}–{number(max(hac), 0)} % "
+        f"of the time; the calibrated bootstrap tests quoted here rejected {number(min(cal))}–{number(max(cal))} %."
     )
 
 
@@ -428,6 +424,6 @@ def sa_comparison_summary(compare: pd.DataFrame) -> str:
         lines.append(
             f"{LABELS[col]}: the X-13 and STL adjusted series differ by {number(a['mean_abs_diff_pct'])} % "  # type: ignore[arg-type]
             f"on average (absolute); their month-on-month growth rates correlate at "
-            f"{a['growth_corr']:.2f}."
+            f"{number(a['growth_corr'], 2)}."
         )
     return bullets(lines)

@@ -4,6 +4,18 @@ The Foreign Trade Division publishes U.S. goods trade by partner as one wide tab
 per partner and year, columns ``year, CTY_CODE, CTYNAME, IJAN..IDEC, IYR, EJAN..EDEC, EYR``
 (older vintages also as CSV). :func:`read_census_table` returns the cells as stored; the
 validation and reshaping are in :mod:`analysis.clean.census`.
+
+**Months and the calendar.** Census publishes a month for every partner at once, about five
+weeks after it ends, and fills the months it has not published yet with 0. A month with trade
+(any non-zero ``I``/``E`` cell) that had not ended by the file's publication date cannot be
+Census data, and the file is refused with one line naming the partner and the month
+(:func:`census_coverage` at acquisition, :func:`analysis.clean.census.check_calendar` in
+cleaning). The publication date (:func:`publication_date`) is the earlier of today and the
+file's own date: the latest date the workbook carries (its document properties'
+``modified``/``created`` and its zip members' timestamps; a CSV carries none). The latest,
+not the ``modified`` property alone: Census's own file keeps a stale one (the 2024-06 vintage
+says ``modified 2023-07-07``, its zip members are dated 2024-07-29). Which months count as
+published, per partner, is decided in cleaning (:mod:`analysis.clean.census`).
 """
 
 from __future__ import annotations
@@ -11,9 +23,11 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import io
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from xml.etree import ElementTree
 
 import pandas as pd
 
@@ -39,12 +53,110 @@ _MONTHS = MONTHS
 MIN_YEAR: int = 1960
 
 
+# ---- the calendar: no month that had not ended by the file's publication date ----------------
+
+#: Dates of a workbook's document properties (``docProps/core.xml``).
+_CORE_PROPERTIES = "docProps/core.xml"
+_DCTERMS = "{http://purl.org/dc/terms/}"
+#: A larger core.xml is not read (a real one is under 1 kB).
+_CORE_MAX_BYTES = 1_000_000
+#: Longest partner name shown in a message.
+_NAME_MAX = 60
+#: Zip (DOS) timestamps start on 1980-01-01, which writers use for "no date": ignored.
+_DOS_EPOCH = _dt.date(1980, 1, 1)
+
+
+class PublicationDate(NamedTuple):
+    """The date by which every month with data must have ended, and where it comes from
+    (``"the file's own date"`` or ``"today"``)."""
+
+    date: _dt.date
+    source: str
+
+
+def _core_property_dates(zf: zipfile.ZipFile) -> list[_dt.date]:
+    try:
+        info = zf.getinfo(_CORE_PROPERTIES)
+    except KeyError:
+        return []
+    if info.file_size > _CORE_MAX_BYTES:
+        return []
+    try:
+        root = ElementTree.fromstring(zf.read(info))
+    except (ElementTree.ParseError, zipfile.BadZipFile, OSError, ValueError, RuntimeError):
+        return []
+    dates = []
+    for tag in ("modified", "created"):
+        node = root.find(f"{_DCTERMS}{tag}")
+        text = (node.text or "").strip() if node is not None else ""
+        try:
+            dates.append(_dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date())
+        except ValueError:
+            continue
+    return dates
+
+
+def file_date(source: bytes | str | Path) -> _dt.date | None:
+    """The date an ``.xlsx`` workbook says it was written: the latest of its document
+    properties' ``modified``/``created`` dates and its zip members' timestamps (1980-01-01,
+    the zip format's "no date", is ignored). None for a CSV or a workbook with no date."""
+    handle: Any = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        with zipfile.ZipFile(handle) as zf:
+            dates = _core_property_dates(zf)
+            for info in zf.infolist():
+                try:
+                    dates.append(_dt.date(*info.date_time[:3]))
+                except ValueError:
+                    continue
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    dates = [d for d in dates if d > _DOS_EPOCH]
+    return max(dates) if dates else None
+
+
+def utc_today() -> _dt.date:
+    """Today's date in UTC."""
+    return _dt.datetime.now(_dt.UTC).date()
+
+
+def publication_date(
+    source: bytes | str | Path, *, today: _dt.date | None = None
+) -> PublicationDate:
+    """The earlier of ``today`` (default: the current UTC date) and :func:`file_date`."""
+    today = today or utc_today()
+    own = file_date(source)
+    if own is not None and own < today:
+        return PublicationDate(own, "the file's own date")
+    return PublicationDate(today, "today")
+
+
+def month_has_ended(year: int, month: int, by: _dt.date) -> bool:
+    """True if the month ``year-month`` had ended by the date ``by`` (its data can be published)."""
+    return (year, month) < (by.year, by.month)
+
+
+def future_month_problem(
+    partner: str, code: object, year: int, month: int, published: PublicationDate, count: int
+) -> str:
+    """The one-line problem for trade in a month that had not ended by the publication date."""
+    name = " ".join(str(partner).split())
+    name = name if len(name) <= _NAME_MAX else name[: _NAME_MAX - 1] + "…"
+    more = f"; {count} such partner-months in all" if count > 1 else ""
+    return (
+        f"{name} ({code}) has trade in {year:04d}-{month:02d}, a month that had not ended by "
+        f"{published.source} ({published.date:%Y-%m-%d}): Census cannot have published it "
+        f"(a future month){more}"
+    )
+
+
 # ---- content checks (acquisition) ------------------------------------------------------------
 
 
 def check_content(path: str | Path, label: str | None = None) -> tuple[str, str]:
-    """A real xlsx workbook with a sheet holding the Census columns and contiguous, plausible
-    years (``MIN_YEAR`` .. next year); returns the first and last published month ``YYYY-MM``."""
+    """A real xlsx workbook with a sheet holding the Census columns, contiguous, plausible
+    years (``MIN_YEAR`` .. next year) and no trade in a month that had not ended by the file's
+    publication date; returns the first and last published month ``YYYY-MM``."""
     label = label or show(Path(path))
     formats.require_xlsx(path, label)
     return census_coverage(path, label=label)
@@ -65,18 +177,23 @@ def _check_years(years: list[int], label: str) -> None:
         )
 
 
-def census_coverage(path: str | Path, *, label: str | None = None) -> tuple[str, str]:
+def census_coverage(
+    path: str | Path, *, label: str | None = None, today: _dt.date | None = None
+) -> tuple[str, str]:
     """First and last published month (``YYYY-MM``) of a Census ``country.xlsx``.
 
     Reads the workbook cheaply (openpyxl read-only, values only): the years come from the
     ``year`` column; the months from the non-zero ``I``/``E`` monthly cells of the earliest
-    and latest years over all rows (Census fills unpublished months with 0).
+    and latest years over all rows (Census fills unpublished months with 0). A non-zero cell
+    in a month that had not ended by the file's publication date (:func:`publication_date`,
+    ``today`` for tests) raises ``DataError`` naming the partner and the month.
     """
     import warnings
 
     from openpyxl import load_workbook
 
     label = label or show(Path(path))
+    published_by = publication_date(path, today=today)
     fh = open(path, "rb")  # a file object: openpyxl then does not insist on the .xlsx suffix
     try:
         with warnings.catch_warnings():
@@ -97,21 +214,38 @@ def census_coverage(path: str | Path, *, label: str | None = None) -> tuple[str,
             if not set(CENSUS_COLUMNS) <= set(names):
                 continue
             iyear = names.index("year")
+            icode, iname = names.index("CTY_CODE"), names.index("CTYNAME")
             month_cols = [
                 (m, names.index(f"I{mon}"), names.index(f"E{mon}"))
                 for m, mon in enumerate(_MONTHS, 1)
             ]
             masks: dict[int, int] = {}
+            # Trade in a month not over by the publication date: the earliest (by month, then
+            # code, as cleaning reports it) and how many partner-months.
+            first_future: tuple[int, int, int, str, str] | None = None
+            n_future = 0
             for row in rows:
                 year = _as_year(row[iyear] if iyear < len(row) else None)
                 if year is None:
                     continue
-                mask = masks.get(year, 0)
+                mask = 0
                 for m, ci, ce in month_cols:
                     if _nonzero(row, ci) or _nonzero(row, ce):
                         mask |= 1 << (m - 1)
-                masks[year] = mask
+                        if not month_has_ended(year, m, published_by.date):
+                            n_future += 1
+                            if first_future is None or (year, m) <= first_future[:2]:
+                                code = _code_text(row, icode)
+                                key = int(code) if code.isdigit() else 1 << 62
+                                here = (year, m, key, code, _cell_text(row, iname))
+                                first_future = min(first_future or here, here)
+                masks[year] = masks.get(year, 0) | mask
             _check_years(sorted(masks), label)
+            if first_future is not None:
+                y, m, _, code, name = first_future
+                raise DataError(
+                    label, future_month_problem(name, code, y, m, published_by, n_future)
+                )
             published = {y: mk for y, mk in masks.items() if mk}
             if not published:
                 raise DataError(label, f"sheet {ws.title!r} has no non-zero monthly values")
@@ -135,6 +269,20 @@ def _as_year(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return year if 1000 <= year <= 9999 else None
+
+
+def _cell_text(row: tuple[Any, ...], i: int) -> str:
+    value = row[i] if i < len(row) else None
+    return "" if value is None else " ".join(str(value).split())
+
+
+def _code_text(row: tuple[Any, ...], i: int) -> str:
+    """A partner code as a number (``"0003"`` -> ``"3"``, as cleaning shows it), else as text."""
+    text = _cell_text(row, i)
+    try:
+        return str(int(float(text)))
+    except (ValueError, OverflowError):
+        return text[:_NAME_MAX]
 
 
 def _nonzero(row: tuple[Any, ...], i: int) -> bool:

@@ -2,29 +2,46 @@
 
 Endpoints ``timeseries/intltrade/exports/hs`` (total exports, ``ALL_VAL_MO``, f.a.s. US$)
 and ``timeseries/intltrade/imports/hs`` (general imports, ``GEN_VAL_MO``, customs US$), one
-row per commodity, country and month, from 2013-01 to the latest published month.
+row per commodity, country and month, from 2013-01 to the latest published month. The base
+address is ``$CENSUS_API_BASE_URL`` when set (a proxy, a mirror, a test server), else
+``https://api.census.gov/data/timeseries/intltrade``.
 
 Key. Since 12 May 2026 every request needs a key: it is read from ``$CENSUS_API_KEY`` only
-when a request goes out (cached answers need none). It is never printed, logged, written to
-a file or put in an error message: URLs in messages and logs have ``key=REDACTED``; the
-cache is keyed by the query *without* the key.
+when a request goes out (cached answers need none). It never leaves the client: every
+message, log line, exception text and vintage-log entry is redacted (:func:`redact`: the key
+in any letter case and URL-encoded, and any ``key=`` parameter) *before* it is shortened;
+``http.client``/socket/ssl errors become one redacted line; an answer that contains the key
+(any status) is refused, so it is never cached or written out. The cache is keyed by the
+query *without* the key, whatever the base address.
 
 Splitting (the API times out or refuses very large answers). :func:`plan` makes one request
 per flow x level x year (all months, all countries) for HS2 (about 150,000 rows a year);
 HS4 and HS6 are split further by HS2 chapter (``E_COMMODITY=87*``: about 100 requests a
 year each); ``by_month=True`` also splits by month, for the largest HS6 chapters.
 
+Bounded requests. Each request has an overall deadline (``$CENSUS_API_DEADLINE`` seconds,
+default 60) that holds across the connection, the headers and the body, so a server that
+drips a byte a second is abandoned; a size cap (``$CENSUS_API_MAX_BYTES``, default 50 MB)
+is enforced while reading, in chunks. A breach is one line and nothing is cached.
+
 Answers. Not following redirects is deliberate: a request without a valid key is redirected
 (302) to an HTML "missing key" page, which a client that follows redirects sees as a 200.
 A redirect, a key-error header (``X-DataWebAPI-KeyError``) or any HTML answer
 (``Content-Type: text/html`` or a body starting with ``<``) is a :class:`CensusApiKeyError`
-(one line). 429 and 5xx (and connection errors) are retried with exponential backoff, a
-bounded number of times, through an injectable ``sleep``. 204, an empty body and ``[]`` are
-an empty table. Anything else must be the API's JSON form: an array of rows, header first.
+(one line). 429 and 5xx, connection errors (refused, reset), timeouts and short bodies are
+retried with exponential backoff, a bounded number of times, through an injectable
+``sleep``; a malformed status line, a header over 64 KB, a deadline or size breach are not.
+204, an empty body and ``[]`` are an empty table. Anything else must be the API's JSON form,
+an array of rows, header first, with exactly the query's columns (:func:`check_rows`).
 
-Cache and vintages. A JSON answer is stored as sent in
+Cache and vintages. Only an answer that passed :func:`check_rows` is stored, as sent, in
 ``build/cache/census-api/<sha256 of the query without key>.json`` and reused by the next
-identical query; each stored answer is recorded in the vintage log (``data/raw/vintages.csv``,
+identical query; a cached answer that no longer passes is asked for again. An answer is
+*final* once obtained after the annual revision of its year (Census revises a year each June:
+:data:`REVISION_MONTH` of the next year); a provisional answer (the current year, or a past
+year obtained before its revision) is reused for :data:`PROVISIONAL_MAX_AGE_S` only.
+``refresh=True`` (``make products-api REFRESH=1``) asks again for everything. Each stored
+answer is recorded in the vintage log (``data/raw/vintages.csv``,
 :mod:`analysis.sources.manifest`): source ``census_api_<flow>_<level>``, time, bytes,
 sha256, first and last month, and as origin the redacted query with its row count.
 """
@@ -32,12 +49,14 @@ sha256, first and last month, and as origin the redacted query with its row coun
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
+import http.client
+import io
 import json
 import logging
 import os
 import re
+import socket
 import sys
 import time
 import urllib.error
@@ -47,19 +66,26 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from analysis import cli, config
 from analysis.errors import ParameterError, SourceUnavailable
 from analysis.fileio import write_atomic
+from analysis.sources import retry
 from analysis.sources.download import USER_AGENT
 from analysis.sources.manifest import ACCEPTED, append_vintage_log
+from analysis.sources.retry import attempts, describe, transient, transient_status
 
 log = logging.getLogger(__name__)
 
 BASE_URL = "https://api.census.gov/data/timeseries/intltrade"
 KEY_ENV = "CENSUS_API_KEY"
+#: Environment variables: the base address, the deadline (s) and the size cap (bytes).
+BASE_URL_ENV = "CENSUS_API_BASE_URL"
+DEADLINE_ENV = "CENSUS_API_DEADLINE"
+MAX_BYTES_ENV = "CENSUS_API_MAX_BYTES"
 FIRST_YEAR = 2013
 LEVELS: tuple[str, ...] = ("HS2", "HS4", "HS6")
 CACHE_DIR: Path = config.BUILD_DIR / "cache" / "census-api"
@@ -68,10 +94,25 @@ KEY_ERROR_HEADERS: tuple[str, ...] = ("X-DataWebAPI-KeyError",)
 DEFAULT_RETRIES = 4
 DEFAULT_BACKOFF = 2.0
 MAX_WAIT = 120.0
-DEFAULT_TIMEOUT = 120.0
-#: Cached answers for the current year (months still being published) are refreshed after this.
-CURRENT_YEAR_MAX_AGE_S = 24 * 3600.0
-_KEY_IN_URL = re.compile(r"([?&]key=)[^&#\s]*", re.IGNORECASE)
+#: Longest wait for one socket operation (connect, send, one read), in seconds.
+DEFAULT_TIMEOUT = 30.0
+#: Longest time one request may take, headers and body included, in seconds.
+DEFAULT_DEADLINE = 60.0
+#: Largest answer read, in bytes (the largest real answer is a few MB).
+DEFAULT_MAX_BYTES = 50_000_000
+CHUNK = 1 << 16
+#: Longest text of an answer or an error shown in a message (after redaction).
+SHOWN_CHARS = 300
+#: A provisional answer (its year not yet revised) is reused for this long.
+PROVISIONAL_MAX_AGE_S = 24 * 3600.0
+#: Kept for callers of the former name.
+CURRENT_YEAR_MAX_AGE_S = PROVISIONAL_MAX_AGE_S
+#: Census publishes the annual revision of year Y in June of Y+1: an answer obtained from
+#: the first day of this month of Y+1 on is final.
+REVISION_MONTH = 7
+_KEY_IN_URL = re.compile(r"([?&;]key=)[^&#\s]*", re.IGNORECASE)
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -97,13 +138,75 @@ class CensusApiKeyError(CensusApiError):
     """The API says the key is missing or invalid (redirect, key-error header or HTML page)."""
 
 
+def _key_forms(key: str) -> list[str]:
+    """The key as sent and as it may come back: plain and URL-encoded (longest first)."""
+    forms = {key, urllib.parse.quote(key, safe=""), urllib.parse.quote_plus(key)}
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def _key_pattern(key: str) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(f) for f in _key_forms(key)), re.IGNORECASE)
+
+
 def redact(text: str, key: str | None = None) -> str:
-    """``text`` with any ``key=...`` URL parameter and the key itself replaced."""
-    text = _KEY_IN_URL.sub(r"\1REDACTED", text)
-    if key:
-        text = text.replace(key, "REDACTED")
-        text = text.replace(urllib.parse.quote(key, safe=""), "REDACTED")
-    return text
+    """``text`` with any ``key=...`` URL parameter and the key itself (any letter case, plain
+    or URL-encoded) replaced by ``REDACTED``. Redact first, shorten after (:func:`one_line`)."""
+    if key and key.strip():
+        text = _key_pattern(key.strip()).sub("REDACTED", text)
+    return _KEY_IN_URL.sub(r"\1REDACTED", text)
+
+
+def one_line(text: str, key: str | None = None, limit: int = SHOWN_CHARS) -> str:
+    """``text`` redacted, then on one line (whitespace collapsed), then cut to ``limit``."""
+    text = " ".join(redact(text, key).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def contains_key(data: bytes | str, key: str) -> bool:
+    """Whether ``data`` holds the key (any letter case, plain or URL-encoded)."""
+    if not key.strip():
+        return False
+    text = (data.decode("latin-1") if isinstance(data, bytes) else data).lower()
+    return any(form.lower() in text for form in _key_forms(key.strip()))
+
+
+def flag(name: str, value: str) -> bool:
+    """A yes/no run parameter (``1``/``0``, ``yes``/``no``, ``true``/``false``; empty is no)."""
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ParameterError(f"{name} {value[:40]!r}: expected 1 or 0")
+
+
+def _setting(name: str, default: float, *, integer: bool = False) -> float:
+    """A positive number from the environment variable ``name`` (``default`` if unset/empty)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = -1
+    if not value > 0 or value != value or value == float("inf"):
+        kind = "a positive whole number of bytes" if integer else "a positive number of seconds"
+        raise ParameterError(f"{name} {raw[:40]!r}: expected {kind}")
+    return value
+
+
+def base_url_from_env(key: str | None = None) -> str:
+    """``$CENSUS_API_BASE_URL`` (checked: an http(s) address without query), else ``BASE_URL``."""
+    raw = os.environ.get(BASE_URL_ENV, "").strip()
+    if not raw:
+        return BASE_URL
+    parts = urllib.parse.urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        shown = one_line(raw, key or os.environ.get(KEY_ENV), 80)
+        raise ParameterError(
+            f"{BASE_URL_ENV} {shown!r}: expected an http(s) address without query, e.g. {BASE_URL}"
+        )
+    return raw
 
 
 @dataclass(frozen=True)
@@ -190,6 +293,109 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class _Breach(Exception):
+    """A request's deadline or size cap was exceeded (not retried; nothing cached)."""
+
+
+class _Deadline:
+    """The end of one request's allowed time; each socket operation waits at most until it."""
+
+    def __init__(self, seconds: float, per_operation: float) -> None:
+        self.seconds, self.per_operation = seconds, per_operation
+        self.end = time.monotonic() + seconds
+
+    def timeout(self) -> float:
+        """The timeout for the next socket operation; raises :class:`_Breach` once past."""
+        self.check()
+        return min(self.per_operation, self.end - time.monotonic())
+
+    def check(self, slack: float = 0.0) -> None:
+        """Raise :class:`_Breach` when less than ``slack`` seconds are left."""
+        if self.end - time.monotonic() <= slack:
+            raise _Breach(f"no complete answer within the {self.seconds:g} s deadline")
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reading side whose every read waits only until the request's deadline
+    (a plain socket timeout restarts with each byte a slow server sends)."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self._sock, self._raw, self._deadline = sock, sock.makefile("rb", buffering=0), deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        self._sock.settimeout(self._deadline.timeout())
+        try:
+            return self._raw.readinto(buffer)
+        except TimeoutError:
+            self._deadline.check(slack=0.05)  # the deadline, not the per-read timeout, ended it
+            raise
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """A connected socket whose reads and sends are bounded by a :class:`_Deadline`."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if mode != "rb":
+            return self._sock.makefile(mode, *args, **kwargs)
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+    def sendall(self, data: bytes, *args: Any) -> None:
+        self._sock.settimeout(self._deadline.timeout())
+        try:
+            self._sock.sendall(data, *args)
+        except TimeoutError:
+            self._deadline.check(slack=0.05)
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _bounded_connection(base: type[http.client.HTTPConnection], deadline: _Deadline) -> Any:
+    """A connection factory for ``urllib``: ``base`` whose socket is a :class:`_DeadlineSocket`."""
+
+    class Bounded(base):  # type: ignore[valid-type,misc]
+        def connect(self) -> None:
+            self.timeout = deadline.timeout()
+            try:
+                super().connect()  # for HTTPS this includes the TLS handshake
+            except TimeoutError:
+                deadline.check(slack=0.05)
+                raise
+            self.sock = _DeadlineSocket(self.sock, deadline)
+
+    return Bounded
+
+
+class _BoundedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_bounded_connection(http.client.HTTPConnection, self._deadline), req)
+
+
+class _BoundedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        conn = _bounded_connection(http.client.HTTPSConnection, self._deadline)
+        return self.do_open(conn, req, context=self._context)
+
+
 @dataclass
 class _Answer:
     status: int
@@ -221,11 +427,69 @@ def _expected_columns(query: Query) -> list[str]:
     return [*names, "COMM_LVL", "YEAR"] + (["MONTH"] if query.month is not None else [])
 
 
-class Client:
-    """Requests to the API, with retries, a local cache and the vintage log.
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_NUMBERS = re.compile(r"(?:-?\d+(?:\.\d+)?\n)*-?\d+(?:\.\d+)?")
+_LEVEL_DIGITS = {"HS2": 2, "HS4": 4, "HS6": 6}
 
-    ``key`` defaults to ``$CENSUS_API_KEY`` (read when a request is sent); ``sleep`` is
-    ``time.sleep`` (tests pass a recorder); ``cache_dir`` and ``vintage_log`` default to
+
+def check_rows(rows: object, query: Query) -> None:
+    """Raise ``ValueError`` (one line) unless ``rows`` is the answer to ``query``: an array
+    of rows of text, header first, with exactly the query's columns (a column asked for
+    twice may come back twice); the value a number; ``YEAR``, ``MONTH`` and ``COMM_LVL``
+    those asked for; commodity codes of the level's digits (in the chapter asked for)."""
+    if rows == [] or rows is None:
+        return
+    if not (isinstance(rows, list) and rows and all(isinstance(r, list) for r in rows)):
+        raise ValueError("not an array of rows")
+    header = rows[0]
+    expected = _expected_columns(query)
+    if not all(isinstance(h, str) for h in header) or set(header) != set(expected):
+        shown = ",".join(map(str, header))
+        raise ValueError(f"columns {shown!r}, expected {','.join(expected)!r}")
+    col = {name: header.index(name) for name in expected}
+    body = rows[1:]
+    for n, row in enumerate(body, start=1):
+        if len(row) != len(header):
+            raise ValueError(f"row {n} does not have the header's {len(header)} fields")
+    for c, name in enumerate(header):
+        try:
+            "".join([r[c] for r in body])
+        except TypeError:
+            n = 1 + next(k for k, r in enumerate(body) if not isinstance(r[c], str))
+            raise ValueError(f"row {n}: {name} is not text") from None
+    spec, digits = query.spec, _LEVEL_DIGITS[query.level]
+    month_ok = {f"{m:02d}" for m in range(1, 13)} if query.month is None else {f"{query.month:02d}"}
+    values = [r[col[spec.value]] for r in body]
+    joined = "\n".join(values)  # one match for all values (a value with a newline is no number)
+    if values and (joined.count("\n") != len(values) - 1 or not _NUMBERS.fullmatch(joined)):
+        n, bad = next((k, v) for k, v in enumerate(values, 1) if not _NUMBER.fullmatch(v))
+        raise ValueError(f"row {n}: {spec.value} {bad[:20]!r} is not a number")
+    checks: list[tuple[str, Callable[[str], bool], str]] = [
+        ("YEAR", lambda v: v == str(query.year), f"not the {query.year} asked for"),
+        ("MONTH", lambda v: v in month_ok, "not a month asked for"),
+        ("COMM_LVL", lambda v: v == query.level, f"not the {query.level} asked for"),
+        (
+            spec.commodity,
+            lambda v: v.isdigit() and len(v) == digits and v.startswith(query.chapter or ""),
+            f"not an {query.level} code asked for",
+        ),
+    ]
+    for name, ok, problem in checks:
+        column = [r[col[name]] for r in body]
+        bad = [v for v in set(column) if not ok(v)]
+        if bad:
+            n = 1 + column.index(bad[0])
+            raise ValueError(f"row {n}: {name} {bad[0][:20]!r} is {problem}")
+
+
+class Client:
+    """Requests to the API, with retries, bounds, a local cache and the vintage log.
+
+    ``key`` defaults to ``$CENSUS_API_KEY`` (read when a request is sent); ``base_url``,
+    ``deadline`` and ``max_bytes`` to ``$CENSUS_API_BASE_URL``, ``$CENSUS_API_DEADLINE`` and
+    ``$CENSUS_API_MAX_BYTES`` (else ``BASE_URL``, 60 s, 50 MB); ``timeout`` bounds each socket
+    operation; ``refresh`` asks the API even for cached answers; ``sleep`` is ``time.sleep``
+    (tests pass a recorder); ``cache_dir`` and ``vintage_log`` default to
     ``build/cache/census-api/`` and ``data/raw/vintages.csv``.
     """
 
@@ -233,47 +497,76 @@ class Client:
         self,
         key: str | None = None,
         *,
-        base_url: str = BASE_URL,
+        base_url: str | None = None,
         cache_dir: str | Path | None = None,
         vintage_log: str | Path | None = None,
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
+        max_bytes: int | None = None,
+        refresh: bool = False,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._key = key
-        self.base_url = base_url
+        self.base_url = base_url if base_url is not None else base_url_from_env(key)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else CACHE_DIR
         self.vintage_log = Path(vintage_log) if vintage_log is not None else config.VINTAGE_LOG
         self.retries, self.backoff, self.timeout, self.sleep = retries, backoff, timeout, sleep
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        self.deadline = (
+            deadline if deadline is not None else _setting(DEADLINE_ENV, DEFAULT_DEADLINE)
+        )
+        self.max_bytes = int(
+            max_bytes
+            if max_bytes is not None
+            else _setting(MAX_BYTES_ENV, DEFAULT_MAX_BYTES, integer=True)
+        )
+        self.refresh = refresh
 
     def __repr__(self) -> str:  # never show the key
-        return f"Client(base_url={self.base_url!r}, cache_dir={str(self.cache_dir)!r})"
+        return f"Client(base_url={self._say(self.base_url)!r}, cache_dir={str(self.cache_dir)!r})"
+
+    def _secret(self) -> str:
+        key = self._key if self._key is not None else os.environ.get(KEY_ENV, "")
+        return key.strip()
 
     def _api_key(self) -> str:
-        key = self._key if self._key is not None else os.environ.get(KEY_ENV, "")
-        if not key.strip():
+        key = self._secret()
+        if not key:
             raise CensusApiKeyError(
                 f"the Census API key is missing: set {KEY_ENV} (free at "
                 "https://api.census.gov/data/key_signup.html), or use the data mirror's extracts"
             )
-        return key.strip()
+        return key
 
-    def _say(self, text: str) -> str:
-        return redact(text, self._key or os.environ.get(KEY_ENV) or None)
+    def _say(self, text: str, limit: int = 2000) -> str:
+        """``text`` redacted, on one line, at most ``limit`` characters: every message."""
+        return one_line(text, self._secret() or None, limit)
+
+    def _shown(self, query: Query) -> str:
+        """The query's address as messages and the vintage log show it (redacted)."""
+        return self._say(query.url(self.base_url), 1000)
 
     # ---- one query -------------------------------------------------------------------------
 
     def cache_path(self, query: Query) -> Path:
         return self.cache_dir / f"{query.cache_key()}.json"
 
-    def get(self, query: Query, *, refresh: bool = False) -> pd.DataFrame:
-        """One query's table: from the cache when there (and fresh), else from the API."""
+    def get(self, query: Query, *, refresh: bool | None = None) -> pd.DataFrame:
+        """One query's table: from the cache when there, valid and fresh, else from the API.
+
+        Only an answer that passes :func:`check_rows` and does not contain the key is cached
+        and recorded as accepted."""
         path = self.cache_path(query)
+        refresh = self.refresh if refresh is None else refresh
         if not refresh and self._fresh(path, query):
-            log.info("census api: cache hit %s", path.name)
-            return self._parse(path.read_bytes(), query)
+            try:
+                table = self._parse(path.read_bytes(), query)
+            except CensusApiError as exc:
+                log.warning("census api: cached %s not used, asking again (%s)", path.name, exc)
+            else:
+                log.info("census api: cache hit %s", path.name)
+                return table
         body = self._request(query)
         if not body.strip():
             return to_frame([], query)
@@ -285,18 +578,32 @@ class Client:
         return table
 
     def _fresh(self, path: Path, query: Query) -> bool:
+        """Whether a cached answer may be reused: it exists and is final (obtained after its
+        year's annual revision) or provisional and younger than ``PROVISIONAL_MAX_AGE_S``."""
         if not path.is_file():
             return False
-        if query.year < date.today().year:
+        mtime = path.stat().st_mtime
+        obtained = datetime.fromtimestamp(mtime, UTC).date()
+        if obtained >= date(query.year + 1, REVISION_MONTH, 1):
             return True
-        return time.time() - path.stat().st_mtime < CURRENT_YEAR_MAX_AGE_S
+        return time.time() - mtime < PROVISIONAL_MAX_AGE_S
 
     def _parse(self, body: bytes, query: Query) -> pd.DataFrame:
+        """An answer's table, or one line saying why it is not the answer to ``query``."""
+        shown = self._shown(query)
+        key = self._secret()
+        if key and contains_key(body, key):
+            raise CensusApiError(f"{shown}: the answer contains the API key; refused, not kept")
         try:
-            return to_frame(json.loads(body.decode("utf-8")) if body.strip() else [], query)
-        except (ValueError, UnicodeDecodeError) as exc:
+            rows = json.loads(body.decode("utf-8")) if body.strip() else []
+            if key and b"\\u" in body and contains_key(json.dumps(rows), key):
+                raise CensusApiError(f"{shown}: the answer contains the API key; refused, not kept")
+            check_rows(rows, query)
+            return to_frame(rows, query)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            detail = self._say(str(exc), SHOWN_CHARS)
             raise CensusApiError(
-                self._say(f"{query.url(self.base_url)}: not the API's JSON form ({exc})")
+                f"{shown}: not the API's JSON form for this query ({detail}); not cached"
             ) from None
 
     def _record(self, query: Query, path: Path, body: bytes, table: pd.DataFrame) -> None:
@@ -315,7 +622,7 @@ class Client:
                 "sha256": hashlib.sha256(body).hexdigest(),
                 "first_month": months[0] if months else "",
                 "last_month": months[-1] if months else "",
-                "origin": f"{query.url(self.base_url)} ({len(table)} rows; cache {path.name[:12]})",
+                "origin": f"{self._shown(query)} ({len(table)} rows; cache {path.name[:12]})",
                 "status": ACCEPTED,
             },
         )
@@ -323,10 +630,11 @@ class Client:
     # ---- HTTP ------------------------------------------------------------------------------
 
     def _request(self, query: Query) -> bytes:
-        """The body of a data answer (b"" for none); retries 429/5xx; raises one line."""
-        shown = query.url(self.base_url)
-        sep = "&" if "?" in shown else "?"
-        url = f"{shown}{sep}{urllib.parse.urlencode({'key': self._api_key()})}"
+        """The body of a data answer (b"" for none); retries what may pass; raises one line."""
+        shown = self._shown(query)
+        url = query.url(self.base_url)
+        sep = "&" if "?" in url else "?"
+        url = f"{url}{sep}{urllib.parse.urlencode({'key': self._api_key()})}"
         last, retry_after = "", None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -334,54 +642,77 @@ class Client:
             log.info("census api: GET %s (attempt %d)", shown, attempt + 1)
             try:
                 answer = self._send(url)
-            except (urllib.error.URLError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                last = self._say(f"{type(reason).__name__}: {reason}")
+            except _Breach as exc:
+                raise CensusApiError(self._say(f"{shown}: {exc}; nothing kept")) from None
+            except Exception as exc:  # noqa: BLE001 (any text may hold the key: one line)
+                last = self._say(describe(exc), SHOWN_CHARS)
+                if not transient(exc):
+                    raise CensusApiError(self._say(f"{shown}: {last}")) from None
+                retry_after = None
                 continue
             self._check_key(answer, shown)
-            if answer.status == 429 or answer.status >= 500:
+            if transient_status(answer.status):
                 last = f"HTTP {answer.status}"
                 retry_after = answer.headers.get("Retry-After")
                 continue
             return self._data(answer, shown)
-        tries = f"{self.retries + 1} attempts" if self.retries else "1 attempt"
-        raise CensusApiError(self._say(f"{shown}: {last} ({tries}); try again later"))
+        raise CensusApiError(
+            self._say(f"{shown}: {last} ({attempts(self.retries)}); try again later")
+        )
 
     def _wait(self, attempt: int, retry_after: str | None) -> float:
-        """``backoff * 2**(attempt-1)`` seconds, or the server's ``Retry-After`` if longer;
-        at most ``MAX_WAIT``."""
-        wait = self.backoff * 2 ** (attempt - 1)
-        with contextlib.suppress(TypeError, ValueError):
-            wait = max(wait, float(retry_after or ""))
-        return min(wait, MAX_WAIT)
+        """The shared policy's wait (:func:`analysis.sources.retry.wait`), at most ``MAX_WAIT``."""
+        return retry.wait(attempt, self.backoff, retry_after, MAX_WAIT)
 
     def _send(self, url: str) -> _Answer:
+        """One request within the deadline and the size cap (:class:`_Breach` otherwise)."""
+        deadline = _Deadline(self.deadline, self.timeout)
+        opener = urllib.request.build_opener(
+            _NoRedirect(), _BoundedHTTP(deadline), _BoundedHTTPS(deadline)
+        )
         request = urllib.request.Request(
             url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"}
         )
         try:
-            with self._opener.open(request, timeout=self.timeout) as resp:
-                return _Answer(resp.status, resp.headers, resp.read())
+            resp = opener.open(request, timeout=deadline.timeout())
         except urllib.error.HTTPError as exc:
             with exc:
-                try:
-                    body = exc.read()
-                except (OSError, ValueError):
-                    body = b""
+                body = self._read(exc, exc.headers) if exc.fp is not None else b""
             return _Answer(exc.code, exc.headers, body)
+        with resp:
+            return _Answer(resp.status, resp.headers, self._read(resp, resp.headers))
+
+    def _read(self, resp: Any, headers: Mapping[str, str]) -> bytes:
+        """The body, read in chunks up to ``max_bytes``; a short body is ``IncompleteRead``."""
+        try:
+            declared: int | None = int(headers.get("Content-Length") or "")
+        except ValueError:
+            declared = None
+        if declared is not None and declared > self.max_bytes:
+            raise _Breach(f"an answer of {declared} bytes is over the {self.max_bytes} byte cap")
+        chunks, got = [], 0
+        while block := resp.read1(CHUNK):
+            got += len(block)
+            if got > self.max_bytes:
+                raise _Breach(f"the answer is over the {self.max_bytes} byte cap")
+            chunks.append(block)
+        body = b"".join(chunks)
+        if declared is not None and got < declared and not headers.get("Content-Encoding"):
+            raise http.client.IncompleteRead(body, declared - got)
+        return body
 
     def _check_key(self, answer: _Answer, shown: str) -> None:
         """A key-error header, a redirect or an HTML page means the key is missing/invalid."""
         for name in KEY_ERROR_HEADERS:
             value = answer.headers.get(name)
             if value:
-                detail = self._say(" ".join(value.split()))[:160]
+                detail = self._say(value, 160)
                 raise CensusApiKeyError(
                     f"{shown}: the Census API key in {KEY_ENV} is missing or invalid "
                     f"(HTTP {answer.status}, {name}: {detail})"
                 )
         if 300 <= answer.status < 400:
-            where = self._say(answer.headers.get("Location") or "?")
+            where = self._say(answer.headers.get("Location") or "?", 160)
             raise CensusApiKeyError(
                 f"{shown}: the Census API key in {KEY_ENV} is missing or invalid "
                 f"(HTTP {answer.status} redirect to {where}, not followed)"
@@ -397,13 +728,15 @@ class Client:
         if answer.status == 204:
             return b""
         if answer.status != 200:
-            text = self._say(" ".join(answer.body[:300].decode("utf-8", "replace").split()))
+            # Redact the whole body first, then shorten: a key past the cut must not leave a
+            # prefix of itself in the message.
+            text = self._say(answer.body.decode("utf-8", "replace"), SHOWN_CHARS)
             raise CensusApiError(f"{shown}: HTTP {answer.status}" + (f": {text}" if text else ""))
         return answer.body
 
     # ---- many queries ----------------------------------------------------------------------
 
-    def fetch(self, queries: Iterable[Query], *, refresh: bool = False) -> pd.DataFrame:
+    def fetch(self, queries: Iterable[Query], *, refresh: bool | None = None) -> pd.DataFrame:
         """The tables of ``queries`` (see :func:`plan`), concatenated."""
         frames = [t for q in queries if not (t := self.get(q, refresh=refresh)).empty]
         if not frames:
@@ -429,7 +762,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--to", dest="last", type=int, default=date.today().year)
     ap.add_argument("--chapter", action="append", help="only these HS2 chapters (repeatable)")
     ap.add_argument("--by-month", action="store_true", help="one request per month as well")
-    ap.add_argument("--refresh", action="store_true", help="ignore the cache")
+    ap.add_argument(
+        "--refresh", action="store_true", help="ignore the cache (also ANALYSIS_REFRESH=1)"
+    )
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     queries = plan(
         args.flow,
@@ -438,7 +773,8 @@ def main(argv: list[str] | None = None) -> int:
         chapter_list=args.chapter,
         by_month=args.by_month,
     )
-    table = Client().fetch(queries, refresh=args.refresh)
+    refresh = args.refresh or flag("REFRESH", config.run_parameter("REFRESH"))
+    table = Client(refresh=refresh).fetch(queries)
     write_atomic(
         config.from_root(args.out), lambda p: table.to_csv(p, index=False, lineterminator="\n")
     )

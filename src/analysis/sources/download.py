@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import http.client
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from typing import Any, BinaryIO
 
 from analysis import __version__
 from analysis.errors import ChecksumMismatch, SourceUnavailable
+from analysis.sources import retry
 from analysis.sources.manifest import show
 
 DEFAULT_TIMEOUT: float = 60.0
@@ -50,7 +50,9 @@ def download(
     after the whole body (``Content-Length`` bytes, when sent) arrived and, if given,
     ``expected_sha256`` matched. Server errors (5xx, 429), connection errors, timeouts and
     truncated bodies are retried ``retries`` times, waiting ``backoff``, ``2 * backoff``,
-    ``4 * backoff``, ... seconds; client errors such as 404 are not retried.
+    ``4 * backoff``, ... seconds; client errors such as 404, an unknown host and a malformed
+    answer (status line, header over 64 KB) are not: the policy of :mod:`analysis.sources.retry`,
+    shared with the Census API client.
     A progress bar is drawn only when stderr is a terminal (``progress=None``).
 
     Raises ``SourceUnavailable`` (one line) when the download fails and
@@ -66,7 +68,7 @@ def download(
     last = ""
     for attempt in range(retries + 1):
         if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
+            time.sleep(retry.wait(attempt, backoff))
         try:
             with _temp_file(dest) as (tmp, out):
                 h = hashlib.sha256()
@@ -101,26 +103,24 @@ def download(
         except urllib.error.HTTPError as exc:
             exc.close()
             last = f"HTTP {exc.code} {exc.reason}"
-            if exc.code < 500 and exc.code != 429:
+            if not retry.transient(exc):
                 raise SourceUnavailable(f"{url}: {last}") from None
         except _Retryable as exc:
             last = str(exc)
-        except urllib.error.URLError as exc:
-            last = (
-                f"{type(exc.reason).__name__}: {exc.reason}"
-                if isinstance(exc.reason, BaseException)
-                else str(exc.reason)
-            )
-            if isinstance(exc.reason, socket.gaierror) and exc.reason.errno == socket.EAI_NONAME:
-                # The host name does not exist (or there is no network at all): retrying
-                # cannot help. A temporary resolver failure (EAI_AGAIN) is retried.
+        except (
+            urllib.error.URLError,
+            http.client.HTTPException,
+            ConnectionError,
+            TimeoutError,
+        ) as exc:
+            # The shared policy: a reset, a timeout or a short body is asked again; an unknown
+            # host (or no network at all), a malformed status line or header is not.
+            last = retry.describe(exc)
+            if not retry.transient(exc):
                 raise SourceUnavailable(f"{url}: {last}") from None
-        except (http.client.HTTPException, ConnectionError, TimeoutError) as exc:
-            last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         except OSError as exc:  # local trouble (disk full, permissions): not worth retrying
             raise SourceUnavailable(f"{url}: cannot save to {show(dest)}: {exc}") from None
-    attempts = f"{retries + 1} attempts" if retries else "1 attempt"
-    raise SourceUnavailable(f"{url}: {last} ({attempts})")
+    raise SourceUnavailable(f"{url}: {last} ({retry.attempts(retries)})")
 
 
 def _content_length(resp: Any) -> int | None:

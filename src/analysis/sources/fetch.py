@@ -114,9 +114,11 @@ def describe_known(src: Source, digest: str) -> str:
 
 
 def is_project_raw(path: str | Path) -> bool:
-    """True for a file under the project's ``data/raw/`` (which must be a verified vintage)."""
+    """True for a file under the project's ``data/raw/`` (which must be a verified vintage),
+    a symbolic link there included (whatever it points to)."""
     try:
-        return Path(path).resolve().is_relative_to(config.RAW_DIR.resolve())
+        lexical = Path(os.path.abspath(path))
+        return (lexical.parent.resolve() / lexical.name).is_relative_to(config.RAW_DIR.resolve())
     except OSError:
         return False
 
@@ -271,11 +273,14 @@ def ensure(
 
 
 def _keep_present(src: Source, dest: Path, log_path: Path, strict: bool) -> Path:
-    """Keep a present file: a verified vintage as it is, any other after its checks."""
+    """Keep a present file: a verified vintage as it is, any other after its checks. A
+    symbolic link is verified through (its content must be an accepted vintage like any raw
+    file) but left as it is: the file it points to may be outside the repository."""
     digest = sha256_file(dest)
     if _accepted(src, digest, log_path, strict):
         _make_read_only(dest)
-        say(f"{src.id}: {show(dest)} present, {describe_known(src, digest)}")
+        link = " (a symbolic link, left as it is)" if dest.is_symlink() else ""
+        say(f"{src.id}: {show(dest)} present{link}, {describe_known(src, digest)}")
         return dest
     _accept_unknown(src, dest, dest, digest, log_path, strict, origin=f"existing file {show(dest)}")
     _make_read_only(dest)
@@ -415,6 +420,10 @@ def _accept_unknown(
 
 
 def _make_read_only(path: Path) -> None:
-    """Raw data is immutable: r--r--r--. Ignored if we do not own the file."""
+    """Raw data is immutable: r--r--r--. Ignored if we do not own the file, and for a
+    symbolic link: the mode of the file it points to (perhaps outside the repository, someone
+    else's) is never changed."""
+    if path.is_symlink():
+        return
     with contextlib.suppress(OSError):
         os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)

@@ -259,11 +259,17 @@ def strict_from_env() -> bool:
 
 
 def show(path: str | Path) -> str:
-    """A path for messages: relative to the repository root when inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(Path(config.ROOT).resolve()))
-    except ValueError:
-        return str(path)
+    """A path for messages: relative to the repository root when inside it. A symbolic link
+    in the repository is shown where it is (``data/raw/country.xlsx``), never as the absolute
+    path of the file it points to."""
+    lexical = Path(os.path.abspath(path))
+    candidates = (lexical, lexical.parent.resolve() / lexical.name)
+    roots = (Path(os.path.abspath(config.ROOT)), Path(config.ROOT).resolve())
+    for candidate in candidates:
+        for root in roots:
+            if candidate.is_relative_to(root):
+                return str(candidate.relative_to(root))
+    return str(path)
 
 
 def say(message: str) -> None:
