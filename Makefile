@@ -10,11 +10,13 @@ MAKEFLAGS += --no-builtin-rules --no-builtin-variables
 .SUFFIXES:
 
 # ---- parameters (override on the command line: make report PARTNER=Japan) -----------------
+# Empty START, BREAKS, FORECAST: the partner's defaults (analysis.params: START 2000-01, BREAKS its
+# own agreement dates from data/external/us_ftas.csv, none without one; FORECAST sarimax).
 PARTNER ?= 5800
-START   ?= 2000-01
+START   ?=
 END     ?=
-BREAKS  ?= 2012-03,2019-01
-FORECAST ?= sarimax
+BREAKS  ?=
+FORECAST ?=
 PYTHON  ?= python3
 comma   := ,
 # Parameters reach Python as data: exported into every recipe's environment, never pasted
@@ -107,7 +109,7 @@ help: ## List the targets (this text)
 
 all: $(PROCESSED) $(PRODUCTS) $(REVISIONS) reports/data-quality.html ## Everything: environment, data, cleaning, models, figures, HTML report
 	@$(MAKE) --no-print-directory context-pages
-	@$(MAKE) --no-print-directory report
+	@$(MAKE) --no-print-directory report KEEP_PARAMS=1
 	@$(MAKE) --no-print-directory partner-pages
 	@$(MAKE) --no-print-directory reports/index.html
 
@@ -181,10 +183,11 @@ $(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) $(call STAMP,$(RAW_
 
 ##@ Reports
 # The partner's slug (reports/<slug>/) comes from the Census name, so it is looked up once the
-# partner table exists; an unknown partner stops here with the closest names.
+# partner table exists; an unknown partner stops here with the closest names. Without parameters
+# the partner returns to its defaults (one line says so); `make all` keeps each report's own.
 report: $(PROCESSED) ## Models, figures and HTML for PARTNER (code or name; default 5800)
 	@slug=$$($(PY) -m analysis.partners slug) && \
-	$(PY) -m analysis.params reports/$$slug/params.json && \
+	$(PY) -m analysis.params $(if $(KEEP_PARAMS),--keep) reports/$$slug/params.json && \
 	$(MAKE) --no-print-directory reports/$$slug/trends.html reports/$$slug/sectors.html reports/index.html SLUG=$$slug
 
 # Default parameters for a partner whose report has none yet (used by all-partners).

@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from analysis import config
 from analysis.errors import ParameterError
 from analysis.models.comparison import EventStudy, PlaceboResult
 from analysis.report import figures, theme
@@ -28,6 +29,12 @@ _PARTNER_COLOURS = [
     theme.OKABE_ITO[k] for k in ("orange", "sky", "green", "vermillion", "blue", "purple", "yellow")
 ]
 _FOCUS_COLOUR = "#000000"
+
+
+def focus_events() -> list[theme.Event]:
+    """The events these context pages mark: the default partner's (Korea's) agreement dates and
+    the events in its scope, from ``data/external/`` (:func:`analysis.report.theme.partner_events`)."""
+    return theme.partner_events(config.DEFAULT_PARTNER)
 
 
 def _colours(names: list[str], focus: str) -> dict[str, str]:
@@ -97,7 +104,7 @@ def plot_partner_balances(
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: figures.fmt_number(v, 0)))
         ax.grid(axis="x", visible=False)
         _year_axis(ax, years)
-        theme.add_events(ax, x="year", labels=False)
+        theme.add_events(ax, events=focus_events(), x="year", labels=False)
     _hide_unused(axes, len(names))
     fig.supylabel("US$ billions per year (NSA); below zero = U.S. deficit", fontsize=9)
     figures.headline(
@@ -154,7 +161,7 @@ def plot_partner_shares(
     figures.add_source(
         fig, data_through, "Share of the Census world total (not seasonally adjusted)."
     )
-    theme.add_events(ax)
+    theme.add_events(ax, events=focus_events())
     return fig
 
 
@@ -231,7 +238,7 @@ def plot_index(
         data_through,
         f"Annual sums of monthly data, complete years only; indexed to {base_year}.",
     )
-    theme.add_events(ax, x="year")
+    theme.add_events(ax, events=focus_events(), x="year")
     return fig
 
 
@@ -350,7 +357,7 @@ def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = No
         ax.yaxis.set_major_locator(MaxNLocator(5))
         ax.grid(axis="x", visible=False)
         _year_axis(ax, years)
-        theme.add_events(ax, x="year", labels=False)
+        theme.add_events(ax, events=focus_events(), x="year", labels=False)
         last = s.dropna()
         if not last.empty:
             ax.annotate(
