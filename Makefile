@@ -104,7 +104,7 @@ endif
 help: ## List the targets (this text)
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_.\/-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@printf '  Parameters: PARTNER=%s START=%s END=%s BREAKS=%s FORECAST=%s (sarimax|ets)\n' \
+	@printf '  Parameters: PARTNER=%s START=%s END=%s BREAKS=%s FORECAST=%s (sarimax|ets; empty: the partner'"'"'s defaults)\n' \
 	  "$$ANALYSIS_PARTNER" "$$ANALYSIS_START" "$$ANALYSIS_END" "$$ANALYSIS_BREAKS" "$$ANALYSIS_FORECAST"
 
 all: $(PROCESSED) $(PRODUCTS) $(REVISIONS) reports/data-quality.html ## Everything: environment, data, cleaning, models, figures, HTML report

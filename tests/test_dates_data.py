@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from analysis import config, external, params, partners
-from analysis.errors import DataError
+from analysis.errors import DataError, ParameterError
 from analysis.models import sectors as sec
 from analysis.models.run import run_models
 from analysis.report import landing, sectors, text
@@ -102,6 +102,14 @@ def test_notebook_breaks_default_to_the_agreement_months() -> None:
     ]
     assert params.breaks_or_default([], 5880, first="2000-01", last="2024-06") == []
     assert params.breaks_or_default("2010-01", 5880, first="2000-01", last="2024-06") == ["2010-01"]
+
+
+def test_notebooks_about_one_agreement_default_to_its_entry_into_force() -> None:
+    assert external.entry_month(5800) == "2012-03" and external.entry_year(5800) == "2012"
+    assert external.entry_month(5800, "2010-01") == "2010-01"
+    assert external.entry_year(2010) == "1994" and external.entry_year(2010, "2000") == "2000"
+    with pytest.raises(ParameterError, match="partner 5880: no agreement in us_ftas.csv"):
+        external.entry_month(5880)
 
 
 def test_a_partner_without_breaks_gets_the_descriptive_report() -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis import config
-from analysis.errors import DataError
+from analysis.errors import DataError, ParameterError
 
 #: The committed table of U.S. FTA partners.
 FTA_CSV: Path = config.EXTERNAL_DIR / "us_ftas.csv"
@@ -272,3 +272,23 @@ def events_in_scope(code: int, events: list[Event]) -> list[Event]:
         e for e in events if e.scope is None and (e.kind, e.date.year, e.date.month) not in taken
     ]
     return sorted(own + shared, key=lambda e: e.date)
+
+
+def entry_month(code: int, given: str = "", path: str | Path = FTA_CSV) -> str:
+    """``given`` when it is not blank, else the month (``YYYY-MM``) the partner's agreement
+    entered into force: the default break of the notebooks about one agreement. Raises
+    ``ParameterError`` for a partner without an agreement and no ``given`` month."""
+    if given.strip():
+        return given.strip()
+    months = agreement_months(code, path)
+    if not months:
+        raise ParameterError(
+            f"partner {code}: no agreement in {Path(path).name}; give the break month"
+        )
+    return months[0]
+
+
+def entry_year(code: int, given: str = "", path: str | Path = FTA_CSV) -> str:
+    """``given`` when it is not blank, else the year the partner's agreement entered into force
+    (the first treated year of an annual design), as text like a notebook parameter."""
+    return given.strip() or entry_month(code, "", path)[:4]
