@@ -84,6 +84,8 @@ $(DEPS_MK): $(shell find $(SRC) -name '*.py' -o -path '*/templates/*' -type f 2>
 	@mkdir -p $(@D)
 	@PYTHONPATH=src $(PYTHON) -m analysis.pipeline.deps $@
 CLAIMS_FILE := data/external/claims.csv
+# Agreement and event dates (analysis.external): the pages that mark or model them follow them.
+DATES := data/external/us_ftas.csv data/external/events.csv
 
 # Every output is written to a temporary file and renamed into place, so a failed or killed
 # recipe never leaves a half-written target. Make must not delete the last good outputs either:
@@ -199,7 +201,7 @@ all-partners: $(PROCESSED) ## Reports for every country with data around the fir
 	@$(MAKE) --no-print-directory $$($(PY) -m analysis.partners list) \
 	  | sed 's|.*|reports/&/trends.html|') reports/index.html
 
-reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) notebooks/02_trends.ipynb $(DEPS_02_trends) | $(ENV_STAMP) $(CACHE)
+reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) $(DATES) notebooks/02_trends.ipynb $(DEPS_02_trends) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/02_trends.ipynb reports/$*/02_trends.ipynb -f reports/$*/params.json \
 	  -r out_dir reports/$* -r data_path data/processed/trade_monthly.csv
 
@@ -215,7 +217,7 @@ context: $(PROCESSED) ## KORUS context pages: comparison partners, Korea macro, 
 context-pages: reports/korus/partners.html reports/korus/claims.html reports/claims.csv reports/korus/evaluation.html \
     reports/vintages.html
 
-reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) $(call STAMP,$(RAW_WDI)) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
+reports/korus/03_partners.ipynb: $(PROCESSED) $(DATES) $(RAW_WDI) $(call STAMP,$(RAW_WDI)) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
 
@@ -239,7 +241,7 @@ reports/korus/evaluation.html: reports/korus/05_evaluation.ipynb $(DEPS_publish)
 # Sectors: the product composition of trade with a partner (from the product table; one
 # line says what is missing without it). The partner's code is read from its params.json.
 SECTIONS := data/external/hs_sections.csv
-reports/%/06_sectors.ipynb: reports/%/params.json $(PROCESSED) $(SECTIONS) $(wildcard $(PRODUCTS)) notebooks/06_sectors.ipynb \
+reports/%/06_sectors.ipynb: reports/%/params.json $(PROCESSED) $(DATES) $(SECTIONS) $(wildcard $(PRODUCTS)) notebooks/06_sectors.ipynb \
     $(DEPS_06_sectors) | $(PRODUCTS) $(ENV_STAMP) $(CACHE)
 	code=$$($(PY) -m analysis.params --print-partner $<) && \
 	$(RUN_NB) notebooks/06_sectors.ipynb $@ -r out_dir reports/$* -r partner "$$code" \
@@ -250,7 +252,7 @@ reports/%/sectors.html: reports/%/06_sectors.ipynb $(DEPS_publish) | $(ENV_STAMP
 
 # Vintages: revisions between vintages, and the KORUS models and claims re-run on the data as
 # published in January 2017 (needs the 2016 table; its scratch folder stays in build/).
-reports/vintages.html: $(REVISIONS) $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/07_vintages.ipynb $(DEPS_07_vintages) \
+reports/vintages.html: $(REVISIONS) $(PROCESSED) $(DATES) $(RAW_WDI) $(CLAIMS_FILE) notebooks/07_vintages.ipynb $(DEPS_07_vintages) \
     $(call STAMP,$(RAW_CENSUS_2016)) $(DEPS_publish) | $(RAW_CENSUS_2016) $(ENV_STAMP) $(CACHE)
 	@if [ -f $(RAW_CENSUS_2016) ] && [ -f $(REVISIONS) ]; then \
 	  $(RUN_NB) notebooks/07_vintages.ipynb build/notebooks/07_vintages.ipynb -r out_dir build/vintages && \
@@ -271,7 +273,7 @@ reports/korus/claims.html: reports/korus/04_claims.ipynb $(DEPS_publish) | $(ENV
 # last), and a figure a re-run no longer draws must not become a missing prerequisite.
 reports/index.html: $(sort $(wildcard reports/*/results.json reports/korus/*.html reports/*/sectors.html) \
     $(wildcard reports/claims.csv reports/data-quality.html reports/vintages.html reports/korus/evaluation.json) $(if $(SLUG),reports/$(SLUG)/results.json reports/$(SLUG)/sectors.html)) \
-    data/processed/trade_monthly.meta.json $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
+    data/processed/trade_monthly.meta.json $(DATES) $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish index reports
 
 publish: all ## Explain where the publishable site is (reports/ is self-contained)

@@ -259,7 +259,14 @@ def test_sectors_page_speaks_of_the_partners_own_agreement() -> None:
     ):
         assert "KORUS" not in line
     assert "Colombia TPA in force (2012-05)" in sectors.agreement_dates_text(colombia, 3010)
-    korea = sectors.agreement_dates_text(sec.coverage(products, 5800), 5800)
+    assert "still starts after U.S.\\-Colombia TPA took effect (2012-05)" in sectors.coverage_text(
+        colombia, "Colombia", 3010
+    )
+    korea_cov = sec.coverage(products, 5800)
+    assert "still starts after KORUS took effect (2012-03)." in sectors.coverage_text(
+        korea_cov, "Korea, South", 5800
+    )
+    korea = sectors.agreement_dates_text(korea_cov, 5800)
     assert "KORUS in force (2012-03) and Revised KORUS in force (2019-01)" in korea
     assert sectors.agreement_dates_text(sec.coverage(products, 5880), 5880) == ""
 

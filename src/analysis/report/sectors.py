@@ -57,9 +57,12 @@ def coverage_text(cov: sec.Coverage, partner: str, partner_code: int | None = No
             f" With network access and `CENSUS_API_KEY`, `make products-api` gets {sec.API_OFFER}, "
             "which fills these gaps"
         )
-        dates = external.partner_dates(partner_code) if partner_code is not None else []
-        if dates and dates[0].date.year < FIRST_YEAR:
-            text += f"; it still starts after {escape_md(dates[0].phrase)} ({dates[0].month})"
+        agreement = external.agreement_for(partner_code) if partner_code is not None else None
+        if agreement is not None and agreement.in_force.year < FIRST_YEAR:
+            text += (
+                f"; it still starts after {escape_md(agreement.short_name)} took effect "
+                f"({agreement.dates()[0].month})"
+            )
         text += "."
     return text
 
