@@ -37,6 +37,12 @@ def focus_events() -> list[theme.Event]:
     return theme.partner_events(config.DEFAULT_PARTNER)
 
 
+def events_caption(events: list[theme.Event]) -> str:
+    """``"Dashed lines: KORUS signed (2007), KORUS in force (2012), ..."``: the events marked on
+    an annual axis, each with its year."""
+    return "Dashed lines: " + ", ".join(f"{e.label} ({e.date.year})" for e in events) + "."
+
+
 def _colours(names: list[str], focus: str) -> dict[str, str]:
     out, i = {}, 0
     for n in names:
@@ -113,8 +119,7 @@ def plot_partner_balances(
     figures.add_source(
         fig,
         data_through,
-        "Complete years only. Dashed lines: KORUS signed (2007), in force (2012), renegotiated (2018), "
-        "revised (2019), pandemic (2020). Each panel has its own scale.",
+        f"Complete years only. {events_caption(focus_events())} Each panel has its own scale.",
     )
     return fig
 
@@ -322,8 +327,8 @@ def macro_source(macro: pd.DataFrame) -> str:
     return (
         "Source: World Bank, World Development Indicators ("
         + ", ".join(MACRO_INDICATORS.values())
-        + f"), {int(macro.index.min())}-{int(macro.index.max())}. Dashed lines: KORUS signed (2007), in force (2012), "
-        "renegotiated (2018), revised (2019), pandemic (2020)."
+        + f"), {int(macro.index.min())}-{int(macro.index.max())}. "
+        + events_caption(focus_events())
     )
 
 
