@@ -385,3 +385,19 @@ def test_makefile_leaves_the_defaults_to_the_partner() -> None:
         assert re.search(rf"^{name}\s*\?=\s*$", make, re.M), name
     assert "report KEEP_PARAMS=1" in make and "$(if $(KEEP_PARAMS),--keep)" in make
     assert config.DEFAULT_PARTNER == 5800
+
+
+def test_all_partners_lists_around_the_default_partners_entry_into_force(
+    table, monkeypatch, capsys
+) -> None:
+    """``python -m analysis.partners list`` took its month from a typed default of BREAKS."""
+    short = partners.Partner(3370, "Chile", "chile", False, "2010-01", "2024-06", 174, 174)
+    monkeypatch.setattr(partners, "load_partners", lambda path=None: [*table, short])
+    monkeypatch.setattr(partners, "report_slug", lambda p, reports_dir=None: p.slug)
+    monkeypatch.setenv("ANALYSIS_BREAKS", "")
+    assert partners.main(["list"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert "korea-south" in listed and "chile" not in listed  # Chile's data start 2010-01
+    monkeypatch.setenv("ANALYSIS_BREAKS", "2014-01")
+    assert partners.main(["list"]) == 0
+    assert "chile" in capsys.readouterr().out.split()
