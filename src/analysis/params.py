@@ -361,15 +361,14 @@ def report_params(
     """
     given = any(not is_blank(v) for v in (start, end, forecast)) or bool(split_months(breaks))
     old = read_params(path)
-    same_partner = old is not None and str(old.get("partner")) == str(partner.code)
-    if keep and not given and same_partner:
-        assert old is not None
+    recorded = old if old is not None and str(old.get("partner")) == str(partner.code) else None
+    if keep and not given and recorded is not None:
         kept = build_params(
             partner,
-            str(old.get("start", "")),
-            str(old.get("end", "")),
-            list(old.get("breaks") or []),
-            str(old.get("forecast_model", "")),
+            str(recorded.get("start", "")),
+            str(recorded.get("end", "")),
+            list(recorded.get("breaks") or []),
+            str(recorded.get("forecast_model", "")),
             ftas_path=ftas_path,
         )
         return kept, []
@@ -385,11 +384,10 @@ def report_params(
         )
         if window.note:
             lines.append(f"note: {partner.name}: {window.note}")
-    if not given and same_partner and old != params:
-        assert old is not None
+    if not given and recorded is not None and recorded != params:
         lines.append(
             f"note: {partner.name}: parameters back to the defaults ({describe(params)}); "
-            f"the previous report used {describe(old)}"
+            f"the previous report used {describe(recorded)}"
         )
     return params, lines
 
