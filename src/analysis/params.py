@@ -71,7 +71,7 @@ MAKE_NAMES: Mapping[str, str] = {
 
 
 def parse_month(value: Any, name: str) -> str:
-    """A month as ``"YYYY-MM"``: from ``"2012-03"``, ``"2012-03-01"`` or a date/datetime
+    """A month as ``"YYYY-MM"``: from ``"2010-01"``, ``"2010-01-01"`` or a date/datetime
     (``pandas.Timestamp`` included). Raises ``ParameterError`` naming ``name`` otherwise
     (an empty value too; callers that allow one test for it first)."""
     if isinstance(value, dt.date):
@@ -88,13 +88,13 @@ def is_blank(value: Any) -> bool:
 
 
 def previous_month(month: str) -> str:
-    """``"2012-03" -> "2012-02"``; ``"2012-01" -> "2011-12"``."""
+    """``"2010-03" -> "2010-02"``; ``"2012-01" -> "2011-12"``."""
     y, m = int(month[:4]), int(month[5:7])
     return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
 
 
 def split_months(breaks: Sequence[str] | str) -> list[str]:
-    """Break months as a list: a list as it is; ``"2012-03,2019-01"``, space-separated or
+    """Break months as a list: a list as it is; ``"2010-01,2015-06"``, space-separated or
     written as a list (``'["2010-01"]'``, as a papermill ``-p`` on the command line gives it) split."""
     if isinstance(breaks, str):
         text = breaks.strip().removeprefix("[").removesuffix("]")
@@ -331,7 +331,7 @@ def read_params(path: Path) -> dict[str, Any] | None:
 
 
 def describe(params: Mapping[str, Any]) -> str:
-    """``START=2000-01 BREAKS=2012-03,2019-01 FORECAST=sarimax`` (END only when set; a run
+    """``START=2000-01 BREAKS=2010-01,2015-06 FORECAST=sarimax`` (END only when set; a run
     without breaks shows ``BREAKS=none``)."""
     parts = [f"START={params.get('start', '')}"]
     if params.get("end"):

@@ -410,7 +410,7 @@ def plot_its(
 
     ``fit``: DatetimeIndex, columns ``actual``, ``fitted``, ``pre_trend`` (in ``unit``);
     ``forecast`` (optional): DatetimeIndex, columns ``mean``, ``lower``, ``upper``: what the
-    pre-break model predicts after the break. ``breaks`` are months (``"2012-03"``).
+    pre-break model predicts after the break. ``breaks`` are months (``"2010-01"``).
     """
     _check_dates(fit, "plot_its: fit")
     _check_columns(fit, ("actual", "fitted", "pre_trend"), "plot_its: fit")
