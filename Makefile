@@ -10,11 +10,13 @@ MAKEFLAGS += --no-builtin-rules --no-builtin-variables
 .SUFFIXES:
 
 # ---- parameters (override on the command line: make report PARTNER=Japan) -----------------
+# Empty START, BREAKS, FORECAST: the partner's defaults (analysis.params: START 2000-01, BREAKS its
+# own agreement dates from data/external/us_ftas.csv, none without one; FORECAST sarimax).
 PARTNER ?= 5800
-START   ?= 2000-01
+START   ?=
 END     ?=
-BREAKS  ?= 2012-03,2019-01
-FORECAST ?= sarimax
+BREAKS  ?=
+FORECAST ?=
 PYTHON  ?= python3
 comma   := ,
 # Parameters reach Python as data: exported into every recipe's environment, never pasted
@@ -95,6 +97,8 @@ $(DEPS_MK): $(shell find $(SRC) -name '*.py' -o -path '*/templates/*' -type f 2>
 	@mkdir -p $(@D)
 	@PYTHONPATH=src $(PYTHON) -m analysis.pipeline.deps $@
 CLAIMS_FILE := data/external/claims.csv
+# Agreement and event dates (analysis.external): the pages that mark or model them follow them.
+DATES := data/external/us_ftas.csv data/external/events.csv
 
 # Every output is written to a temporary file and renamed into place, so a failed or killed
 # recipe never leaves a half-written target. Make must not delete the last good outputs either:
@@ -115,7 +119,7 @@ endif
 help: ## List the targets (this text)
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_.\/-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@printf '  Parameters: PARTNER=%s START=%s END=%s BREAKS=%s FORECAST=%s (sarimax|ets)\n' \
+	@printf '  Parameters: PARTNER=%s START=%s END=%s BREAKS=%s FORECAST=%s (sarimax|ets; empty: the partner'"'"'s defaults)\n' \
 	  "$$ANALYSIS_PARTNER" "$$ANALYSIS_START" "$$ANALYSIS_END" "$$ANALYSIS_BREAKS" "$$ANALYSIS_FORECAST"
 
 # A page that cannot be built (a partner whose data a model cannot take) does not stop the
@@ -125,7 +129,7 @@ help: ## List the targets (this text)
 all: $(PROCESSED) $(PRODUCTS) $(REVISIONS) reports/data-quality.html ## Everything: environment, data, cleaning, models, figures, HTML report
 	@failed=; \
 	$(MAKE) --no-print-directory -k context-pages || failed="$$failed context"; \
-	$(MAKE) --no-print-directory -k report || failed="$$failed partner"; \
+	$(MAKE) --no-print-directory -k report KEEP_PARAMS=1 || failed="$$failed partner"; \
 	$(MAKE) --no-print-directory -k partner-pages || failed="$$failed partner"; \
 	$(MAKE) --no-print-directory reports/index.html || failed="$$failed index"; \
 	if [ -n "$$failed" ]; then $(MAKE) --no-print-directory not-built "NOT_BUILT=$$failed"; exit 1; fi
@@ -216,10 +220,11 @@ $(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) $(call STAMP,$(RAW_
 
 ##@ Reports
 # The partner's slug (reports/<slug>/) comes from the Census name, so it is looked up once the
-# partner table exists; an unknown partner stops here with the closest names.
+# partner table exists; an unknown partner stops here with the closest names. Without parameters
+# the partner returns to its defaults (one line says so); `make all` keeps each report's own.
 report: $(PROCESSED) ## Models, figures and HTML for PARTNER (code or name; default 5800)
 	@slug=$$($(PY) -m analysis.partners slug) && \
-	$(PY) -m analysis.params "reports/$$slug/params.json" && \
+	$(PY) -m analysis.params $(if $(value KEEP_PARAMS),--keep) "reports/$$slug/params.json" && \
 	$(MAKE) --no-print-directory "reports/$$slug/trends.html" "reports/$$slug/sectors.html" reports/index.html "SLUG=$$slug"
 
 # Default parameters for a partner whose report has none yet (used by all-partners).
@@ -237,7 +242,7 @@ all-partners: $(PROCESSED) ## Reports for every country with data around the fir
 	  $(MAKE) --no-print-directory -q "$$page" 2>/dev/null || echo "not built: $$page (its error is above)" >&2; \
 	done; exit 1; fi
 
-reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) notebooks/02_trends.ipynb $(DEPS_02_trends) | $(ENV_STAMP) $(CACHE)
+reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) $(DATES) notebooks/02_trends.ipynb $(DEPS_02_trends) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/02_trends.ipynb reports/$*/02_trends.ipynb -f reports/$*/params.json \
 	  -r out_dir reports/$* -r data_path data/processed/trade_monthly.csv
 
@@ -254,7 +259,7 @@ CONTEXT_PAGES := reports/korus/partners.html reports/korus/claims.html reports/c
     reports/vintages.html
 context-pages: $(CONTEXT_PAGES)
 
-reports/korus/03_partners.ipynb: $(PROCESSED) $(RAW_WDI) $(call STAMP,$(RAW_WDI)) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
+reports/korus/03_partners.ipynb: $(PROCESSED) $(DATES) $(RAW_WDI) $(call STAMP,$(RAW_WDI)) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
 	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
 
@@ -285,7 +290,7 @@ reports/korus/evaluation.html: reports/korus/05_evaluation.ipynb $(DEPS_publish)
 # Sectors: the product composition of trade with a partner (from the product table; one
 # line says what is missing without it). The partner's code is read from its params.json.
 SECTIONS := data/external/hs_sections.csv
-reports/%/06_sectors.ipynb: reports/%/params.json $(PROCESSED) $(SECTIONS) $(wildcard $(PRODUCTS)) notebooks/06_sectors.ipynb \
+reports/%/06_sectors.ipynb: reports/%/params.json $(PROCESSED) $(DATES) $(SECTIONS) $(wildcard $(PRODUCTS)) notebooks/06_sectors.ipynb \
     $(DEPS_06_sectors) | $(PRODUCTS) $(ENV_STAMP) $(CACHE)
 	code=$$($(PY) -m analysis.params --print-partner $<) && \
 	$(RUN_NB) notebooks/06_sectors.ipynb $@ -r out_dir reports/$* -r partner "$$code" \
@@ -296,7 +301,7 @@ reports/%/sectors.html: reports/%/06_sectors.ipynb $(DEPS_publish) | $(ENV_STAMP
 
 # Vintages: revisions between vintages, and the KORUS models and claims re-run on the data as
 # published in January 2017 (needs the 2016 table; its scratch folder stays in build/).
-reports/vintages.html: $(REVISIONS) $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/07_vintages.ipynb $(DEPS_07_vintages) \
+reports/vintages.html: $(REVISIONS) $(PROCESSED) $(DATES) $(RAW_WDI) $(CLAIMS_FILE) notebooks/07_vintages.ipynb $(DEPS_07_vintages) \
     $(call STAMP,$(RAW_CENSUS_2016)) $(DEPS_publish) | $(RAW_CENSUS_2016) $(ENV_STAMP) $(CACHE)
 	@if [ -f $(RAW_CENSUS_2016) ] && [ -f $(REVISIONS) ]; then \
 	  $(RUN_NB) notebooks/07_vintages.ipynb build/notebooks/07_vintages.ipynb -r out_dir build/vintages && \
@@ -317,7 +322,7 @@ reports/korus/claims.html: reports/korus/04_claims.ipynb $(DEPS_publish) | $(ENV
 # last), and a figure a re-run no longer draws must not become a missing prerequisite.
 reports/index.html: $(sort $(wildcard reports/*/results.json reports/korus/*.html reports/*/sectors.html) \
     $(wildcard reports/claims.csv reports/data-quality.html reports/vintages.html reports/korus/evaluation.json) $(if $(SLUG),reports/$(SLUG)/results.json reports/$(SLUG)/sectors.html)) \
-    data/processed/trade_monthly.meta.json $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
+    data/processed/trade_monthly.meta.json $(DATES) $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish index reports
 
 publish: all ## Explain where the publishable site is (reports/ is self-contained)

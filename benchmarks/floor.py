@@ -58,12 +58,13 @@ from typing import Any
 
 STARTED = time.perf_counter()
 
-# The Makefile's parameters (its defaults: PARTNER, START, END, BREAKS, FORECAST).
+# The Makefile's parameters (its defaults: PARTNER, START, END, BREAKS, FORECAST; empty ones
+# are the partner's defaults, chosen by analysis.params from data/external/us_ftas.csv).
 PARTNER = "5800"
-START = "2000-01"
+START = ""
 END = ""
-BREAKS = "2012-03,2019-01"
-FORECAST = "sarimax"
+BREAKS = ""
+FORECAST = ""
 
 # The Makefile's files (relative to the repository root, as in its recipes).
 RAW_CENSUS = "data/raw/country.xlsx"

@@ -17,14 +17,17 @@ from functools import partial
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from analysis import external  # noqa: E402
 from analysis.clean import series  # noqa: E402
 from analysis.models.base import SEED, SERIES  # noqa: E402
 from analysis.models.size import size_simulation  # noqa: E402
 
 
-def one_flow(flow: str, monthly, n_sim: int, n_boot: int, seed: int) -> dict:
+def one_flow(flow: str, monthly, breaks: list[str], n_sim: int, n_boot: int, seed: int) -> dict:
     """:func:`size_simulation` of one flow (a job of its own)."""
-    return size_simulation(monthly, n_sim=n_sim, n_boot=n_boot, seed=seed, flows=[flow])[flow]
+    return size_simulation(
+        monthly, breaks=breaks, n_sim=n_sim, n_boot=n_boot, seed=seed, flows=[flow]
+    )[flow]
 
 
 def main() -> None:
@@ -43,7 +46,11 @@ def main() -> None:
     who = series.resolve_partner(trade, a.partner)
     monthly = series.partner_monthly(trade, who.code, a.start, "")
     t0 = time.perf_counter()
-    run = partial(one_flow, monthly=monthly, n_sim=a.n_sim, n_boot=a.n_boot, seed=a.seed)
+    # The partner's own agreement months (data/external/us_ftas.csv) are the breaks tested.
+    breaks = external.agreement_months(who.code)
+    run = partial(
+        one_flow, monthly=monthly, breaks=breaks, n_sim=a.n_sim, n_boot=a.n_boot, seed=a.seed
+    )
     with ProcessPoolExecutor(max_workers=max(1, min(a.jobs, len(SERIES)))) as pool:
         out = dict(zip(SERIES, pool.map(run, SERIES), strict=True))
     secs = time.perf_counter() - t0

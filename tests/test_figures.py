@@ -18,6 +18,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from analysis.errors import ParameterError  # noqa: E402
 from analysis.report import figures, fmt  # noqa: E402
 
+KOREA_EVENTS = figures.partner_events(5800)
 DATA_THROUGH = "2024-06"
 
 
@@ -93,17 +94,32 @@ def _assert_labels_apart(fig: Figure, ax) -> None:
         assert box.x0 >= 0 and box.x1 <= fig.bbox.width
 
 
-def test_events_are_the_story() -> None:
-    assert [e.date.strftime("%Y-%m") for e in figures.EVENTS] == [
+def test_korea_events_are_its_agreement_dates_and_its_events() -> None:
+    assert [e.date.strftime("%Y-%m") for e in KOREA_EVENTS] == [
         "2007-06",
         "2012-03",
         "2018-03",
         "2019-01",
         "2020-03",
     ]
-    assert figures.EVENTS[1].date == pd.Timestamp("2012-03-15")
-    assert figures.EVENTS[3].date == pd.Timestamp("2019-01-01")
-    assert "232" in figures.EVENTS[2].label
+    assert KOREA_EVENTS[1] == figures.Event(pd.Timestamp("2012-03-15"), "KORUS in force")
+    assert KOREA_EVENTS[3] == figures.Event(pd.Timestamp("2019-01-01"), "Revised KORUS in force")
+    assert "232" in KOREA_EVENTS[2].label
+
+
+def test_other_partners_mark_their_own_agreement_and_shared_events() -> None:
+    """Colombia's charts were annotated "KORUS signed", "KORUS in force (break)"."""
+    colombia = figures.partner_events(3010)
+    assert [(e.date.strftime("%Y-%m-%d"), e.label) for e in colombia] == [
+        ("2012-05-15", "U.S.-Colombia TPA in force"),
+        ("2018-03-23", "§232 steel and aluminum tariffs"),
+        ("2020-03-01", "Pandemic"),
+    ]
+    mexico = [e.label for e in figures.partner_events(2010)]
+    assert mexico[:1] == ["NAFTA in force"] and "USMCA in force" in mexico
+    japan = figures.partner_events(5880)  # no agreement: only the shared events
+    assert [e.label for e in japan] == ["§232 steel and aluminum tariffs", "Pandemic"]
+    assert not any("KORUS" in e.label for e in colombia + japan)
 
 
 def test_number_helpers() -> None:
@@ -119,7 +135,9 @@ def test_number_helpers() -> None:
 
 
 def test_monthly_trade(monthly: pd.DataFrame, sa: pd.DataFrame) -> None:
-    fig = figures.plot_monthly_trade(monthly, sa, partner="Korea, South", data_through=DATA_THROUGH)
+    fig = figures.plot_monthly_trade(
+        monthly, sa, partner="Korea, South", data_through=DATA_THROUGH, events=KOREA_EVENTS
+    )
     assert isinstance(fig, Figure)
     top, bottom = fig.axes[:2]
     assert len(_event_lines(top)) == 5 and len(_event_lines(bottom)) == 5
@@ -153,7 +171,9 @@ def test_small_partner_axis_in_millions() -> None:
 
 def test_annual_balance_partial_year() -> None:
     annual = _annual(complete_last=False)
-    fig = figures.plot_annual_balance(annual, partner="Korea, South", data_through=DATA_THROUGH)
+    fig = figures.plot_annual_balance(
+        annual, partner="Korea, South", data_through=DATA_THROUGH, events=KOREA_EVENTS
+    )
     (ax,) = fig.axes
     bars = [p for p in ax.patches if p.get_gid() in ("complete", "partial")]
     assert len(bars) == len(annual) == 40
@@ -199,6 +219,7 @@ def test_its(monthly: pd.DataFrame) -> None:
         forecast=forecast,
         series_label="U.S. exports",
         partner="Korea, South",
+        events=KOREA_EVENTS,
         data_through=DATA_THROUGH,
         breaks=["2012-03", "2019-01"],
         unit="US$ millions",
@@ -258,7 +279,11 @@ def test_stl(monthly: pd.DataFrame) -> None:
         }
     )
     fig = figures.plot_stl(
-        stl, series_label="U.S. imports", partner="Korea, South", data_through=DATA_THROUGH
+        stl,
+        series_label="U.S. imports",
+        partner="Korea, South",
+        data_through=DATA_THROUGH,
+        events=KOREA_EVENTS,
     )
     axes = fig.axes
     assert len(axes) == 4
@@ -270,7 +295,7 @@ def test_stl(monthly: pd.DataFrame) -> None:
 
 def _build(monthly: pd.DataFrame, sa: pd.DataFrame) -> Figure:
     return figures.plot_monthly_trade(
-        monthly, sa, partner="Korea, South", data_through=DATA_THROUGH
+        monthly, sa, partner="Korea, South", data_through=DATA_THROUGH, events=KOREA_EVENTS
     )
 
 

@@ -378,11 +378,11 @@ def test_landing_page_counts_only_data_checks(reports: Path, meta: Path) -> None
 
 def test_landing_page_names_the_breaks_of_the_run() -> None:
     """Issue 14: after ``make report BREAKS=2010-01`` the heading named KORUS regardless."""
-    korus = {"params": {"breaks": ["2012-03", "2019-01"]}}
+    korus = {"partner_code": 5800, "params": {"breaks": ["2012-03", "2019-01"]}}
     assert landing.breaks_heading(korus) == (
         "Changes in level and trend at KORUS in force (Mar 2012) and the revised KORUS (Jan 2019)"
     )
-    other = {"params": {"breaks": ["2010-01"]}}
+    other = {"partner_code": 5800, "params": {"breaks": ["2010-01"]}}
     assert landing.breaks_heading(other) == "Changes in level and trend at Jan 2010"
     assert "KORUS" not in landing.breaks_heading(other)
 

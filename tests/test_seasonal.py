@@ -104,6 +104,8 @@ def test_compare_adjustments_summary_json_and_figure(tmp_path: Path):
     assert isinstance(js["exports"]["growth_corr"], float)
     md = text.sa_comparison_summary(cmp)
     assert "Exports: the X-13 and STL" in md and "Imports: X-13 not available" in md
-    fig = figures.plot_sa_comparison(cmp, partner="Korea, South", data_through="2019-12")
+    fig = figures.plot_sa_comparison(
+        cmp, partner="Korea, South", data_through="2019-12", events=figures.partner_events(5800)
+    )
     saved = figures.save_figure(fig, tmp_path, "sa_x13_vs_stl")
     assert saved.png.is_file() and saved.svg.is_file()

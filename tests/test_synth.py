@@ -189,13 +189,17 @@ def test_fta_partners_from_csv(tmp_path) -> None:
     path = tmp_path / "us_ftas.csv"
     path.write_text(
         "partner_code,partner,agreement,in_force,revision,revision_in_force,source\n"
-        "5800,Korea,KORUS,2012-03-15,yes,2019-01-01,x\n"
-        "3370,Chile,US-Chile,2004-01-01,,,x\n"
+        "5800,Korea,KORUS,2012-03-15,yes,2019-01-01,https://ustr.gov/x\n"
+        "3370,Chile,US-Chile,2004-01-01,,,https://ustr.gov/y\n"
     )
     assert synth.fta_partners(path, "2011-12-31") == {3370}
     assert synth.fta_partners(path, "2018-12-31") == {3370, 5800}
     with pytest.raises(synth.DataError):
         synth.fta_partners(tmp_path / "missing.csv", "2018-12-31")
+    # the one validated reader: a source that is no official address is refused, in one line
+    path.write_text(path.read_text().replace("https://ustr.gov/y", "x"))
+    with pytest.raises(synth.DataError, match=r"us_ftas\.csv: row 3: source is not a USTR"):
+        synth.fta_partners(path, "2018-12-31")
 
 
 def test_evaluation_dict_shape_on_a_synthetic_table() -> None:

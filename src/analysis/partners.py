@@ -10,7 +10,8 @@ Command line::
     python -m analysis.partners code [QUERY]  # the Census code, e.g. 5800
     python -m analysis.partners list [MONTH]  # slugs of countries with data around MONTH
 
-QUERY defaults to ``$ANALYSIS_PARTNER`` and MONTH to the first of ``$ANALYSIS_BREAKS``.
+QUERY defaults to ``$ANALYSIS_PARTNER`` and MONTH to the first of ``$ANALYSIS_BREAKS``, or when
+that is empty to the default partner's entry into force (``data/external/us_ftas.csv``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis import cli, config
+from analysis import cli, config, external
 from analysis.errors import AnalysisError, ParameterError
 
 PARTNER_COLUMNS: tuple[str, ...] = (
@@ -255,13 +256,15 @@ def countries_covering(
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring). The query defaults to the run
     parameter ``ANALYSIS_PARTNER`` and the month of ``list`` to the first of
-    ``ANALYSIS_BREAKS``: make passes them as data in the environment, not as shell text."""
+    ``ANALYSIS_BREAKS`` (the default partner's entry into force when empty): make passes them as
+    data in the environment, not as shell text."""
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["list"] and len(args) <= 2:
+        given = config.run_parameter("breaks").replace(" ", ",").split(",")[0].strip()
         month = (
             args[1]
             if len(args) == 2
-            else config.run_parameter("breaks", "2012-03").split(",")[0].strip()
+            else given or external.agreement_months(config.DEFAULT_PARTNER)[0]
         )
         print("\n".join(report_slug(p) for p in countries_covering(month)))
         return 0

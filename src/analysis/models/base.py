@@ -11,21 +11,23 @@ import pandas as pd
 from statsmodels.stats.diagnostic import acorr_ljungbox
 from statsmodels.stats.stattools import durbin_watson
 
+from analysis import params as run_params
 from analysis.errors import AnalysisError
 from analysis.params import parse_month
 from analysis.vocab import SERIES  # noqa: F401 - re-exported for the models
 
 #: Which series are modelled in logs (percentage effects); the balance can be negative.
 LOG_SERIES: dict[str, bool] = {"exports": True, "imports": True, "balance": False}
-DEFAULT_BREAKS: tuple[str, ...] = ("2012-03", "2019-01")
 #: Dummy windows of the crisis variant (inclusive months).
 CRISIS_WINDOWS: dict[str, tuple[str, str]] = {
     "crisis_2008_09": ("2008-09", "2009-06"),
     "pandemic_2020": ("2020-03", "2020-12"),
 }
 SEED = 20120315
-MIN_PRE_MONTHS = 36  # months before the first break (ITS) or in the training sample
-MIN_POST_MONTHS = 12  # months from each break to the next break or the end
+# Months before the first break (ITS) or in the training sample, and from each break to the
+# next break or the end: the same numbers choose a partner's default breaks (analysis.params).
+MIN_PRE_MONTHS = run_params.MIN_PRE_MONTHS
+MIN_POST_MONTHS = run_params.MIN_POST_MONTHS
 MIN_SEARCH_MONTHS = 60
 TRIM = 0.15
 

@@ -438,7 +438,7 @@ def _se(cov: pd.DataFrame, name: str) -> float:
 
 def did(
     panel: pd.DataFrame,
-    break_date: str = "2012-03",
+    break_date: str,
     *,
     cov_type: str = "driscoll-kraay",
     maxlags: int = 12,
@@ -504,7 +504,7 @@ class EventStudy:
 
 def event_study(
     panel: pd.DataFrame,
-    break_date: str = "2012-03",
+    break_date: str,
     *,
     pre: int = 5,
     post: int = 5,
@@ -603,9 +603,7 @@ def gap_series(panel: pd.DataFrame) -> pd.Series:
     return out
 
 
-def placebo_in_time(
-    panel: pd.DataFrame, break_date: str = "2012-03", *, window: int = 36
-) -> PlaceboResult:
+def placebo_in_time(panel: pd.DataFrame, break_date: str, *, window: int = 36) -> PlaceboResult:
     """Compare the gap's shift at ``break_date`` with its shifts at every other month.
 
     The statistic at month ``b`` is ``mean(gap[b, b+window)) - mean(gap[b-window, b))``.
@@ -654,7 +652,7 @@ def did_table(
     treated: int,
     controls: Sequence[int],
     *,
-    break_date: str = "2012-03",
+    break_date: str,
     start: str | None = None,
     end: str | None = None,
     flows: Sequence[str] = ("exports", "imports"),

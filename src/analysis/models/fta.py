@@ -13,95 +13,43 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import config
+from analysis import external
 from analysis.errors import DataError
 
-#: The committed table of U.S. FTA partners.
-FTA_CSV: Path = config.DATA_DIR / "external" / "us_ftas.csv"
+#: The committed table of U.S. FTA partners (read by :mod:`analysis.external`).
+FTA_CSV: Path = external.FTA_CSV
 
 #: Columns of the table, in order.
-FTA_COLUMNS: tuple[str, ...] = (
-    "partner_code",
-    "partner",
-    "agreement",
-    "in_force",
-    "revision",
-    "revision_in_force",
-    "source",
-)
-
-_SOURCE_PREFIXES: tuple[str, ...] = ("https://ustr.gov/", "https://www.federalregister.gov/")
-
-
-def _parse_dates(path: Path, column: str, values: pd.Series) -> pd.Series:
-    """Parse ISO dates (``YYYY-MM-DD``) strictly; a bad value raises a one-line DataError."""
-    out = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
-    bad = values[out.isna()]
-    if len(bad):
-        raise DataError(path, f"{column} is not a YYYY-MM-DD date: {bad.iloc[0]!r}")
-    return out
-
-
-def _check_revisions(path: Path, table: pd.DataFrame) -> None:
-    """Revision names and dates pair up one to one, and each revision follows entry into force."""
-    for row in table.itertuples(index=False):
-        names = [s.strip() for s in row.revision.split(";") if s.strip()]
-        dates = [s.strip() for s in row.revision_in_force.split(";") if s.strip()]
-        if len(names) != len(dates):
-            raise DataError(
-                path,
-                f"partner {row.partner_code}: {len(names)} revision(s) but {len(dates)} revision date(s)",
-            )
-        parsed = _parse_dates(path, "revision_in_force", pd.Series(dates, dtype="str"))
-        if len(parsed) and (parsed <= row.in_force).any():
-            raise DataError(
-                path, f"partner {row.partner_code}: a revision date is not after in_force"
-            )
+FTA_COLUMNS: tuple[str, ...] = external.FTA_COLUMNS
 
 
 def load_ftas(path: str | Path = FTA_CSV) -> pd.DataFrame:
-    """Read and validate the FTA table.
+    """The FTA table as a DataFrame, read and validated by :func:`analysis.external.load_agreements`.
 
     Returns the columns of :data:`FTA_COLUMNS` with ``partner_code`` int64, ``in_force``
-    datetime64 and the text columns as str (empty string when there is no revision), sorted by
-    ``in_force`` then ``partner_code``. Raises ``DataError(path, problem)`` when the file is
-    missing or unreadable, the columns differ, a date does not parse, a code is not an integer or
-    appears twice, or a source is not a USTR / Federal Register address.
+    datetime64 and the text columns as str (revisions ``"; "``-joined, empty string when there
+    is none), sorted by ``in_force`` then ``partner_code``. Raises ``DataError(path, problem)``
+    when the file is missing or unreadable, the columns differ, a date does not parse, a code is
+    not an integer or appears twice, or a source is not a USTR / Federal Register address.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "FTA table not found")
-    try:
-        raw = pd.read_csv(path, dtype="str", keep_default_na=False)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a data problem
-        raise DataError(path, f"cannot read ({type(exc).__name__}: {exc})".splitlines()[0]) from exc
-    if tuple(raw.columns) != FTA_COLUMNS:
-        raise DataError(path, f"columns {list(raw.columns)} do not match {list(FTA_COLUMNS)}")
-    if raw.empty:
-        raise DataError(path, "no rows")
-    table = raw.apply(lambda s: s.str.strip())
-    codes = pd.to_numeric(table["partner_code"], errors="coerce")
-    if codes.isna().any() or (codes % 1 != 0).any():
-        bad = table.loc[codes.isna() | (codes % 1 != 0), "partner_code"].iloc[0]
-        raise DataError(path, f"partner_code is not an integer: {bad!r}")
-    table["partner_code"] = codes.astype("int64")
-    dup = table.loc[table["partner_code"].duplicated(), "partner_code"]
-    if len(dup):
-        raise DataError(path, f"partner_code {int(dup.iloc[0])} appears more than once")
-    for col in ("partner", "agreement", "source"):
-        if (table[col] == "").any():
-            raise DataError(
-                path,
-                f"empty {col} for partner {table.loc[table[col] == '', 'partner_code'].iloc[0]}",
-            )
-    table["in_force"] = _parse_dates(path, "in_force", table["in_force"])
-    _check_revisions(path, table)
-    bad_src = table.loc[~table["source"].str.startswith(_SOURCE_PREFIXES), "source"]
-    if len(bad_src):
-        raise DataError(
-            path, f"source is not a USTR or Federal Register address: {bad_src.iloc[0]!r}"
-        )
-    return table.sort_values(["in_force", "partner_code"], kind="stable").reset_index(drop=True)
+    rows = [
+        {
+            "partner_code": a.partner_code,
+            "partner": a.partner,
+            "agreement": a.agreement,
+            "in_force": pd.Timestamp(a.in_force),
+            "revision": "; ".join(name for name, _ in a.revisions),
+            "revision_in_force": "; ".join(d.isoformat() for _, d in a.revisions),
+            "source": a.source,
+        }
+        for a in external.load_agreements(path)
+    ]
+    table = pd.DataFrame(rows, columns=list(FTA_COLUMNS))
+    table["partner_code"] = table["partner_code"].astype("int64")
+    table["in_force"] = table["in_force"].astype("datetime64[us]")
+    for col in ("partner", "agreement", "revision", "revision_in_force", "source"):
+        table[col] = table[col].astype("str")
+    return table.reset_index(drop=True)
 
 
 def check_partners(ftas: pd.DataFrame, partners: pd.DataFrame, path: str | Path = FTA_CSV) -> None:
@@ -130,10 +78,3 @@ def check_partners(ftas: pd.DataFrame, partners: pd.DataFrame, path: str | Path 
             raise DataError(
                 path, f"partner_code {row.partner_code} ({row.partner}) has no trade in any month"
             )
-
-
-def entry_dates(ftas: pd.DataFrame) -> dict[int, pd.Timestamp]:
-    """``{partner_code: in_force}`` of the original agreement (revisions are not new events)."""
-    return {
-        int(c): pd.Timestamp(d) for c, d in zip(ftas["partner_code"], ftas["in_force"], strict=True)
-    }

@@ -18,7 +18,6 @@ from analysis import params as run_params
 from analysis.clean import series as ser
 from analysis.models.base import (
     CRISIS_WINDOWS,
-    DEFAULT_BREAKS,
     LOG_SERIES,
     SEED,
     SERIES,
@@ -31,7 +30,13 @@ from analysis.models.counterfactual import Counterfactual, counterfactual
 from analysis.models.its import BreakTest, ITSResult, fit_its
 from analysis.models.seasonal import seasonally_adjust, stl_decompose
 
-__all__ = ["ModelRun", "ModelSkipped", "run_models"]
+__all__ = ["DESCRIPTIVE", "ModelRun", "ModelSkipped", "run_models"]
+
+#: ``skipped["breaks"]`` of a run without break months.
+DESCRIPTIVE: str = (
+    "no break month: a descriptive report (seasonal adjustment only; no segmented trend, "
+    "break test or projection)"
+)
 
 
 @dataclass
@@ -95,7 +100,7 @@ def _run_params(
 def run_models(
     monthly: pd.DataFrame,
     *,
-    breaks: Sequence[str] | str = DEFAULT_BREAKS,
+    breaks: Sequence[str] | str,
     train_end: str | None = None,
     forecast_model: str = "sarimax",
     hac_maxlags: int = 12,
@@ -107,7 +112,9 @@ def run_models(
     be modelled: the reason goes into ``skipped`` (keys like ``"its.exports"``).
 
     The parameters are checked first by :func:`analysis.params.validate` against the months of
-    ``monthly``; an empty ``train_end`` means the month before the first break."""
+    ``monthly``; an empty ``train_end`` means the month before the first break. No break at all
+    (a partner without an agreement) is a descriptive run: seasonal adjustment only, no break
+    model, and ``skipped["breaks"]`` says so (:data:`DESCRIPTIVE`)."""
     breaks, train_end = run_params.validate(
         breaks,
         first=monthly.index.min(),
@@ -124,7 +131,9 @@ def run_models(
     known: dict[str, list[BreakTest]] = {}
     searches: dict[str, SearchResult] = {}
     cfs: dict[str, Counterfactual] = {}
-    for col in SERIES:
+    if not breaks:
+        skipped["breaks"] = DESCRIPTIVE
+    for col in SERIES if breaks else ():
         y = monthly[col].rename(col)
         log = LOG_SERIES[col]
         for key, store, crisis in (("its", its, False), ("its_crisis", its_crisis, True)):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.models.base import DEFAULT_BREAKS, LOG_SERIES, SEED, SERIES
+from analysis.models.base import LOG_SERIES, SEED, SERIES
 from analysis.models.its import (
     ITSResult,
     cal_method,
@@ -123,7 +123,7 @@ def rejection_rates(
 def size_simulation(
     monthly: pd.DataFrame,
     *,
-    breaks: Sequence[str] = DEFAULT_BREAKS,
+    breaks: Sequence[str],
     n_sim: int = 500,
     n_boot: int = 199,
     seed: int = SEED,

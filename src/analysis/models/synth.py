@@ -51,12 +51,10 @@ from scipy.optimize import nnls
 
 from analysis import config
 from analysis.errors import DataError, ParameterError
+from analysis.external import load_agreements
 
 #: Census code of South Korea ("Korea, South").
 KOREA: int = 5800
-
-#: KORUS entered into force on this date; treatment year for annual data is 2012.
-KORUS_IN_FORCE: str = "2012-03-15"
 
 FLOWS: tuple[str, ...] = ("exports", "imports")
 
@@ -95,20 +93,13 @@ _SUM_WEIGHT: float = 1e3
 def fta_partners(path: str | Path, window_end: str | pd.Timestamp) -> set[int]:
     """Census codes of partners whose U.S. FTA entered into force on or before ``window_end``.
 
-    Reads ``data/external/us_ftas.csv`` (columns ``partner_code`` and ``in_force``, YYYY-MM-DD).
-    An agreement in force at any time up to the end of the window makes the partner ineligible.
-    Raises ``DataError`` when the file is missing or lacks those columns.
+    Reads ``data/external/us_ftas.csv`` through its one validated reader
+    (:func:`analysis.external.load_agreements`). An agreement in force at any time up to the end
+    of the window makes the partner ineligible. Raises ``DataError`` (one line) when the file is
+    missing or invalid.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "FTA list not found")
-    table = pd.read_csv(path, dtype={"in_force": "str"})
-    missing = {"partner_code", "in_force"} - set(table.columns)
-    if missing:
-        raise DataError(path, f"missing column(s) {sorted(missing)}")
-    in_force = pd.to_datetime(table["in_force"], format="%Y-%m-%d")
-    keep = in_force <= pd.Timestamp(window_end)
-    return {int(c) for c in table.loc[keep, "partner_code"]}
+    end = pd.Timestamp(window_end)
+    return {a.partner_code for a in load_agreements(path) if pd.Timestamp(a.in_force) <= end}
 
 
 def donor_pool(

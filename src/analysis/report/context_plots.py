@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from analysis import config
 from analysis.errors import ParameterError
 from analysis.models.comparison import EventStudy, PlaceboResult
 from analysis.report import figures, fmt, theme
@@ -28,6 +29,18 @@ _PARTNER_COLOURS = [
     theme.OKABE_ITO[k] for k in ("orange", "sky", "green", "vermillion", "blue", "purple", "yellow")
 ]
 _FOCUS_COLOUR = "#000000"
+
+
+def focus_events() -> list[theme.Event]:
+    """The events these context pages mark: the default partner's (Korea's) agreement dates and
+    the events in its scope, from ``data/external/`` (:func:`analysis.report.theme.partner_events`)."""
+    return theme.partner_events(config.DEFAULT_PARTNER)
+
+
+def events_caption(events: list[theme.Event]) -> str:
+    """``"Dashed lines: KORUS signed (2007), KORUS in force (2012), ..."``: the events marked on
+    an annual axis, each with its year."""
+    return "Dashed lines: " + ", ".join(f"{e.label} ({e.date.year})" for e in events) + "."
 
 
 def _colours(names: list[str], focus: str) -> dict[str, str]:
@@ -97,7 +110,7 @@ def plot_partner_balances(
         ax.yaxis.set_major_formatter(fmt.tick_formatter(0))
         ax.grid(axis="x", visible=False)
         _year_axis(ax, years)
-        theme.add_events(ax, x="year", labels=False)
+        theme.add_events(ax, events=focus_events(), x="year", labels=False)
     _hide_unused(axes, len(names))
     fig.supylabel("US$ billions per year (NSA); below zero = U.S. deficit", fontsize=9)
     figures.headline(
@@ -106,8 +119,7 @@ def plot_partner_balances(
     figures.add_source(
         fig,
         data_through,
-        "Complete years only. Dashed lines: KORUS signed (2007), in force (2012), renegotiated (2018), "
-        "revised (2019), pandemic (2020). Each panel has its own scale.",
+        f"Complete years only. {events_caption(focus_events())} Each panel has its own scale.",
     )
     return fig
 
@@ -154,7 +166,7 @@ def plot_partner_shares(
     figures.add_source(
         fig, data_through, "Share of the Census world total (not seasonally adjusted)."
     )
-    theme.add_events(ax)
+    theme.add_events(ax, events=focus_events())
     return fig
 
 
@@ -231,7 +243,7 @@ def plot_index(
         data_through,
         f"Annual sums of monthly data, complete years only; indexed to {base_year}.",
     )
-    theme.add_events(ax, x="year")
+    theme.add_events(ax, events=focus_events(), x="year")
     return fig
 
 
@@ -315,8 +327,8 @@ def macro_source(macro: pd.DataFrame) -> str:
     return (
         "Source: World Bank, World Development Indicators ("
         + ", ".join(MACRO_INDICATORS.values())
-        + f"), {int(macro.index.min())}-{int(macro.index.max())}. Dashed lines: KORUS signed (2007), in force (2012), "
-        "renegotiated (2018), revised (2019), pandemic (2020)."
+        + f"), {int(macro.index.min())}-{int(macro.index.max())}. "
+        + events_caption(focus_events())
     )
 
 
@@ -350,7 +362,7 @@ def plot_korea_macro(macro: pd.DataFrame, *, source: str, title: str | None = No
         ax.yaxis.set_major_locator(MaxNLocator(5))
         ax.grid(axis="x", visible=False)
         _year_axis(ax, years)
-        theme.add_events(ax, x="year", labels=False)
+        theme.add_events(ax, events=focus_events(), x="year", labels=False)
         last = s.dropna()
         if not last.empty:
             ax.annotate(

@@ -1,4 +1,4 @@
-"""Figures of the report: one seaborn theme, colour-blind-safe colours, events of the story.
+"""Figures of the report: one seaborn theme, colour-blind-safe colours, the partner's events.
 
 Every ``plot_*`` function returns a matplotlib :class:`~matplotlib.figure.Figure` (shown inline
 in a notebook when it is the last expression of a cell, or with ``display(fig)``); saving is
@@ -13,8 +13,9 @@ Conventions shared by all figures:
 * The title is the figure's headline: pass ``title=`` to state the finding (computed by the
   caller); the default title describes what is shown.
 * A source line at the bottom names the Census table and the last month of data.
-* The events of the KORUS story (:data:`~analysis.report.theme.EVENTS`) are thin vertical
-  lines with small labels, stacked in rows so that they never overlap.
+* The partner's events (``events=``: :func:`~analysis.report.theme.partner_events`, its own
+  agreement dates and the events in its scope) are thin vertical lines with small labels,
+  stacked in rows so that they never overlap; without ``events`` none is marked.
 """
 
 from __future__ import annotations
@@ -35,13 +36,13 @@ from analysis.errors import ParameterError
 from analysis.report import fmt
 from analysis.report.fmt import display_name  # noqa: F401 - re-exported for the figures' callers
 from analysis.report.saving import SavedFigure, describe_figure, save_figure  # noqa: F401 - re-exported
-from analysis.report.theme import (  # noqa: F401 - PNG_DPI, SVG_HASHSALT re-exported for callers
+from analysis.report.theme import (  # noqa: F401 - PNG_DPI, SVG_HASHSALT, partner_events re-exported
     COLORS,
-    EVENTS,
     PNG_DPI,
     SVG_HASHSALT,
     Event,
     add_events,
+    partner_events,
     set_theme,
 )
 
@@ -184,6 +185,7 @@ def plot_monthly_trade(
     sa: pd.DataFrame,
     *,
     partner: str,
+    events: Sequence[Event] = (),
     data_through: str,
     title: str | None = None,
     sa_label: str = "seasonally adjusted",
@@ -264,8 +266,8 @@ def plot_monthly_trade(
     headline(fig, title or f"U.S. goods trade with {name}, monthly, {first:%b %Y}–{last:%b %Y}")
     _legend(ax, handles, labels, ncols=3)
     add_source(fig, data_through, "NSA = not seasonally adjusted.")
-    add_events(ax)
-    add_events(axb, labels=False)
+    add_events(ax, events=events)
+    add_events(axb, events=events, labels=False)
     return fig
 
 
@@ -273,6 +275,7 @@ def plot_annual_balance(
     annual: pd.DataFrame,
     *,
     partner: str,
+    events: Sequence[Event] = (),
     data_through: str,
     title: str | None = None,
 ) -> Figure:
@@ -355,7 +358,7 @@ def plot_annual_balance(
     )
     _legend(ax, handles, labels)
     add_source(fig, data_through, "Balance = U.S. exports − U.S. imports.")
-    add_events(ax, x="year")
+    add_events(ax, events=events, x="year")
     return fig
 
 
@@ -363,19 +366,20 @@ def _month_label(value: str | pd.Timestamp) -> str:
     return f"{pd.Timestamp(value):%b %Y}"
 
 
-def _its_events(breaks: Sequence[str]) -> list[Event]:
-    """Break markers; a story event within two months of a break names that break."""
+def _its_events(breaks: Sequence[str], events: Sequence[Event]) -> list[Event]:
+    """Break markers; one of the partner's ``events`` within two months of a break names that
+    break."""
     out: list[Event] = []
     used: set[Event] = set()
     for b in breaks:
         ts = pd.Timestamp(b)
-        near = [e for e in EVENTS if abs((e.date - ts).days) <= 62]
+        near = [e for e in events if abs((e.date - ts).days) <= 62]
         label = f"Break {_month_label(ts)}"
         if near:
             label = f"{near[0].label} (break)"
             used.update(near)
         out.append(Event(ts, label, "break"))
-    out += [e for e in EVENTS if e not in used]
+    out += [e for e in events if e not in used]
     return out
 
 
@@ -385,6 +389,7 @@ def plot_its(
     forecast: pd.DataFrame | None,
     series_label: str,
     partner: str,
+    events: Sequence[Event] = (),
     data_through: str,
     breaks: list[str],
     unit: str,
@@ -396,7 +401,7 @@ def plot_its(
 
     ``fit``: DatetimeIndex, columns ``actual``, ``fitted``, ``pre_trend`` (in ``unit``);
     ``forecast`` (optional): DatetimeIndex, columns ``mean``, ``lower``, ``upper``: what the
-    pre-break model predicts after the break. ``breaks`` are months (``"2012-03"``).
+    pre-break model predicts after the break. ``breaks`` are months (``"2010-01"``).
     """
     _check_dates(fit, "plot_its: fit")
     _check_columns(fit, ("actual", "fitted", "pre_trend"), "plot_its: fit")
@@ -477,7 +482,7 @@ def plot_its(
     headline(fig, title or default)
     _legend(ax, handles, labels, ncols=3)
     add_source(fig, data_through, "Segmented regression with month effects.")
-    add_events(ax, events=_its_events(breaks))
+    add_events(ax, events=_its_events(breaks, events))
     return fig
 
 
@@ -486,6 +491,7 @@ def plot_stl(
     *,
     series_label: str,
     partner: str,
+    events: Sequence[Event] = (),
     data_through: str,
     title: str | None = None,
     unit: str = "US$ millions",
@@ -544,9 +550,9 @@ def plot_stl(
         note = f"Panels in {shown_unit} per month; observed = trend + seasonal + remainder."
     headline(fig, title or default)
     add_source(fig, data_through, note)
-    add_events(axes[0])
+    add_events(axes[0], events=events)
     for ax in axes[1:]:
-        add_events(ax, labels=False)
+        add_events(ax, events=events, labels=False)
     return fig
 
 
@@ -557,6 +563,7 @@ def plot_sa_comparison(
     compare: pd.DataFrame,
     *,
     partner: str,
+    events: Sequence[Event] = (),
     data_through: str,
     title: str | None = None,
 ) -> Figure:
@@ -608,8 +615,8 @@ def plot_sa_comparison(
         handles, labels = ax.get_legend_handles_labels()
         if i == 0:
             _legend(ax, handles, labels)
-        add_events(ax, labels=i == 0)
-        add_events(dax, labels=False)
+        add_events(ax, events=events, labels=i == 0)
+        add_events(dax, events=events, labels=False)
     date_axis(axes[-1])
     fig.align_ylabels(axes)
     name = display_name(partner)

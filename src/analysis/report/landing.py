@@ -17,7 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from analysis import config
+from analysis import config, external
 from analysis.errors import DataError
 from analysis.fileio import write_text_atomic
 from analysis.report import fmt
@@ -320,13 +320,12 @@ def _short_gap(c: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return max(horizons, key=lambda h: h["months"]) if horizons else None
 
 
-#: Names of the agreement's dates; a break is called by them only when it is that month.
-NAMED_BREAKS: dict[str, str] = {"2012-03": "KORUS in force", "2019-01": "the revised KORUS"}
-
-
-def break_label(ym: str) -> str:
-    """``"2012-03"`` -> ``"KORUS in force (Mar 2012)"``; other months by their date alone."""
-    name = NAMED_BREAKS.get(str(ym)[:7])
+def break_label(ym: str, partner_code: Any = None) -> str:
+    """A break month named by the partner's agreement date of that month (``us_ftas.csv``):
+    Korea's ``"2012-03"`` -> ``"KORUS in force (Mar 2012)"``; other months by their date alone."""
+    code = fmt.num(partner_code)
+    dates = external.partner_dates(int(code)) if code is not None else []
+    name = next((d.phrase for d in dates if d.month == str(ym)[:7]), None)
     return f"{name} ({_month_name(ym)})" if name else _month_name(ym)
 
 
@@ -335,7 +334,7 @@ def breaks_heading(results: Mapping[str, Any]) -> str:
     breaks = (results.get("params") or {}).get("breaks") or []
     if not breaks:
         return "Trend changes"
-    labels = [break_label(b) for b in breaks]
+    labels = [break_label(b, results.get("partner_code")) for b in breaks]
     joined = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
     return f"Changes in level and trend at {joined}"
 

@@ -10,17 +10,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from analysis import external
 from analysis.models import sectors as sec
 from analysis.report import fmt, theme
 from analysis.report.figures import add_source, date_axis, display_name, headline, money_axis
 from analysis.report.markup import escape_md
+from analysis.sources.census_api_client import FIRST_YEAR
 from analysis.vocab import FLOW_PHRASES
 
 FLOW_WORDS: dict[str, str] = FLOW_PHRASES
-#: The agreement dates marked on the monthly series (when the table reaches them).
-AGREEMENT_EVENTS: tuple[theme.Event, ...] = tuple(
-    e for e in theme.EVENTS if e.label in ("KORUS in force", "Revised KORUS in force")
-)
 SOURCE_EXTRA = "Product detail: Census International Trade API (HS), US$, not seasonally adjusted."
 
 
@@ -34,8 +32,9 @@ def no_products_line(path: str | Path) -> str:
     )
 
 
-def coverage_text(cov: sec.Coverage, partner: str) -> str:
-    """Exactly what the product table holds for the partner, and what the API would add."""
+def coverage_text(cov: sec.Coverage, partner: str, partner_code: int | None = None) -> str:
+    """Exactly what the product table holds for the partner, and what the API would add (and,
+    given the partner's code, whether the API's months reach back to its agreement)."""
     name = escape_md(display_name(partner))
     if cov.empty:
         return (
@@ -57,8 +56,15 @@ def coverage_text(cov: sec.Coverage, partner: str) -> str:
     if gaps or lacking:
         text += (
             f" With network access and `CENSUS_API_KEY`, `make products-api` gets {sec.API_OFFER}, "
-            "which fills these gaps; it still starts a year after KORUS took effect (2012-03)."
+            "which fills these gaps"
         )
+        agreement = external.agreement_for(partner_code) if partner_code is not None else None
+        if agreement is not None and agreement.in_force.year < FIRST_YEAR:
+            text += (
+                f"; it still starts after {escape_md(agreement.short_name)} took effect "
+                f"({agreement.dates()[0].month})"
+            )
+        text += "."
     return text
 
 
@@ -195,19 +201,27 @@ def balance_sentence(balance: pd.DataFrame, cov: sec.Coverage) -> str:
     )
 
 
-def agreement_dates_text(cov: sec.Coverage) -> str:
-    """Whether the monthly series reach the agreement dates (marked on the figure when they do)."""
-    if cov.empty:
+def agreement_dates_text(cov: sec.Coverage, partner_code: int) -> str:
+    """Whether the monthly series reach the partner's agreement dates (marked on the figure when
+    they do); nothing for a partner without an agreement."""
+    events = theme.agreement_events(partner_code)
+    if cov.empty or not events:
         return ""
     first = pd.Timestamp(cov.first + "-01")
-    before = [e for e in AGREEMENT_EVENTS if e.date < first]
+    before = [e for e in events if e.date < first]
     if not before:
         return "The agreement dates are marked on the monthly series."
-    dates = " and ".join(f"{e.label} ({e.date:%Y-%m})" for e in before)
-    return (
-        f"The table starts in {cov.first}, after {dates}: these series cannot show trade around the "
-        "agreement dates; with the API's data from 2013 they would reach the 2019 revision."
+    dates = " and ".join(f"{escape_md(e.label)} ({e.date:%Y-%m})" for e in before)
+    text = (
+        f"The table starts in {cov.first}, after {dates}: these series cannot show trade around "
+        "the agreement dates"
     )
+    reach = [e for e in events if e.date.year >= FIRST_YEAR and e.date < first]
+    if reach:
+        text += f"; with the API's data from {FIRST_YEAR} they would reach " + " and ".join(
+            f"{escape_md(e.label)} ({e.date:%Y-%m})" for e in reach
+        )
+    return text + "."
 
 
 # ---- figures ---------------------------------------------------------------------------------
@@ -243,9 +257,12 @@ def plot_groups(
     partner: str,
     data_through: str,
     groups: Sequence[sec.Group] = sec.GROUPS,
+    *,
+    partner_code: int | None = None,
 ) -> Figure:
-    """Small multiples: each available group's monthly value, one line per flow present;
-    agreement dates marked where the months reach them."""
+    """Small multiples: each available group's monthly value, one line per flow present; the
+    partner's agreement dates (given its code) marked where the months reach them."""
+    events = theme.agreement_events(partner_code) if partner_code is not None else []
     theme.set_theme()
     keys = [g for g in groups if any(g.key in df for df in monthly.values())]
     ncols = 2
@@ -269,7 +286,7 @@ def plot_groups(
         ax.set_title(f"{g.label} ({g.codes_text})", fontsize=10)
         ax.set_ylabel(unit + " a month", fontsize=8)
         date_axis(ax)
-        theme.add_events(ax, events=list(AGREEMENT_EVENTS))
+        theme.add_events(ax, events=events)
     for ax in axes.flat[len(keys) :]:
         ax.set_visible(False)
     flows = " and ".join(FLOW_WORDS[f].split()[1] for f in monthly)

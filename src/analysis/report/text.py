@@ -7,12 +7,14 @@ from typing import Any
 
 import pandas as pd
 
+from analysis import external
 from analysis.models.breaks import SearchResult
 from analysis.models.counterfactual import Counterfactual
 from analysis.models.its import BreakEffect
 from analysis.models.run import ModelRun
 from analysis.report.fmt import count, number, p_value
-from analysis.vocab import SERIES, SERIES_SUBJECTS
+from analysis.report.markup import escape_md
+from analysis.vocab import SERIES, SERIES_SUBJECTS, display_name
 
 #: How each series is named in a sentence.
 LABELS: dict[str, str] = SERIES_SUBJECTS
@@ -48,11 +50,44 @@ def bullets(lines: Sequence[str]) -> str:
     )
 
 
-def skipped_note(run: ModelRun) -> str:
-    """Markdown line listing the models skipped and why (or that none was)."""
-    if not run.skipped:
-        return "No model was skipped."
-    return "Skipped: " + "; ".join(f"`{k}`: {v}" for k, v in run.skipped.items())
+def descriptive_note(partner_code: int, partner: str) -> str:
+    """Why a run has no break month, in one line: the partner has no agreement in
+    ``us_ftas.csv``, or its agreement dates leave too little data in the window."""
+    dates = external.partner_dates(partner_code)
+    name = escape_md(display_name(partner))
+    if not dates:
+        why = (
+            f"{name} has no free trade agreement with the United States in "
+            "`data/external/us_ftas.csv` and no break month was given"
+        )
+    else:
+        listed = ", ".join(f"{escape_md(d.label)} ({d.month})" for d in dates)
+        why = f"the agreement dates of {name} ({listed}) leave too little data around them in this window"
+    return (
+        f"**Descriptive report:** {why}, so no segmented trend, break test or projection was "
+        "fitted (`make report BREAKS=YYYY-MM` fits them at a chosen month)."
+    )
+
+
+def skipped_note(run: ModelRun, partner_code: int | None = None, partner: str = "") -> str:
+    """Markdown line listing the models skipped and why (or that none was); a run without
+    break months says so first, with the reason (:func:`descriptive_note`) when the partner is
+    given."""
+    others = {k: v for k, v in run.skipped.items() if k != "breaks"}
+    lines = []
+    if "breaks" in run.skipped:
+        lines.append(
+            descriptive_note(partner_code, partner)
+            if partner_code is not None
+            else f"**Descriptive report:** {run.skipped['breaks']}."
+        )
+    if others or not lines:
+        lines.append(
+            "Skipped: " + "; ".join(f"`{k}`: {v}" for k, v in others.items())
+            if others
+            else "No model was skipped."
+        )
+    return " ".join(lines)
 
 
 def describe_effect(e: BreakEffect, label: str) -> str:

@@ -1,4 +1,4 @@
-"""The plotting theme: colour-blind-safe palette, one seaborn theme, the KORUS events on time axes.
+"""The plotting theme: colour-blind-safe palette, one seaborn theme, a partner's events on time axes.
 
 Shared by :mod:`analysis.report.figures` (partner reports) and
 :mod:`analysis.report.context_plots` (KORUS context pages).
@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
+from analysis import external
 from analysis.errors import ParameterError
 
 # ---- palette and theme -----------------------------------------------------------------------
@@ -126,14 +127,20 @@ class Event:
     kind: str = "event"
 
 
-#: The events of the KORUS story, in date order.
-EVENTS: list[Event] = [
-    Event(pd.Timestamp("2007-06-30"), "KORUS signed"),
-    Event(pd.Timestamp("2012-03-15"), "KORUS in force"),
-    Event(pd.Timestamp("2018-03-01"), "Renegotiation; §232 steel tariffs"),
-    Event(pd.Timestamp("2019-01-01"), "Revised KORUS in force"),
-    Event(pd.Timestamp("2020-03-01"), "Pandemic"),
-]
+def agreement_events(partner_code: int) -> list[Event]:
+    """The partner's own agreement dates (entry into force, revisions) from ``us_ftas.csv``;
+    none for a partner without an agreement."""
+    return [Event(pd.Timestamp(d.date), d.label) for d in external.partner_dates(partner_code)]
+
+
+def partner_events(partner_code: int) -> list[Event]:
+    """The events a partner's charts mark, in date order: its own agreement dates and the
+    events of ``data/external/events.csv`` in its scope (its code or all partners)."""
+    shared = [
+        Event(pd.Timestamp(e.date), e.label)
+        for e in external.events_in_scope(partner_code, external.load_events())
+    ]
+    return sorted(agreement_events(partner_code) + shared, key=lambda e: e.date)
 
 
 def _decimal_year(ts: pd.Timestamp) -> float:
@@ -153,12 +160,12 @@ def add_events(
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
     *,
-    events: Sequence[Event] | None = None,
+    events: Sequence[Event],
     labels: bool = True,
     x: str = "date",
     fontsize: float = 7.5,
 ) -> None:
-    """Mark ``events`` (default :data:`EVENTS`) on ``ax`` as thin vertical lines.
+    """Mark ``events`` (a partner's: :func:`partner_events`) on ``ax`` as thin vertical lines.
 
     Only events between ``start`` and ``end`` (default: the current x-range) are drawn.
     ``x="date"`` for matplotlib date axes, ``x="year"`` for bars centred on integer years.
@@ -168,7 +175,7 @@ def add_events(
     """
     if x not in ("date", "year"):
         raise ParameterError(f"add_events: x must be 'date' or 'year', not {x!r}")
-    chosen = sorted(EVENTS if events is None else events, key=lambda e: e.date)
+    chosen = sorted(events, key=lambda e: e.date)
     lo, hi = ax.get_xlim()
     if start is not None:
         lo = max(lo, _to_x(pd.Timestamp(start), x))
