@@ -383,7 +383,7 @@ def test_makefile_leaves_the_defaults_to_the_partner() -> None:
     make = MAKEFILE.read_text(encoding="utf-8")
     for name in ("START", "BREAKS", "FORECAST"):
         assert re.search(rf"^{name}\s*\?=\s*$", make, re.M), name
-    assert "report KEEP_PARAMS=1" in make and "$(if $(KEEP_PARAMS),--keep)" in make
+    assert "report KEEP_PARAMS=1" in make and "$(if $(value KEEP_PARAMS),--keep)" in make
     assert config.DEFAULT_PARTNER == 5800
 
 
