@@ -1,0 +1,564 @@
+"""How robust is the all-FTA event study? Four other specifications and Rambachan-Roth bounds.
+
+The baseline (:mod:`analysis.models.event_study`) assumes that, without an agreement, a
+partner's log trade would have moved with the year effects: parallel trends. An agreement
+often follows years of growing trade, so that assumption is checked here in five ways, each a
+row of ``event_study.<flow>.sensitivity`` (``{spec, att, att_ci, pre_trend_p, n_treated,
+n_controls}``, log points):
+
+* ``baseline``: the imputation estimator as published.
+* ``partner_trends``: the imputation estimator with a linear trend for every partner in the
+  first stage, fitted on untreated years only (Borusyak, Jaravel and Spiess 2024, the extension
+  with unit-specific trends): an agreement is credited only with what departs from the
+  partner's own pre-entry path. Gardner's two-stage variance via :func:`pyfixest.did2s`.
+* ``size_floor``: the baseline on partners whose flow was at least :data:`SIZE_FLOOR`
+  (US$ 50 million) in every year before entry (partners never in an FTA: every year of the
+  window before the last entry), which keeps micro-states and entrepots out of the controls.
+* ``ppml``: levels, not logs: Poisson pseudo-maximum likelihood with partner and year effects
+  and one dummy for each treated cohort-by-year cell (Wooldridge's extended two-way fixed
+  effects, 2023), on every country with a reported value in every month (zero years kept,
+  the standard of the gravity literature). The ATT is the average of the cell coefficients
+  weighted by their treated observations (log points); delta-method errors clustered by partner.
+* ``callaway_santanna``: Callaway and Sant'Anna (2021) with never-treated controls and the
+  year before entry as base (outcome regression without covariates, i.e. cohort-by-year
+  long differences against the never-treated), aggregated with equal weight per treated
+  partner-year; analytic influence-function errors clustered by partner.
+
+``event_study.<flow>.honest_did`` applies Rambachan and Roth (2023) to the Callaway-Sant'Anna
+event study (base year -1, the normalisation their method expects), through the ``diff-diff``
+package: intervals for the average of the effects in event years 0..10 when the post-entry
+violation of parallel trends may be up to ``M`` times the largest pre-entry one (relative
+magnitudes) or when the trend's slope may change by up to ``M`` log points a year per year
+(smoothness), and the breakdown value of ``M`` at which the interval first includes zero.
+
+:func:`pre_trend_power` states what the baseline's joint pre-trend test can detect: the slope
+of a linear pre-entry trend it would detect with 80 % probability.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyfixest as pf
+from scipy import optimize, stats
+
+from analysis.errors import DataError, ParameterError
+from analysis.models import event_study as es
+
+SIZE_FLOOR: float = 50.0  # US$ millions a year
+SPECS: tuple[str, ...] = ("baseline", "partner_trends", "size_floor", "ppml", "callaway_santanna")
+RM_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+SD_GRID: tuple[float, ...] = (0.0, 0.01, 0.02)  # each M > 0 costs about a second (FLCI)
+POWER: float = 0.8
+
+
+def _row(
+    spec: str, att: float, lo: float, hi: float, p: float, g: pd.Series | np.ndarray
+) -> dict[str, Any]:
+    g = np.asarray(g)
+    return {
+        "spec": spec,
+        "att": es._num(att),
+        "att_ci": [es._num(lo), es._num(hi)],
+        "pre_trend_p": es._num(p),
+        "n_treated": int((g > 0).sum()),
+        "n_controls": int((g == 0).sum()),
+    }
+
+
+def _unit_g(frame: pd.DataFrame) -> pd.Series:
+    return frame.groupby("partner_code")["g"].first()
+
+
+# --------------------------------------------------------------------- partner trends
+
+
+def with_trends(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` with one column per partner (but the first): centred year on its rows, else 0.
+
+    With partner fixed effects these columns are partner-specific linear trends.
+    """
+    codes = sorted(frame["partner_code"].unique())
+    centred = (frame["year"] - frame["year"].mean()).to_numpy(dtype=float)
+    code = frame["partner_code"].to_numpy()
+    cols = {f"trend_{c}": np.where(code == c, centred, 0.0) for c in codes[1:]}
+    return pd.concat([frame, pd.DataFrame(cols, index=frame.index)], axis=1), list(cols)
+
+
+def att_partner_trends(frame: pd.DataFrame, level: float = es.LEVEL) -> dict[str, float]:
+    """The imputation ATT with partner-specific linear trends in the first stage.
+
+    Stage 1 (untreated observations): ``y = a_i + b_t + c_i * year``; stage 2 averages
+    ``y - y0_hat`` over treated observations. Needs two untreated years per partner.
+    """
+    thin = frame[~frame["treated"]].groupby("partner_code").size()
+    if (thin < 2).any():
+        raise DataError(None, "partner trends need two untreated years for every partner")
+    data, names = with_trends(frame)
+    with es._quiet():
+        fit = pf.did2s(
+            data,
+            yname="y",
+            first_stage="~ " + " + ".join(names) + " | partner_code + year",
+            second_stage="~ D",
+            treatment="treated",
+            cluster="partner_code",
+        )
+    coef, se = float(fit.coef()["D"]), float(fit.se()["D"])
+    crit = es._t_crit(frame["partner_code"].nunique(), level)
+    return {"att": coef, "se": se, "ci_low": coef - crit * se, "ci_high": coef + crit * se}
+
+
+def pre_trend_p_trends(frame: pd.DataFrame, leads: int = es.LEADS) -> float:
+    """The joint lead test of :func:`analysis.models.event_study.pre_trends` with partner trends
+    in the untreated regression (leads that depart from each partner's own line)."""
+    data, trends = with_trends(frame)
+    untreated = data[~data["treated"]]
+    names = [f"l{k}" for k in range(leads, 0, -1) if untreated[f"l{k}"].any()]
+    with es._quiet():
+        fit = pf.feols(
+            "y ~ " + " + ".join(names + trends) + " | partner_code + year",
+            data=untreated,
+            vcov={"CRV1": "partner_code"},
+        )
+    kept = [n for n in names if n in fit.coef().index]
+    index = list(fit.coef().index)
+    order = [index.index(n) for n in kept]
+    vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(order, order)]
+    coef = fit.coef().reindex(kept).to_numpy(dtype=float)
+    n_treated = untreated.loc[untreated["g"] > 0, "partner_code"].nunique()
+    return es._wald_p(coef, vcov, n_treated)
+
+
+# --------------------------------------------------------------------------- size floor
+
+
+def size_floor_panel(panel: pd.DataFrame, outcome: str, floor: float = SIZE_FLOOR) -> pd.DataFrame:
+    """Partners of ``panel`` whose ``outcome`` is at least ``floor`` in every pre-period year.
+
+    Pre-period: the years before entry for FTA partners (``g`` > 0); for partners never in an
+    FTA, every year of the panel before the last entry year (their years that serve as controls
+    for some agreement's pre-period).
+    """
+    last_entry = int(panel.loc[panel["g"] > 0, "g"].max())
+    pre = np.where(panel["g"] > 0, panel["year"] < panel["g"], panel["year"] < last_entry)
+    low = panel.loc[pre & (panel[outcome] < floor), "partner_code"].unique()
+    return panel[~panel["partner_code"].isin(low)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------- PPML
+
+
+def levels_panel(
+    trade: pd.DataFrame, ftas: pd.DataFrame, window: tuple[int, int] = es.WINDOW
+) -> pd.DataFrame:
+    """Annual exports and imports (US$ millions, zeros kept) of every country with a reported
+    value in every month of ``window``, with ``g`` as in :func:`event_study.attach_treatment`."""
+    first, last = window
+    rows = trade[
+        ~trade["is_aggregate"] & (trade["date"].dt.year >= first) & (trade["date"].dt.year <= last)
+    ]
+    reported = (rows["exports"].notna() & rows["imports"].notna()).groupby(rows["partner_code"])
+    keep = reported.sum().index[reported.sum() == (last - first + 1) * 12]
+    rows = rows[rows["partner_code"].isin(keep)]
+    annual = (
+        rows.assign(year=rows["date"].dt.year)
+        .groupby(["partner_code", "year"], as_index=False)
+        .agg(partner=("partner", "first"), exports=("exports", "sum"), imports=("imports", "sum"))
+    )
+    panel, _ = es.attach_treatment(annual, ftas)
+    return panel
+
+
+def att_ppml(
+    panel: pd.DataFrame,
+    outcome: str,
+    leads: int = es.LEADS,
+    lags: int = es.LAGS,
+    level: float = es.LEVEL,
+) -> dict[str, float]:
+    """Poisson extended TWFE: ATT (log points), interval and the joint lead p-value.
+
+    ``panel``: ``partner_code, year, g`` and ``outcome`` in levels (zeros allowed). Regressors:
+    a dummy per treated cohort-by-year cell (event years 0..lags; later treated years
+    dropped) and lead dummies -1..-leads of the FTA partners (years before -leads are the
+    reference); partner and year fixed effects; errors clustered by partner. Partners whose
+    flow is zero in every year carry no information and are dropped.
+    """
+    df = panel[["partner_code", "year", "g", outcome]].rename(columns={outcome: "v"})
+    df = df[df.groupby("partner_code")["v"].transform("sum") > 0]
+    rel = np.where(df["g"] > 0, df["year"] - df["g"], np.nan)
+    df = df[~(rel > lags)].reset_index(drop=True)
+    rel = np.where(df["g"] > 0, df["year"] - df["g"], np.nan)
+    cells: list[str] = []
+    weights: list[int] = []
+    cols: dict[str, np.ndarray] = {}
+    for (g, t), n in (
+        df[rel >= 0].groupby(["g", "year"]).size().items()  # type: ignore[union-attr]
+    ):
+        name = f"c{g}_{t}"
+        cols[name] = ((df["g"] == g) & (df["year"] == t)).to_numpy(dtype=float)
+        cells.append(name)
+        weights.append(int(n))
+    lead_names = []
+    for k in range(1, leads + 1):
+        hit = rel == -k
+        if hit.any():
+            cols[f"l{k}"] = hit.astype(float)
+            lead_names.append(f"l{k}")
+    data = pd.concat([df, pd.DataFrame(cols)], axis=1)
+    with es._quiet():
+        fit = pf.fepois(
+            "v ~ " + " + ".join(cells + lead_names) + " | partner_code + year",
+            data=data,
+            vcov={"CRV1": "partner_code"},
+        )
+    index = list(fit.coef().index)
+    vcov = np.asarray(fit._vcov, dtype=float)
+    w = np.zeros(len(index))
+    for name, n in zip(cells, weights, strict=True):
+        w[index.index(name)] = n
+    w /= w.sum()
+    beta = fit.coef().to_numpy(dtype=float)
+    att = float(w @ beta)
+    se = float(math.sqrt(w @ vcov @ w))
+    crit = es._t_crit(df["partner_code"].nunique(), level)
+    order = [index.index(n) for n in lead_names]
+    n_treated = df.loc[df["g"] > 0, "partner_code"].nunique()
+    p = es._wald_p(beta[order], vcov[np.ix_(order, order)], n_treated)
+    g_units = df.groupby("partner_code")["g"].first()
+    return {
+        "att": att,
+        "se": se,
+        "ci_low": att - crit * se,
+        "ci_high": att + crit * se,
+        "pre_trend_p": p,
+        "n_treated": int((g_units > 0).sum()),
+        "n_controls": int((g_units == 0).sum()),
+    }
+
+
+# ------------------------------------------------------------------- Callaway-Sant'Anna
+
+
+def callaway_santanna(
+    frame: pd.DataFrame, leads: int = es.LEADS, lags: int = es.LAGS, level: float = es.LEVEL
+) -> dict[str, Any]:
+    """Callaway-Sant'Anna with never-treated controls and base year ``g - 1``.
+
+    ``ATT(g, t)`` = mean over cohort ``g`` of ``y_t - y_{g-1}`` minus the same mean over the
+    never-treated. Event-year effects average the cohorts observed at that event year, weighted
+    by cohort size; the ATT averages every post cell (event years 0..lags) weighted by cohort
+    size, i.e. equal weight per treated partner-year, as the baseline. Errors come from the
+    influence function of each partner (cohort weights taken as fixed), clustered by partner,
+    scaled by G/(G-1); intervals from t(G-1).
+
+    Returns ``{att, se, ci_low, ci_high, pre_trend_p, event: DataFrame(event_year, coef, se),
+    vcov}`` with ``vcov`` the covariance of ``event`` (event year -1 is the base, not listed).
+    """
+    wide = frame.pivot(index="partner_code", columns="year", values="y")
+    g_of = _unit_g(frame).reindex(wide.index).to_numpy()
+    years = wide.columns.to_numpy()
+    y = wide.to_numpy(dtype=float)
+    never = g_of == 0
+    n_units = len(g_of)
+    events = [e for e in range(-leads, lags + 1) if e != -1]
+    infl: dict[int, np.ndarray] = {e: np.zeros(n_units) for e in events}
+    est: dict[int, float] = {}
+    post_if = np.zeros(n_units)
+    post_est = post_w = 0.0
+    col = {int(t): j for j, t in enumerate(years)}
+    cohorts = sorted(int(g) for g in np.unique(g_of[~never]))
+    for e in events:
+        num = 0.0
+        wsum = 0.0
+        acc = np.zeros(n_units)
+        for g in cohorts:
+            t, base = g + e, g - 1
+            if t not in col or base not in col:
+                continue
+            diff = y[:, col[t]] - y[:, col[base]]
+            mine = g_of == g
+            if np.isnan(diff[mine | never]).any():
+                continue
+            n_g = int(mine.sum())
+            att_gt = diff[mine].mean() - diff[never].mean()
+            psi = np.zeros(n_units)
+            psi[mine] = (diff[mine] - diff[mine].mean()) / n_g
+            psi[never] = -(diff[never] - diff[never].mean()) / int(never.sum())
+            num += n_g * att_gt
+            acc += n_g * psi
+            wsum += n_g
+            if e >= 0:
+                post_est += n_g * att_gt
+                post_if += n_g * psi
+                post_w += n_g
+        if wsum:
+            est[e] = num / wsum
+            infl[e] = acc / wsum
+    if post_w == 0:
+        raise DataError(None, "Callaway-Sant'Anna: no treated cohort is observed after entry")
+    kept = [e for e in events if e in est]
+    scale = n_units / (n_units - 1)
+    psi_mat = np.column_stack([infl[e] for e in kept])
+    vcov = scale * psi_mat.T @ psi_mat
+    att = post_est / post_w
+    se = float(math.sqrt(scale * np.sum((post_if / post_w) ** 2)))
+    crit = es._t_crit(n_units, level)
+    pre = [i for i, e in enumerate(kept) if e < 0]
+    p = es._wald_p(
+        np.array([est[kept[i]] for i in pre]), vcov[np.ix_(pre, pre)], int((~never).sum())
+    )
+    return {
+        "att": att,
+        "se": se,
+        "ci_low": att - crit * se,
+        "ci_high": att + crit * se,
+        "pre_trend_p": p,
+        "event": pd.DataFrame(
+            {"event_year": kept, "coef": [est[e] for e in kept], "se": np.sqrt(np.diag(vcov))}
+        ),
+        "vcov": vcov,
+    }
+
+
+# ---------------------------------------------------------------------- honest DiD
+
+
+def _mp_results(event: pd.DataFrame, vcov: np.ndarray) -> Any:
+    """A ``diff_diff`` event-study results object from our coefficients and covariance."""
+    from diff_diff.results import MultiPeriodDiDResults, PeriodEffect
+
+    effects = {}
+    for r in event.itertuples(index=False):
+        se = float(r.se)
+        effects[int(r.event_year)] = PeriodEffect(
+            period=int(r.event_year),
+            effect=float(r.coef),
+            se=se,
+            t_stat=float(r.coef) / se,
+            p_value=float(2 * stats.norm.sf(abs(r.coef / se))),
+            conf_int=(float(r.coef - 1.96 * se), float(r.coef + 1.96 * se)),
+        )
+    pre = [int(e) for e in event["event_year"] if e < 0] + [-1]
+    post = [int(e) for e in event["event_year"] if e >= 0]
+    return MultiPeriodDiDResults(
+        period_effects=effects,
+        avg_att=math.nan,
+        avg_se=math.nan,
+        avg_t_stat=math.nan,
+        avg_p_value=math.nan,
+        avg_conf_int=(math.nan, math.nan),
+        n_obs=0,
+        n_treated=0,
+        n_control=0,
+        pre_periods=pre,
+        post_periods=post,
+        vcov=vcov,
+        reference_period=-1,
+        interaction_indices={int(e): i for i, e in enumerate(event["event_year"])},
+    )
+
+
+def honest_did(
+    event: pd.DataFrame,
+    vcov: np.ndarray,
+    rm_grid: Sequence[float] = RM_GRID,
+    sd_grid: Sequence[float] = SD_GRID,
+    level: float = es.LEVEL,
+) -> dict[str, Any]:
+    """Rambachan-Roth intervals for the average effect over the post-entry event years.
+
+    ``event``: ``event_year, coef, se`` with event year -1 the omitted base (pre years before
+    it, post years 0.. after it), ``vcov`` their covariance (e.g. :func:`callaway_santanna`).
+    Returns ``{target, relative_magnitudes: {grid: [{M, ci_low, ci_high}], breakdown_M},
+    smoothness: {...}}``: under relative magnitudes the post-entry year-to-year violation is at
+    most ``M`` times the largest pre-entry one; under smoothness the violation's slope changes
+    by at most ``M`` log points a year per year. ``breakdown_M`` is the smallest ``M`` whose
+    interval includes zero (0 when the interval at ``M`` = 0 already does; None when no ``M``
+    up to the grid's largest does), to 1/256 of that largest ``M``.
+    """
+    import warnings
+
+    from diff_diff import HonestDiD
+
+    results = _mp_results(event, vcov)
+    post = [int(e) for e in event["event_year"] if e >= 0]
+    out: dict[str, Any] = {
+        "input": "Callaway-Sant'Anna event study, base year -1",
+        "target": f"average of the effects in event years {post[0]}..{post[-1]}",
+    }
+    for key, method, grid in (
+        ("relative_magnitudes", "relative_magnitude", rm_grid),
+        ("smoothness", "smoothness", sd_grid),
+    ):
+        rows = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tool = HonestDiD(method=method, alpha=1 - level)  # type: ignore[arg-type]
+            for m in grid:
+                fit = tool.fit(results, M=float(m))
+                rows.append(
+                    {"M": float(m), "ci_low": es._num(fit.ci_lb), "ci_high": es._num(fit.ci_ub)}
+                )
+            breakdown = _breakdown(tool, results, max(grid) or 1.0)
+        out[key] = {"grid": rows, "breakdown_M": es._num(breakdown)}
+    return out
+
+
+def _breakdown(tool: Any, results: Any, upper: float) -> float | None:
+    """Smallest M in [0, upper] whose interval includes zero (bisection; intervals widen in M)."""
+
+    def covers(m: float) -> bool:
+        fit = tool.fit(results, M=m)
+        lo, hi = fit.ci_lb, fit.ci_ub
+        return bool(not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0 <= hi)
+
+    if covers(0.0):
+        return 0.0
+    if not covers(upper):
+        return None
+    lo, hi = 0.0, upper
+    for _ in range(8):  # to 1/256 of the search bound: each step is one more interval
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if covers(mid) else (mid, hi)
+    return hi
+
+
+# ------------------------------------------------------------------- pre-trend power
+
+
+def pre_trend_power(
+    frame: pd.DataFrame, leads: int = es.LEADS, alpha: float = 0.05, power: float = POWER
+) -> dict[str, float | None]:
+    """What the baseline's joint lead test can detect: the slope (log points a year) of a linear
+    pre-entry trend of the FTA partners it detects with probability ``power``.
+
+    The leads a trend of slope 1 would produce are computed exactly (the lead regression of
+    :func:`event_study.pre_trends` applied to ``rel``); the test's power at slope ``s`` is
+    that of the noncentral F(q, G - q) with noncentrality ``s^2 b' V^-1 b (G - q) / (G - 1)``
+    (``V`` the leads' clustered covariance, ``G`` the treated partners), matching the
+    Hotelling-type scaling of the test.
+    Returns ``{slope, power, alpha}``.
+    """
+    names = [f"l{k}" for k in range(leads, 0, -1) if frame[f"l{k}"].any()]
+    untreated = frame[~frame["treated"]].assign(ramp=lambda d: np.where(d["g"] > 0, d["rel"], 0.0))
+    with es._quiet():
+        fit = pf.feols(
+            "y ~ " + " + ".join(names) + " | partner_code + year",
+            data=untreated,
+            vcov={"CRV1": "partner_code"},
+        )
+        ramp = pf.feols("ramp ~ " + " + ".join(names) + " | partner_code + year", data=untreated)
+    index = list(fit.coef().index)
+    order = [index.index(n) for n in names]
+    vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(order, order)]
+    b = ramp.coef().reindex(names).to_numpy(dtype=float)
+    q = len(names)
+    g = untreated.loc[untreated["g"] > 0, "partner_code"].nunique()
+    if g <= q:
+        return {"slope": None, "power": power, "alpha": alpha}
+    unit_nc = float(b @ np.linalg.pinv(vcov) @ b) * (g - q) / (g - 1)
+    crit = stats.f.ppf(1 - alpha, q, g - q)
+
+    def gap(s: float) -> float:
+        return float(stats.ncf.sf(crit, q, g - q, s * s * unit_nc)) - power
+
+    slope = optimize.brentq(gap, 1e-9, 10.0)
+    return {"slope": es._num(slope), "power": power, "alpha": alpha}
+
+
+# ---------------------------------------------------------------------------- together
+
+
+def sensitivity(
+    panel: pd.DataFrame,
+    levels: pd.DataFrame,
+    outcome: str,
+    level: float = es.LEVEL,
+    floor: float = SIZE_FLOOR,
+    baseline: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every specification for one outcome, the honest-DiD bounds and the pre-trend power.
+
+    ``panel``: the baseline panel (:func:`event_study.attach_treatment` of
+    :func:`event_study.annual_panel`); ``levels``: :func:`levels_panel` (for PPML);
+    ``baseline``: the published block of this outcome (:func:`event_study.outcome_summary`), whose
+    ATT, interval and pre-trend p are reused instead of refitted. Returns ``{sensitivity: [rows], honest_did: {...}, pre_trend_power: {...}, size_floor}``.
+    """
+    if outcome not in es.OUTCOMES:
+        raise ParameterError(f"outcome {outcome!r}: expected one of {es.OUTCOMES}")
+    frame = es.event_frame(panel, outcome)
+    g = _unit_g(frame)
+    if baseline is None:
+        base = es.att(frame, level)
+        _, p_base = es.pre_trends(frame, level=level)
+        rows = [_row("baseline", base["att"], base["ci_low"], base["ci_high"], p_base, g)]
+    else:
+        lo, hi = baseline["att_ci"]
+        rows = [_row("baseline", baseline["att"], lo, hi, baseline["pre_trend_p"], g)]
+    trend = att_partner_trends(frame, level)
+    rows.append(
+        _row(
+            "partner_trends",
+            trend["att"],
+            trend["ci_low"],
+            trend["ci_high"],
+            pre_trend_p_trends(frame),
+            g,
+        )
+    )
+    small = es.event_frame(size_floor_panel(panel, outcome, floor), outcome)
+    fl = es.att(small, level)
+    _, p_fl = es.pre_trends(small, level=level)
+    rows.append(_row("size_floor", fl["att"], fl["ci_low"], fl["ci_high"], p_fl, _unit_g(small)))
+    pp = att_ppml(levels, outcome, level=level)
+    rows.append(
+        {
+            **_row("ppml", pp["att"], pp["ci_low"], pp["ci_high"], pp["pre_trend_p"], []),
+            "n_treated": pp["n_treated"],
+            "n_controls": pp["n_controls"],
+        }
+    )
+    cs = callaway_santanna(frame, level=level)
+    rows.append(
+        _row("callaway_santanna", cs["att"], cs["ci_low"], cs["ci_high"], cs["pre_trend_p"], g)
+    )
+    return {
+        "sensitivity": rows,
+        "honest_did": honest_did(cs["event"], cs["vcov"], level=level),
+        "pre_trend_power": pre_trend_power(frame),
+        "size_floor": {
+            "min_flow": floor,
+            "rule": (
+                f"partners with the flow at least US$ {floor:.0f} million in every year before "
+                "entry (partners never in an FTA: every year before the last entry)"
+            ),
+        },
+    }
+
+
+def add_sensitivity(
+    result: dict[str, Any],
+    trade: pd.DataFrame,
+    ftas: pd.DataFrame,
+    window: tuple[int, int] = es.WINDOW,
+    level: float = es.LEVEL,
+) -> dict[str, Any]:
+    """Add ``sensitivity``, ``honest_did``, ``pre_trend_power`` and ``size_floor`` to each
+    outcome block of ``result`` (:func:`event_study.evaluate` on the same ``trade``, ``ftas``
+    and ``window``); returns ``result``."""
+    panel, _ = es.attach_treatment(es.annual_panel(trade, window), ftas)
+    levels = levels_panel(trade, ftas, window)
+    for outcome in es.OUTCOMES:
+        result[outcome].update(sensitivity(panel, levels, outcome, level, baseline=result[outcome]))
+    return result
+
+
+def spec_row(block: dict[str, Any], spec: str) -> dict[str, Any] | None:
+    """The row of ``spec`` in an outcome block's ``sensitivity`` list, or None."""
+    return next((r for r in block.get("sensitivity") or [] if r.get("spec") == spec), None)
