@@ -10,7 +10,7 @@ n_controls}``, log points):
 * ``partner_trends``: the imputation estimator with a linear trend for every partner in the
   first stage, fitted on untreated years only (Borusyak, Jaravel and Spiess 2024, the extension
   with unit-specific trends): an agreement is credited only with what departs from the
-  partner's own pre-entry path. Gardner's two-stage variance via :func:`pyfixest.did2s`.
+  partner's own pre-entry path. Gardner's two-stage variance (:func:`imputation_att`).
 * ``size_floor``: the baseline on partners whose flow was at least :data:`SIZE_FLOOR`
   (US$ 50 million) in every year before entry (partners never in an FTA: every year of the
   window before the last entry), which keeps micro-states and entrepots out of the controls.
@@ -77,59 +77,86 @@ def _unit_g(frame: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------- partner trends
 
 
-def with_trends(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """``frame`` with one column per partner (but the first): centred year on its rows, else 0.
+def _design(frame: pd.DataFrame, trends: bool) -> np.ndarray:
+    """Dummies of every partner and of every year but the first; with ``trends``, a centred
+    year for every partner but the first (the last would be collinear with the year effects)."""
+    unit, time, units, times = es._codes(frame)
+    n = len(frame)
+    parts = [np.eye(len(units))[unit], np.eye(len(times))[time][:, 1:]]
+    if trends:
+        centred = (frame["year"] - frame["year"].mean()).to_numpy(dtype=float)
+        parts.append((np.eye(len(units))[unit] * centred[:, None])[:, 1:])
+    return np.hstack(parts) if n else np.zeros((0, 0))
 
-    With partner fixed effects these columns are partner-specific linear trends.
+
+def imputation_att(
+    frame: pd.DataFrame, trends: bool = False, level: float = es.LEVEL
+) -> dict[str, float]:
+    """The imputation ATT, with partner-specific linear trends in the first stage if ``trends``.
+
+    Stage 1 (untreated observations): ``y = a_i + b_t (+ c_i * year)`` by least squares;
+    stage 2 averages ``y - y0_hat`` over treated observations. Variance: Gardner's GMM
+    sandwich clustered by partner, written out for a linear two-stage estimator (the same
+    formula :func:`pyfixest.did2s` computes, without its sparse overhead; equal to it for the
+    baseline, see tests): ``s_g = (sum_{treated in g} (tau - att) - v' X0_g' u0_g) / N1`` with
+    ``v = (X0'X0)^-1 X1' 1``, ``var = sum_g s_g^2``. Trends need two untreated years per partner.
     """
-    codes = sorted(frame["partner_code"].unique())
-    centred = (frame["year"] - frame["year"].mean()).to_numpy(dtype=float)
-    code = frame["partner_code"].to_numpy()
-    cols = {f"trend_{c}": np.where(code == c, centred, 0.0) for c in codes[1:]}
-    return pd.concat([frame, pd.DataFrame(cols, index=frame.index)], axis=1), list(cols)
-
-
-def att_partner_trends(frame: pd.DataFrame, level: float = es.LEVEL) -> dict[str, float]:
-    """The imputation ATT with partner-specific linear trends in the first stage.
-
-    Stage 1 (untreated observations): ``y = a_i + b_t + c_i * year``; stage 2 averages
-    ``y - y0_hat`` over treated observations. Needs two untreated years per partner.
-    """
-    thin = frame[~frame["treated"]].groupby("partner_code").size()
-    if (thin < 2).any():
-        raise DataError(None, "partner trends need two untreated years for every partner")
-    data, names = with_trends(frame)
-    with es._quiet():
-        fit = pf.did2s(
-            data,
-            yname="y",
-            first_stage="~ " + " + ".join(names) + " | partner_code + year",
-            second_stage="~ D",
-            treatment="treated",
-            cluster="partner_code",
-        )
-    coef, se = float(fit.coef()["D"]), float(fit.se()["D"])
-    crit = es._t_crit(frame["partner_code"].nunique(), level)
-    return {"att": coef, "se": se, "ci_low": coef - crit * se, "ci_high": coef + crit * se}
+    treated = frame["treated"].to_numpy(dtype=bool)
+    if trends:
+        thin = frame[~treated].groupby("partner_code").size()
+        if (thin < 2).any() or thin.size < frame["partner_code"].nunique():
+            raise DataError(None, "partner trends need two untreated years for every partner")
+    x = _design(frame, trends)
+    y = frame["y"].to_numpy(dtype=float)
+    x0, y0 = x[~treated], y[~treated]
+    xtx = x0.T @ x0
+    beta = np.linalg.lstsq(xtx, x0.T @ y0, rcond=None)[0]
+    resid = y - x @ beta
+    tau = resid[treated]
+    n1 = len(tau)
+    att = float(tau.mean())
+    v = np.linalg.lstsq(xtx, x[treated].sum(axis=0), rcond=None)[0]
+    unit = pd.factorize(frame["partner_code"])[0]
+    n_units = int(unit.max()) + 1
+    own = np.bincount(unit[treated], tau - att, minlength=n_units)
+    spill = np.bincount(unit[~treated], (x0 @ v) * resid[~treated], minlength=n_units)
+    se = float(math.sqrt(np.sum(((own - spill) / n1) ** 2)))
+    crit = es._t_crit(n_units, level)
+    return {"att": att, "se": se, "ci_low": att - crit * se, "ci_high": att + crit * se}
 
 
 def pre_trend_p_trends(frame: pd.DataFrame, leads: int = es.LEADS) -> float:
     """The joint lead test of :func:`analysis.models.event_study.pre_trends` with partner trends
-    in the untreated regression (leads that depart from each partner's own line)."""
-    data, trends = with_trends(frame)
-    untreated = data[~data["treated"]]
+    in the untreated regression (leads that depart from each partner's own line).
+
+    Least squares on untreated observations of ``y`` on the leads, partner and year dummies and
+    partner trends; cluster-robust (CRV1, small-sample factor ``G/(G-1) (N-1)/(N-k)`` with ``k``
+    the leads and trends, as pyfixest) covariance of the leads; :func:`event_study._wald_p`.
+    """
+    untreated = frame[~frame["treated"]].reset_index(drop=True)
     names = [f"l{k}" for k in range(leads, 0, -1) if untreated[f"l{k}"].any()]
-    with es._quiet():
-        fit = pf.feols(
-            "y ~ " + " + ".join(names + trends) + " | partner_code + year",
-            data=untreated,
-            vcov={"CRV1": "partner_code"},
-        )
-    kept = [n for n in names if n in fit.coef().index]
-    index = list(fit.coef().index)
-    order = [index.index(n) for n in kept]
-    vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(order, order)]
-    coef = fit.coef().reindex(kept).to_numpy(dtype=float)
+    controls = _design(untreated, trends=True)
+    z = untreated[names].to_numpy(dtype=float)
+    y = untreated["y"].to_numpy(dtype=float)
+    # Frisch-Waugh: the leads and y net of the fixed effects and trends
+    both = np.column_stack([z, y])
+    proj = np.linalg.lstsq(controls.T @ controls, controls.T @ both, rcond=None)[0]
+    rz = both - controls @ proj
+    zr, yr = rz[:, :-1], rz[:, -1]
+    keep = np.abs(zr).sum(axis=0) > 1e-8 * len(zr)
+    if not keep.any():
+        return math.nan
+    zr = zr[:, keep]
+    bread = np.linalg.pinv(zr.T @ zr)
+    coef = bread @ zr.T @ yr
+    e = yr - zr @ coef
+    unit = pd.factorize(untreated["partner_code"])[0]
+    g = int(unit.max()) + 1
+    scores = np.zeros((g, zr.shape[1]))
+    np.add.at(scores, unit, zr * e[:, None])
+    k = zr.shape[1] + controls.shape[1] - (g + len(np.unique(untreated["year"])) - 1)
+    n = len(yr)
+    vcov = bread @ (scores.T @ scores) @ bread * g / (g - 1) * (n - 1) / (n - k)
     n_treated = untreated.loc[untreated["g"] > 0, "partner_code"].nunique()
     return es._wald_p(coef, vcov, n_treated)
 
@@ -501,7 +528,7 @@ def sensitivity(
     else:
         lo, hi = baseline["att_ci"]
         rows = [_row("baseline", baseline["att"], lo, hi, baseline["pre_trend_p"], g)]
-    trend = att_partner_trends(frame, level)
+    trend = imputation_att(frame, trends=True, level=level)
     rows.append(
         _row(
             "partner_trends",
