@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
 
 from analysis.models import es_sensitivity as sens
@@ -98,6 +99,42 @@ def test_imputation_matches_pyfixest_did2s() -> None:
     theirs = es.att(frame)
     assert ours["att"] == pytest.approx(theirs["att"], abs=1e-6)
     assert ours["se"] == pytest.approx(theirs["se"], rel=1e-4)
+
+
+def test_ppml_equals_the_full_extended_twfe_poisson() -> None:
+    """Poisson imputation (:func:`att_ppml`) against the regression it replaces: pyfixest's
+    fepois with a dummy per treated cohort-by-year cell, leads, partner and year effects, the
+    ATT a delta-method average of the cells. Same ATT; the same standard error once pyfixest's
+    extra factor (N - 1)/(N - k) is applied (k: cells, leads and year effects; the partner
+    effects are nested in the clusters)."""
+    panel = trending_panel(seed=16)
+    panel.loc[panel.index[::37], "exports"] = 0.0  # zero years are kept
+    ours = sens.att_ppml(panel, "exports")
+    df = panel.rename(columns={"exports": "v"})
+    rel = np.where(df["g"] > 0, df["year"] - df["g"], np.nan)
+    df = df[~(rel > es.LAGS)].reset_index(drop=True)
+    rel = np.where(df["g"] > 0, df["year"] - df["g"], np.nan)
+    cells = {
+        f"c{g}_{t}": ((df["g"] == g) & (df["year"] == t)).to_numpy(dtype=float)
+        for g, t in df.loc[rel >= 0, ["g", "year"]].drop_duplicates().itertuples(index=False)
+    }
+    leads = {f"l{k}": (rel == -k).astype(float) for k in range(1, es.LEADS + 1)}
+    data = pd.concat([df, pd.DataFrame(cells | leads)], axis=1)
+    with es._quiet():
+        fit = pf.fepois(
+            "v ~ " + " + ".join([*cells, *leads]) + " | partner_code + year",
+            data=data,
+            vcov={"CRV1": "partner_code"},
+        )
+    index = list(fit.coef().index)
+    w = np.zeros(len(index))
+    for name, col in cells.items():
+        w[index.index(name)] = col.sum()
+    w /= w.sum()
+    assert ours["att"] == pytest.approx(float(w @ fit.coef().to_numpy()), abs=1e-5)
+    se = math.sqrt(w @ np.asarray(fit._vcov) @ w)
+    n, k = len(data), len(cells) + len(leads) + data["year"].nunique() - 1
+    assert ours["se"] * math.sqrt((n - 1) / (n - k)) == pytest.approx(se, rel=1e-3)
 
 
 def test_size_floor_drops_small_partners() -> None:

@@ -210,60 +210,79 @@ def att_ppml(
 ) -> dict[str, float]:
     """Poisson extended TWFE: ATT (log points), interval and the joint lead p-value.
 
-    ``panel``: ``partner_code, year, g`` and ``outcome`` in levels (zeros allowed). Regressors:
-    a dummy per treated cohort-by-year cell (event years 0..lags; later treated years
-    dropped) and lead dummies -1..-leads of the FTA partners (years before -leads are the
-    reference); partner and year fixed effects; errors clustered by partner. Partners whose
-    flow is zero in every year carry no information and are dropped.
+    ``panel``: ``partner_code, year, g`` and ``outcome`` in levels (zeros allowed). The model:
+    partner and year effects, a dummy for each treated cohort-by-year cell (event years
+    0..lags; later treated years dropped) and lead dummies -1..-leads of the FTA partners
+    (years before -leads are the reference). With saturated cells the Poisson score equations
+    split: the partner, year and lead effects solve the Poisson fit on untreated observations
+    alone, and each cell's coefficient is ``log(sum y / sum mu0)`` over the cell, ``mu0`` the
+    untreated fit's prediction (so Wooldridge's ETWFE is Poisson imputation). That is how it is
+    computed here (one small :func:`pyfixest.fepois` fit instead of ~100 dense regressors);
+    the ATT averages the cells weighted by their observations; its clustered variance is the
+    two-step sandwich of those score equations, ``G/(G-1)`` (tested against the full fepois).
+    Partners whose flow is zero in every year are dropped.
     """
     df = panel[["partner_code", "year", "g", outcome]].rename(columns={outcome: "v"})
     df = df[df.groupby("partner_code")["v"].transform("sum") > 0]
     rel = np.where(df["g"] > 0, df["year"] - df["g"], np.nan)
     df = df[~(rel > lags)].reset_index(drop=True)
     rel = np.where(df["g"] > 0, df["year"] - df["g"], np.nan)
-    cells: list[str] = []
-    weights: list[int] = []
-    cols: dict[str, np.ndarray] = {}
-    for (g, t), n in (
-        df[rel >= 0].groupby(["g", "year"]).size().items()  # type: ignore[union-attr]
-    ):
-        name = f"c{g}_{t}"
-        cols[name] = ((df["g"] == g) & (df["year"] == t)).to_numpy(dtype=float)
-        cells.append(name)
-        weights.append(int(n))
-    lead_names = []
-    for k in range(1, leads + 1):
-        hit = rel == -k
-        if hit.any():
-            cols[f"l{k}"] = hit.astype(float)
-            lead_names.append(f"l{k}")
-    data = pd.concat([df, pd.DataFrame(cols)], axis=1)
+    lead_names = [f"l{k}" for k in range(1, leads + 1) if (rel == -k).any()]
+    for name in lead_names:
+        df[name] = (rel == -int(name[1:])).astype(float)
+    treated = rel >= 0
+    untreated = df[~treated]
     with es._quiet():
         fit = pf.fepois(
-            "v ~ " + " + ".join(cells + lead_names) + " | partner_code + year",
-            data=data,
+            "v ~ " + " + ".join(lead_names) + " | partner_code + year",
+            data=untreated,
             vcov={"CRV1": "partner_code"},
         )
+        mu = np.asarray(fit.predict(newdata=df, type="response"), dtype=float)
     index = list(fit.coef().index)
-    vcov = np.asarray(fit._vcov, dtype=float)
-    w = np.zeros(len(index))
-    for name, n in zip(cells, weights, strict=True):
-        w[index.index(name)] = n
-    w /= w.sum()
-    beta = fit.coef().to_numpy(dtype=float)
-    att = float(w @ beta)
-    se = float(math.sqrt(w @ vcov @ w))
-    crit = es._t_crit(df["partner_code"].nunique(), level)
     order = [index.index(n) for n in lead_names]
+    lead_vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(order, order)]
+    lead_coef = fit.coef().reindex(lead_names).to_numpy(dtype=float)
+    # the two-step sandwich: stage-1 design (partner and year dummies, leads) and scores
+    unit, time, units, times = es._codes(df)
+    x = np.hstack(
+        [
+            np.eye(len(units))[unit],
+            np.eye(len(times))[time][:, 1:],
+            df[lead_names].to_numpy(dtype=float),
+        ]
+    )
+    v = df["v"].to_numpy(dtype=float)
+    x0, mu0, v0 = x[~treated], mu[~treated], v[~treated]
+    hess = x0.T @ (x0 * mu0[:, None])
+    cell = np.where(treated, df["g"].to_numpy() * 10_000 + df["year"].to_numpy(), -1)
+    cells = np.unique(cell[treated])
+    n_units = len(units)
+    att = 0.0
+    own = np.zeros(n_units)
+    proj = np.zeros(x.shape[1])
+    n_treated_obs = int(treated.sum())
+    for c in cells:
+        rows = cell == c
+        w = rows.sum() / n_treated_obs
+        tau = math.log(v[rows].sum() / mu[rows].sum())
+        fitted = mu[rows] * math.exp(tau)
+        m_c = fitted.sum()
+        att += w * tau
+        own += w * np.bincount(unit[rows], v[rows] - fitted, minlength=n_units) / m_c
+        proj += w * (x[rows] * fitted[:, None]).sum(axis=0) / m_c
+    h = np.linalg.lstsq(hess, proj, rcond=None)[0]
+    spill = np.bincount(unit[~treated], (x0 @ h) * (v0 - mu0), minlength=n_units)
+    se = float(math.sqrt(np.sum((own - spill) ** 2) * n_units / (n_units - 1)))
+    crit = es._t_crit(n_units, level)
     n_treated = df.loc[df["g"] > 0, "partner_code"].nunique()
-    p = es._wald_p(beta[order], vcov[np.ix_(order, order)], n_treated)
     g_units = df.groupby("partner_code")["g"].first()
     return {
-        "att": att,
+        "att": float(att),
         "se": se,
-        "ci_low": att - crit * se,
-        "ci_high": att + crit * se,
-        "pre_trend_p": p,
+        "ci_low": float(att - crit * se),
+        "ci_high": float(att + crit * se),
+        "pre_trend_p": es._wald_p(lead_coef, lead_vcov, n_treated),
         "n_treated": int((g_units > 0).sum()),
         "n_controls": int((g_units == 0).sum()),
     }
