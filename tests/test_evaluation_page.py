@@ -147,6 +147,7 @@ def _robust(es: dict, trend=(0.04, [-0.21, 0.30]), rm=0.05, sd0=(-0.1, 0.18), sl
         o["honest_did"] = {
             "input": "Callaway-Sant'Anna event study, base year -1",
             "target": "average of the effects in event years 0..10",
+            "event_years": [0, 10],
             "relative_magnitudes": {
                 "grid": [{"M": 0.0, "ci_low": 0.02, "ci_high": 0.26}],
                 "breakdown_M": rm,
@@ -179,7 +180,10 @@ def test_headline_says_when_the_average_is_not_robust() -> None:
         "Relative magnitudes",
         "Smoothness",
     ]
-    assert "breakdown M 0.05 (relative magnitudes), 0.000 (smoothness)" in ev.honest_sentence(es)
+    honest = ev.honest_sentence(es)
+    assert "breakdown M 0.05 (relative magnitudes), 0.000 (smoothness)" in honest
+    assert "event years 0 to 10" in honest and "base year −1" in honest
+    assert "80 % probability only if it were at least +4.5% a year" in lines[0]
 
 
 def test_headline_says_when_the_average_survives() -> None:
@@ -225,7 +229,12 @@ def test_no_causal_wording() -> None:
 
 def test_tables_have_human_headers() -> None:
     agreements = ev.agreements_table(_es(), "exports")
-    assert list(agreements.columns) == ["Partner", "In force", "Effect after entry", "95% interval"]
+    assert list(agreements.columns) == [
+        "Partner",
+        "In force",
+        "Estimate after entry",
+        "95% interval",
+    ]
     assert agreements["Partner"].tolist() == ["Oman", "Korea, South (KORUS)"]
     assert ev.weights_table(_sc(), "exports")["Donor"].tolist() == ["Taiwan", "Malaysia"]
     years = ev.event_year_table(_es())

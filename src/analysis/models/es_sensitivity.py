@@ -421,8 +421,8 @@ def honest_did(
 
     ``event``: ``event_year, coef, se`` with event year -1 the omitted base (pre years before
     it, post years 0.. after it), ``vcov`` their covariance (e.g. :func:`callaway_santanna`).
-    Returns ``{target, relative_magnitudes: {grid: [{M, ci_low, ci_high}], breakdown_M},
-    smoothness: {...}}``: under relative magnitudes the post-entry year-to-year violation is at
+    Returns ``{input, target, event_years: [first, last], relative_magnitudes: {grid: [{M,
+    ci_low, ci_high}], breakdown_M}, smoothness: {...}}``: under relative magnitudes the post-entry year-to-year violation is at
     most ``M`` times the largest pre-entry one; under smoothness the violation's slope changes
     by at most ``M`` log points a year per year. ``breakdown_M`` is the smallest ``M`` whose
     interval includes zero (0 when the interval at ``M`` = 0 already does; None when no ``M``
@@ -437,6 +437,7 @@ def honest_did(
     out: dict[str, Any] = {
         "input": "Callaway-Sant'Anna event study, base year -1",
         "target": f"average of the effects in event years {post[0]}..{post[-1]}",
+        "event_years": [post[0], post[-1]],
     }
     for key, method, grid in (
         ("relative_magnitudes", "relative_magnitude", rm_grid),

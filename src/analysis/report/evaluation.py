@@ -255,7 +255,8 @@ def summary_lines(es: Mapping[str, Any], sc: Mapping[str, Any]) -> list[str]:
         )
         lines.append(
             f"- **{FLOW_LABELS[flow]}, all U.S. FTAs**: {_pct(o['att'])} against the path of "
-            f"partner and year effects after entry ({_interval(o['att_ci'])}){verdict}."
+            f"partner and year effects after entry ({_interval(o['att_ci'])}){verdict}; "
+            f"{pre_trend_text(o)}."
         )
     for flow in FLOWS:
         k = es["korus"][flow]
@@ -287,11 +288,11 @@ def summary_lines(es: Mapping[str, Any], sc: Mapping[str, Any]) -> list[str]:
 
 
 def event_year_table(es: Mapping[str, Any]) -> pd.DataFrame:
-    """Effect by year relative to entry (percent), both flows side by side."""
+    """Estimate by year relative to entry (percent), both flows side by side."""
     out: dict[str, dict[int, str]] = {}
     for flow in FLOWS:
         for r in es[flow]["by_event_year"]:
-            label = f"{FLOW_LABELS[flow].removeprefix('U.S. ')}: effect (95% CI)"
+            label = f"{FLOW_LABELS[flow].removeprefix('U.S. ')}: estimate (95% CI)"
             out.setdefault(label, {})[int(r["event_year"])] = (
                 f"{_pct(r['coef'])} ({_pct(r['ci_low'])} to {_pct(r['ci_high'])})"
             )
@@ -350,9 +351,10 @@ def honest_sentence(es: Mapping[str, Any]) -> str:
         )
     if not parts:
         return ""
-    h = es[FLOWS[0]]["honest_did"]
+    first, last = es[FLOWS[0]]["honest_did"]["event_years"]
     return (
-        f"Rambachan–Roth bounds on the {h['target']} ({h['input']}): under "
+        f"Rambachan–Roth bounds on the average of the estimates in event years {first} to {last} "
+        f"(Callaway–Sant'Anna event study, base year {fmt.number(-1, 0)}): under "
         "relative magnitudes the departure from parallel trends between consecutive years after "
         "entry is at most M times the largest before entry; under smoothness the departure's "
         "slope changes by at most M log points a year, each year (M = 0: the pre-entry trend "
@@ -372,7 +374,7 @@ def agreements_table(es: Mapping[str, Any], flow: str, focus: int = 5800) -> pd.
                 r["partner"] + (" (KORUS)" if int(r["partner_code"]) == focus else "") for r in rows
             ],
             "In force": [str(r["in_force"]) for r in rows],
-            "Effect after entry": [_pct(r["att"]) for r in rows],
+            "Estimate after entry": [_pct(r["att"]) for r in rows],
             "95% interval": [f"{_pct(r['ci_low'])} to {_pct(r['ci_high'])}" for r in rows],
         }
     )
@@ -464,7 +466,7 @@ def plot_event_study(es: Mapping[str, Any], *, data_through: str) -> Figure:
         ax.plot(x, y, marker="o", color=theme.COLORS[flow], lw=1.5)
         ax.set_title(FLOW_LABELS[flow].removeprefix("U.S. ").capitalize(), fontsize=10)
         ax.set_xlabel("Years since entry into force")
-    axes[0].set_ylabel("Effect on the flow, %")
+    axes[0].set_ylabel("Against the path of partner and year effects, %")
     headline(
         fig,
         "U.S. trade with FTA partners around entry into force, against partners never in "
@@ -519,7 +521,7 @@ def plot_agreements(es: Mapping[str, Any], *, focus: int = 5800, data_through: s
         ticks = pct_ticks(min(ends), max(ends), most=5)
         ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=8)
         ax.set_title(FLOW_LABELS[flow].removeprefix("U.S. ").capitalize(), fontsize=10)
-        ax.set_xlabel("Effect after entry, % (log scale; placebo interval)")
+        ax.set_xlabel("Estimate after entry, % (log scale; placebo interval)")
     headline(fig, "Each U.S. FTA's estimate, Korea highlighted")
     add_source(fig, data_through)
     return fig
