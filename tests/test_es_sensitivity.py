@@ -176,3 +176,30 @@ def test_pre_trend_power_grows_with_treated_partners() -> None:
     few = sens.pre_trend_power(es.event_frame(trending_panel(seed=14, per_cohort=2), "exports"))
     many = sens.pre_trend_power(es.event_frame(trending_panel(seed=14, per_cohort=8), "exports"))
     assert 0 < many["slope"] < few["slope"] < 0.2, (few, many)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_real_sensitivity(mirror, real_trade: pd.DataFrame) -> None:
+    """On the Census table: every spec for both flows, finite, the baseline row equal to the
+    published block; intervals contain their estimates; the Rambachan-Roth grids are ordered
+    (wider with M) and the power slope is positive."""
+    from analysis.models import fta
+
+    ftas = fta.load_ftas()
+    result = es.evaluate(real_trade, ftas)
+    sens.add_sensitivity(result, real_trade, ftas)
+    for outcome in es.OUTCOMES:
+        block = result[outcome]
+        rows = {r["spec"]: r for r in block["sensitivity"]}
+        assert list(rows) == list(sens.SPECS)
+        assert rows["baseline"]["att"] == block["att"]
+        for r in rows.values():
+            lo, hi = r["att_ci"]
+            assert lo < r["att"] < hi and 0 <= r["pre_trend_p"] <= 1, r
+            assert r["n_treated"] >= 15 and r["n_controls"] >= 50, r
+        for key in ("relative_magnitudes", "smoothness"):
+            grid = block["honest_did"][key]["grid"]
+            widths = [g["ci_high"] - g["ci_low"] for g in grid]
+            assert widths == sorted(widths), grid
+        assert block["pre_trend_power"]["slope"] > 0
