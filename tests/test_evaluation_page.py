@@ -180,6 +180,15 @@ def test_headline_says_when_the_average_is_not_robust() -> None:
         "Relative magnitudes",
         "Smoothness",
     ]
+    es["exports"]["sensitivity"].append(
+        {**es["exports"]["sensitivity"][0], "spec": "size_floor", "n_controls": 72, "n_treated": 18}
+    )
+    es["exports"]["size_floor"] = {"min_flow": 50.0, "rule": "flows of at least US$ 50 million"}
+    note = ev.size_floor_note(es)
+    assert note == (
+        "Size floor: flows of at least US$ 50 million; exports to the partner: 25 of 97 "
+        "partners never in an FTA and 0 of 18 FTA partners left out."
+    )
     honest = ev.honest_sentence(es)
     assert "breakdown M 0.05 (relative magnitudes), 0.000 (smoothness)" in honest
     assert "event years 0 to 10" in honest and "base year −1" in honest

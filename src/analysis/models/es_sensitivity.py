@@ -534,13 +534,16 @@ def sensitivity(
 
     ``panel``: the baseline panel (:func:`event_study.attach_treatment` of
     :func:`event_study.annual_panel`); ``levels``: :func:`levels_panel` (for PPML);
-    ``baseline``: the published block of this outcome (:func:`event_study.outcome_summary`), whose
-    ATT, interval and pre-trend p are reused instead of refitted. Returns ``{sensitivity: [rows], honest_did: {...}, pre_trend_power: {...}, size_floor}``.
+    ``baseline``: the published block of this outcome (:func:`event_study.outcome_summary`),
+    whose ATT, interval and pre-trend p are reused instead of refitted. Returns
+    ``{sensitivity: [rows], honest_did: {...}, pre_trend_power: {...}, size_floor: {min_flow,
+    rule}}``.
     """
     if outcome not in es.OUTCOMES:
         raise ParameterError(f"outcome {outcome!r}: expected one of {es.OUTCOMES}")
     frame = es.event_frame(panel, outcome)
     g = _unit_g(frame)
+    first, last_entry = int(panel["year"].min()), int(panel.loc[panel["g"] > 0, "g"].max())
     if baseline is None:
         base = es.att(frame, level)
         _, p_base = es.pre_trends(frame, level=level)
@@ -564,13 +567,8 @@ def sensitivity(
     _, p_fl = es.pre_trends(small, level=level)
     rows.append(_row("size_floor", fl["att"], fl["ci_low"], fl["ci_high"], p_fl, _unit_g(small)))
     pp = att_ppml(levels, outcome, level=level)
-    rows.append(
-        {
-            **_row("ppml", pp["att"], pp["ci_low"], pp["ci_high"], pp["pre_trend_p"], []),
-            "n_treated": pp["n_treated"],
-            "n_controls": pp["n_controls"],
-        }
-    )
+    counts = np.repeat([1, 0], [pp["n_treated"], pp["n_controls"]])
+    rows.append(_row("ppml", pp["att"], pp["ci_low"], pp["ci_high"], pp["pre_trend_p"], counts))
     cs = callaway_santanna(frame, level=level)
     rows.append(
         _row("callaway_santanna", cs["att"], cs["ci_low"], cs["ci_high"], cs["pre_trend_p"], g)
@@ -582,8 +580,9 @@ def sensitivity(
         "size_floor": {
             "min_flow": floor,
             "rule": (
-                f"partners with the flow at least US$ {floor:.0f} million in every year before "
-                "entry (partners never in an FTA: every year before the last entry)"
+                f"partners with at least US$ {floor:.0f} million of the flow in every year "
+                f"before entry (partners never in an FTA: every year from {first} to "
+                f"{last_entry - 1}, before the last entry)"
             ),
         },
     }

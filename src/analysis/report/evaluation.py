@@ -334,6 +334,27 @@ def honest_table(es: Mapping[str, Any], flow: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Restriction", "M", "95% interval"])
 
 
+def size_floor_note(es: Mapping[str, Any]) -> str:
+    """The size-floor rule (from ``size_floor.rule``) and how many controls it drops per flow."""
+    parts = []
+    rule = ""
+    for flow in FLOWS:
+        o = es[flow]
+        base, floor = _spec(o, "baseline"), _spec(o, "size_floor")
+        if base is None or floor is None:
+            continue
+        rule = (o.get("size_floor") or {}).get("rule", rule)
+        parts.append(
+            f"{FLOW_LABELS[flow].removeprefix('U.S. ')}: "
+            f"{base['n_controls'] - floor['n_controls']} of {base['n_controls']} partners never "
+            f"in an FTA and {base['n_treated'] - floor['n_treated']} of {base['n_treated']} FTA "
+            "partners left out"
+        )
+    if not parts:
+        return ""
+    return f"Size floor: {rule}; " + "; ".join(parts) + "."
+
+
 def honest_sentence(es: Mapping[str, Any]) -> str:
     """What the Rambachan–Roth bounds apply to, and each flow's breakdown values."""
     parts = []
