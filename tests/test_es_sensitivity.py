@@ -172,6 +172,29 @@ def test_callaway_santanna_matches_hand_computation() -> None:
     assert cs["att"] == pytest.approx(np.mean(cells))
 
 
+def test_callaway_santanna_single_partner_cohorts_have_variance() -> None:
+    """Cohorts of one partner each (as Mexico, Jordan or Panama) and controls on a common path:
+    the effects differ by partner, so the ATT is uncertain; the cohort-mean influence function
+    would report a standard error of zero."""
+    years = np.arange(2000, 2010)
+    rows = []
+    for code, g, bump in ((1, 2003, 0.1), (2, 2004, 0.5), (3, 2005, -0.2), (4, 2006, 0.3)):
+        y = 5.0 + 0.1 * (years - 2000) + bump * (years >= g)
+        rows.append(
+            pd.DataFrame({"partner_code": code, "year": years, "g": g, "exports": np.exp(y)})
+        )
+    for code in range(5, 15):
+        y = 4.0 + 0.1 * (years - 2000)
+        rows.append(
+            pd.DataFrame({"partner_code": code, "year": years, "g": 0, "exports": np.exp(y)})
+        )
+    frame = es.event_frame(pd.concat(rows, ignore_index=True), "exports", leads=2, lags=3)
+    cs = sens.callaway_santanna(frame, leads=2, lags=3)
+    assert cs["att"] == pytest.approx((0.1 * 4 + 0.5 * 4 - 0.2 * 4 + 0.3 * 4) / 16)
+    assert cs["se"] > 0.1, cs["se"]
+    assert cs["ci_low"] < 0.1 < cs["ci_high"]
+
+
 def test_pre_trend_power_grows_with_treated_partners() -> None:
     few = sens.pre_trend_power(es.event_frame(trending_panel(seed=14, per_cohort=2), "exports"))
     many = sens.pre_trend_power(es.event_frame(trending_panel(seed=14, per_cohort=8), "exports"))

@@ -301,7 +301,11 @@ def callaway_santanna(
     by cohort size; the ATT averages every post cell (event years 0..lags) weighted by cohort
     size, i.e. equal weight per treated partner-year, as the baseline. Errors come from the
     influence function of each partner (cohort weights taken as fixed), clustered by partner,
-    scaled by G/(G-1); intervals from t(G-1).
+    scaled by G/(G-1); intervals from t(G-1). A treated partner's term is its deviation from
+    the aggregate being estimated, not from its cohort's mean (as in the imputation
+    estimator's variance): with single-partner cohorts (Mexico, Jordan, Panama ...) the
+    cohort-mean version would give them no variance at all; this one is conservative when
+    effects differ across cohorts.
 
     Returns ``{att, se, ci_low, ci_high, pre_trend_p, event: DataFrame(event_year, coef, se),
     vcov}`` with ``vcov`` the covariance of ``event`` (event year -1 is the base, not listed).
@@ -313,16 +317,11 @@ def callaway_santanna(
     never = g_of == 0
     n_units = len(g_of)
     events = [e for e in range(-leads, lags + 1) if e != -1]
-    infl: dict[int, np.ndarray] = {e: np.zeros(n_units) for e in events}
-    est: dict[int, float] = {}
-    post_if = np.zeros(n_units)
-    post_est = post_w = 0.0
     col = {int(t): j for j, t in enumerate(years)}
     cohorts = sorted(int(g) for g in np.unique(g_of[~never]))
+    n_never = int(never.sum())
+    cells = []  # (event year, cohort mask, long differences, ATT(g, t), cohort size)
     for e in events:
-        num = 0.0
-        wsum = 0.0
-        acc = np.zeros(n_units)
         for g in cohorts:
             t, base = g + e, g - 1
             if t not in col or base not in col:
@@ -331,29 +330,33 @@ def callaway_santanna(
             mine = g_of == g
             if np.isnan(diff[mine | never]).any():
                 continue
-            n_g = int(mine.sum())
-            att_gt = diff[mine].mean() - diff[never].mean()
-            psi = np.zeros(n_units)
-            psi[mine] = (diff[mine] - diff[mine].mean()) / n_g
-            psi[never] = -(diff[never] - diff[never].mean()) / int(never.sum())
-            num += n_g * att_gt
-            acc += n_g * psi
-            wsum += n_g
-            if e >= 0:
-                post_est += n_g * att_gt
-                post_if += n_g * psi
-                post_w += n_g
-        if wsum:
-            est[e] = num / wsum
-            infl[e] = acc / wsum
-    if post_w == 0:
+            cells.append((e, mine, diff, diff[mine].mean() - diff[never].mean(), int(mine.sum())))
+    if not any(e >= 0 for e, *_ in cells):
         raise DataError(None, "Callaway-Sant'Anna: no treated cohort is observed after entry")
+
+    def aggregate(chosen: list[tuple[int, np.ndarray, np.ndarray, float, int]]) -> tuple:
+        weight = sum(c[4] for c in chosen)
+        theta = sum(c[4] * c[3] for c in chosen) / weight
+        psi = np.zeros(n_units)
+        for _, mine, diff, _, _ in chosen:
+            ctrl = diff[never].mean()
+            psi[mine] += (diff[mine] - ctrl - theta) / weight
+            psi[never] -= (diff[never] - ctrl) * mine.sum() / n_never / weight
+        return theta, psi
+
+    est: dict[int, float] = {}
+    infl: dict[int, np.ndarray] = {}
+    for e in events:
+        chosen = [c for c in cells if c[0] == e]
+        if chosen:
+            est[e], infl[e] = aggregate(chosen)
+    post_est, post_if = aggregate([c for c in cells if c[0] >= 0])
     kept = [e for e in events if e in est]
     scale = n_units / (n_units - 1)
     psi_mat = np.column_stack([infl[e] for e in kept])
     vcov = scale * psi_mat.T @ psi_mat
-    att = post_est / post_w
-    se = float(math.sqrt(scale * np.sum((post_if / post_w) ** 2)))
+    att = float(post_est)
+    se = float(math.sqrt(scale * np.sum(post_if**2)))
     crit = es._t_crit(n_units, level)
     pre = [i for i, e in enumerate(kept) if e < 0]
     p = es._wald_p(
@@ -427,6 +430,12 @@ def honest_did(
     by at most ``M`` log points a year per year. ``breakdown_M`` is the smallest ``M`` whose
     interval includes zero (0 when the interval at ``M`` = 0 already does; None when no ``M``
     up to the grid's largest does), to 1/256 of that largest ``M``.
+
+    ``diff-diff`` 3.13 computes the smoothness intervals as Rambachan and Roth's optimal
+    fixed-length intervals, and the relative-magnitudes intervals as the identified set widened
+    by the critical value times the standard error (conservative: wider than the ARP hybrid
+    intervals of the authors' R package), so a breakdown value under relative magnitudes errs
+    on the small side.
     """
     import warnings
 
