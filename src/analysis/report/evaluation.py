@@ -160,7 +160,7 @@ def pre_trend_text(o: Mapping[str, Any]) -> str:
     if power.get("slope") is not None:
         text += (
             f"; that test would detect a steady pre-entry trend with "
-            f"{100 * power['power']:.0f} % probability only if it were at least "
+            f"{fmt.number(100 * power['power'], 0)} % probability only if it were at least "
             f"{_pct(power['slope'])} a year"
         )
     return text
