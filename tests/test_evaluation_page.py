@@ -117,8 +117,92 @@ def test_percent_of_log_points() -> None:
 
 def test_event_study_sentence_reports_the_interval_rank_and_pre_trends() -> None:
     text = ev.event_study_sentence(_es(), "exports")
-    assert "+24.6% on average" in text and "p = 0.44" in text and "not distinguishable" in text
+    assert "+24.6% against the path of partner and year effects" in text and "p = 0.44" in text
     assert "14th of 18 agreements; its interval includes zero" in text
+    assert "not distinguishable" not in text  # a lead test without power is no reassurance
+
+
+def _robust(es: dict, trend=(0.04, [-0.21, 0.30]), rm=0.05, sd0=(-0.1, 0.18), slope=0.044) -> dict:
+    """``es`` with sensitivity, honest-DiD and power results on both flows."""
+    for flow in ("exports", "imports"):
+        o = es[flow]
+        o["sensitivity"] = [
+            {
+                "spec": "baseline",
+                "att": o["att"],
+                "att_ci": o["att_ci"],
+                "pre_trend_p": 0.44,
+                "n_treated": 18,
+                "n_controls": 97,
+            },
+            {
+                "spec": "partner_trends",
+                "att": trend[0],
+                "att_ci": trend[1],
+                "pre_trend_p": 0.9,
+                "n_treated": 18,
+                "n_controls": 97,
+            },
+        ]
+        o["honest_did"] = {
+            "input": "Callaway-Sant'Anna event study, base year -1",
+            "target": "average of the effects in event years 0..10",
+            "event_years": [0, 10],
+            "relative_magnitudes": {
+                "grid": [{"M": 0.0, "ci_low": 0.02, "ci_high": 0.26}],
+                "breakdown_M": rm,
+            },
+            "smoothness": {
+                "grid": [{"M": 0.0, "ci_low": sd0[0], "ci_high": sd0[1]}],
+                "breakdown_M": 0.0 if sd0[0] <= 0 <= sd0[1] else None,
+            },
+        }
+        o["pre_trend_power"] = {"slope": slope, "power": 0.8, "alpha": 0.05}
+    return es
+
+
+def test_headline_says_when_the_average_is_not_robust() -> None:
+    """Audit numbers: partner trends 0.04 [-0.21, 0.30]; the summary and the sentence say the
+    average is not robust, with the trend estimate, the breakdown M and the test's power."""
+    es = _robust(_es())
+    text = ev.event_study_sentence(es, "exports")
+    assert "+4.1% (−18.9% to +35.0%), so it is not robust to partner-specific trends" in text
+    assert "may reach 0.05 times the largest one before entry" in text
+    assert "also when the pre-entry trend is simply continued" in text
+    assert "80 % probability only if it were at least +4.5% a year" in text
+    lines = ev.summary_lines(es, _sc())
+    assert len(lines) == 4
+    assert "all U.S. FTAs" in lines[0] and "not robust to partner-specific trends" in lines[0]
+    table = ev.sensitivity_table(es, "imports")
+    assert table["Average after entry"].tolist() == ["+47.7%", "+4.1%"]
+    assert table["95% interval"].tolist()[1] == "−18.9% to +35.0%"
+    assert ev.honest_table(es, "exports")["Restriction"].tolist() == [
+        "Relative magnitudes",
+        "Smoothness",
+    ]
+    es["exports"]["sensitivity"].append(
+        {**es["exports"]["sensitivity"][0], "spec": "size_floor", "n_controls": 72, "n_treated": 18}
+    )
+    es["exports"]["size_floor"] = {"min_flow": 50.0, "rule": "flows of at least US$ 50 million"}
+    note = ev.size_floor_note(es)
+    assert note == (
+        "Size floor: flows of at least US$ 50 million; exports to the partner: 25 of 97 "
+        "partners never in an FTA and 0 of 18 FTA partners left out."
+    )
+    honest = ev.honest_sentence(es)
+    assert "breakdown M 0.05 (relative magnitudes), 0.000 (smoothness)" in honest
+    assert "event years 0 to 10" in honest and "base year −1" in honest
+    assert "80 % probability only if it were at least +4.5% a year" in lines[0]
+
+
+def test_headline_says_when_the_average_survives() -> None:
+    es = _robust(_es(), trend=(0.2, [0.05, 0.35]), rm=1.4, sd0=(0.05, 0.3))
+    assert ev.robustness(es["exports"])["robust"] is True
+    line = ev.summary_lines(es, _sc())[0]
+    assert "survives partner-specific trends and the honest-DiD bounds" in line
+    # a trend estimate of the other sign is not "robust" even if clear
+    flipped = _robust(_es(), trend=(-0.2, [-0.35, -0.05]), rm=1.4, sd0=(0.05, 0.3))
+    assert ev.robustness(flipped["exports"])["robust"] is False
 
 
 def test_ordinals() -> None:
@@ -137,13 +221,13 @@ def test_ordinals() -> None:
 
 
 def test_summary_says_when_designs_disagree_or_find_nothing() -> None:
-    lines = ev.summary_lines(_es(), _sc())
+    lines = ev.summary_lines(_es(), _sc())  # the all-FTA lines first, then KORUS by flow
     # exports: the event study puts Korea below, the synthetic control above, neither clear
-    assert "Neither design separates KORUS" in lines[0] and "opposite signs" in lines[0]
+    assert "Neither design separates KORUS" in lines[2] and "opposite signs" in lines[2]
     # imports: the event study's interval excludes zero, the synthetic control's p does not
-    assert "One design finds a clear departure, the other does not" in lines[1]
+    assert "One design finds a clear departure, the other does not" in lines[3]
     both = ev.summary_lines(_es(korus_imports=(0.4, [0.2, 0.6])), _sc(p_imports=0.02))
-    assert "Both designs find a departure" in both[1]
+    assert "Both designs find a departure" in both[3]
 
 
 def test_no_causal_wording() -> None:
@@ -154,7 +238,12 @@ def test_no_causal_wording() -> None:
 
 def test_tables_have_human_headers() -> None:
     agreements = ev.agreements_table(_es(), "exports")
-    assert list(agreements.columns) == ["Partner", "In force", "Effect after entry", "95% interval"]
+    assert list(agreements.columns) == [
+        "Partner",
+        "In force",
+        "Estimate after entry",
+        "95% interval",
+    ]
     assert agreements["Partner"].tolist() == ["Oman", "South Korea (KORUS)"]
     assert ev.weights_table(_sc(), "exports")["Donor"].tolist() == ["Taiwan", "Malaysia"]
     years = ev.event_year_table(_es())

@@ -63,24 +63,125 @@ def _covers_zero(ci: Any) -> bool:
 # ---- sentences -----------------------------------------------------------------------------
 
 
+SPEC_LABELS: dict[str, str] = {
+    "baseline": "Baseline: imputation, partner and year effects",
+    "partner_trends": "With partner-specific linear trends",
+    "size_floor": "Partners trading at least US$ 50 million a year before entry",
+    "ppml": "Levels: Poisson (PPML), extended two-way fixed effects",
+    "callaway_santanna": "Callaway–Sant'Anna, never-treated controls",
+}
+
+
+def _spec(o: Mapping[str, Any], spec: str) -> Mapping[str, Any] | None:
+    return next((r for r in o.get("sensitivity") or [] if r.get("spec") == spec), None)
+
+
+def _clear(att: Any, ci: Any) -> bool:
+    """An estimate whose interval excludes zero."""
+    return (
+        att is not None and isinstance(ci, list | tuple) and not _covers_zero(ci) and None not in ci
+    )
+
+
+def robustness(o: Mapping[str, Any]) -> dict[str, Any]:
+    """Does an outcome block's average effect survive its checks? Read from the numbers:
+
+    ``clear``: the baseline interval excludes zero; ``trends``: the partner-trends interval
+    excludes zero with the baseline's sign; ``rm_breakdown`` / ``sd_clear``: the honest-DiD
+    breakdown M under relative magnitudes and whether the smoothness interval at M = 0 (the
+    pre-entry trend extrapolated linearly) excludes zero; ``robust``: all of them hold, with
+    the breakdown M at least 1 (post-entry violations as large as the largest pre-entry one).
+    None where the block has no sensitivity results.
+    """
+    trend = _spec(o, "partner_trends")
+    honest = o.get("honest_did") or {}
+    if trend is None or not honest:
+        return {"clear": _clear(o.get("att"), o.get("att_ci")), "robust": None}
+    sign = 1 if (o.get("att") or 0) >= 0 else -1
+    trends_ok = _clear(trend["att"], trend["att_ci"]) and sign * (trend["att"] or 0) > 0
+    rm = (honest.get("relative_magnitudes") or {}).get("breakdown_M")
+    sd_rows = (honest.get("smoothness") or {}).get("grid") or [{}]
+    sd0 = [sd_rows[0].get("ci_low"), sd_rows[0].get("ci_high")]
+    sd_clear = None not in sd0 and not _covers_zero(sd0)
+    clear = _clear(o.get("att"), o.get("att_ci"))
+    return {
+        "clear": clear,
+        "trends": trends_ok,
+        "trend_row": trend,
+        "rm_breakdown": rm,
+        "sd_clear": sd_clear,
+        "robust": clear and trends_ok and sd_clear and rm is not None and rm >= 1,
+    }
+
+
+def es_robustness_sentence(o: Mapping[str, Any]) -> str:
+    """The average effect's robustness in plain words (partner trends, honest-DiD bounds)."""
+    r = robustness(o)
+    if r["robust"] is None:
+        return ""
+    t = r["trend_row"]
+    trend_text = (
+        f"with each partner's own linear trend before entry it is {_pct(t['att'])} "
+        f"({_interval(t['att_ci'])}), "
+        + (
+            "so it is robust to partner-specific trends"
+            if r["trends"]
+            else "so it is not robust to partner-specific trends"
+        )
+    )
+    rm = r["rm_breakdown"]
+    rm_text = (
+        "the Rambachan–Roth interval includes zero even under parallel trends"
+        if rm == 0
+        else "the Rambachan–Roth interval excludes zero for every M searched"
+        if rm is None
+        else (
+            f"the Rambachan–Roth interval includes zero once the departure from parallel trends "
+            f"after entry may reach {fmt.number(rm, 2)} times the largest one before entry"
+        )
+    )
+    sd_text = (
+        "and also when the pre-entry trend is simply continued (smoothness, M = 0)"
+        if not r["sd_clear"]
+        else "and excludes it when the pre-entry trend is simply continued (smoothness, M = 0)"
+    )
+    return f"{trend_text}; {rm_text} (relative magnitudes), {sd_text}"
+
+
+def pre_trend_text(o: Mapping[str, Any]) -> str:
+    """The joint lead test with what it can detect (its power against a linear trend)."""
+    pre = o.get("pre_trend_p")
+    power = o.get("pre_trend_power") or {}
+    text = (
+        f"the joint test of the leads before entry gives p = {fmt.p_value(pre)}"
+        if (pre or 0) >= 0.05
+        else f"the leads before entry are jointly distinguishable from zero (p = {fmt.p_value(pre)})"
+    )
+    if power.get("slope") is not None:
+        text += (
+            f"; that test would detect a steady pre-entry trend with "
+            f"{fmt.number(100 * power['power'], 0)} % probability only if it were at least "
+            f"{_pct(power['slope'])} a year"
+        )
+    return text
+
+
 def event_study_sentence(es: Mapping[str, Any], flow: str) -> str:
-    """All FTAs: the average effect after entry, its interval and the pre-trend test."""
+    """All FTAs: the average gap after entry, its interval, its robustness and the lead test."""
     o = es[flow]
     k = es["korus"][flow]
-    pre = o.get("pre_trend_p")
-    pre_text = (
-        f"the leads before entry are jointly {'not ' if (pre or 0) >= 0.05 else ''}"
-        f"distinguishable from zero (p = {fmt.p_value(pre)})"
-    )
     korus = (
         f"KORUS's own estimate is {_pct(k['att'])} ({_interval(k['ci'])}), "
         f"{ordinal(k['rank_among_agreements'])} of {k['n_agreements']} agreements"
         + ("; its interval includes zero" if _covers_zero(k["ci"]) else "")
     )
+    robust = es_robustness_sentence(o)
     return (
         f"**{FLOW_LABELS[flow]}, all U.S. FTAs** ({o['n_treated']} agreements, {o['n_controls']} "
-        f"partners never in an FTA): {_pct(o['att'])} on average over the years after entry "
-        f"({_interval(o['att_ci'])}); {pre_text}. {korus}."
+        f"partners never in an FTA): {_pct(o['att'])} against the path of partner and year "
+        f"effects, on average over the years after entry ({_interval(o['att_ci'])})"
+        + (f"; {robust}" if robust else "")
+        + f". In the baseline, {pre_trend_text(o)}. {korus}."
     )
 
 
@@ -137,8 +238,26 @@ def size_sentence(size: Mapping[str, Any] | None) -> str:
 
 
 def summary_lines(es: Mapping[str, Any], sc: Mapping[str, Any]) -> list[str]:
-    """What the designs found for KORUS, each with its uncertainty, and whether they agree."""
+    """What the designs found: all FTAs (the average gap and whether it survives its checks),
+    then KORUS by each design, with its uncertainty, and whether they agree."""
     lines = []
+    for flow in FLOWS:
+        o = es[flow]
+        r = robustness(o)
+        verdict = (
+            ""
+            if r["robust"] is None
+            else "; it survives partner-specific trends and the honest-DiD bounds"
+            if r["robust"]
+            else "; " + es_robustness_sentence(o)
+            if r["clear"]
+            else "; its interval includes zero"
+        )
+        lines.append(
+            f"- **{FLOW_LABELS[flow]}, all U.S. FTAs**: {_pct(o['att'])} against the path of "
+            f"partner and year effects after entry ({_interval(o['att_ci'])}){verdict}; "
+            f"{pre_trend_text(o)}."
+        )
     for flow in FLOWS:
         k = es["korus"][flow]
         s = sc[flow]
@@ -169,16 +288,101 @@ def summary_lines(es: Mapping[str, Any], sc: Mapping[str, Any]) -> list[str]:
 
 
 def event_year_table(es: Mapping[str, Any]) -> pd.DataFrame:
-    """Effect by year relative to entry (percent), both flows side by side."""
+    """Estimate by year relative to entry (percent), both flows side by side."""
     out: dict[str, dict[int, str]] = {}
     for flow in FLOWS:
         for r in es[flow]["by_event_year"]:
-            label = f"{FLOW_LABELS[flow].removeprefix('U.S. ')}: effect (95% CI)"
+            label = f"{FLOW_LABELS[flow].removeprefix('U.S. ')}: estimate (95% CI)"
             out.setdefault(label, {})[int(r["event_year"])] = (
                 f"{_pct(r['coef'])} ({_pct(r['ci_low'])} to {_pct(r['ci_high'])})"
             )
     table = pd.DataFrame(out).sort_index()
     return table.rename_axis("Years since entry").reset_index()
+
+
+def sensitivity_table(es: Mapping[str, Any], flow: str) -> pd.DataFrame:
+    """The average effect after entry under each specification (``sensitivity``), in percent."""
+    rows = es[flow].get("sensitivity") or []
+    return pd.DataFrame(
+        {
+            "Specification": [SPEC_LABELS.get(r["spec"], r["spec"]) for r in rows],
+            "Average after entry": [_pct(r["att"]) for r in rows],
+            "95% interval": [_interval(r["att_ci"]) for r in rows],
+            "Pre-trend p": [fmt.p_value(r["pre_trend_p"]) for r in rows],
+            "FTA partners": [r["n_treated"] for r in rows],
+            "Controls": [r["n_controls"] for r in rows],
+        }
+    )
+
+
+def honest_table(es: Mapping[str, Any], flow: str) -> pd.DataFrame:
+    """Rambachan–Roth intervals (percent) over the grid of M of each restriction."""
+    h = es[flow].get("honest_did") or {}
+    rows = []
+    for key, label, unit in (
+        ("relative_magnitudes", "Relative magnitudes", "times the largest pre-entry violation"),
+        ("smoothness", "Smoothness", "log points a year, per year"),
+    ):
+        for r in (h.get(key) or {}).get("grid") or []:
+            rows.append(
+                {
+                    "Restriction": label,
+                    "M": f"{fmt.number(r['M'], 2)} ({unit})",
+                    "95% interval": _interval([r["ci_low"], r["ci_high"]]),
+                }
+            )
+    return pd.DataFrame(rows, columns=["Restriction", "M", "95% interval"])
+
+
+def size_floor_note(es: Mapping[str, Any]) -> str:
+    """The size-floor rule (from ``size_floor.rule``) and how many controls it drops per flow."""
+    parts = []
+    rule = ""
+    for flow in FLOWS:
+        o = es[flow]
+        base, floor = _spec(o, "baseline"), _spec(o, "size_floor")
+        if base is None or floor is None:
+            continue
+        rule = (o.get("size_floor") or {}).get("rule", rule)
+        parts.append(
+            f"{FLOW_LABELS[flow].removeprefix('U.S. ')}: "
+            f"{base['n_controls'] - floor['n_controls']} of {base['n_controls']} partners never "
+            f"in an FTA and {base['n_treated'] - floor['n_treated']} of {base['n_treated']} FTA "
+            "partners left out"
+        )
+    if not parts:
+        return ""
+    return f"Size floor: {rule}; " + "; ".join(parts) + "."
+
+
+def honest_sentence(es: Mapping[str, Any]) -> str:
+    """What the Rambachan–Roth bounds apply to, and each flow's breakdown values."""
+    parts = []
+    for flow in FLOWS:
+        h = es[flow].get("honest_did") or {}
+        if not h:
+            continue
+        rm = (h.get("relative_magnitudes") or {}).get("breakdown_M")
+        sd = (h.get("smoothness") or {}).get("breakdown_M")
+        parts.append(
+            f"{FLOW_LABELS[flow].removeprefix('U.S. ')}: breakdown M "
+            f"{fmt.number(rm, 2) if rm is not None else 'beyond the grid'} (relative "
+            f"magnitudes), {fmt.number(sd, 3) if sd is not None else 'beyond the grid'} "
+            "(smoothness)"
+        )
+    if not parts:
+        return ""
+    first, last = es[FLOWS[0]]["honest_did"]["event_years"]
+    return (
+        f"Rambachan–Roth bounds on the average of the estimates in event years {first} to {last} "
+        f"(Callaway–Sant'Anna event study, base year {fmt.number(-1, 0)}): under "
+        "relative magnitudes the departure from parallel trends between consecutive years after "
+        "entry is at most M times the largest before entry (the interval: the identified set "
+        "widened by the sampling error, conservative); under smoothness the departure's "
+        "slope changes by at most M log points a year, each year (M = 0: the pre-entry trend "
+        "continues in a straight line). The breakdown M is the smallest M whose 95 % interval "
+        "includes zero. " + "; ".join(parts) + "."
+    )
 
 
 def agreements_table(es: Mapping[str, Any], flow: str, focus: int = 5800) -> pd.DataFrame:
@@ -193,7 +397,7 @@ def agreements_table(es: Mapping[str, Any], flow: str, focus: int = 5800) -> pd.
                 for r in rows
             ],
             "In force": [str(r["in_force"]) for r in rows],
-            "Effect after entry": [_pct(r["att"]) for r in rows],
+            "Estimate after entry": [_pct(r["att"]) for r in rows],
             "95% interval": [f"{_pct(r['ci_low'])} to {_pct(r['ci_high'])}" for r in rows],
         }
     )
@@ -511,7 +715,7 @@ def plot_event_study(es: Mapping[str, Any], *, data_through: str) -> Figure:
         ax.plot(x, y, marker="o", color=theme.COLORS[flow], lw=1.5)
         ax.set_title(FLOW_LABELS[flow].removeprefix("U.S. ").capitalize(), fontsize=10)
         ax.set_xlabel("Years since entry into force")
-    axes[0].set_ylabel("Effect on the flow, %")
+    axes[0].set_ylabel("Against the path of partner and year effects, %")
     axes[0].yaxis.set_major_formatter(fmt.tick_formatter())
     headline(
         fig,
@@ -567,7 +771,7 @@ def plot_agreements(es: Mapping[str, Any], *, focus: int = 5800, data_through: s
         ticks = pct_ticks(min(ends), max(ends), most=5)
         ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=8)
         ax.set_title(FLOW_LABELS[flow].removeprefix("U.S. ").capitalize(), fontsize=10)
-        ax.set_xlabel("Effect after entry, % (log scale; placebo interval)")
+        ax.set_xlabel("Estimate after entry, % (log scale; placebo interval)")
     headline(fig, "Each U.S. FTA's estimate, Korea highlighted")
     add_source(fig, data_through)
     return fig

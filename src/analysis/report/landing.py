@@ -407,7 +407,8 @@ def _section_links(
         (
             "Evaluation",
             reports_dir / "korus" / "evaluation.html",
-            "KORUS among all U.S. FTAs, a synthetic control for Korea, and the tests' size",
+            "KORUS among all U.S. FTAs and how robust that average is, a synthetic control for "
+            "Korea, and the tests' size",
         ),
     ]
     if default_slug:
