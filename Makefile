@@ -334,7 +334,7 @@ publish: all ## Explain where the publishable site is (reports/ is self-containe
 TEST_WORKERS ?= 2
 export ANALYSIS_TEST_WORKERS = $(value TEST_WORKERS)
 test: lint $(ENV_STAMP) $(CACHE) ## Format check, lint, then every test (unit + end-to-end on ANALYSIS_DATA_MIRROR)
-	$(PY) -m pytest -n "$$ANALYSIS_TEST_WORKERS" --dist loadgroup
+	$(PY) -m pytest -n "$$ANALYSIS_TEST_WORKERS"
 
 test-fast: $(ENV_STAMP) ## The unit tests only: no make, no notebook kernel, no data mirror (about a minute)
 	$(PY) -m pytest -n "$$ANALYSIS_TEST_WORKERS" -m "not integration and not slow"

@@ -88,26 +88,36 @@ def mini_site(tmp_path_factory: pytest.TempPathFactory, mini_mirror: Path):
 
 #: The order in which the end-to-end modules are sent to the workers: heaviest first.
 E2E_ORDER: tuple[str, ...] = ("test_reliability", "test_site", "test_pipeline")
+#: Under ``pytest -n 2``, which worker makes which shared build as soon as it starts.
+PREBUILD: dict[str, str] = {"gw0": "built_site", "gw1": "mini_site"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order the run for ``pytest -n 2 --dist loadgroup`` (``make test``): the tests that read
-    the full build form one group (one worker builds it, then runs them all) and come first;
-    then the tests on the miniature build, heaviest module first (each worker copies that
-    build once); then the unit tests. The first two workers thus start the two builds at
-    once. Without ``-n`` only the order changes."""
+    """The end-to-end tests first, heaviest module first, then the unit tests (stable within
+    each), so that the long tests start early and the short ones fill the gaps at the end."""
 
     def rank(item: pytest.Item) -> tuple[int, int]:
         names = set(getattr(item, "fixturenames", ()))
         module = item.module.__name__ if item.module else ""
-        if "built_site" in names and "mini_site" not in names:
-            return (0, 0)
         if "mini_site" in names:
-            return (1, E2E_ORDER.index(module) if module in E2E_ORDER else len(E2E_ORDER))
+            return (0, E2E_ORDER.index(module) if module in E2E_ORDER else len(E2E_ORDER))
+        if "built_site" in names:
+            return (1, 0)
         return (2, 0)
 
-    for item in items:
-        if rank(item) == (0, 0):
-            item.add_marker(pytest.mark.xdist_group("full-build"))
-    items.sort(key=rank)  # stable: within a rank, the order of collection
+    items.sort(key=rank)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _prebuild(request: pytest.FixtureRequest) -> None:
+    """Under ``pytest -n``, the first two workers each start one shared build at once (the
+    full one on ``gw0``, the miniature one on ``gw1``) instead of both waiting on the first
+    that a test asks for. Nothing happens without a data mirror, without ``-n``, or when no
+    collected test needs the build."""
+    name = PREBUILD.get(os.environ.get("PYTEST_XDIST_WORKER", ""))
+    mirror = config.mirror_dir()
+    if name is None or mirror is None or not (mirror / "census" / "country.xlsx").is_file():
+        return
+    if not any(name in getattr(i, "fixturenames", ()) for i in request.session.items):
+        return
+    request.getfixturevalue(name)

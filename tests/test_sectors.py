@@ -157,8 +157,12 @@ def test_sectors_page_of_a_partner_without_a_complete_year(tmp_path: Path) -> No
 
     from analysis.partners import PARTNER_COLUMNS
 
+    import shutil
+
     root = tmp_path / "repo"
     (root / "data" / "processed").mkdir(parents=True)
+    # The agreement and event dates the page reads (analysis.external), as committed.
+    shutil.copytree(config.EXTERNAL_DIR, root / "data" / "external")
     with open(root / "data" / "processed" / "partners.csv", "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(PARTNER_COLUMNS)
