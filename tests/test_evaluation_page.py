@@ -204,6 +204,7 @@ def _by_noise(actual_null: float = 0.061) -> list[dict]:
             "actual_se": 0.0071,
             "n_sim": 500,
             "power": 0.83,
+            "planted": -850.07,
             "actual_unrestricted": 0.056,
             "actual_hac": 0.26,
         },
@@ -213,6 +214,7 @@ def _by_noise(actual_null: float = 0.061) -> list[dict]:
             "actual_se": 0.0083,
             "n_sim": 500,
             "power": 0.31,
+            "planted": -850.07,
             "actual_unrestricted": 0.097,
             "actual_hac": 0.45,
         },
@@ -248,7 +250,8 @@ def test_size_under_both_noise_models_on_the_page(tmp_path: Path) -> None:
         "balance (noise fitted to the model without breaks)" in ev.size_sentence(missed)
     )
     table = ev.size_table(block)
-    assert table.shape == (2, 8)
+    assert table.shape == (2, 9)
+    assert table["Planted level change"].tolist() == ["\u2212850 US$ M a month"] * 2
     assert table["Size, reported test (%)"].tolist() == ["5.2", "6.1"]
     assert table["Monte Carlo s.e. (points)"].tolist() == ["0.7", "0.8"]
     assert table["Earlier test (%)"].tolist() == ["5.6", "9.7"]

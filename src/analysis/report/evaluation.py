@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from analysis.errors import AnalysisError
 from analysis.fileio import write_json_atomic
+from analysis.models.base import LOG_SERIES
 from analysis.models.size import MC_DRAWS_FULL, MC_WIDEN, SIZE_LIMIT, meets_target
 from analysis.report import fmt, theme
 from analysis.report.figures import add_source, headline
@@ -198,10 +199,20 @@ def size_sentence(size: Mapping[str, Any] | None, stale: str = "") -> str:
     return text
 
 
+def _planted(flow: str, value: Any) -> str:
+    """The level change planted for the power: percent for the log flows, US$ millions a month
+    for the balance."""
+    if fmt.num(value) is None:
+        return fmt.MISSING
+    if LOG_SERIES.get(str(flow), True):
+        return fmt.pct(100 * math.expm1(float(value)))
+    return fmt.millions(value) + " US$ M a month"
+
+
 def size_table(size: Mapping[str, Any] | None) -> pd.DataFrame:
     """One row per flow and noise model (``by_noise``): actual size of the reported test with
     its Monte Carlo s.e., the earlier test (noise fitted to the full model), plain HAC, and the
-    power against Korea's estimated level change at the first break."""
+    power against Korea's estimated level change at the first break (shown as planted)."""
     rows = []
     for flow in _flow_order(size or {}):
         entry = (size or {})[flow]
@@ -219,6 +230,7 @@ def size_table(size: Mapping[str, Any] | None) -> pd.DataFrame:
                     if r.get("actual_hac") is not None
                     else fmt.MISSING,
                     "Power (%)": _pts(r["power"]) if r.get("power") is not None else fmt.MISSING,
+                    "Planted level change": _planted(flow, r.get("planted")),
                     "Draws": fmt.number(int(r["n_sim"]), 0),
                 }
             )
