@@ -250,6 +250,21 @@ def test_tables_have_human_headers() -> None:
     assert years.columns[0] == "Years since entry" and years.shape == (5, 3)
 
 
+def _stamped(doc: dict, monthly=None) -> dict:
+    """``doc`` with the stamp of this checkout's code (and of ``monthly``, if given)."""
+    import pandas as pd
+
+    from analysis import config
+    from analysis.models.size import size_stamp
+
+    monthly = (
+        pd.DataFrame({"exports": [1.0], "imports": [2.0], "balance": [-1.0]})
+        if monthly is None
+        else monthly
+    )
+    return {**doc, "stamp": size_stamp(config.ROOT, monthly, "5800", "2000-01")}
+
+
 def test_size_block_reads_the_simulation(tmp_path: Path) -> None:
     path = tmp_path / "size.json"
     row = {
@@ -259,7 +274,7 @@ def test_size_block_reads_the_simulation(tmp_path: Path) -> None:
         "actual_hac": 0.287,
         "n_sim": 5000,
     }
-    path.write_text(json.dumps({"exports": {**row, "by_test": {}}}))
+    path.write_text(json.dumps(_stamped({"exports": {**row, "by_test": {}}})))
     block = ev.size_block(path)
     two = {"balance": {"actual": 0.056}, "exports": {"actual": 0.058}}
     assert ev.size_sentence(two).index("exports 5.8") < ev.size_sentence(two).index("balance 5.6")
@@ -268,6 +283,103 @@ def test_size_block_reads_the_simulation(tmp_path: Path) -> None:
     assert "(5,000 draws per flow)" in text
     assert "exports 5.6 % (Monte Carlo s.e. 0.2 points; plain HAC 28.7 %)" in text
     assert ev.size_block(tmp_path / "missing.json") is None
+
+
+def _by_noise(actual_null: float = 0.061) -> list[dict]:
+    return [
+        {
+            "noise": "break_model",
+            "actual": 0.052,
+            "actual_se": 0.0071,
+            "n_sim": 500,
+            "power": 0.83,
+            "planted": -850.07,
+            "actual_unrestricted": 0.056,
+            "actual_hac": 0.26,
+        },
+        {
+            "noise": "null_model",
+            "actual": actual_null,
+            "actual_se": 0.0083,
+            "n_sim": 500,
+            "power": 0.31,
+            "planted": -850.07,
+            "actual_unrestricted": 0.097,
+            "actual_hac": 0.45,
+        },
+    ]
+
+
+def test_size_under_both_noise_models_on_the_page(tmp_path: Path) -> None:
+    path = tmp_path / "size.json"
+    doc = {
+        "balance": {
+            "nominal": 0.05,
+            "actual": 0.052,
+            "actual_se": 0.0071,
+            "n_sim": 500,
+            "by_noise": _by_noise(),
+        }
+    }
+    path.write_text(json.dumps(_stamped(doc)))
+    block, stale = ev.size_record(path)
+    assert stale == "" and block["balance"]["by_noise"] == _by_noise()
+    text = ev.size_sentence(block)
+    assert (
+        "balance 5.2 % (s.e. 0.7) with noise fitted to the break model and 6.1 % (s.e. 0.8) "
+        "with noise fitted to the model without breaks, power 83.0 % and 31.0 %" in text
+    )
+    assert (
+        "its size is within the target of at most 6.5 % (plus 2.5 Monte Carlo s.e. below " in text
+    )
+    # 9.0 % > 6.5 % + 2.5 x 0.83: the sentence names the miss instead
+    missed = {"balance": {**block["balance"], "by_noise": _by_noise(0.09)}}
+    assert (
+        "exceeds the target of at most 6.5 % (plus 2.5 Monte Carlo s.e. below 2,000 draws) for "
+        "balance (noise fitted to the model without breaks)" in ev.size_sentence(missed)
+    )
+    table = ev.size_table(block)
+    assert table.shape == (2, 9)
+    assert table["Planted level change"].tolist() == ["\u2212850 US$ M a month"] * 2
+    assert table["Size, reported test (%)"].tolist() == ["5.2", "6.1"]
+    assert table["Monte Carlo s.e. (points)"].tolist() == ["0.7", "0.8"]
+    assert table["Earlier test (%)"].tolist() == ["5.6", "9.7"]
+    assert table["Power (%)"].tolist() == ["83.0", "31.0"]
+    assert ev.size_table(None).empty
+
+
+def test_a_stale_size_record_is_refused(tmp_path: Path) -> None:
+
+    path = tmp_path / "size.json"
+    doc = {"balance": {"actual": 0.052, "n_sim": 500, "by_noise": _by_noise()}}
+    path.write_text(json.dumps(doc))  # no stamp: produced by code nobody can name
+    block, stale = ev.size_record(path)
+    assert block is None and "no stamp" in stale
+    assert ev.size_block(path) is None
+    assert ev.size_sentence(block, stale).startswith("The size record of the segmented-trend tests")
+    # another code: the stamp of a different repository root
+    other = tmp_path / "elsewhere"
+    path.write_text(json.dumps(_stamped(doc)))
+    assert ev.size_record(path)[1] == ""
+    assert "has changed" in ev.size_record(path, root=other)[1]
+    # other data: the series of the stamp's partner differ from those it was simulated on
+    from analysis.clean.series import load_trade, partner_monthly
+
+    csv = tmp_path / "trade.csv"
+    csv.write_text(
+        "date,partner_code,partner,is_aggregate,exports,imports,balance\n"
+        + "".join(
+            f'2000-{m:02d}-01,5800,"Korea, South",False,{m}.0,{2 * m}.0,{-m}.0\n'
+            for m in range(1, 13)
+        )
+    )
+    trade = load_trade(csv)
+    monthly = partner_monthly(trade, 5800, "2000-01", "")
+    path.write_text(json.dumps(_stamped(doc, monthly)))
+    assert ev.size_record(path, trade) == (ev.size_block(path), "")
+    path.write_text(json.dumps(_stamped(doc, monthly.assign(balance=monthly["balance"] - 1))))
+    block, stale = ev.size_record(path, trade)
+    assert block is None and "series" in stale
 
 
 def test_write_evaluation(tmp_path: Path) -> None:

@@ -152,12 +152,11 @@ def test_sectors_page_of_a_partner_without_a_complete_year(tmp_path: Path) -> No
     import csv
     import json
     import os
+    import shutil
     import subprocess
     import sys
 
     from analysis.partners import PARTNER_COLUMNS
-
-    import shutil
 
     root = tmp_path / "repo"
     (root / "data" / "processed").mkdir(parents=True)

@@ -1,6 +1,10 @@
-"""Honest size of the segmented-trend tests: calibrated p-values, bias correction, sup-F noise."""
+"""Honest size of the segmented-trend tests: null-imposed calibrated p-values, bias correction,
+size and power under two noise models, the stamp of the size record, sup-F noise."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,10 +25,21 @@ from analysis.models.its import (
     slope_name,
     yule_walker_rows,
 )
-from analysis.models.size import rejection_rates, simulated_pvalues
+from analysis.models.size import (
+    STAMP_FILES,
+    by_noise_entry,
+    meets_target,
+    rejection_rates,
+    simulated_pvalues,
+    size_stamp,
+    stamp_problem,
+)
 
 BREAKS = ["2012-03", "2019-01"]
 KOREA_AR = (0.49, 0.33)  # Korea's imports: AR(2) of the break model's residuals
+# Korea's balance: AR(6) of the residuals of the model without breaks (sum 0.89)
+BALANCE_NULL_AR = (0.548, 0.18, 0.135, -0.0437, -0.0845, 0.1553)
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _ar(
@@ -161,3 +176,92 @@ def test_calibrated_test_has_honest_size_on_koreas_balance(mirror, real_trade):
     assert len(r["ar_params"]) == 3 and "Hannan-Quinn" in r["method"], r["method"]
     assert abs(r["actual"] - 0.05) <= 0.015, r
     assert r["actual_hac"] > 0.15, r
+
+
+def test_null_imposed_noise_is_fitted_to_the_model_without_the_tested_break():
+    # A large level break at 2012-03: the residuals of the model without it carry the break and
+    # look far more persistent than the full model's; the reported bootstrap draws its noise
+    # from the former (the null imposed), bias-corrected for that design.
+    y = _series(level=0.6, seed=7, rho=(0.5,))
+    its = fit_its(y, BREAKS, log=True, n_boot=19)
+    z = np.log(y.to_numpy())
+    X = its_design(y.index, BREAKS)
+    for b in BREAKS:
+        X0 = X.drop(columns=[level_name(b), slope_name(b)]).to_numpy()
+        resid0 = np.asarray(OLS(z, X0).fit().resid)
+        rho = np.asarray(its.ar_params_by_break[b])
+        np.testing.assert_allclose(rho, _yule_walker(resid0, len(rho)), rtol=1e-10)
+        np.testing.assert_allclose(
+            its.ar_params_bc_by_break[b], ar_bias_correct(rho, X0, seed=SEED), rtol=1e-10
+        )
+    assert its.ar_params == its.ar_params_by_break[BREAKS[0]]
+    full = np.asarray(its.results.resid)
+    p = len(its.ar_params)
+    assert sum(its.ar_params) > sum(_yule_walker(full, p)) + 0.1
+    assert "null-imposed" in its.coefs.set_index("term").loc[level_name(BREAKS[0]), "p_method"]
+    assert "without this break" in its.tests[0].test
+
+
+def test_groups_must_cover_the_tested_columns():
+    X = its_design(pd.date_range("2000-01-01", periods=120, freq="MS"), ["2005-01"]).to_numpy()
+    with pytest.raises(ValueError, match="groups"):
+        simulated_pvalues(
+            np.zeros((1, 120)), X, [12, 13], n_boot=9, seed=1, maxlags=4, groups=[[12]]
+        )
+
+
+def test_null_imposed_test_keeps_its_size_on_near_unit_root_noise():
+    # 150 series of 120 months with the balance's no-break noise (AR(6), sum 0.89) and no break.
+    # The earlier calibrated test, whose noise is fitted to the full model's residuals (the
+    # break terms absorb part of the persistence), rejects about twice the nominal 5 %; the
+    # null-imposed one stays near 5 %. The plain HAC test rejects about half the time.
+    idx = pd.date_range("2000-01-01", periods=120, freq="MS")
+    Xd = its_design(idx, ["2005-01", "2008-01"])
+    cols = [list(Xd.columns).index(t) for t in ("level_2005-01", "slope_2005-01")]
+    Y = _ar(120, BALANCE_NULL_AR, np.random.default_rng(11), size=150, sd=1.0)
+    p = simulated_pvalues(Y, Xd.to_numpy(), cols, n_boot=99, seed=5, maxlags=12)
+    rate = {k: float((v <= 0.05).mean()) for k, v in p.items()}
+    assert rate["cal"] <= 0.08, rate
+    assert rate["cal_unrestricted"] >= 0.09, rate
+    assert rate["hac"] > 0.4, rate
+
+
+def test_power_against_a_planted_break_under_both_noise_models():
+    # A model with a level change of 0.35 log points at 2012-03: planted into no-break series
+    # with either noise model, the reported test detects it in most of them.
+    its = fit_its(_series(level=0.35, seed=6), BREAKS, log=True)
+    planted = float(its.results.params[level_name(BREAKS[0])])
+    for noise in ("break_model", "null_model"):
+        r = rejection_rates(its, n_sim=12, n_boot=99, noise=noise, unrestricted=False)
+        assert r["noise"] == noise and r["planted"] == planted and 0.25 < planted < 0.45
+        assert r["power_test"] == level_name(BREAKS[0]) and r["power"] >= 0.75, r
+        entry = by_noise_entry(r)
+        assert set(entry) >= {"noise", "actual", "actual_se", "n_sim", "power", "meets_target"}
+    with pytest.raises(ValueError, match="noise"):
+        rejection_rates(its, n_sim=2, n_boot=9, noise="other")
+
+
+def test_size_target_is_widened_by_monte_carlo_error_below_2000_draws():
+    assert meets_target({"actual": 0.07, "actual_se": 0.0025, "n_sim": 500})
+    assert not meets_target({"actual": 0.07, "actual_se": 0.0025, "n_sim": 2000})
+    assert not meets_target({"actual": 0.075, "actual_se": 0.003, "n_sim": 500})
+    assert meets_target({"actual": 0.065, "actual_se": 0.0, "n_sim": 5000})
+
+
+def test_size_record_stamp_names_what_changed(tmp_path: Path):
+    root = tmp_path / "repo"
+    for rel in STAMP_FILES:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / rel, root / rel)
+    monthly = pd.DataFrame(
+        {"exports": [1.0, 2.0], "imports": [3.0, 4.0], "balance": [-2.0, -2.0]},
+        index=pd.date_range("2000-01-01", periods=2, freq="MS"),
+    )
+    doc = {"exports": {"actual": 0.05}, "stamp": size_stamp(root, monthly, "5800", "2000-01")}
+    assert stamp_problem(doc, root, monthly) == "" and stamp_problem(doc, root) == ""
+    assert "no stamp" in stamp_problem({"exports": {"actual": 0.05}}, root)
+    other = monthly.assign(balance=[-2.0, -2.5])
+    assert "series" in stamp_problem(doc, root, other)
+    with (root / "src/analysis/models/its.py").open("a") as fh:
+        fh.write("\n# changed\n")
+    assert "code" in stamp_problem(doc, root, monthly)

@@ -151,14 +151,16 @@ def _its_json(m: ITSResult) -> dict[str, Any]:
         "dummies": list(m.crisis_dummies),
         "bootstrap": (
             f"HAC t statistics calibrated by a parametric bootstrap: {m.n_boot} replications of "
-            f"AR({m.ar_order}) noise fitted to the residuals (seed in params)"
+            f"AR({m.ar_order}) noise fitted to the residuals of the model without the tested "
+            "break (the null imposed; seed in params)"
             if m.n_boot
             else None
         ),
         "calibration": (
             f"*_calibrated: {m.n_boot} replications of AR({m.ar_order}) noise with bias-corrected "
-            "Yule-Walker coefficients of the full break model's residuals (actual size at 5 % checked "
-            "by simulation: analysis.models.size)"
+            "Yule-Walker coefficients of the residuals of the model without the tested break (the "
+            "null imposed; ar_params* are the first break's; actual size at 5 % under noise fitted to the break model and to the model "
+            "without breaks, and power, checked by simulation: analysis.models.size)"
             if m.n_boot
             else None
         ),
