@@ -44,6 +44,8 @@ def test_help_is_argparse_help(module: str, words: list[str]) -> None:
         (["analysis.partners", "slug", "Japan", "extra"], "unrecognized arguments: extra"),
         (["analysis.pipeline.deps"], "the following arguments are required: OUT.mk"),
         (["analysis.pipeline.deps", "a.mk", "b.mk"], "unrecognized arguments: b.mk"),
+        (["analysis.pipeline.run_notebook", "in.ipynb"], "required: output"),
+        (["analysis.report.publish", "notebook", "a.ipynb"], "required: html"),
     ],
 )
 def test_a_bad_command_line_is_one_error_line(argv: list[str], problem: str, tmp_path: Path):
@@ -51,7 +53,7 @@ def test_a_bad_command_line_is_one_error_line(argv: list[str], problem: str, tmp
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: python -m {argv[0]}: "), proc.stderr
+    assert len(lines) == 1 and lines[0].startswith(f"error: python -m {argv[0]}"), proc.stderr
     assert problem in lines[0] and "(usage: python -m" in lines[0]
     assert not list(tmp_path.iterdir())  # nothing written
 
@@ -74,3 +76,29 @@ def test_the_makefile_calls_keep_their_behaviour(tmp_path: Path, capsys, monkeyp
     target = tmp_path / "deps.mk"
     assert deps.main([str(target)]) == 0
     assert "DEPS_02_trends := " in target.read_text()
+
+
+ENTRY_POINTS = [
+    "analysis.partners",
+    "analysis.params",
+    "analysis.pipeline.deps",
+    "analysis.pipeline.stamps",
+    "analysis.pipeline.run_notebook",
+    "analysis.report.publish",
+    "analysis.clean.table",
+    "analysis.clean.products",
+    "analysis.clean.revisions",
+    "analysis.sources.acquire",
+    "analysis.sources.census_api_client",
+]
+
+
+@pytest.mark.parametrize("module", ENTRY_POINTS)
+def test_every_entry_point_has_help_and_one_line_usage_errors(module: str, tmp_path: Path):
+    helped = _run(module, "--help", cwd=tmp_path)
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: python -m "), helped
+    proc = _run(module, "--no-such-option", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: python -m "), proc
+    assert "unrecognized arguments: --no-such-option" in proc.stderr or "required" in proc.stderr
+    assert not list(tmp_path.iterdir())

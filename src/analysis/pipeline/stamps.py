@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from analysis import cli
 from analysis.fileio import sha256_file
 
 STAMPS = Path("build") / "stamps"
@@ -81,10 +82,16 @@ def refresh(raw: Path, stamps: Path = STAMPS) -> Path:
     return stamp
 
 
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """Refresh the stamps of the files given (paths relative to the current folder)."""
-    for name in sys.argv[1:] if argv is None else argv:
-        refresh(Path(name))
+    ap = cli.ArgumentParser(
+        prog="python -m analysis.pipeline.stamps",
+        description="Refresh build/stamps/<name>.sha256 of each raw file (see the module).",
+    )
+    ap.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    for path in ap.parse_args(sys.argv[1:] if argv is None else argv).files:
+        refresh(path)
     return 0
 
 
