@@ -301,7 +301,7 @@ def small_run():
 
 def test_results_dict_is_json_safe_with_required_keys(small_run):
     m, run = small_run
-    res = results.build_results("5800", "Korea, South", m, run=run)
+    res = results.results_dict(run, "5800", "Korea, South")
     text = json.dumps(res, allow_nan=False, sort_keys=True)
     assert json.loads(text) == res
     for key in (
@@ -361,8 +361,8 @@ def test_results_dict_is_json_safe_with_required_keys(small_run):
 def test_run_is_deterministic(small_run):
     m, run = small_run
     again = run_models(m, breaks=[BREAK, "2011-01"], train_end="2007-12", n_boot=49, n_sim=100)
-    a = results.build_results(5800, "Korea, South", m, run=run)
-    b = results.build_results(5800, "Korea, South", m, run=again)
+    a = results.results_dict(run, 5800, "Korea, South")
+    b = results.results_dict(again, 5800, "Korea, South")
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
@@ -384,7 +384,7 @@ def test_coefficients_table_and_write_outputs(small_run, tmp_path):
     row = coef[(coef.series == "exports") & (coef.model == "its") & (coef.term == f"level_{BREAK}")]
     assert row["estimate"].item() == pytest.approx(run.its["exports"].effects[0].level_change)
     assert coef["model"].str.startswith("counterfactual SARIMAX").any()
-    res = results.build_results(5800, "Korea, South", m, run=run)
+    res = results.results_dict(run, 5800, "Korea, South")
     out, sa_path = tmp_path / "reports" / "korea-south", tmp_path / "sa" / "korea-south.csv"
     paths = results.write_outputs(res, coef, run.sa, out, sa_path)
     assert [p.name for p in paths] == [
@@ -402,11 +402,89 @@ def test_coefficients_table_and_write_outputs(small_run, tmp_path):
     assert not list(out.glob(".*.tmp"))
 
 
+def test_x13_runs_in_the_models_stage_and_its_series_are_written_beside_stl(small_run, tmp_path):
+    """run_models adjusts the flows with X-13 beside STL; the SA file holds both."""
+    m, run = small_run
+    assert list(run.x13.columns) == ["exports_x13", "imports_x13", "balance_x13"]
+    assert run.x13.attrs["x13"]["exports"]["available"]
+    # the same numbers as X-13 run by itself on the series
+    alone = seasonal.run_x13(m["exports"].rename("exports")).adjusted
+    assert np.allclose(run.x13["exports_x13"], alone)
+    assert np.allclose(run.x13["balance_x13"], run.x13["exports_x13"] - run.x13["imports_x13"])
+    res = results.results_dict(run, 5800, "Korea, South")
+    sa_path = tmp_path / "sa" / "korea-south.csv"
+    results.write_outputs(
+        res, results.coefficients_table(run), run.sa, tmp_path / "k", sa_path, x13=run.x13
+    )
+    sa = pd.read_csv(sa_path)
+    assert list(sa.columns) == [
+        "date",
+        "exports_sa",
+        "imports_sa",
+        "balance_sa",
+        "exports_x13",
+        "imports_x13",
+        "balance_x13",
+    ]
+    assert np.allclose(sa["exports_x13"], run.x13["exports_x13"].round(1), atol=1e-9)
+    assert np.allclose(sa["exports_sa"], run.sa["exports_sa"].round(1), atol=1e-9)
+    # X-13 and STL differ (they are two methods), but not by much on this series
+    assert not np.allclose(sa["exports_x13"], sa["exports_sa"])
+    assert (sa["exports_x13"] / sa["exports_sa"] - 1).abs().mean() < 0.03
+
+
+def test_the_report_stage_reads_the_model_run_and_fits_nothing(small_run, tmp_path, monkeypatch):
+    """results_dict and write_outputs with every fitting function made to raise give the same
+    files as before: the report stage only reads the run (no X-13, STL or run_models)."""
+    import analysis.models.run as run_mod
+
+    m, run = small_run
+    coef = results.coefficients_table(run)
+    before = results.results_dict(run, 5800, "Korea, South")
+
+    def fits(*args, **kwargs):
+        raise AssertionError("the report stage fitted a model")
+
+    for mod, name in (
+        (seasonal, "run_x13"),
+        (seasonal, "x13_all"),
+        (seasonal, "compare_adjustments"),
+        (seasonal, "seasonally_adjust"),
+        (seasonal, "stl_decompose"),
+        (run_mod, "run_models"),
+        (results, "run_models"),
+        (results, "compare_adjustments"),
+    ):
+        monkeypatch.setattr(mod, name, fits, raising=False)
+    after = results.results_dict(run, 5800, "Korea, South")
+    assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
+    assert after["seasonal_adjustment_x13"]["exports"]["available"] is True
+    results.write_outputs(after, coef, run.sa, tmp_path / "k", tmp_path / "sa.csv", x13=run.x13)
+    assert not hasattr(results, "build_results")
+
+
+def test_compare_adjustments_has_no_hidden_cache(monkeypatch):
+    """Each call runs X-13 (no module-level cache hiding a second run)."""
+    calls = []
+    real = seasonal.run_x13
+
+    def counting(y, *args, **kwargs):
+        calls.append(y.name)
+        return real(y, *args, **kwargs)
+
+    monkeypatch.setattr(seasonal, "run_x13", counting)
+    m = synth_monthly(seed=11, n=48)
+    a = seasonal.compare_adjustments(m)
+    b = seasonal.compare_adjustments(m)
+    assert calls == ["exports", "imports", "exports", "imports"]
+    assert a.equals(b)
+
+
 def test_results_record_the_folder_they_are_written_to(small_run, tmp_path):
     """Israel's second code is reported in ``israel-5080/``: results.json says so, not
     ``slugify("Israel")``, so that the landing page links the folder that exists."""
     m, run = small_run
-    res = results.build_results(5080, "Israel", m, run=run)
+    res = results.results_dict(run, 5080, "Israel")
     out = tmp_path / "reports" / "israel-5080"
     results.write_outputs(res, results.coefficients_table(run), run.sa, out, tmp_path / "sa.csv")
     assert json.loads((out / "results.json").read_text())["slug"] == "israel-5080"
@@ -417,7 +495,7 @@ def test_write_outputs_replaces_the_figures_folder_with_the_staged_one(small_run
 
     m, run = small_run
     res, coef = (
-        results.build_results(5800, "Korea, South", m, run=run),
+        results.results_dict(run, 5800, "Korea, South"),
         results.coefficients_table(run),
     )
     out = tmp_path / "korea-south"
@@ -450,7 +528,7 @@ def test_zero_months_skip_log_models_with_reason():
         assert "<= 0 (first 2005-03)" in run.skipped[key], key
     assert run.known_tests["exports"] == [] and len(run.known_tests["imports"]) == 1
     assert "exports" not in run.its and "imports" in run.its and "balance" in run.its
-    res = results.build_results(5800, "X", m, run=run)
+    res = results.results_dict(run, 5800, "X")
     json.dumps(res, allow_nan=False)
     assert "its.exports" in res["skipped"] and "exports" not in res["its"]
 
@@ -465,7 +543,7 @@ def test_short_series_are_skipped_not_crashing():
     run2 = run_models(tiny, breaks=["2001-01"], train_end="2000-12", n_boot=19, n_sim=50)
     assert "needed for STL" in run2.skipped["stl.exports"]
     assert run2.sa_methods["exports"].startswith("not adjusted")
-    json.dumps(results.build_results(5800, "X", tiny, run=run2), allow_nan=False)
+    json.dumps(results.results_dict(run2, 5800, "X"), allow_nan=False)
 
 
 @pytest.mark.parametrize(
@@ -575,7 +653,7 @@ def test_korea_results_structure(korea_monthly):
     run = run_models(
         korea_monthly, breaks=["2012-03", "2019-01"], train_end="2012-02", n_boot=49, n_sim=200
     )
-    res = results.build_results(5800, "Korea, South", korea_monthly, run=run)
+    res = results.results_dict(run, 5800, "Korea, South")
     json.dumps(res, allow_nan=False)
     annual = {a["year"]: a for a in res["annual"]}
     assert annual[2011]["balance"] == pytest.approx(-13199.7, abs=0.05)
@@ -664,7 +742,18 @@ def test_notebook_writes_results_figures_and_sa(tmp_path):
     assert res["params"]["breaks"] == [BREAK, "2011-01"] and res["data_through"] == "2014-12"
     assert (out / "coefficients.csv").is_file()
     sa = pd.read_csv(tmp_path / "processed" / "sa" / "korea-south.csv")
-    assert list(sa.columns) == ["date", "exports_sa", "imports_sa", "balance_sa"]
+    assert list(sa.columns) == [
+        "date",
+        "exports_sa",
+        "imports_sa",
+        "balance_sa",
+        "exports_x13",
+        "imports_x13",
+        "balance_x13",
+    ]
+    assert (
+        sa["exports_x13"].notna().all() and res["seasonal_adjustment_x13"]["exports"]["available"]
+    )
     names = {p.name for p in (out / "figures").iterdir()}
     for stem in (
         "monthly_trade",

@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from analysis import fileio
 from analysis.pipeline import stamps
 
 
@@ -24,7 +25,7 @@ def test_first_content_is_dated_by_the_file_a_change_by_now_a_return_by_its_firs
     st = tmp_path / "stamps"
     stamp = stamps.refresh(raw, st)
     assert _mtime(stamp) == old  # a file just fetched re-runs nothing on the next make
-    assert stamp.read_text().startswith(stamps.content_id(raw))
+    assert stamp.read_text().startswith(fileio.sha256_file(raw))
     # a byte changed, the time restored: the stamp is newer than every output
     raw.write_bytes(b"evil")
     os.utime(raw, ns=(old, old))
@@ -48,8 +49,21 @@ def test_a_rewrite_is_rehashed_even_with_size_and_time_restored(tmp_path: Path) 
     raw = tmp_path / "f.csv"
     raw.write_bytes(b"aaaa")
     cache = tmp_path / "f.hashed"
-    first = stamps.content_id(raw, cache)
+    first = stamps._digest(raw, cache)
     st = raw.stat()
     raw.write_bytes(b"bbbb")  # same size
     os.utime(raw, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert stamps.content_id(raw, cache) != first
+    assert stamps._digest(raw, cache) != first
+
+
+def test_one_sha256_helper_for_the_whole_package(tmp_path: Path, monkeypatch) -> None:
+    """The stamps hash files with fileio.sha256_file; their own sha256 function is gone."""
+    import hashlib
+
+    raw = tmp_path / "x.bin"
+    raw.write_bytes(b"abc" * 1000)
+    assert stamps._digest(raw) == hashlib.sha256(raw.read_bytes()).hexdigest()
+    assert not hasattr(stamps, "content_id")
+    monkeypatch.setattr(stamps, "sha256_file", lambda path: "from-fileio")
+    assert stamps._digest(raw) == "from-fileio"
+    assert stamps.refresh(raw, tmp_path / "stamps").read_text().startswith("from-fileio")

@@ -23,7 +23,6 @@ Standard library only (fast start: the Makefile calls it before pandas is loaded
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import re
@@ -394,7 +393,7 @@ def report_params(
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    ap = argparse.ArgumentParser(prog="python -m analysis.params")
+    ap = cli.ArgumentParser(prog="python -m analysis.params")
     ap.add_argument("path", type=Path)
     # Defaults come from the environment (make passes parameters as data, not shell text).
     ap.add_argument(

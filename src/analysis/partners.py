@@ -258,24 +258,35 @@ def main(argv: list[str] | None = None) -> int:
     parameter ``ANALYSIS_PARTNER`` and the month of ``list`` to the first of
     ``ANALYSIS_BREAKS`` (the default partner's entry into force when empty): make passes them as
     data in the environment, not as shell text."""
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["list"] and len(args) <= 2:
+    ap = cli.ArgumentParser(
+        prog="python -m analysis.partners",
+        description="Look up a partner (Census code, name or a common name) or list partners.",
+    )
+    ap.add_argument(
+        "command",
+        choices=("slug", "code", "name", "list"),
+        help="slug, code or name of QUERY; list: slugs of the countries with data around MONTH",
+    )
+    ap.add_argument(
+        "query",
+        nargs="?",
+        metavar="QUERY|MONTH",
+        help="the partner (default $ANALYSIS_PARTNER) or, for list, the month YYYY-MM "
+        "(default the first of $ANALYSIS_BREAKS, else the default partner's entry into force)",
+    )
+    args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "list":
         given = config.run_parameter("breaks").replace(" ", ",").split(",")[0].strip()
-        month = (
-            args[1]
-            if len(args) == 2
-            else given or external.agreement_months(config.DEFAULT_PARTNER)[0]
-        )
+        month = args.query or given or external.agreement_months(config.DEFAULT_PARTNER)[0]
         print("\n".join(report_slug(p) for p in countries_covering(month)))
         return 0
-    if not 1 <= len(args) <= 2 or args[0] not in {"slug", "code", "name"}:
-        print("usage: python -m analysis.partners {slug|code|name|list} [QUERY]", file=sys.stderr)
-        return 2
     query = (
-        args[1] if len(args) == 2 else config.run_parameter("partner", str(config.DEFAULT_PARTNER))
+        args.query
+        if args.query is not None
+        else config.run_parameter("partner", str(config.DEFAULT_PARTNER))
     )
     p = resolve(query)
-    print({"slug": report_slug(p), "code": p.code, "name": p.name}[args[0]])
+    print({"slug": report_slug(p), "code": p.code, "name": p.name}[args.command])
     return 0
 
 

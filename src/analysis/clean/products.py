@@ -25,7 +25,6 @@ using cached answers.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -245,7 +244,7 @@ def run_api(
 @cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """``python -m analysis.clean.products``: see the module docstring."""
-    ap = argparse.ArgumentParser(
+    ap = cli.ArgumentParser(
         prog="python -m analysis.clean.products", description=__doc__.splitlines()[0]
     )
     ap.add_argument(

@@ -24,7 +24,6 @@ aggregates are numbered differently, so only API rows with codes >= 1000 are com
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 from collections.abc import Callable
@@ -247,7 +246,7 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     """``python -m analysis.clean.revisions``: see the module docstring."""
     raw = config.RAW_DIR
-    ap = argparse.ArgumentParser(
+    ap = cli.ArgumentParser(
         prog="python -m analysis.clean.revisions", description=__doc__.splitlines()[0]
     )
     ap.add_argument("--out", default=str(DEFAULT_OUT))

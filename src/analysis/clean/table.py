@@ -16,7 +16,6 @@ file is replaced atomically. Command line::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import io
@@ -338,7 +337,7 @@ def data_quality_summary(result: CleanResult) -> pd.DataFrame:
 
 
 def _main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
+    ap = cli.ArgumentParser(
         prog="python -m analysis.clean.table", description=__doc__.splitlines()[0]
     )
     ap.add_argument("raw", help="Census country table (.xlsx or CSV)")

@@ -239,9 +239,7 @@ def att_ppml(
             vcov={"CRV1": "partner_code"},
         )
         mu = np.asarray(fit.predict(newdata=df, type="response"), dtype=float)
-    index = list(fit.coef().index)
-    order = [index.index(n) for n in lead_names]
-    lead_vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(order, order)]
+    lead_vcov = es.fit_vcov(fit, lead_names)
     lead_coef = fit.coef().reindex(lead_names).to_numpy(dtype=float)
     # the two-step sandwich: stage-1 design (partner and year dummies, leads) and scores
     unit, time, units, times = es._codes(df)
@@ -510,9 +508,7 @@ def pre_trend_power(
             vcov={"CRV1": "partner_code"},
         )
         ramp = pf.feols("ramp ~ " + " + ".join(names) + " | partner_code + year", data=untreated)
-    index = list(fit.coef().index)
-    order = [index.index(n) for n in names]
-    vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(order, order)]
+    vcov = es.fit_vcov(fit, names)
     b = ramp.coef().reindex(names).to_numpy(dtype=float)
     q = len(names)
     g = untreated.loc[untreated["g"] > 0, "partner_code"].nunique()

@@ -216,6 +216,26 @@ def post_effects(frame: pd.DataFrame, lags: int = LAGS, level: float = LEVEL) ->
     )
 
 
+def fit_vcov(fit: Any, names: Sequence[str]) -> np.ndarray:
+    """The estimated covariance matrix of the coefficients ``names`` of a pyfixest fit
+    (``feols``/``fepois``), in that order.
+
+    pyfixest (0.60) has no public getter for the whole matrix: ``vcov()`` recomputes it and
+    returns the model, and ``se()``/``tidy()`` give only its diagonal. This is the one place
+    that reads the attribute ``_vcov`` (listed among the model's documented attributes), and
+    it checks the diagonal against the public ``se()``: a pyfixest that changes the attribute
+    fails here, loudly, rather than giving wrong tests."""
+    index = list(fit.coef().index)
+    order = [index.index(n) for n in names]
+    vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(order, order)]
+    se = fit.se().reindex(list(names)).to_numpy(dtype=float)
+    if vcov.shape != (len(names), len(names)) or not np.allclose(
+        np.sqrt(np.diag(vcov)), se, rtol=1e-8, atol=0.0, equal_nan=True
+    ):
+        raise RuntimeError("pyfixest's covariance matrix does not match its standard errors")
+    return vcov
+
+
 def _wald_p(coef: np.ndarray, vcov: np.ndarray, n_clusters: int) -> float:
     """p-value of the joint test ``coef == 0`` with a Hotelling-type small-cluster correction.
 
@@ -249,8 +269,7 @@ def pre_trends(
             vcov={"CRV1": "partner_code"},
         )
     coef = fit.coef().reindex(names).to_numpy(dtype=float)
-    order = [list(fit.coef().index).index(n) for n in names]
-    vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(order, order)]
+    vcov = fit_vcov(fit, names)
     se = np.sqrt(np.diag(vcov))
     crit = _t_crit(untreated["partner_code"].nunique(), level)
     table = pd.DataFrame(

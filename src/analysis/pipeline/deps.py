@@ -17,6 +17,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from analysis import cli
+
 PACKAGE = "analysis"
 
 #: Files a module reads at run time besides Python code (folder relative to the module).
@@ -130,14 +132,17 @@ def make_text(root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """Write the make fragment to the path given (``build/deps.mk``)."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m analysis.pipeline.deps OUT.mk", file=sys.stderr)
-        return 2
+    ap = cli.ArgumentParser(
+        prog="python -m analysis.pipeline.deps",
+        description="Write the make variables DEPS_<step> (the package files each step imports).",
+    )
+    ap.add_argument("out", type=Path, metavar="OUT.mk", help="the make fragment to write")
+    args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     root = Path.cwd()
-    out = Path(args[0])
+    out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(make_text(root), encoding="utf-8")

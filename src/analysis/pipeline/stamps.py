@@ -13,16 +13,19 @@ the file depend on it) whose time is that of the file's *content*:
   (and their readers, which verify every file, refuse a changed one).
 
 The dates of every content seen are kept in ``build/stamps/<name>.seen/<sha256>``. Standard
-library only: it runs before the virtual environment exists. Prints nothing.
+library only (the digest is :func:`analysis.fileio.sha256_file`, which is too): it runs
+before the virtual environment exists. Prints nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
 from pathlib import Path
+
+from analysis import cli
+from analysis.fileio import sha256_file
 
 STAMPS = Path("build") / "stamps"
 MISSING = "missing"
@@ -35,9 +38,10 @@ def _stat_key(path: Path) -> str:
     return f"{st.st_size}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
-def content_id(path: Path, cache: Path | None = None) -> str:
-    """sha256 of the file's bytes, or ``missing``; with ``cache`` (a small file), the digest
-    is re-read only when the file's :func:`_stat_key` changed since it was last hashed."""
+def _digest(path: Path, cache: Path | None = None) -> str:
+    """:func:`~analysis.fileio.sha256_file` of ``path``, or ``missing``; with ``cache`` (a small
+    file), the digest is re-read only when the file's :func:`_stat_key` changed since it was
+    last hashed."""
     if not path.is_file():
         return MISSING
     key = _stat_key(path)
@@ -45,13 +49,10 @@ def content_id(path: Path, cache: Path | None = None) -> str:
         cached_key, _, digest = cache.read_text(encoding="utf-8").partition(" ")
         if cached_key == key and digest.strip():
             return digest.strip()
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    digest = sha256_file(path)
     if cache is not None:
-        cache.write_text(f"{key} {h.hexdigest()}\n", encoding="utf-8")
-    return h.hexdigest()
+        cache.write_text(f"{key} {digest}\n", encoding="utf-8")
+    return digest
 
 
 def refresh(raw: Path, stamps: Path = STAMPS) -> Path:
@@ -59,7 +60,7 @@ def refresh(raw: Path, stamps: Path = STAMPS) -> Path:
     stamp = stamps / f"{raw.name}.sha256"
     seen = stamps / f"{raw.name}.seen"
     seen.mkdir(parents=True, exist_ok=True)
-    digest = content_id(raw, cache=seen.with_suffix(".hashed"))
+    digest = _digest(raw, cache=seen.with_suffix(".hashed"))
     marker = seen / digest
     if not marker.exists():
         first_ever = not any(p.name != MISSING for p in seen.iterdir())
@@ -81,10 +82,16 @@ def refresh(raw: Path, stamps: Path = STAMPS) -> Path:
     return stamp
 
 
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """Refresh the stamps of the files given (paths relative to the current folder)."""
-    for name in sys.argv[1:] if argv is None else argv:
-        refresh(Path(name))
+    ap = cli.ArgumentParser(
+        prog="python -m analysis.pipeline.stamps",
+        description="Refresh build/stamps/<name>.sha256 of each raw file (see the module).",
+    )
+    ap.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    for path in ap.parse_args(sys.argv[1:] if argv is None else argv).files:
+        refresh(path)
     return 0
 
 

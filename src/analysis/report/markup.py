@@ -10,14 +10,20 @@ as they are. ``a<b & c>d`` then reads ``a<b & c>d`` on the page, and ``<script>`
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from analysis.report import fmt
+
+#: Numbers for the ids of the tables this process makes (``T_table0``, ``T_table1``, ...):
+#: a fixed Styler ``uuid`` instead of pandas' random one, so a rebuilt page is byte-identical.
+_TABLE_IDS = itertools.count()
 
 #: Markdown characters that would start emphasis, code, links, headings, tables or HTML.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
@@ -98,12 +104,17 @@ def table(
     df: pd.DataFrame, *, na_rep: str = fmt.MISSING, hide_index: bool = True, **format_kwargs: Any
 ):
     """A pandas Styler of ``df`` that escapes every cell, column header and index label and
-    writes every number through :func:`cell_formatter` (``precision=`` sets the decimals)."""
+    writes every number through :func:`cell_formatter` (``precision=`` sets the decimals).
+
+    Its HTML ids are ``T_table<n>``, ``n`` counting the tables made in this process (a notebook
+    run makes them in the same order each time), not pandas' random ``uuid``."""
     decimals = format_kwargs.pop("precision", None)
     format_kwargs.pop("thousands", None)  # fmt always separates thousands
     formatter = {c: cell_formatter(df[c], decimals) for c in df.columns}
     format_kwargs.setdefault("formatter", formatter)
-    styler = df.style.format(escape="html", na_rep=na_rep, **format_kwargs)
+    styler = Styler(df, uuid=f"table{next(_TABLE_IDS)}").format(
+        escape="html", na_rep=na_rep, **format_kwargs
+    )
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     shown = df.astype(object).where(df.notna(), na_rep)
     if bool((shown.astype(str) == fmt.MISSING).to_numpy().any()):

@@ -15,12 +15,14 @@ Command line::
     python -m analysis.report.publish notebook IN.ipynb OUT.html [--index-href HREF]
     python -m analysis.report.publish index REPORTS_DIR
 
-Errors the user can cause print one ``error: ...`` line and exit with status 2.
+Errors the user can cause (a missing notebook, one that is not notebook JSON, a bad command
+line, results of another data vintage) print one ``error: ...`` line and exit with status 2.
+A failure of nbconvert on a readable notebook is a bug (in a template, a filter, this module):
+it keeps its traceback.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -143,9 +145,9 @@ def index_href_for(html_path: Path) -> str:
     return "../index.html"
 
 
-#: pandas ``Styler`` tables carry a random id (``T_1a2b3``) on every run; papermill gives the
-#: cell it injects a random cell id. Both would make a rebuilt page differ from the last one.
-_STYLER_ID = re.compile(r'id="T_([0-9a-f]{5})[_"]')
+#: Papermill gives the cell it injects a random cell id, which would make a rebuilt page differ
+#: from the last one. (pandas Styler tables get fixed ids where they are made:
+#: :func:`analysis.report.markup.table`.)
 
 
 def stable_ids(nb: Any) -> None:
@@ -153,13 +155,6 @@ def stable_ids(nb: Any) -> None:
     for cell in nb.cells:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell["id"] = "injected-parameters"
-
-
-def stable_styler_ids(body: str) -> str:
-    """Replace the random ids of pandas Styler tables with their order on the page."""
-    for n, uid in enumerate(dict.fromkeys(_STYLER_ID.findall(body))):
-        body = re.sub(rf"\bT_{uid}(?![0-9a-f])", f"T_table{n}", body)
-    return body
 
 
 def _exporter() -> Any:
@@ -242,7 +237,16 @@ def export_notebook(
         raise DataError(ipynb, "no such notebook")
     try:
         nb = nbformat.read(ipynb, as_version=4)
-    except Exception as exc:  # nbformat raises several unrelated types on bad input
+    # Bad input: not JSON or not UTF-8 (ValueError), not a notebook (ValidationError), or
+    # JSON of the wrong shape, on which nbformat's upgrade code fails (TypeError & co).
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        KeyError,
+        nbformat.ValidationError,
+    ) as exc:
         raise DataError(ipynb, f"not a readable notebook ({type(exc).__name__})") from exc
     _check_results_beside(html, meta_path)
     title = notebook_title(nb, default=ipynb.stem)
@@ -258,11 +262,8 @@ def export_notebook(
             "data_links": data_links(html),
         },
     }
-    try:
-        body, _ = _exporter().from_notebook_node(nb, resources=resources)
-    except Exception as exc:
-        raise DataError(ipynb, f"cannot convert to HTML: {exc}".splitlines()[0]) from exc
-    body = stable_styler_ids(body)
+    # A readable notebook that nbconvert cannot convert is a bug, not bad input: no except.
+    body, _ = _exporter().from_notebook_node(nb, resources=resources)
     if not body.endswith("\n"):
         body += "\n"
     return write_text_atomic(html, body)
@@ -274,7 +275,7 @@ def export_notebook(
 @cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m analysis.report.publish``; returns the exit status."""
-    ap = argparse.ArgumentParser(
+    ap = cli.ArgumentParser(
         prog="python -m analysis.report.publish", description="Publish the reports as offline HTML."
     )
     sub = ap.add_subparsers(dest="command", required=True)

@@ -1,5 +1,8 @@
 """The versioned results.json, coefficients.csv and SA series of a model run (rounded, stable).
 
+This is the report stage: it reads a :class:`~analysis.models.run.ModelRun` and fits nothing
+(STL and X-13 both ran in the models stage).
+
 ``results.json`` carries ``"schema_version": SCHEMA_VERSION`` at the top level;
 :mod:`analysis.report.publish` reads exactly that schema. Change the layout only together
 with the version number and the reader.
@@ -19,8 +22,8 @@ from analysis.fileio import replace_dir, write_atomic, write_json_atomic
 from analysis.models.breaks import SearchResult
 from analysis.models.counterfactual import Counterfactual, Gap
 from analysis.models.its import BreakEffect, BreakTest, ITSResult
-from analysis.models.run import ModelRun, run_models
-from analysis.models.seasonal import adjustment_agreement, compare_adjustments
+from analysis.models.run import ModelRun
+from analysis.models.seasonal import X13_COLUMNS, adjustment_agreement
 from analysis.partners import slugify
 from analysis.report.text import CAVEATS
 from analysis.vocab import RESULTS_SCHEMA_VERSION, SERIES
@@ -291,13 +294,9 @@ def _annual_json(annual: pd.DataFrame) -> list[dict[str, Any]]:
 # ---- the results structure and the files ---------------------------------------------------------
 
 
-def results_dict(
-    run: ModelRun, partner_code: int | str, partner: str, *, sa_compare: pd.DataFrame | None = None
-) -> dict[str, Any]:
-    """The JSON-safe results structure of a :class:`ModelRun` (no NaN; rounded; deterministic).
-
-    ``sa_compare`` is :func:`~analysis.models.seasonal.compare_adjustments` of ``run.monthly``
-    (computed here when not given)."""
+def results_dict(run: ModelRun, partner_code: int | str, partner: str) -> dict[str, Any]:
+    """The JSON-safe results structure of a :class:`ModelRun` (no NaN; rounded; deterministic),
+    read from the run (X-13 against STL from ``run.sa_compare``); nothing is fitted here."""
     its: dict[str, Any] = {}
     for col in SERIES:
         if col in run.its:
@@ -313,9 +312,7 @@ def results_dict(
         "params": dict(run.params),
         "annual": _annual_json(run.annual),
         "seasonal_adjustment": dict(run.sa_methods),
-        "seasonal_adjustment_x13": _x13_json(
-            compare_adjustments(run.monthly) if sa_compare is None else sa_compare
-        ),
+        "seasonal_adjustment_x13": _x13_json(run.sa_compare),
         "its": its,
         "break_tests": {col: _tests_json(run, col) for col in SERIES},
         "counterfactual": {
@@ -325,23 +322,6 @@ def results_dict(
         "skipped": dict(sorted(run.skipped.items())),
         "caveats": list(CAVEATS),
     }
-
-
-def build_results(
-    partner_code: int | str,
-    partner: str,
-    monthly: pd.DataFrame,
-    *,
-    run: ModelRun | None = None,
-    **params: Any,
-) -> dict[str, Any]:
-    """Fit every model (:func:`run_models` with ``params``) unless ``run`` is given, and return
-    the JSON-safe results dictionary (see :func:`results_dict`)."""
-    if run is None:
-        run = run_models(monthly, **params)
-    elif params:
-        raise TypeError("build_results: give either run= or model parameters, not both")
-    return results_dict(run, partner_code, partner)
 
 
 def coefficients_table(run: ModelRun) -> pd.DataFrame:
@@ -385,9 +365,11 @@ def write_outputs(
     *,
     figures_stage: str | Path | None = None,
     monthly: pd.DataFrame | None = None,
+    x13: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write ``out_dir/coefficients.csv``, the SA series (``date, exports_sa, imports_sa,
-    balance_sa``) to ``sa_path`` and ``out_dir/results.json``, each atomically and
+    balance_sa``, then with ``x13`` (a run's ``ModelRun.x13``) ``exports_x13, imports_x13,
+    balance_x13``, empty where X-13 could not run) to ``sa_path`` and ``out_dir/results.json``, each atomically and
     deterministically (fixed float formats, ``\\n`` line ends). With ``figures_stage`` (a
     folder from :func:`analysis.fileio.staging_dir` holding this run's figures) that folder then
     replaces ``out_dir/figures``, so a run that stops early leaves the last good figures in
@@ -413,8 +395,13 @@ def write_outputs(
     s.index = pd.DatetimeIndex(s.index).strftime("%Y-%m-%d")
     s.index.name = "date"
     s = s.round(1) + 0.0
+    s_file = s
+    if x13 is not None:
+        x = x13[list(X13_COLUMNS)].copy()
+        x.index = pd.DatetimeIndex(x.index).strftime("%Y-%m-%d")
+        s_file = s.join(x.round(1) + 0.0, how="left")
     paths.append(
-        write_atomic(sa_path, lambda p: s.to_csv(p, lineterminator="\n", float_format="%.1f"))
+        write_atomic(sa_path, lambda p: s_file.to_csv(p, lineterminator="\n", float_format="%.1f"))
     )
     if monthly is not None:
         both = monthly[["exports", "imports", "balance"]].copy()

@@ -55,7 +55,7 @@ def describe_figure(fig: Figure) -> str:
     labels, and the series named in the legends (``"Chart: U.S. goods trade with Japan.
     Panel 1: ... (y: US$ billions); lines: exports, imports"``)."""
     parts: list[str] = []
-    title = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    title = fig.get_suptitle()
     if not title:
         title = next((t.get_text() for t in fig.texts if t.get_text().strip()), "")
     if title.strip():

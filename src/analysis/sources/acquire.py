@@ -15,7 +15,6 @@ Standard library only at import time, so the command starts fast.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from analysis import cli, config
@@ -25,7 +24,7 @@ from analysis.sources.manifest import get_source, load_manifest, say, show
 
 
 def _run(argv: list[str] | None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="python -m analysis.sources.acquire",
         description="Obtain and verify the raw data files listed in data/raw/sources.json.",
     )

@@ -48,7 +48,6 @@ sha256, first and last month, and as origin the redacted query with its row coun
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.client
 import io
@@ -750,7 +749,7 @@ class Client:
 @cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """``python -m analysis.sources.census_api_client FLOW LEVEL OUT.csv [--from Y] [--to Y]``."""
-    ap = argparse.ArgumentParser(
+    ap = cli.ArgumentParser(
         prog="python -m analysis.sources.census_api_client", description=__doc__.splitlines()[0]
     )
     ap.add_argument("flow", choices=sorted(FLOWS))
