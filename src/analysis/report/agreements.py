@@ -141,8 +141,9 @@ def links_lines(
                 href = Path(reports_dir / rel).resolve().relative_to(page_dir.resolve())
                 pages.append(f"[{label}]({href.as_posix()})")
         name = escape_md(display_name(r["partner"]))
-        shown = ", ".join(pages) if pages else "no page built yet (`make report PARTNER=<code>`)"
-        lines.append(f"- {name} ({fmt.code(r['partner_code'])}): {shown}")
+        code = fmt.code(r["partner_code"])
+        shown = ", ".join(pages) if pages else f"no page yet (`make report PARTNER={code}`)"
+        lines.append(f"- {name} ({code}): {shown}")
     return lines
 
 
