@@ -160,3 +160,14 @@ def test_planted_effect_flagged_and_null_partner_not(tmp_path):
         assert planted["synthetic_control"]["years"] == [1994, 2006, 2016]
         assert null["verdict"] == "drift", null["readings"]
         assert abs(null["event_study"]["att"]) < 0.1
+
+
+def test_pre_period_starts_with_the_partners_own_data():
+    """Jordan's Census code starts in 1992: its synthetic control starts there, not in 1990
+    (which would leave it with missing years and no synthetic control at all)."""
+    dates = pd.date_range("1992-01-01", "2024-06-01", freq="MS")
+    trade = pd.DataFrame({"date": dates.astype("datetime64[us]"), "partner_code": 5110})
+    assert ag.complete_years(trade, 5110) == (1992, 2023)
+    assert ag.complete_years(trade, 1) is None
+    jordan = ag.synth_window(_agreement(5110), 1992, 2023)  # in force 2001-12-17: 2002
+    assert jordan == ag.SynthWindow(1992, 2002, 2012, 1998)

@@ -99,7 +99,8 @@ VERDICT_LABELS: dict[str, str] = {
 #: The rules, stated on the page and in ``agreements.json`` (each flow separately).
 DESIGN_RULES: tuple[str, ...] = (
     "Event study: above when the agreement's 95 % placebo interval lies above zero, below when "
-    "it lies below zero.",
+    "it lies below zero (the baseline estimate; the partner-trends version is shown beside it "
+    "and does not enter the verdict).",
     f"Synthetic control: above when the average post-period gap is positive and the placebo "
     f"p-value is at most {SYNTH_ALPHA:g} both without and with the donor rule; below likewise "
     f"with a negative gap.",
@@ -339,7 +340,8 @@ def synth_window(
 ) -> SynthWindow | str:
     """The agreement's synthetic-control years, or a one-line reason why there are none.
 
-    ``first_year`` .. ``last_year``: the complete years of data. First treated year: the event
+    ``first_year`` .. ``last_year``: the partner's complete years of data
+    (:func:`complete_years`). First treated year: the event
     study's rule (in force by 1 July, else the next year); pre-period the
     :data:`SYNTH_PRE_YEARS` years before it, cut at the data's first year (at least
     :data:`MIN_SYNTH_PRE_YEARS`); post-period to the year before the first revision, event year
@@ -477,13 +479,14 @@ def readings(flow_record: Mapping[str, Any]) -> dict[str, str | None]:
     }
 
 
-def _complete_years(trade: pd.DataFrame) -> tuple[int, int]:
-    """First and last calendar years the table covers in full (January to December)."""
-    dates = trade["date"]
-    first, last = dates.min(), dates.max()
-    return (first.year if first.month == 1 else first.year + 1), (
-        last.year if last.month == 12 else last.year - 1
-    )
+def complete_years(trade: pd.DataFrame, code: int) -> tuple[int, int] | None:
+    """The first and last calendar years the partner's own data cover in full (twelve
+    months), or None without such a year. (Partners created in 1992, Jordan among them, start
+    then, not with the table in 1985.)"""
+    rows = trade.loc[trade["partner_code"] == int(code), "date"]
+    months = rows.groupby(rows.dt.year).nunique()
+    full = months.index[months.to_numpy() == 12]
+    return (int(full.min()), int(full.max())) if len(full) else None
 
 
 def evaluate(
@@ -503,11 +506,11 @@ def evaluate(
     """
     agreements = {a.partner_code: a for a in external.load_agreements(ftas_path)}
     es_recs = event_study_records(trade, ftas, window)
-    first_year, last_year = _complete_years(trade)
     records = []
     for code in ftas["partner_code"].astype(int):
         a = agreements[code]
-        sw = synth_window(a, first_year, last_year)
+        years = complete_years(trade, code)
+        sw = "no complete year of data" if years is None else synth_window(a, *years)
         flows: dict[str, Any] = {}
         for flow in FLOWS:
             rec: dict[str, Any] = {
