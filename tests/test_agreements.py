@@ -171,3 +171,50 @@ def test_pre_period_starts_with_the_partners_own_data():
     assert ag.complete_years(trade, 1) is None
     jordan = ag.synth_window(_agreement(5110), 1992, 2023)  # in force 2001-12-17: 2002
     assert jordan == ag.SynthWindow(1992, 2002, 2012, 1998)
+
+
+def _doc(verdicts: dict[int, str]) -> dict:
+    def flows(v: str) -> dict:
+        return {
+            f: {
+                "verdict": v,
+                "verdict_label": ag.VERDICT_LABELS[v],
+                "event_study": {"att": 0.1, "ci": [-0.1, 0.3]},
+            }
+            for f in ("exports", "imports")
+        }
+
+    recs = [
+        {"partner_code": c, "partner": f"P{c}", "short_name": "KORUS" if c == 5800 else f"A{c}"}
+        | {"flows": flows(v)}
+        for c, v in verdicts.items()
+    ]
+    return ag.document(recs, {})
+
+
+def test_landing_summary_says_where_korus_stands(tmp_path):
+    import json
+
+    from analysis.report import landing
+
+    assert landing.agreements_summary(tmp_path) is None  # no make agreements yet
+    (tmp_path / "agreements.json").write_text(
+        json.dumps(_doc({3010: "above_both", 5800: "drift"})), encoding="utf-8"
+    )
+    summary = landing.agreements_summary(tmp_path)
+    assert summary["href"] == "agreements.html"
+    assert "(2)" in summary["text"]
+    assert "Where KORUS stands: exports: indistinguishable from drift" in summary["text"]
+    (tmp_path / "agreements.json").write_text("{not json", encoding="utf-8")
+    assert landing.agreements_summary(tmp_path) is None
+
+
+def test_focus_sentence_ranks_korus_among_the_agreements():
+    from analysis.report import agreements as page
+
+    doc = _doc({3010: "above_both", 5800: "drift", 2250: "drift"})
+    doc["agreements"][0]["flows"]["exports"]["event_study"]["att"] = 0.5
+    text = page.focus_sentence(doc["agreements"])
+    assert text.startswith("**Where KORUS stands.** U.S. exports: indistinguishable from drift")
+    assert "2nd of 3" in text
+    assert "Other agreements with the same verdict: 1 for exports, 1 for imports." in text

@@ -165,7 +165,7 @@ def focus_sentence(records: Sequence[Mapping[str, Any]], focus: int = FOCUS) -> 
             if focus in codes
             else ""
         )
-        parts.append(f"{flow}: {rec['flows'][flow]['verdict_label']}{rank}")
+        parts.append(f"{FLOW_TITLES[flow]}: {rec['flows'][flow]['verdict_label']}{rank}")
     same = {
         flow: sum(
             1 for r in records if r["flows"][flow]["verdict"] == rec["flows"][flow]["verdict"]
