@@ -106,6 +106,7 @@ DATES := data/external/us_ftas.csv data/external/events.csv
 # fails or is interrupted, and deletes intermediate files (the pattern rules' outputs).
 .PRECIOUS: $(PROCESSED) build/notebooks/01_clean.ipynb reports/korus/04_claims.ipynb reports/claims.csv \
            reports/korus/05_evaluation.ipynb reports/korus/evaluation.json $(PRODUCTS) $(REVISIONS) \
+           build/notebooks/08_agreements.ipynb reports/agreements.json \
            reports/%/params.json reports/%/results.json reports/%/02_trends.ipynb reports/%/06_sectors.ipynb
 # Name the pattern rules' outputs of the reports present (and of the one being built), so that
 # they are not intermediate: make remakes them when they are missing. (No blanket .SECONDARY:
@@ -147,7 +148,7 @@ not-built:
 # landing page is made by a later make, whose wildcards see the pages made here.)
 partner-pages: $(foreach s,$(REPORT_SLUGS),reports/$(s)/trends.html reports/$(s)/sectors.html)
 
-.PHONY: products products-api revisions help all all-partners not-built venv data report partner-pages context context-pages publish test test-fast lab clean distclean lint bench bench-tests
+.PHONY: products products-api revisions help all all-partners not-built venv data report partner-pages agreements context context-pages publish test test-fast lab clean distclean lint bench bench-tests
 
 # ---- environment ---------------------------------------------------------------------------
 $(ENV_STAMP): pyproject.toml
@@ -251,6 +252,10 @@ reports/%/trends.html: reports/%/02_trends.ipynb reports/%/results.json $(DEPS_p
 
 # The landing page is made in a second make so that its wildcard prerequisites see the
 # pages made in the first (make expands a rule's prerequisites when it reads the Makefile).
+agreements: $(PROCESSED) ## Every U.S. FTA evaluated as KORUS, side by side: reports/agreements.html and .json
+	@$(MAKE) --no-print-directory reports/agreements.html
+	@$(MAKE) --no-print-directory reports/index.html
+
 context: $(PROCESSED) ## KORUS context pages: comparison partners, Korea macro, claims check
 	@$(MAKE) --no-print-directory context-pages
 	@$(MAKE) --no-print-directory reports/index.html
@@ -299,6 +304,17 @@ reports/%/06_sectors.ipynb: reports/%/params.json $(PROCESSED) $(DATES) $(SECTIO
 reports/%/sectors.html: reports/%/06_sectors.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish notebook $< $@
 
+# Every U.S. FTA evaluated as KORUS and compared (analysis.models.agreements): the event-study
+# cohort, the synthetic control and the segmented trend at each agreement's own dates, a verdict
+# by fixed rules. Run after `make all` (Korea's pages first); the landing page then links it.
+reports/agreements.json build/notebooks/08_agreements.ipynb &: $(PROCESSED) $(FTAS) $(DONOR_RULE) notebooks/08_agreements.ipynb \
+    $(DEPS_08_agreements) | $(ENV_STAMP) $(CACHE)
+	$(RUN_NB) notebooks/08_agreements.ipynb build/notebooks/08_agreements.ipynb -r out_dir reports \
+	  -r data_path data/processed/trade_monthly.csv -r ftas_path $(FTAS) -r donor_rule_path $(DONOR_RULE)
+
+reports/agreements.html: build/notebooks/08_agreements.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
+	$(PY) -m analysis.report.publish notebook $< $@
+
 # Vintages: revisions between vintages, and the KORUS models and claims re-run on the data as
 # published in January 2017 (needs the 2016 table; its scratch folder stays in build/).
 reports/vintages.html: $(REVISIONS) $(PROCESSED) $(DATES) $(RAW_WDI) $(CLAIMS_FILE) notebooks/07_vintages.ipynb $(DEPS_07_vintages) \
@@ -321,7 +337,7 @@ reports/korus/claims.html: reports/korus/04_claims.ipynb $(DEPS_publish) | $(ENV
 # Not the figures: a report's figures are swapped in together with its results.json (written
 # last), and a figure a re-run no longer draws must not become a missing prerequisite.
 reports/index.html: $(sort $(wildcard reports/*/results.json reports/korus/*.html reports/*/sectors.html) \
-    $(wildcard reports/claims.csv reports/data-quality.html reports/vintages.html reports/korus/evaluation.json) $(if $(SLUG),reports/$(SLUG)/results.json reports/$(SLUG)/sectors.html)) \
+    $(wildcard reports/claims.csv reports/data-quality.html reports/vintages.html reports/korus/evaluation.json reports/agreements.json) $(if $(SLUG),reports/$(SLUG)/results.json reports/$(SLUG)/sectors.html)) \
     data/processed/trade_monthly.meta.json $(DATES) $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish index reports
 

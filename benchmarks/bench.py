@@ -452,7 +452,8 @@ def floor_and_cold(b: Bench, R: dict[str, Any]) -> Path:
 
 
 def noop_and_partner(b: Bench, R: dict[str, Any], copy: Path) -> None:
-    """No-op ``make all`` (median; were files rewritten?) and ``make report`` of one more partner."""
+    """No-op ``make all`` (median; were files rewritten?), ``make agreements`` (the comparison
+    of every U.S. FTA, after ``make all``) and ``make report`` of one more partner."""
     say(f"no-op make all x{b.args.noop_runs} ...")
     before = snapshot(copy)
     noops = [
@@ -461,6 +462,8 @@ def noop_and_partner(b: Bench, R: dict[str, Any], copy: Path) -> None:
     after = snapshot(copy)
     R["noop"], R["noop_all"] = statistics.median(noops), noops
     R["noop_rewritten"] = sorted(k for k in after if before.get(k) != after[k])
+    say("make agreements (every U.S. FTA, after make all) ...")
+    R["agreements"] = b.make(copy, ["agreements"], "agreements")
     say(f"make report PARTNER={EXTRA_PARTNER} ...")
     R["partner"] = b.make(copy, ["report", f"PARTNER={EXTRA_PARTNER}"], "partner")
     notebooks = [label for kind, label, _ in leaves(R["partner"]) if kind == "notebook"]

@@ -24,6 +24,8 @@ PROBE_RUNS = 3
 TARGET_COLD_X_FLOOR = 2.0
 TARGET_NOOP_SHARE = 0.01
 TARGET_PARTNER_SHARE = 0.25
+#: `make agreements` after `make all`: every U.S. FTA evaluated and compared (seconds).
+TARGET_AGREEMENTS_SECONDS = 300.0
 EMPTY_NB = "empty notebook via analysis.pipeline.run_notebook (kernel start and stop)"
 EMPTY_HTML = "empty notebook to HTML (analysis.report.publish notebook)"
 

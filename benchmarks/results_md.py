@@ -14,6 +14,7 @@ from makeruns import (
     EMPTY_NB,
     EXTRA_PARTNER,
     PROBE_RUNS,
+    TARGET_AGREEMENTS_SECONDS,
     TARGET_COLD_X_FLOOR,
     TARGET_NOOP_SHARE,
     TARGET_PARTNER_SHARE,
@@ -144,6 +145,18 @@ def summary_rows(R: dict[str, Any]) -> list[list[str]]:
             "",
         ],
     ]
+    if "agreements" in R:
+        agr = R["agreements"].seconds
+        rows.append(
+            [
+                "`make agreements` after `make all`: every U.S. FTA evaluated and compared",
+                s(agr),
+                s(agr / floor),
+                f"{100 * agr / cold:.1f} %",
+                f"≤ {TARGET_AGREEMENTS_SECONDS:g} s",
+                _met(agr <= TARGET_AGREEMENTS_SECONDS, f"{s(agr)} s"),
+            ]
+        )
     if "all_partners_run" in R:
         secs, nb = R["all_partners_run"].seconds, max(1, R["all_partners_built"])
         rows.append(

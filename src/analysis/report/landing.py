@@ -24,6 +24,7 @@ from analysis.report import fmt
 from analysis.report.consistency import current_data_sha, stale_reason
 from analysis.report.publish import data_vintage, vintage_text
 from analysis.vocab import (
+    FLOWS,
     HORIZON_MONTHS,
     RESULTS_SCHEMA_VERSION,
     SERIES,
@@ -593,6 +594,36 @@ def _is_aggregate(results: Mapping[str, Any] | None) -> bool:
     return code is not None and is_aggregate(code)
 
 
+def agreements_summary(reports_dir: Path, focus: int = 5800) -> dict[str, str] | None:
+    """The comparison of every U.S. FTA for the landing page: ``{href, text}`` with where the
+    focus partner's agreement (KORUS) stands, or None without ``reports/agreements.json``
+    (``make agreements``) or with one this page cannot read."""
+    path = Path(reports_dir) / "agreements.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        rec = next(r for r in doc["agreements"] if int(r["partner_code"]) == focus)
+        stands = "; ".join(f"{flow}: {rec['flows'][flow]['verdict_label']}" for flow in FLOWS)
+        n = len(doc["agreements"])
+        text = (
+            f"Every U.S. free trade agreement ({n}) evaluated the same way, side by side. "
+            f"Where {rec['short_name']} stands: {stands}."
+        )
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
+    return {"href": "agreements.html", "text": text}
+
+
+def _agreements_block(reports_dir: Path) -> str:
+    """A paragraph linking the comparison page (:func:`agreements_summary`), or nothing."""
+    summary = agreements_summary(reports_dir)
+    if summary is None:
+        return ""
+    return (
+        f'<p><a href="{escape(summary["href"])}">All U.S. FTAs compared</a>: '
+        f"{escape(summary['text'])}</p>"
+    )
+
+
 def render_index(
     reports_dir: Path,
     partners: list[dict[str, Any]],
@@ -653,6 +684,7 @@ def render_index(
         parts.append('<p class="note">No partner report yet: run <code>make report</code>.</p>')
     parts.append("<h2>Sections</h2>")
     parts.append(_section_links(reports_dir, partners, slug))
+    parts.append(_agreements_block(reports_dir))
     thumbs = ""
     if slug:
         thumbs += _thumbnails(reports_dir, reports_dir / slug, f"{name}: figures")
