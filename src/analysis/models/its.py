@@ -31,6 +31,7 @@ from statsmodels.regression.linear_model import OLS, yule_walker
 from statsmodels.tsa.ar_model import ar_select_order
 
 from analysis.errors import ParameterError
+from analysis.vocab import quoted_kind
 from analysis.models.base import (
     CRISIS_WINDOWS,
     MIN_POST_MONTHS,
@@ -99,8 +100,9 @@ class BreakEffect:
 
     @property
     def best_kind(self) -> str:
-        """The kind of interval to report: ``"cal"`` when computed, else ``"boot"``, else ``"hac"``."""
-        return "cal" if self.has_cal else "boot" if self.has_boot else "hac"
+        """The kind of interval to report (:func:`analysis.vocab.quoted_kind`: ``"cal"`` when
+        computed, else ``"boot"``); ``"hac"`` when neither was, for prose that names the kind."""
+        return quoted_kind({"cal": self.has_cal, "boot": self.has_boot}) or "hac"
 
     def _draws(self, kind: str) -> np.ndarray | None:
         if kind not in _KINDS:
