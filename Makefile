@@ -325,8 +325,16 @@ reports/index.html: $(sort $(wildcard reports/*/results.json reports/korus/*.htm
     data/processed/trade_monthly.meta.json $(DATES) $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish index reports
 
-publish: all ## Explain where the publishable site is (reports/ is self-contained)
-	@echo "reports/ is a static site: upload the folder as it is (entry page reports/index.html)."
+# The site as published: dist/korus-trade-<data vintage>-<date>.zip (the site, its manifest
+# and SHA256SUMS inside), dist/<same>.manifest.json and dist/SHA256SUMS (analysis.report.bundle).
+# Refused, with one line, when a page is out of date (make -q), fails the page checker, has a
+# broken link or loads anything from the network. DEST=dir also copies the site into that
+# folder; it reaches Python as data (fixed to its literal text, exported), never as shell text.
+override DEST := $(value DEST)
+publish: export PUBLISH_DEST := $(DEST)
+publish: export PUBLISH_MAKE := $(MAKE)
+publish: | $(ENV_STAMP) ## Bundle the built site: dist/*.zip, manifest and SHA256SUMS (DEST=dir: also copy it there)
+	$(PY) -m analysis.report.bundle --check-make
 
 ##@ Development
 # Two workers by default (this project's machines have two cores; TEST_WORKERS=1 runs in one

@@ -31,7 +31,6 @@ from statsmodels.regression.linear_model import OLS, yule_walker
 from statsmodels.tsa.ar_model import ar_select_order
 
 from analysis.errors import ParameterError
-from analysis.vocab import quoted_kind
 from analysis.models.base import (
     CRISIS_WINDOWS,
     MIN_POST_MONTHS,
@@ -44,6 +43,7 @@ from analysis.models.base import (
     pct,
     ym,
 )
+from analysis.vocab import quoted_kind
 
 _KINDS = ("hac", "boot", "cal")
 

@@ -13,8 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from analysis.vocab import SERIES_LABELS, display_name  # noqa: F401 - re-exported for pages
-from analysis.vocab import quoted
+from analysis.vocab import SERIES_LABELS, display_name, quoted  # noqa: F401 - re-exported for pages
 
 MINUS = "\u2212"
 

@@ -24,8 +24,8 @@ from analysis.fileio import write_text_atomic
 from analysis.report import fmt
 from analysis.report.consistency import current_data_sha, stale_reason
 from analysis.report.pages import PAGES, Page, page, section_links
-from analysis.report.templating import render_template
 from analysis.report.provenance import data_vintage, vintage_text
+from analysis.report.templating import render_template
 from analysis.vocab import (
     HORIZON_MONTHS,
     RESULTS_SCHEMA_VERSION,
@@ -200,7 +200,9 @@ def key_numbers(results: Mapping[str, Any]) -> dict[str, Any] | None:
     ):
         x = fmt.num(year.get(key))
         sign = ("neg" if x < 0 else "pos") if key == "balance" and x is not None else ""
-        cards.append({"key": key, "label": label, "value": fmt.billions(year.get(key)), "sign": sign})
+        cards.append(
+            {"key": key, "label": label, "value": fmt.billions(year.get(key)), "sign": sign}
+        )
     return {"year": fmt.year(year["year"]), "cards": cards}
 
 
