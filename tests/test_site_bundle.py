@@ -354,3 +354,20 @@ def test_stale_pages_asks_make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp_path)
     assert bundle.stale_pages(["new.html", "old.html"], make=["make"]) == ["new.html"]
     assert not (tmp_path / "new.html").exists()  # asked, never built
+
+
+def test_package_data_ships_every_template() -> None:
+    """A template the globs miss is absent from an installed package (the page then fails)."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["analysis"]
+    shipped = [
+        p.relative_to(SRC).as_posix()
+        for p in (SRC / "report" / "templates").rglob("*")
+        if p.is_file()
+    ]
+    assert shipped and all(any(fnmatch.fnmatch(f, g) for g in globs) for f in shipped), shipped

@@ -9,7 +9,7 @@
   the same bytes.
 * ``index`` writes ``reports/index.html``, the landing page (:mod:`analysis.report.landing`,
   through the template ``templates/landing.html.j2``).
-* ``bundle`` (``make publish``) packs the finished site (:mod:`analysis.report.bundle`).
+* ``make publish`` packs the finished site: :mod:`analysis.report.bundle`.
 
 Command line::
 
