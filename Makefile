@@ -246,9 +246,6 @@ reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROC
 	$(RUN_NB) notebooks/02_trends.ipynb reports/$*/02_trends.ipynb -f reports/$*/params.json \
 	  -r out_dir reports/$* -r data_path data/processed/trade_monthly.csv
 
-reports/%/trends.html: reports/%/02_trends.ipynb reports/%/results.json $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
-
 # The landing page is made in a second make so that its wildcard prerequisites see the
 # pages made in the first (make expands a rule's prerequisites when it reads the Makefile).
 context: $(PROCESSED) ## KORUS context pages: comparison partners, Korea macro, claims check
@@ -284,9 +281,6 @@ reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) 
 	$(RUN_NB) notebooks/05_evaluation.ipynb reports/korus/05_evaluation.ipynb -r out_dir reports/korus \
 	  -r data_path data/processed/trade_monthly.csv -r ftas_path $(FTAS) -r size_path benchmarks/size.json
 
-reports/korus/evaluation.html: reports/korus/05_evaluation.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
-
 # Sectors: the product composition of trade with a partner (from the product table; one
 # line says what is missing without it). The partner's code is read from its params.json.
 SECTIONS := data/external/hs_sections.csv
@@ -295,9 +289,6 @@ reports/%/06_sectors.ipynb: reports/%/params.json $(PROCESSED) $(DATES) $(SECTIO
 	code=$$($(PY) -m analysis.params --print-partner $<) && \
 	$(RUN_NB) notebooks/06_sectors.ipynb $@ -r out_dir reports/$* -r partner "$$code" \
 	  -r products_path data/processed/trade_hs_monthly.csv -r sections_path $(SECTIONS)
-
-reports/%/sectors.html: reports/%/06_sectors.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
 
 # Vintages: revisions between vintages, and the KORUS models and claims re-run on the data as
 # published in January 2017 (needs the 2016 table; its scratch folder stays in build/).
@@ -308,14 +299,13 @@ reports/vintages.html: $(REVISIONS) $(PROCESSED) $(DATES) $(RAW_WDI) $(CLAIMS_FI
 	  $(PY) -m analysis.report.publish notebook build/notebooks/07_vintages.ipynb $@; \
 	else echo "note: no 2016 vintage or revisions: the vintages page needs ANALYSIS_DATA_MIRROR"; fi
 
-reports/data-quality.html: build/notebooks/01_clean.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
-
-reports/korus/partners.html: reports/korus/03_partners.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
-
-reports/korus/claims.html: reports/korus/04_claims.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
+# Publishing a notebook page (executed notebook -> offline HTML): one rule per entry of the page
+# registry (analysis.report.pages.PAGES) that names its executed notebook, generated into
+# build/pages.mk as build/deps.mk is (standard library only). A new page's entry brings its rule.
+PAGES_MK := build/pages.mk
+-include $(PAGES_MK)
+$(PAGES_MK): src/analysis/report/pages.py
+	@PYTHONPATH=src $(PYTHON) -m analysis.report.pages $@
 
 # The landing page lists every partner report present (and the one being built).
 # Not the figures: a report's figures are swapped in together with its results.json (written

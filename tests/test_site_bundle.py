@@ -371,3 +371,31 @@ def test_package_data_ships_every_template() -> None:
         if p.is_file()
     ]
     assert shipped and all(any(fnmatch.fnmatch(f, g) for g in globs) for f in shipped), shipped
+
+
+def test_make_rules_come_from_the_registry(tmp_path: Path) -> None:
+    """Each notebook page's publishing rule is generated (build/pages.mk), not kept by hand."""
+    rules = pages.make_rules()
+    assert (
+        "reports/%/trends.html: reports/%/02_trends.ipynb reports/%/results.json $(DEPS_publish)"
+        " | $(ENV_STAMP) $(CACHE)\n\t$(PY) -m analysis.report.publish notebook $< $@\n" in rules
+    )
+    assert "reports/korus/claims.html: reports/korus/04_claims.ipynb $(DEPS_publish)" in rules
+    assert "index.html:" not in rules and "vintages.html:" not in rules  # hand-written rules
+    makefile = (SRC.parents[1] / "Makefile").read_text()
+    for line in rules.splitlines():
+        if line.endswith("| $(ENV_STAMP) $(CACHE)"):
+            assert line not in makefile  # one place only
+    extra = pages.Page(
+        key="agreements",
+        title="Agreements",
+        caption="x",
+        output="korus/agreements.html",
+        executed="reports/korus/08_agreements.ipynb",
+    )
+    assert (
+        "reports/korus/agreements.html: reports/korus/08_agreements.ipynb $(DEPS_publish)"
+        in pages.make_rules((*pages.PAGES, extra))
+    )
+    assert pages.main([str(tmp_path / "pages.mk")]) == 0
+    assert (tmp_path / "pages.mk").read_text() == rules
