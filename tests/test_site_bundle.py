@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -399,3 +400,83 @@ def test_make_rules_come_from_the_registry(tmp_path: Path) -> None:
     )
     assert pages.main([str(tmp_path / "pages.mk")]) == 0
     assert (tmp_path / "pages.mk").read_text() == rules
+
+
+def test_dest_reaches_python_as_data(tmp_path: Path, meta: Path, monkeypatch) -> None:
+    """``make publish DEST=...``: the folder name is never expanded by make or a shell."""
+    makefile = (SRC.parents[1] / "Makefile").read_text()
+    assert "override DEST := $(value DEST)" in makefile
+    assert "publish: export PUBLISH_DEST := $(DEST)" in makefile
+    assert "$(DEST)" not in makefile.split("publish: export PUBLISH_DEST := $(DEST)")[1]
+    root = _site(tmp_path / "reports")
+    odd = tmp_path / "it's $(shell touch pwned) `x`"
+    monkeypatch.setenv("PUBLISH_DEST", str(odd))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(bundle, "data_vintage", lambda path=None: {"last_month": "2024-06"})
+    assert bundle.main(["--reports", str(root), "--dist", str(tmp_path / "dist")]) == 0
+    assert (odd / "index.html").is_file() and not (tmp_path / "pwned").exists()
+    assert len(list((tmp_path / "dist").glob("korus-trade-2024-06-*.zip"))) == 1
+
+
+# ---- no import circle, no dead code --------------------------------------------------------------
+
+
+def _imports(path: Path) -> set[str]:
+    """The ``analysis`` modules ``path`` imports, at any depth (lazy imports too)."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("analysis"):
+            base = node.module
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                out.add(sub if (SRC.parent / (sub.replace(".", "/") + ".py")).is_file() else base)
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("analysis")}
+    return out
+
+
+def import_cycles(src: Path) -> list[list[str]]:
+    """Each cycle of imports between modules of the package (as a list of module names)."""
+    graph = {
+        ".".join(p.relative_to(src.parent).with_suffix("").parts): _imports(p)
+        for p in src.rglob("*.py")
+        if p.name != "__init__.py"
+    }
+    cycles = []
+    for start in sorted(graph):
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start:
+                    cycles.append(path)
+                elif nxt not in path and nxt > start:
+                    stack.append((nxt, [*path, nxt]))
+    return cycles
+
+
+def test_no_import_circle() -> None:
+    """``landing`` imported ``publish`` (for the data vintage), which imported ``landing``."""
+    assert import_cycles(SRC) == []
+
+
+def test_every_function_is_used() -> None:
+    """A top-level function or class of the package that nothing names (no module, notebook,
+    template, benchmark, test or the Makefile) is dead code."""
+    root = SRC.parents[1]
+    files = [
+        *root.joinpath("src").rglob("*.py"),
+        *root.joinpath("src").rglob("*.j2"),
+        *root.joinpath("notebooks").glob("*.ipynb"),
+        *root.joinpath("benchmarks").rglob("*.py"),
+        *root.joinpath("tests").rglob("*.py"),
+        root / "Makefile",
+    ]
+    names = Counter(re.findall(r"\w+", "\n".join(p.read_text(encoding="utf-8") for p in files)))
+    unused = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name != "main":
+                if names[node.name] < 2:
+                    unused.append(f"{path.relative_to(SRC)}:{node.name}")
+    assert unused == []
