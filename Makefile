@@ -247,9 +247,6 @@ reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROC
 	$(RUN_NB) notebooks/02_trends.ipynb reports/$*/02_trends.ipynb -f reports/$*/params.json \
 	  -r out_dir reports/$* -r data_path data/processed/trade_monthly.csv
 
-reports/%/trends.html: reports/%/02_trends.ipynb reports/%/results.json $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
-
 # The landing page is made in a second make so that its wildcard prerequisites see the
 # pages made in the first (make expands a rule's prerequisites when it reads the Makefile).
 agreements: $(PROCESSED) ## Every U.S. FTA evaluated as KORUS, side by side: reports/agreements.html and .json
@@ -289,9 +286,6 @@ reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) 
 	$(RUN_NB) notebooks/05_evaluation.ipynb reports/korus/05_evaluation.ipynb -r out_dir reports/korus \
 	  -r data_path data/processed/trade_monthly.csv -r ftas_path $(FTAS) -r size_path benchmarks/size.json
 
-reports/korus/evaluation.html: reports/korus/05_evaluation.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
-
 # Sectors: the product composition of trade with a partner (from the product table; one
 # line says what is missing without it). The partner's code is read from its params.json.
 SECTIONS := data/external/hs_sections.csv
@@ -301,9 +295,6 @@ reports/%/06_sectors.ipynb: reports/%/params.json $(PROCESSED) $(DATES) $(SECTIO
 	$(RUN_NB) notebooks/06_sectors.ipynb $@ -r out_dir reports/$* -r partner "$$code" \
 	  -r products_path data/processed/trade_hs_monthly.csv -r sections_path $(SECTIONS)
 
-reports/%/sectors.html: reports/%/06_sectors.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
-
 # Every U.S. FTA evaluated as KORUS and compared (analysis.models.agreements): the event-study
 # cohort, the synthetic control and the segmented trend at each agreement's own dates, a verdict
 # by fixed rules. Run after `make all` (Korea's pages first); the landing page then links it.
@@ -311,9 +302,6 @@ reports/agreements.json build/notebooks/08_agreements.ipynb &: $(PROCESSED) $(FT
     $(DEPS_08_agreements) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/08_agreements.ipynb build/notebooks/08_agreements.ipynb -r out_dir reports \
 	  -r data_path data/processed/trade_monthly.csv -r ftas_path $(FTAS) -r donor_rule_path $(DONOR_RULE)
-
-reports/agreements.html: build/notebooks/08_agreements.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
 
 # Vintages: revisions between vintages, and the KORUS models and claims re-run on the data as
 # published in January 2017 (needs the 2016 table; its scratch folder stays in build/).
@@ -324,14 +312,13 @@ reports/vintages.html: $(REVISIONS) $(PROCESSED) $(DATES) $(RAW_WDI) $(CLAIMS_FI
 	  $(PY) -m analysis.report.publish notebook build/notebooks/07_vintages.ipynb $@; \
 	else echo "note: no 2016 vintage or revisions: the vintages page needs ANALYSIS_DATA_MIRROR"; fi
 
-reports/data-quality.html: build/notebooks/01_clean.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
-
-reports/korus/partners.html: reports/korus/03_partners.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
-
-reports/korus/claims.html: reports/korus/04_claims.ipynb $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
-	$(PY) -m analysis.report.publish notebook $< $@
+# Publishing a notebook page (executed notebook -> offline HTML): one rule per entry of the page
+# registry (analysis.report.pages.PAGES) that names its executed notebook, generated into
+# build/pages.mk as build/deps.mk is (standard library only). A new page's entry brings its rule.
+PAGES_MK := build/pages.mk
+-include $(PAGES_MK)
+$(PAGES_MK): src/analysis/report/pages.py
+	@PYTHONPATH=src $(PYTHON) -m analysis.report.pages $@
 
 # The landing page lists every partner report present (and the one being built).
 # Not the figures: a report's figures are swapped in together with its results.json (written
@@ -341,8 +328,16 @@ reports/index.html: $(sort $(wildcard reports/*/results.json reports/korus/*.htm
     data/processed/trade_monthly.meta.json $(DATES) $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish index reports
 
-publish: all ## Explain where the publishable site is (reports/ is self-contained)
-	@echo "reports/ is a static site: upload the folder as it is (entry page reports/index.html)."
+# The site as published: dist/korus-trade-<data vintage>-<date>.zip (the site, its manifest
+# and SHA256SUMS inside), dist/<same>.manifest.json and dist/SHA256SUMS (analysis.report.bundle).
+# Refused, with one line, when a page is out of date (make -q), fails the page checker, has a
+# broken link or loads anything from the network. DEST=dir also copies the site into that
+# folder; it reaches Python as data (fixed to its literal text, exported), never as shell text.
+override DEST := $(value DEST)
+publish: export PUBLISH_DEST := $(DEST)
+publish: export PUBLISH_MAKE := $(MAKE)
+publish: | $(ENV_STAMP) ## Bundle the built site: dist/*.zip, manifest and SHA256SUMS (DEST=dir: also copy it there)
+	$(PY) -m analysis.report.bundle --check-make
 
 ##@ Development
 # Two workers by default (this project's machines have two cores; TEST_WORKERS=1 runs in one

@@ -87,7 +87,12 @@ def mini_site(tmp_path_factory: pytest.TempPathFactory, mini_mirror: Path):
 
 
 #: The order in which the end-to-end modules are sent to the workers: heaviest first.
-E2E_ORDER: tuple[str, ...] = ("test_agreements_site", "test_reliability", "test_site", "test_pipeline")
+E2E_ORDER: tuple[str, ...] = (
+    "test_agreements_site",
+    "test_reliability",
+    "test_site",
+    "test_pipeline",
+)
 #: Under ``pytest -n 2``, which worker makes which shared build as soon as it starts.
 PREBUILD: dict[str, str] = {"gw0": "built_site", "gw1": "mini_site"}
 

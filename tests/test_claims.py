@@ -756,7 +756,7 @@ def test_landing_counts_within_revision_apart(tmp_path: Path) -> None:
     counts = landing.claims_summary(path)["data"]
     assert counts["contradicted"] == 1 and counts["within_revision"] == 2
     assert counts["supported"] == 1
-    html = landing._claims_block(tmp_path)
+    html = landing.render_index(tmp_path, [], default_partner=5800, vintage={}, built="x")
     assert (
         'data-verdict="contradicted" style="background:#c51b7d;color:#ffffff">1 contradicted'
         in html

@@ -141,11 +141,13 @@ def _results(code: int, partner: str, slug: str, scale: float = 1.0) -> dict:
                         "level_change": -0.052,
                         "level_change_ci": [-0.1, -0.004],
                         "pct_level_change": -5.07,
-                        "pct_level_change_ci": [-9.52, -0.4],
+                        "pct_level_change_ci": [-90.0, 90.0],  # plain HAC: never quoted
+                        "pct_level_change_ci_calibrated": [-9.52, -0.4],
                         "pct_slope_change_per_year": 1.234,
-                        "pct_slope_change_per_year_ci": [-0.5, 3.0],
-                        "p_level": 0.0312,
-                        "p_slope": 0.21,
+                        "pct_slope_change_per_year_ci_boot": [-0.5, 3.0],
+                        "p_level": 0.777,  # plain HAC: never quoted
+                        "p_level_calibrated": 0.0312,
+                        "p_slope_boot": 0.21,
                     },
                 ],
             },
@@ -155,13 +157,14 @@ def _results(code: int, partner: str, slug: str, scale: float = 1.0) -> dict:
                     {
                         "break": "2012-03",
                         "level_change": -512.4,
-                        "level_change_ci": [-900.2, -124.6],
+                        "level_change_ci_calibrated": [-900.2, -124.6],
                         "slope_change": -10.0,
-                        "slope_change_ci": [-20.0, 0.0],
+                        "slope_change_ci_calibrated": [-20.0, 0.0],
                         "slope_change_per_year": -120.0,
-                        "slope_change_per_year_ci": [-240.0, 0.0],
-                        "p_level": 0.0004,
-                        "p_slope": 0.05,
+                        "slope_change_per_year_ci_calibrated": [-240.0, 0.0],
+                        "p_level_calibrated": 0.0004,
+                        "p_slope_calibrated": 0.05,
+                        "p_slope": 0.666,  # plain HAC only where nothing else: never quoted
                     },
                     {"break": "2019-01"},  # everything missing: n/a, not a crash
                 ],
@@ -218,7 +221,11 @@ def test_build_index(reports: Path, meta: Path) -> None:
     assert "US$ \u2212512 mn<" in text and "\u2212900 to \u2212125" in text
     assert "US$ \u2212120 mn<" in text  # slope x 12
     assert "0.031" in text and "&lt;0.001" in text
-    assert "Jan 2019" in text and "n/a" in text  # the empty break entry
+    assert "0.777" not in text and "0.666" not in text and "90.0%" not in text  # never HAC
+    assert "0.21" in text  # the bootstrap p-value where no calibrated one was computed
+    # the empty break entry: every cell missing, shown as in the notebook tables
+    assert "Jan 2019</td>" + '<td class="num">\u2013</td>' * 6 in text
+    assert fmt.MISSING_NOTE in text
     assert "\u221212.3" in text  # counterfactual gap in US$ billions
     # vintage and build date
     assert "abababababab" in text and "2024-06" in text and "2025-01-02" in text
@@ -372,7 +379,7 @@ def test_landing_page_counts_only_data_checks(reports: Path, meta: Path) -> None
         "6 quantitative statements of the policy report; 4 concern official data, and 3 of "
         "those can be checked with the data at hand:" in text
     )
-    assert "1 recompute the report&#x27;s own arithmetic (1 agree)" in text
+    assert "1 recompute the report&#39;s own arithmetic (1 agree)" in text
     assert "1 rest on compiled trade-press or agency figures (1 agree)" in text
 
 

@@ -268,7 +268,11 @@ def test_landing_page_lists_each_census_code_once(tmp_path: Path) -> None:
         "annual": [],
     }
     new = {**old, "partner": "South Korea", "slug": "south-korea"}
-    html = landing._partner_table(tmp_path, [old, new])
+    rows = landing.partner_rows(tmp_path, [old, new])
+    assert [r["code"] for r in rows] == ["5800"]
+    html = landing.render_index(
+        tmp_path, [old, new], default_partner=5800, vintage={}, built="2026-01-01"
+    )
     assert html.count(">5800<") == 1
 
 

@@ -9,6 +9,7 @@ data, in ``data/external/``, not vocabulary.)
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 #: The three monthly series of a partner, in page order.
@@ -86,3 +87,38 @@ def display_name(partner: str) -> str:
     Census file itself is described (the data-quality page)."""
     m = re.fullmatch(r"\s*(.+?),\s*(South|North)\s*", partner)
     return f"{m.group(2)} {m.group(1)}" if m else partner.strip()
+
+
+#: The inference a page quotes for an interval or a p-value, best first: the bootstrap with
+#: bias-corrected AR noise (``cal``, whose size is checked by simulation), then the plain
+#: bootstrap (``boot``). Plain HAC p-values over-reject on persistent series and are never
+#: quoted in their place; a value none of these gives is missing (shown as ``fmt.MISSING``).
+#: Each kind with the suffixes its values carry in results and tables (``p_level_calibrated``,
+#: ``p_level_boot``, ``p_value_bootstrap``).
+QUOTED_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("cal", ("_calibrated",)),
+    ("boot", ("_boot", "_bootstrap")),
+)
+
+
+def quoted_kind(available: Mapping[str, bool]) -> str | None:
+    """The kind of :data:`QUOTED_KINDS` to quote, given which were computed
+    (``{"cal": False, "boot": True}`` -> ``"boot"``); None when neither was."""
+    return next((kind for kind, _ in QUOTED_KINDS if available.get(kind)), None)
+
+
+def _present(value: Any) -> bool:
+    """Not None and not NaN (an interval, a list, is present)."""
+    return value is not None and not (isinstance(value, float) and value != value)
+
+
+def quoted(row: Mapping[str, Any], key: str) -> Any:
+    """The value of ``key`` a page quotes from ``row`` (a results entry or a table row): the
+    first present of ``key`` + each suffix of :data:`QUOTED_KINDS` in order, else None. The
+    plain ``key`` (HAC) is never the answer."""
+    for _kind, suffixes in QUOTED_KINDS:
+        for suffix in suffixes:
+            value = row.get(f"{key}{suffix}")
+            if _present(value):
+                return value
+    return None

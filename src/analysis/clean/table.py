@@ -67,17 +67,6 @@ class CleanResult:
 # ---- Load ------------------------------------------------------------------------------------
 
 
-def verify_raw(raw_path: str | Path) -> str | None:
-    """Check the raw file against the acquisition manifest, if that applies.
-
-    Only for the project's own ``data/raw/`` file: returns its sha256, raises
-    ``ChecksumMismatch`` on a mismatch, returns None for another path (a file a user
-    cleans by hand, a test fixture).
-    """
-    raw_path = Path(raw_path)
-    return fetch.verify("census", raw_path) if fetch.is_project_raw(raw_path) else None
-
-
 def load(raw_path: str | Path) -> tuple[bytes, pd.DataFrame]:
     """Read the raw file's bytes once (read-only) and parse them."""
     raw_path = Path(raw_path)

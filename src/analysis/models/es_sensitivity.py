@@ -608,8 +608,3 @@ def add_sensitivity(
     for outcome in es.OUTCOMES:
         result[outcome].update(sensitivity(panel, levels, outcome, level, baseline=result[outcome]))
     return result
-
-
-def spec_row(block: dict[str, Any], spec: str) -> dict[str, Any] | None:
-    """The row of ``spec`` in an outcome block's ``sensitivity`` list, or None."""
-    return next((r for r in block.get("sensitivity") or [] if r.get("spec") == spec), None)

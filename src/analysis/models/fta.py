@@ -14,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import external
-from analysis.errors import DataError
 
 #: The committed table of U.S. FTA partners (read by :mod:`analysis.external`).
 FTA_CSV: Path = external.FTA_CSV
@@ -50,31 +49,3 @@ def load_ftas(path: str | Path = FTA_CSV) -> pd.DataFrame:
     for col in ("partner", "agreement", "revision", "revision_in_force", "source"):
         table[col] = table[col].astype("str")
     return table.reset_index(drop=True)
-
-
-def check_partners(ftas: pd.DataFrame, partners: pd.DataFrame, path: str | Path = FTA_CSV) -> None:
-    """Check every FTA code against the Census partner list (``data/processed/partners.csv``).
-
-    Each code must exist, be a country (``is_aggregate`` False), carry the same name, and have
-    trade in some month (this is what selects Israel's 5081 over the empty 5080).
-    """
-    known = partners.set_index("partner_code")
-    for row in ftas.itertuples(index=False):
-        if row.partner_code not in known.index:
-            raise DataError(
-                path, f"partner_code {row.partner_code} ({row.partner}) is not a Census partner"
-            )
-        census = known.loc[row.partner_code]
-        if str(census["partner"]) != row.partner:
-            raise DataError(
-                path,
-                f"partner_code {row.partner_code} is {census['partner']!r} in Census, not {row.partner!r}",
-            )
-        if str(census["is_aggregate"]).lower() == "true":
-            raise DataError(
-                path, f"partner_code {row.partner_code} is a Census aggregate, not a country"
-            )
-        if int(census.get("months_with_trade", 1)) == 0:
-            raise DataError(
-                path, f"partner_code {row.partner_code} ({row.partner}) has no trade in any month"
-            )

@@ -25,6 +25,7 @@ PACKAGE = "analysis"
 DATA_FILES: dict[str, str] = {
     "analysis.report.publish": "templates",
     "analysis.report.landing": "templates",
+    "analysis.report.templating": "templates",
 }
 
 

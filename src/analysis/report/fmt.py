@@ -10,9 +10,10 @@ scientific notation; figure ticks use :func:`tick` (:func:`tick_formatter` for a
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from analysis.vocab import SERIES_LABELS, display_name  # noqa: F401 - re-exported for pages
+from analysis.vocab import SERIES_LABELS, display_name, quoted  # noqa: F401 - re-exported for pages
 
 MINUS = "\u2212"
 
@@ -155,3 +156,18 @@ def interval(ci: Any, fmt: Any) -> str:
         return NA
     lo, hi = fmt(ci[0]), fmt(ci[1])
     return NA if NA in (lo, hi) else f"{lo} to {hi}"
+
+
+def quoted_p(row: Mapping[str, Any], key: str) -> str:
+    """The p-value a table quotes for ``key`` (``"p_level"``) of ``row``, by the one rule of
+    :func:`analysis.vocab.quoted` (calibrated, else bootstrap, never plain HAC), through
+    :func:`p_value`; :data:`MISSING` when there is none."""
+    x = num(quoted(row, key))
+    return MISSING if x is None else p_value(x)
+
+
+def quoted_interval(row: Mapping[str, Any], key: str, fmt: Any) -> str:
+    """The interval a table quotes for ``key`` (``"pct_level_change_ci"``) of ``row`` by the
+    same rule, ``"low to high"`` through ``fmt``; :data:`MISSING` when there is none."""
+    text = interval(quoted(row, key), fmt)
+    return MISSING if text == NA else text

@@ -3,12 +3,13 @@
 * :func:`export_notebook` turns an executed notebook into one self-contained HTML page with
   the ``offline`` nbconvert template (``templates/offline/``): the JupyterLab look without
   any script or stylesheet from a CDN, code hidden, figures embedded as base64 PNG, a header
-  bar linking back to the landing page and a footer naming the data vintage. No build
-  timestamp, so the same notebook always gives the same bytes.
-* :func:`build_index` writes ``reports/index.html``, the landing page: key numbers of the
-  default partner (from its ``results.json``), the KORUS effect estimates, links to every
-  section, figure thumbnails, the other partner reports present and the claims summary.
-  Inline CSS, no external resources. A missing value renders as "n/a", never a crash.
+  bar linking back to the landing page, the page's data files (declared in the page registry,
+  :mod:`analysis.report.pages`) and a footer naming the data vintage
+  (:mod:`analysis.report.provenance`). No build timestamp, so the same notebook always gives
+  the same bytes.
+* ``index`` writes ``reports/index.html``, the landing page (:mod:`analysis.report.landing`,
+  through the template ``templates/landing.html.j2``).
+* ``make publish`` packs the finished site: :mod:`analysis.report.bundle`.
 
 Command line::
 
@@ -27,64 +28,19 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from analysis import __version__, cli, config
+from analysis import cli, config
 from analysis.errors import DataError
 from analysis.fileio import write_text_atomic
-from analysis.vocab import SERIES, VERDICT_STYLE  # noqa: F401 - re-exported
+from analysis.report import landing
+from analysis.report.pages import data_links
+from analysis.report.provenance import data_vintage, vintage_text
 
 #: Folder holding the nbconvert template ``offline`` (a child of this folder).
 TEMPLATE_DIR: Path = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "offline"
-
-SOURCE_NAME = "U.S. Census Bureau, U.S. goods trade by country"
-
-
-# ---- data vintage ----------------------------------------------------------------------------
-
-
-def data_vintage(meta_path: Path | None = None) -> dict[str, str]:
-    """Short sha256, file name and month range of the cleaned data (``trade_monthly.meta.json``).
-
-    Returns an empty dict when the file is missing or unreadable (the page then says less).
-    """
-    path = Path(meta_path) if meta_path is not None else config.TRADE_MONTHLY_META
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(meta, Mapping):
-        return {}
-    source = meta.get("source") if isinstance(meta.get("source"), Mapping) else {}
-    sha = source.get("sha256") or meta.get("sha256") or ""
-    out = {
-        "sha256": str(sha)[:12],
-        "file": str(source.get("file") or ""),
-        "first_month": str(meta.get("first_month") or ""),
-        "last_month": str(meta.get("last_month") or ""),
-    }
-    return {k: v for k, v in out.items() if v}
-
-
-def vintage_text(vintage: Mapping[str, str]) -> str:
-    """One sentence naming the source and its vintage."""
-    text = f"Data: {SOURCE_NAME}"
-    details = []
-    if vintage.get("file"):
-        details.append(vintage["file"])
-    if vintage.get("sha256"):
-        details.append(f"sha256 {vintage['sha256']}")
-    if details:
-        text += f" ({', '.join(details)})"
-    if vintage.get("first_month") and vintage.get("last_month"):
-        text += f", published months {vintage['first_month']} to {vintage['last_month']}"
-    elif vintage.get("last_month"):
-        text += f", data through {vintage['last_month']}"
-    return text + f". Built with korus-trade {__version__}."
-
 
 # ---- notebook -> HTML ------------------------------------------------------------------------
 
@@ -173,28 +129,6 @@ def _exporter() -> Any:
     c.TagRemovePreprocessor.remove_cell_tags = {"remove-cell", "remove_cell"}
     c.TagRemovePreprocessor.remove_all_outputs_tags = {"remove-output", "remove_output"}
     return HTMLExporter(config=c)
-
-
-#: Data files a page links when they sit beside it (for readers who reuse the numbers).
-DATA_FILES: tuple[tuple[str, str], ...] = (
-    ("results.json", "all results (JSON)"),
-    ("coefficients.csv", "coefficients (CSV)"),
-    ("monthly.csv", "monthly series (CSV)"),
-    ("evaluation.json", "evaluation results (JSON)"),
-    ("../claims.csv", "claims and verdicts (CSV)"),
-)
-
-
-def data_links(html: Path) -> list[dict[str, str]]:
-    """``[{"href", "label"}]`` for the :data:`DATA_FILES` present beside the page ``html``
-    (``claims.csv`` only on the claims page)."""
-    links = []
-    for name, label in DATA_FILES:
-        if name == "../claims.csv" and html.stem != "claims":
-            continue
-        if (html.parent / name).is_file():
-            links.append({"href": name, "label": label})
-    return links
 
 
 def _check_results_beside(html: Path, meta_path: Path | None) -> None:
@@ -293,8 +227,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "notebook":
         out = export_notebook(args.ipynb, args.html, index_href=args.index_href)
     else:
-        from analysis.report import landing
-
         out = landing.build_index(args.reports_dir)
     print(f"wrote {out}")
     return 0

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.report import fmt
-from analysis.vocab import HORIZON_MONTHS
+from analysis.vocab import HORIZON_MONTHS, quoted
 
 MISSING = fmt.MISSING  # markup.table puts fmt.MISSING_NOTE under a table that shows it
 
@@ -93,19 +93,19 @@ def effects(df: pd.DataFrame) -> pd.DataFrame:
                 "Unit": "US$ M a month" if money.loc[i] else "%",
                 "Level change (95% CI)": _with_ci(
                     r["level_change"],
-                    _first(df, "ci_low_calibrated", "ci_low_boot").loc[i],
-                    _first(df, "ci_high_calibrated", "ci_high_boot").loc[i],
+                    quoted(r, "ci_low"),
+                    quoted(r, "ci_high"),
                     f,
                 ),
-                "p, level": p_value(_first(df, "p_level_calibrated", "p_level_boot").loc[i]),
+                "p, level": fmt.quoted_p(r, "p_level"),
                 "p, level (plain HAC)": p_value(_first(df, "p_level_hac").loc[i]),
                 "Trend change per year (95% CI)": _with_ci(
                     r["trend_change_per_year"],
-                    _first(df, "trend_ci_low_calibrated", "trend_ci_low_boot").loc[i],
-                    _first(df, "trend_ci_high_calibrated", "trend_ci_high_boot").loc[i],
+                    quoted(r, "trend_ci_low"),
+                    quoted(r, "trend_ci_high"),
                     f,
                 ),
-                "p, trend": p_value(_first(df, "p_trend_calibrated", "p_trend_boot").loc[i]),
+                "p, trend": fmt.quoted_p(r, "p_trend"),
                 "p, trend (plain HAC)": p_value(_first(df, "p_trend_hac").loc[i]),
             }
         )
@@ -120,7 +120,7 @@ def tests(df: pd.DataFrame) -> pd.DataFrame:
             "Test": df["test"].astype(str),
             "Month": df["month"].map(_month),
             "Statistic": df["statistic"].map(stat),
-            "p (calibrated)": _first(df, "p_value_calibrated", "p_value_bootstrap").map(p_value),
+            "p (calibrated)": [fmt.quoted_p(r, "p_value") for _, r in df.iterrows()],
             "p (asymptotic)": df["p_value_asymptotic"].map(p_value),
         }
     )

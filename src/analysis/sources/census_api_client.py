@@ -104,8 +104,6 @@ CHUNK = 1 << 16
 SHOWN_CHARS = 300
 #: A provisional answer (its year not yet revised) is reused for this long.
 PROVISIONAL_MAX_AGE_S = 24 * 3600.0
-#: Kept for callers of the former name.
-CURRENT_YEAR_MAX_AGE_S = PROVISIONAL_MAX_AGE_S
 #: Census publishes the annual revision of year Y in June of Y+1: an answer obtained from
 #: the first day of this month of Y+1 on is final.
 REVISION_MONTH = 7
