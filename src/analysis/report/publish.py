@@ -190,11 +190,18 @@ DATA_FILES: tuple[tuple[str, str], ...] = (
 )
 
 
+#: A page that shows other data than the trend files beside it links its own files only.
+PAGE_DATA_FILES: dict[str, tuple[tuple[str, str], ...]] = {
+    "sectors": (("sectors.csv", "sector data by HS chapter and product group (CSV)"),),
+}
+
+
 def data_links(html: Path) -> list[dict[str, str]]:
     """``[{"href", "label"}]`` for the :data:`DATA_FILES` present beside the page ``html``
-    (``claims.csv`` only on the claims page)."""
+    (``claims.csv`` only on the claims page; a page in :data:`PAGE_DATA_FILES` links only
+    its own files)."""
     links = []
-    for name, label in DATA_FILES:
+    for name, label in PAGE_DATA_FILES.get(html.stem, DATA_FILES):
         if name == "../claims.csv" and html.stem != "claims":
             continue
         if (html.parent / name).is_file():
@@ -245,6 +252,10 @@ def export_notebook(
     except Exception as exc:  # nbformat raises several unrelated types on bad input
         raise DataError(ipynb, f"not a readable notebook ({type(exc).__name__})") from exc
     _check_results_beside(html, meta_path)
+    from analysis.report.outputs import clean_outputs
+
+    for line in clean_outputs(nb, ipynb):  # stderr never reaches a page; say what went
+        print(f"note: {ipynb}: stderr output not published: {line}", file=sys.stderr)
     title = notebook_title(nb, default=ipynb.stem)
     unnumber_heading(nb)
     nb.metadata["title"] = title
