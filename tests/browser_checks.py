@@ -12,8 +12,8 @@ copy with ``--dump-dom`` at ``width`` x 2000 px and reads back what the script m
   (``scrolls``) and shows that it does (``cue``: an edge shadow drawn as a background
   gradient on the scrolling box, or a text cue before it);
 * ``claim_width``: the drawn width of the claims table's "Claim (...)" column;
-* ``wrapped_dates``: table cells holding only a month or a date (``2012-03``) that break
-  over more than one line;
+* ``wrapped_dates``: table cells holding only a month, a date or a period of them
+  (``2012-03``, ``Mar 2012 – Feb 2014 (24 months)``) that break over more than one line;
 * ``figure_ppi``: for each notebook figure, its drawn width in CSS pixels per inch of the
   figure (from the PNG's natural width and :data:`PNG_DPI`): below about 60, 8-point text
   is under 7 px high and cannot be read;
@@ -68,10 +68,14 @@ PROBE_JS = r"""
     const claim = [...document.querySelectorAll('th')].find(t => t.textContent.trim().startsWith('Claim ('));
     if (claim) out.claim_width = claim.getBoundingClientRect().width;
   }
+  // a month, a date or a period of them: 2012-03, 2012-03-01, Mar 2012, Mar 2012 – Feb 2014
+  // (24 months)
+  const M = '(?:\\d{4}-\\d{2}(?:-\\d{2})?|[A-Z][a-z]{2} \\d{4})';
+  const DATE_CELL = new RegExp('^' + M + '(?: [–-] ' + M + ')?(?: \\(\\d+ months\\))?$');
   out.wrapped_dates = [];
   for (const cell of document.querySelectorAll('td, th')) {
     const t = cell.textContent.trim();
-    if (!/^\d{4}-\d{2}(-\d{2})?$/.test(t)) continue;
+    if (!DATE_CELL.test(t)) continue;
     const range = document.createRange();
     range.selectNodeContents(cell);
     const tops = new Set([...range.getClientRects()].map(q => Math.round(q.top)));
