@@ -22,7 +22,9 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import browser_checks
 import numpy as np
+import page_checks
 import pandas as pd
 import pytest
 from built_site import settled_site
@@ -227,6 +229,34 @@ def test_screenshots_of_the_main_pages(full, tmp_path: Path, width: int) -> None
         data = shot.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(data[16:20], "big") == width
         assert len(data) > 20_000, f"{page} at {width} px looks blank"
+
+
+@pytest.mark.skipif(
+    browser_checks.browser() is None,
+    reason="no Chromium binary on PATH (apt-get install chromium-headless-shell)",
+)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_page_reads_right_in_a_browser(full, tmp_path: Path, width: int) -> None:
+    """Every page of the site as Chromium lays it out at ``width``: its visible text passes
+    ``page_checks`` (no hyphen-minus before a digit, no year with a separator, no notebook
+    number in the title, no local path or warning), the claims table's verdict column is on
+    screen or in a box that scrolls and shows it, date cells keep one line, figures stay
+    readable (``browser_checks``); the HTML itself carries no path or stderr output."""
+    root, _ = full
+    pages = sorted((root / "reports").rglob("*.html"))
+    assert len(pages) >= 8
+    found = {}
+    verdicts = 0
+    for page in pages:
+        rel = page.relative_to(root).as_posix()
+        result = browser_checks.probe(page, width, tmp_path)
+        verdicts += result.get("verdict") is not None
+        bad = browser_checks.problems(result, width)
+        bad += [str(v) for v in page_checks.check_page(page)]
+        if bad:
+            found[rel] = bad
+    assert found == {}
+    assert verdicts >= 1  # the claims table was found and checked
 
 
 # ---- finding 1: a notebook run by hand never replaces what the pipeline published ------------

@@ -34,6 +34,17 @@ RESULT_HEADERS: dict[str, str] = {
 }
 
 
+#: Narrowest widths of the claims table's text columns. Long tokens (ids, file names) may
+#: break anywhere, so these set the layout: the claim reads as a sentence, not a column of
+#: single words, and the id takes no more room than a short id needs.
+COLUMN_WIDTHS: dict[str, str] = {
+    RESULT_HEADERS["id"]: "9em",
+    RESULT_HEADERS["claim"]: "15em",
+    RESULT_HEADERS["note"]: "15em",
+    RESULT_HEADERS["verdict_range"]: "8em",
+}
+
+
 #: Units whose values are whole numbers (counts, ranks, durations in whole units).
 COUNT_UNITS: frozenset[str] = frozenset({"count", "rank", "years", "days", "vehicles"})
 
@@ -66,7 +77,7 @@ def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
         verdict=results["verdict"].map(lambda v: VERDICT_LABELS.get(str(v), str(v))),
     ).rename(columns=RESULT_HEADERS)
     colours = {VERDICT_LABELS[k]: v for k, v in VERDICT_COLOURS.items()}
-    return (
+    styler = (
         markup.table(shown, na_rep="")
         .map(lambda v: colours.get(str(v), ""), subset=[RESULT_HEADERS["verdict"]])
         .set_properties(
@@ -79,9 +90,17 @@ def style_results(results: pd.DataFrame):  # -> pandas.io.formats.style.Styler
                 )
                 if h in shown.columns
             ],
-            **{"text-align": "left", "white-space": "normal"},
+            **{"text-align": "left"},
+        )
+        .set_properties(
+            subset=[h for h in COLUMN_WIDTHS if h in shown.columns],
+            **{"white-space": "normal", "overflow-wrap": "anywhere"},
         )
     )
+    for header, width in COLUMN_WIDTHS.items():
+        if header in shown.columns:
+            styler = styler.set_properties(subset=[header], **{"min-width": width})
+    return styler
 
 
 def verdict_counts(results: pd.DataFrame) -> dict[str, int]:

@@ -173,6 +173,27 @@ class _Fitted:
     simulate_at: Callable[[np.ndarray, int, int, np.random.Generator], np.ndarray]
 
 
+def draw_normal(
+    rng: np.random.Generator, mean: np.ndarray, cov: np.ndarray, size: int
+) -> np.ndarray:
+    """``size`` draws (rows) from N(``mean``, ``cov``), ``cov`` taken as the nearest symmetric
+    positive semi-definite matrix.
+
+    A Kalman filter's predicted state covariance or an optimiser's parameter covariance can be
+    a hair off symmetric, or carry an eigenvalue of -1e-9 times its scale from rounding;
+    ``Generator.multivariate_normal`` then prints a ``RuntimeWarning`` (which ended up on a
+    published page) and takes the absolute value of the eigenvalue. Here the matrix is
+    symmetrised and negative eigenvalues set to zero (the nearest PSD matrix in the Frobenius
+    norm) before drawing. For a symmetric PSD ``cov`` the draws equal
+    ``rng.multivariate_normal(mean, cov, size, method="eigh")`` exactly, same stream.
+    """
+    mean = np.asarray(mean, dtype="float64")
+    cov = np.asarray(cov, dtype="float64")
+    z = rng.standard_normal((int(size), mean.size))
+    s, u = np.linalg.eigh((cov + cov.T) / 2.0)
+    return mean + z @ (u * np.sqrt(np.clip(s, 0.0, None))).T
+
+
 def _fit_quietly(fit_fn: Callable[[], Any]) -> tuple[Any, list[str]]:
     """Run ``fit_fn()``, recording the expected optimiser warnings instead of printing them.
 
@@ -243,9 +264,7 @@ def _sarimax_simulate_at(
     """
     kf = mod.filter(p, return_ssm=True)
     i = mod.nobs
-    x0 = rng.multivariate_normal(
-        kf.predicted_state[:, i], kf.predicted_state_cov[:, :, i], size=n, method="eigh"
-    ).T
+    x0 = draw_normal(rng, kf.predicted_state[:, i], kf.predicted_state_cov[:, :, i], n).T
     sims = mod.simulate(p, h, initial_state=x0, anchor="end", repetitions=n, rng=rng)
     return np.asarray(sims, dtype="float64").reshape(h, n)
 
@@ -355,7 +374,7 @@ def draw_params(
     accepted: list[np.ndarray] = []
     tried, max_tries = 0, _MAX_TRIES_PER_DRAW * n_draws
     while len(accepted) < n_draws and tried < max_tries:
-        for cand in rng.multivariate_normal(est, cov, size=n_draws, method="eigh"):
+        for cand in draw_normal(rng, est, cov, n_draws):
             tried += 1
             if valid(cand):
                 accepted.append(cand)

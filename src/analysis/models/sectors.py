@@ -16,7 +16,7 @@ are in no HS section; they are kept apart as ``SPECIAL_SECTION``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -399,3 +399,54 @@ def group_balance(annual: pd.DataFrame) -> pd.DataFrame:
         100.0 * out["balance"] / out["total_balance"].where(out["total_balance"] != 0)
     )
     return out.reset_index()[cols]
+
+
+#: Columns of the sectors page's data file (:func:`page_data`).
+PAGE_DATA_COLUMNS: tuple[str, ...] = ("kind", "flow", "year", "code", "label", "value", "share")
+
+
+def page_data(chapters: Mapping[str, pd.DataFrame], groups: pd.DataFrame) -> pd.DataFrame:
+    """The numbers the sectors page shows as one tidy table (``sectors.csv`` beside the page):
+    ``kind`` (``chapter`` or ``group``), ``flow``, ``year``, ``code`` (HS chapter, or the
+    group's codes), ``label``, ``value`` (US$ millions) and ``share`` (% of the flow's total
+    in that year); from :func:`chapter_annual` per flow and :func:`group_annual`."""
+    frames = [
+        pd.DataFrame(
+            {
+                "kind": "chapter",
+                "flow": flow,
+                "year": df["year"],
+                "code": df["chapter"],
+                "label": df["description"],
+                "value": df["value"],
+                "share": df["share"],
+            }
+        )
+        for flow, df in chapters.items()
+        if not df.empty
+    ]
+    if not groups.empty:
+        frames.append(
+            pd.DataFrame(
+                {
+                    "kind": "group",
+                    "flow": groups["flow"],
+                    "year": groups["year"],
+                    "code": groups["codes"],
+                    "label": groups["label"],
+                    "value": groups["value"],
+                    "share": groups["share"],
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=list(PAGE_DATA_COLUMNS))
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["kind", "flow", "year", "code"], kind="stable").reset_index(drop=True)
+
+
+def write_page_data(path: str | Path, data: pd.DataFrame) -> Path:
+    """Write :func:`page_data` to ``path`` as CSV (atomic, ``\\n`` line ends)."""
+    from analysis.fileio import write_text_atomic
+
+    return write_text_atomic(path, data.to_csv(index=False, lineterminator="\n"))

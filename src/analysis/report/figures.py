@@ -45,6 +45,7 @@ from analysis.report.theme import (  # noqa: F401 - PNG_DPI, SVG_HASHSALT, partn
     partner_events,
     set_theme,
 )
+from analysis.vocab import HORIZON_MONTHS
 
 #: The source line's opening (Census table); the caller adds the last month of data.
 SOURCE_TEXT = "Source: U.S. Census Bureau, U.S. goods trade by country"
@@ -396,12 +397,16 @@ def plot_its(
     title: str | None = None,
     adjustment: str = "NSA",
     interval_label: str = "95% interval",
+    band_months: int | None = HORIZON_MONTHS,
 ) -> Figure:
     """Interrupted time series: actual, model fit, pre-break trend and counterfactual.
 
     ``fit``: DatetimeIndex, columns ``actual``, ``fitted``, ``pre_trend`` (in ``unit``);
     ``forecast`` (optional): DatetimeIndex, columns ``mean``, ``lower``, ``upper``: what the
     pre-break model predicts after the break. ``breaks`` are months (``"2010-01"``).
+    The interval band covers the first ``band_months`` of the forecast (the horizon the
+    page reads, :data:`analysis.vocab.HORIZON_MONTHS`; None: all of it); beyond it only the
+    forecast mean is drawn, labelled as extrapolation.
     """
     _check_dates(fit, "plot_its: fit")
     _check_columns(fit, ("actual", "fitted", "pre_trend"), "plot_its: fit")
@@ -435,10 +440,12 @@ def plot_its(
     pad = 0.12 * (hi - lo or abs(hi) or 1.0)
     y_lo, y_hi = lo - pad, hi + pad
     if forecast is not None and len(forecast):
+        banded = forecast if band_months is None else forecast.iloc[: int(band_months)]
+        cut = len(banded) < len(forecast)
         band = ax.fill_between(
-            forecast.index,
-            forecast["lower"],
-            forecast["upper"],
+            banded.index,
+            banded["lower"],
+            banded["upper"],
             color=COLORS["counterfactual"],
             alpha=0.18,
             linewidth=0,
@@ -450,11 +457,14 @@ def plot_its(
             linewidth=1.6,
             linestyle=(0, (2, 1.5)),
         )
-        clipped = bool((forecast["upper"] > y_hi).any() or (forecast["lower"] < y_lo).any())
+        clipped = bool((banded["upper"] > y_hi).any() or (banded["lower"] < y_lo).any())
         handles += [h, band]
         labels += [
-            "Counterfactual: no break (forecast mean)",
-            f"Counterfactual {interval_label}" + (" (clipped at the axis)" if clipped else ""),
+            "Counterfactual: no break (forecast mean"
+            + (f"; after {fmt.count(len(banded))} months extrapolation)" if cut else ")"),
+            f"Counterfactual {interval_label}"
+            + (f", first {fmt.count(len(banded))} months" if cut else "")
+            + (" (clipped at the axis)" if clipped else ""),
         ]
     ax.set_ylim(y_lo, y_hi)
 

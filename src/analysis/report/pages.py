@@ -110,6 +110,7 @@ PAGES: tuple[Page, ...] = (
         section=PARTNER,
         notebook="notebooks/06_sectors.ipynb",
         executed="reports/{slug}/06_sectors.ipynb",
+        data=(("sectors.csv", "sector data by HS chapter and product group (CSV)"),),
     ),
     Page(
         key="vintages",

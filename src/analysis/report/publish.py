@@ -183,6 +183,10 @@ def export_notebook(
     ) as exc:
         raise DataError(ipynb, f"not a readable notebook ({type(exc).__name__})") from exc
     _check_results_beside(html, meta_path)
+    from analysis.report.outputs import clean_outputs
+
+    for line in clean_outputs(nb, ipynb):  # stderr never reaches a page; say what went
+        print(f"note: {ipynb}: stderr output not published: {line}", file=sys.stderr)
     title = notebook_title(nb, default=ipynb.stem)
     unnumber_heading(nb)
     nb.metadata["title"] = title

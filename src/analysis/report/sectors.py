@@ -13,13 +13,23 @@ from matplotlib.figure import Figure
 from analysis import external
 from analysis.models import sectors as sec
 from analysis.report import fmt, theme
-from analysis.report.figures import add_source, date_axis, display_name, headline, money_axis
+from analysis.report.figures import date_axis, display_name, headline, money_axis, source_line
 from analysis.report.markup import escape_md
 from analysis.sources.census_api_client import FIRST_YEAR
 from analysis.vocab import FLOW_PHRASES
 
 FLOW_WORDS: dict[str, str] = FLOW_PHRASES
 SOURCE_EXTRA = "Product detail: Census International Trade API (HS), US$, not seasonally adjusted."
+
+
+def product_source(data_through: str, data_from: str = "") -> str:
+    """The source line of a sectors figure: the product table and its own months (not the
+    country table's, which other pages use and which can end in another month)."""
+    months = f"months {data_from} to {data_through}" if data_from else f"through {data_through}"
+    return (
+        "Source: U.S. Census Bureau, International Trade API, U.S. trade by HS product "
+        f"(the product table, {months}); US$, not seasonally adjusted."
+    )
 
 
 def no_products_line(path: str | Path) -> str:
@@ -227,8 +237,11 @@ def agreement_dates_text(cov: sec.Coverage, partner_code: int) -> str:
 # ---- figures ---------------------------------------------------------------------------------
 
 
-def plot_sections(sections: pd.DataFrame, partner: str, flow: str, data_through: str) -> Figure:
-    """Horizontal bars: each HS section's share of the flow in the latest year."""
+def plot_sections(
+    sections: pd.DataFrame, partner: str, flow: str, data_through: str, *, data_from: str = ""
+) -> Figure:
+    """Horizontal bars: each HS section's share of the flow in the latest year; the source line
+    names the product table's months (``data_from`` to ``data_through``)."""
     theme.set_theme()
     last = int(sections["year"].max())
     part = sections[sections["year"] == last].sort_values("share")
@@ -248,7 +261,7 @@ def plot_sections(sections: pd.DataFrame, partner: str, flow: str, data_through:
         f"Two HS sections made up {fmt.number(big['share'].sum(), 0)} % of {FLOW_WORDS[flow]} "
         f"{display_name(partner)} in {last}",
     )
-    add_source(fig, data_through, SOURCE_EXTRA)
+    source_line(fig, product_source(data_through, data_from))
     return fig
 
 
@@ -259,9 +272,11 @@ def plot_groups(
     groups: Sequence[sec.Group] = sec.GROUPS,
     *,
     partner_code: int | None = None,
+    data_from: str = "",
 ) -> Figure:
     """Small multiples: each available group's monthly value, one line per flow present; the
-    partner's agreement dates (given its code) marked where the months reach them."""
+    partner's agreement dates (given its code) marked where the months reach them; the source
+    line names the product table's months (``data_from`` to ``data_through``)."""
     events = theme.agreement_events(partner_code) if partner_code is not None else []
     theme.set_theme()
     keys = [g for g in groups if any(g.key in df for df in monthly.values())]
@@ -297,5 +312,5 @@ def plot_groups(
     )
     if len(monthly) > 1:
         axes.flat[0].legend(loc="upper left", fontsize=8)
-    add_source(fig, data_through, SOURCE_EXTRA)
+    source_line(fig, product_source(data_through, data_from))
     return fig

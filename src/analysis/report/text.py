@@ -9,12 +9,12 @@ import pandas as pd
 
 from analysis import external
 from analysis.models.breaks import SearchResult
-from analysis.models.counterfactual import Counterfactual
+from analysis.models.counterfactual import Counterfactual, Gap
 from analysis.models.its import BreakEffect
 from analysis.models.run import ModelRun
 from analysis.report.fmt import count, number, p_value
 from analysis.report.markup import escape_md
-from analysis.vocab import SERIES, SERIES_SUBJECTS, display_name
+from analysis.vocab import HORIZON_MONTHS, SERIES, SERIES_SUBJECTS, display_name
 
 #: How each series is named in a sentence.
 LABELS: dict[str, str] = SERIES_SUBJECTS
@@ -129,19 +129,40 @@ def describe_slope(e: BreakEffect, label: str) -> str:
     return text + (" \u2014 no detectable change in trend." if lo <= 0 <= hi else ".")
 
 
-def describe_counterfactual(c: Counterfactual, label: str) -> str:
-    """One sentence for the cumulative gap between actual values and the projection."""
-    g = c.gap()
+def _gap_clause(g: Gap) -> tuple[str, str]:
+    """The size of one gap (``"US$ 1.2 billion above"``) and its interval in parentheses."""
     lo, hi = g.gap_ci
     v = g.cumulative_gap
+    return (
+        f"US$ {number(abs(v) / 1000)} billion {'above' if v > 0 else 'below'}",
+        f"(95 % simulation interval {number(lo / 1000)} to {number(hi / 1000)} billion)",
+    )
+
+
+def describe_counterfactual(c: Counterfactual, label: str, horizon: int = HORIZON_MONTHS) -> str:
+    """The cumulative gap between actual values and the projection, the result first: over
+    the first ``horizon`` months after the break (:data:`analysis.vocab.HORIZON_MONTHS`),
+    then, when the post period is longer, the whole post period, labelled as extrapolation."""
     noun = label.lower().removeprefix("the ")
     subject = f"cumulative {noun} {_verb(noun)}"
+    short = c.gap(min(horizon, c.months_post))
+    size, ci = _gap_clause(short)
     text = (
-        f"From {c.post_start} to {c.post_end}, {subject} US$ {number(abs(v) / 1000)} billion "
-        f"{'above' if v > 0 else 'below'} the {c.model} projection trained through {c.train_end} "
-        f"(95 % simulation interval {number(lo / 1000)} to {number(hi / 1000)} billion)"
+        f"Over the first {count(short.months)} months after the break ({c.post_start} to "
+        f"{short.end}), {subject} {size} the {c.model} projection trained through "
+        f"{c.train_end} {ci}"
     )
-    return text + (" \u2014 the interval includes zero." if lo <= 0 <= hi else ".")
+    lo, hi = short.gap_ci
+    text += " — the interval includes zero." if lo <= 0 <= hi else "."
+    if c.months_post > short.months:
+        whole = c.gap()
+        size, ci = _gap_clause(whole)
+        text += (
+            f" Extrapolated over all {count(whole.months)} months to {c.post_end}, the gap "
+            f"would be {size} the projection {ci}; that long horizon is extrapolation, not "
+            "the result to read."
+        )
+    return text
 
 
 def describe_search(s: SearchResult, label: str) -> str:
