@@ -23,7 +23,7 @@ from analysis.report import fmt, theme
 from analysis.report.evaluation import log_pct, pct_ticks
 from analysis.report.figures import add_source, headline
 from analysis.report.markup import escape_md
-from analysis.vocab import FLOWS, display_name
+from analysis.vocab import FLOWS, SERIES_LABELS, display_name
 
 #: Where the comparison page and its data are, relative to ``reports/``.
 PAGE: str = "agreements.html"
@@ -33,7 +33,7 @@ KOREA_EVALUATION: str = "korus/evaluation.html"
 #: Census code of the partner the page places among the others (South Korea).
 FOCUS: int = 5800
 
-FLOW_TITLES: dict[str, str] = {"exports": "U.S. exports", "imports": "U.S. imports"}
+FLOW_TITLES: dict[str, str] = {f: SERIES_LABELS[f] for f in ("exports", "imports")}
 
 
 def _pct(x: Any) -> str:

@@ -211,17 +211,22 @@ NO_SIZE = "the evaluation page reports how often these and plain HAC tests rejec
 
 
 def size_note(evaluation_json: Path) -> str:
-    """How often plain and calibrated trend tests reject a true null (``its_size``)."""
+    """How often plain and calibrated trend tests reject a true null (``its_size``; with
+    ``by_noise``, the calibrated range covers both noise models of the simulation)."""
     try:
         size = json.loads(evaluation_json.read_text(encoding="utf-8"))["its_size"]
         plain, cal = ([100 * float(v[k]) for v in size.values()] for k in ("actual_hac", "actual"))
         n = int(next(iter(size.values()))["n_sim"])
+        both = [100 * float(b["actual"]) for v in size.values() for b in v.get("by_noise") or []]
     except (OSError, ValueError, LookupError, TypeError, AttributeError, StopIteration):
         return NO_SIZE
+    rates = both or cal
     return (
         f"in {fmt.count(n)} simulated series per flow plain HAC tests rejected a true null "
         f"{fmt.number(min(plain), 0)}–{fmt.number(max(plain), 0)} % of the time at a nominal "
-        f"5 %, these {fmt.number(min(cal), 1)}–{fmt.number(max(cal), 1)} % (evaluation page)"
+        f"5 %, these {fmt.number(min(rates), 1)}–{fmt.number(max(rates), 1)} %"
+        + (" whether the simulated noise was fitted with or without the breaks" if both else "")
+        + " (evaluation page)"
     )
 
 
