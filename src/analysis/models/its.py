@@ -65,7 +65,6 @@ from analysis.models.base import (
     pct,
     ym,
 )
-from analysis.vocab import quoted_kind
 
 _KINDS = ("hac", "boot", "cal")
 
@@ -122,9 +121,8 @@ class BreakEffect:
 
     @property
     def best_kind(self) -> str:
-        """The kind of interval to report (:func:`analysis.vocab.quoted_kind`: ``"cal"`` when
-        computed, else ``"boot"``); ``"hac"`` when neither was, for prose that names the kind."""
-        return quoted_kind({"cal": self.has_cal, "boot": self.has_boot}) or "hac"
+        """The kind of interval to report: ``"cal"`` when computed, else ``"boot"``, else ``"hac"``."""
+        return "cal" if self.has_cal else "boot" if self.has_boot else "hac"
 
     def _draws(self, kind: str) -> np.ndarray | None:
         if kind not in _KINDS:
