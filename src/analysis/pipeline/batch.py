@@ -30,6 +30,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -206,8 +207,10 @@ def work(slugs: Sequence[str], report: Callable[[str, str, float], None]) -> int
                     report("failed", f"{slug}: {one_line(exc)}", time.perf_counter() - t0)
                 else:
                     report("ok", slug, time.perf_counter() - t0)
-        finally:
-            kernel.stop(now=False) if kernel.alive() else kernel.stop(now=True)
+        except BaseException:
+            kernel.stop(now=True)
+            raise
+        kernel.stop(now=not kernel.alive())
     return failures
 
 
@@ -305,6 +308,12 @@ def all_partners() -> list[str]:
     return [s for s in buf.getvalue().split() if s]
 
 
+def _stopped(signum: int, frame: object) -> None:
+    if "--worker" not in sys.argv:  # one line, from the parent only
+        print(f"error: batch: stopped by {signal.Signals(signum).name}", file=sys.stderr)
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m analysis.pipeline.batch``; returns the exit status."""
     ap = argparse.ArgumentParser(
@@ -314,6 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (default 1)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    # A stop (SIGTERM, SIGHUP) unwinds like an error, so that the kernels and workers are
+    # stopped and no staging file stays behind.
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stopped)
     if args.worker:  # machine lines for the parent: "<status> <seconds> <slug or message>"
 
         def tell(status: str, what: str, seconds: float) -> None:
