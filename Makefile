@@ -238,7 +238,7 @@ reports/%/params.json: | $(PROCESSED)
 # shows progress and lists a partner that fails on one line without stopping the others.
 BATCH_JOBS = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
 all-partners: $(PROCESSED) ## Reports for every country with data around the first break (use -j 2)
-	@-$(MAKE) --no-print-directory $(PRODUCTS)
+	@$(MAKE) --no-print-directory -q $(PRODUCTS) 2>/dev/null || $(MAKE) --no-print-directory $(PRODUCTS) || true
 	@slugs=$$($(PY) -m analysis.partners list) && \
 	pages=$$(printf '%s\n' $$slugs | sed 's|.*|reports/&/trends.html reports/&/sectors.html|') && \
 	stale=$$($(MAKE) --no-print-directory -n -k $$pages 2>/dev/null | grep -v '^make' | grep -o 'reports/[A-Za-z0-9-]*/' | sort -u) ; \
