@@ -102,6 +102,14 @@ class Kernel:
         self._rn._stop_kernel(self.km, now=now)
         self.km = None
 
+    def drop_clients(self) -> None:
+        """Close the clients of finished runs. nbclient does not close the client it made on a
+        kernel it does not own, and a client left open keeps receiving (and holding) every
+        later message of the kernel: memory grew by about 30 MB a partner without this."""
+        for kc in self.km.clients:
+            kc.stop_channels()
+        self.km.clients.clear()
+
     def reset(self) -> None:
         """Empty the kernel's namespace (``%reset -f``); imported modules stay loaded."""
         kc = self.km.client()
@@ -111,7 +119,7 @@ class Kernel:
                 "%reset -f", silent=True, store_history=False, timeout=60
             )
         finally:
-            kc.stop_channels()
+            self.drop_clients()
 
     def run(self, notebook: Path, output: Path, parameters: dict[str, Any]) -> Path:
         """Execute ``notebook`` into ``output`` with papermill in this kernel (atomic, as
@@ -145,6 +153,8 @@ class Kernel:
             rn._write_publishable(nb, tmp, notebook, output, config.ROOT)
             os.replace(tmp, output)
         finally:
+            if self.km is not None:
+                self.drop_clients()
             if tmp.exists():
                 tmp.unlink()
             with contextlib.suppress(OSError):
