@@ -233,15 +233,19 @@ reports/%/params.json: export ANALYSIS_PARTNER = $*
 reports/%/params.json: | $(PROCESSED)
 	$(PY) -m analysis.params $@
 
-# (The slugs come from analysis.partners, made of letters, digits and hyphens; a partner that
-# cannot be built does not stop the others, as in `make all`.)
-all-partners: $(PROCESSED) ## Reports for every country with data around the first break (use -j N)
-	@pages=$$($(PY) -m analysis.partners list | sed 's|.*|reports/&/trends.html reports/&/sectors.html|') && \
-	failed=0 && { $(MAKE) --no-print-directory -k $$pages || failed=1; } && \
-	$(MAKE) --no-print-directory reports/index.html && \
-	if [ "$$failed" = 1 ]; then for page in $$pages; do \
-	  $(MAKE) --no-print-directory -q "$$page" 2>/dev/null || echo "not built: $$page (its error is above)" >&2; \
-	done; exit 1; fi
+# (The slugs come from analysis.partners, made of letters, digits and hyphens.) A dry run of make
+# says which partners' pages are out of date; those are built by one batch process
+# (analysis.pipeline.batch: one kept kernel, imports paid once; -j N gives it N workers), which
+# shows progress and lists a partner that fails on one line without stopping the others.
+BATCH_JOBS = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
+all-partners: $(PROCESSED) ## Reports for every country with data around the first break (use -j 2)
+	@$(MAKE) --no-print-directory -q $(PRODUCTS) 2>/dev/null || $(MAKE) --no-print-directory $(PRODUCTS) || true
+	@slugs=$$($(PY) -m analysis.partners list) && \
+	pages=$$(printf '%s\n' $$slugs | sed 's|.*|reports/&/trends.html reports/&/sectors.html|') && \
+	stale=$$($(MAKE) --no-print-directory -n -k $$pages 2>/dev/null | grep -v '^make' | grep -o 'reports/[A-Za-z0-9-]*/' | sort -u) ; \
+	todo=$$(for s in $$slugs; do case "$$stale" in *"reports/$$s/"*) echo "$$s";; esac; done) && \
+	failed=0 && { [ -z "$$todo" ] || $(PY) -m analysis.pipeline.batch --jobs $(BATCH_JOBS) $$todo || failed=1; } && \
+	$(MAKE) --no-print-directory reports/index.html && exit $$failed
 
 reports/%/results.json reports/%/02_trends.ipynb &: reports/%/params.json $(PROCESSED) $(DATES) notebooks/02_trends.ipynb $(DEPS_02_trends) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/02_trends.ipynb reports/$*/02_trends.ipynb -f reports/$*/params.json \

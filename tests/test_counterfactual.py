@@ -77,3 +77,22 @@ def test_sarimax_admissibility():
         names, np.array([0.5, -0.3, -1.05, 1.0])
     )  # non-invertible seasonal MA
     assert not cfm._sarimax_valid(names, np.array([0.5, -0.3, -0.9, -1.0]))  # negative variance
+
+
+def test_draws_simulate_on_the_bare_model_exactly_as_on_the_labelled_one():
+    # The parameter draws simulate on a model of the bare values (no pandas labels, about twice
+    # as fast); the paths and the random numbers they use must be those of the labelled model.
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    z = np.log(100.0 + ar_series(n=120, seed=3)).iloc[:108]
+    f = cfm._fit_sarimax(z, 12, log=True, order=None, seasonal_order=None)
+    labelled = SARIMAX(z, order=(1, 1, 1), seasonal_order=(0, 1, 1, 12))
+    p = np.asarray(f.results.params)
+    rng_a, rng_b = np.random.default_rng(7), np.random.default_rng(7)
+    got = f.simulate_at(p * 0.98, 12, 5, rng_a)
+    want = cfm._sarimax_simulate_at(labelled, p * 0.98, 12, 5, rng_b)
+    assert got.shape == (12, 5) and np.array_equal(got, want)
+    assert rng_a.random() == rng_b.random()  # the same count of draws taken from the stream
+    # Not vacuous: other parameters give other paths.
+    other = f.simulate_at(p * 0.9, 12, 5, np.random.default_rng(7))
+    assert not np.allclose(other, got)

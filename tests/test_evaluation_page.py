@@ -330,12 +330,13 @@ def test_size_under_both_noise_models_on_the_page(tmp_path: Path) -> None:
         "with noise fitted to the model without breaks, power 83.0 % and 31.0 %" in text
     )
     assert (
-        "its size is within the target of at most 6.5 % (plus 2.5 Monte Carlo s.e. below " in text
+        "its size is within the target of at most 6.5 % (plus 2.5 Monte Carlo s.e. for runs of fewer than "
+        in text
     )
     # 9.0 % > 6.5 % + 2.5 x 0.83: the sentence names the miss instead
     missed = {"balance": {**block["balance"], "by_noise": _by_noise(0.09)}}
     assert (
-        "exceeds the target of at most 6.5 % (plus 2.5 Monte Carlo s.e. below 2,000 draws) for "
+        "exceeds the target of at most 6.5 % (plus 2.5 Monte Carlo s.e. for runs of fewer than 2 thousand draws) for "
         "balance (noise fitted to the model without breaks)" in ev.size_sentence(missed)
     )
     table = ev.size_table(block)

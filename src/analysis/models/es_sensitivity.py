@@ -237,6 +237,7 @@ def att_ppml(
             "v ~ " + " + ".join(lead_names) + " | partner_code + year",
             data=untreated,
             vcov={"CRV1": "partner_code"},
+            fixef_tol=es.FIXEF_TOL,
         )
         mu = np.asarray(fit.predict(newdata=df, type="response"), dtype=float)
     lead_vcov = es.fit_vcov(fit, lead_names)
@@ -506,8 +507,13 @@ def pre_trend_power(
             "y ~ " + " + ".join(names) + " | partner_code + year",
             data=untreated,
             vcov={"CRV1": "partner_code"},
+            fixef_tol=es.FIXEF_TOL,
         )
-        ramp = pf.feols("ramp ~ " + " + ".join(names) + " | partner_code + year", data=untreated)
+        ramp = pf.feols(
+            "ramp ~ " + " + ".join(names) + " | partner_code + year",
+            data=untreated,
+            fixef_tol=es.FIXEF_TOL,
+        )
     vcov = es.fit_vcov(fit, names)
     b = ramp.coef().reindex(names).to_numpy(dtype=float)
     q = len(names)

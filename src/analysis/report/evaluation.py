@@ -282,7 +282,9 @@ def size_sentence(size: Mapping[str, Any] | None, stale: str = "") -> str:
     if both:
         target = (
             f"the target of at most {fmt.number(100 * SIZE_LIMIT, 1)} % (plus "
-            f"{fmt.number(MC_WIDEN, 1)} Monte Carlo s.e. below {fmt.number(MC_DRAWS_FULL, 0)} draws)"
+            f"{fmt.number(MC_WIDEN, 1)} Monte Carlo s.e. for runs of fewer than "
+            # in words: "2,000 draws" would read as a year written with a separator
+            f"{fmt.count(MC_DRAWS_FULL // 1000)} thousand draws)"
         )
         verdict = (
             f"its size is within {target} under both"
