@@ -60,6 +60,7 @@ def _specs(panel: pd.DataFrame) -> dict[str, dict]:
     return {r["spec"]: r for r in out["sensitivity"]} | {"_honest": out["honest_did"]}
 
 
+@pytest.mark.slow  # five estimators on a planted panel (~10 s): `make test`, not `make test-fast`
 def test_planted_effect_recovered_by_every_spec() -> None:
     rows = _specs(trending_panel(seed=11))
     assert set(rows) - {"_honest"} == set(sens.SPECS)

@@ -15,7 +15,11 @@ import pytest
 from analysis import config
 from analysis.partners import PARTNER_COLUMNS
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+# These run make (in a copy of the repository): part of `make test`, not of `make test-fast`.
+pytestmark = [
+    pytest.mark.skipif(shutil.which("make") is None, reason="no make"),
+    pytest.mark.slow,
+]
 
 PARAMETERS = ("PARTNER", "START", "END", "BREAKS", "FORECAST", "SLUG")
 

@@ -353,6 +353,7 @@ def screenshot(html: Path, png: Path, profile: Path, size: str = "1280,2000") ->
     reason="no Chromium binary on PATH (apt-get install "
     "chromium-headless-shell) for the screenshot test",
 )
+@pytest.mark.slow  # a browser: `make test`, not `make test-fast`
 def test_index_screenshot_not_blank(tmp_path: Path, reports: Path, meta: Path) -> None:
     index = landing.build_index(reports, meta_path=meta, built="2025-01-02")
     png = tmp_path / "index.png"
