@@ -9,8 +9,8 @@ as they are. ``a<b & c>d`` then reads ``a<b & c>d`` on the page, and ``<script>`
 
 from __future__ import annotations
 
+import hashlib
 import html
-import itertools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,9 +21,15 @@ from pandas.io.formats.style import Styler
 
 from analysis.report import fmt
 
-#: Numbers for the ids of the tables this process makes (``T_table0``, ``T_table1``, ...):
-#: a fixed Styler ``uuid`` instead of pandas' random one, so a rebuilt page is byte-identical.
-_TABLE_IDS = itertools.count()
+
+def table_id(df: pd.DataFrame) -> str:
+    """A fixed Styler ``uuid`` for ``df`` instead of pandas' random one, so that a rebuilt page
+    is byte-identical: a digest of the table's content (columns, index, values). Not a count
+    of the tables made so far: a process that builds many pages (the partner batch) would
+    number the same page's tables differently from a run of its notebook alone."""
+    digest = hashlib.sha256(df.to_csv(index=True).encode("utf-8")).hexdigest()
+    return f"table{digest[:12]}"
+
 
 #: Markdown characters that would start emphasis, code, links, headings, tables or HTML.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
@@ -106,15 +112,12 @@ def table(
     """A pandas Styler of ``df`` that escapes every cell, column header and index label and
     writes every number through :func:`cell_formatter` (``precision=`` sets the decimals).
 
-    Its HTML ids are ``T_table<n>``, ``n`` counting the tables made in this process (a notebook
-    run makes them in the same order each time), not pandas' random ``uuid``."""
+    Its HTML ids are ``T_table<digest>`` (:func:`table_id`), not pandas' random ``uuid``."""
     decimals = format_kwargs.pop("precision", None)
     format_kwargs.pop("thousands", None)  # fmt always separates thousands
     formatter = {c: cell_formatter(df[c], decimals) for c in df.columns}
     format_kwargs.setdefault("formatter", formatter)
-    styler = Styler(df, uuid=f"table{next(_TABLE_IDS)}").format(
-        escape="html", na_rep=na_rep, **format_kwargs
-    )
+    styler = Styler(df, uuid=table_id(df)).format(escape="html", na_rep=na_rep, **format_kwargs)
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     shown = df.astype(object).where(df.notna(), na_rep)
     if bool((shown.astype(str) == fmt.MISSING).to_numpy().any()):
