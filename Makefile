@@ -27,11 +27,11 @@ comma   := ,
 PARAMETERS := PARTNER START END BREAKS FORECAST SLUG NOT_BUILT
 $(foreach p,$(PARAMETERS),$(eval override $(p) := $$(value $(p))))
 export PARTNER START END BREAKS FORECAST
-export ANALYSIS_PARTNER  := $(PARTNER)
-export ANALYSIS_START    := $(START)
-export ANALYSIS_END      := $(END)
-export ANALYSIS_BREAKS   := $(BREAKS)
-export ANALYSIS_FORECAST := $(FORECAST)
+export ANALYSIS_PARTNER  := $(value PARTNER)
+export ANALYSIS_START    := $(value START)
+export ANALYSIS_END      := $(value END)
+export ANALYSIS_BREAKS   := $(value BREAKS)
+export ANALYSIS_FORECAST := $(value FORECAST)
 # SLUG names a report folder in targets (reports/$(SLUG)/...), which recipes use as file names:
 # only lower-case letters, digits and hyphens, as analysis.partners makes them.
 _SLUG_CHARS := a b c d e f g h i j k l m n o p q r s t u v w x y z 0 1 2 3 4 5 6 7 8 9 -
@@ -201,8 +201,8 @@ $(PRODUCTS) &: $(call STAMP,$(RAW_HS2)) $(DEPS_products) | $(RAW_HS2) $(ENV_STAM
 # sets the address (CENSUS_API_DEADLINE and CENSUS_API_MAX_BYTES, from the environment, the bounds).
 override REFRESH := $(value REFRESH)
 override CENSUS_API_BASE_URL := $(value CENSUS_API_BASE_URL)
-products-api: export ANALYSIS_REFRESH := $(REFRESH)
-products-api: export CENSUS_API_BASE_URL := $(CENSUS_API_BASE_URL)
+products-api: export ANALYSIS_REFRESH := $(value REFRESH)
+products-api: export CENSUS_API_BASE_URL := $(value CENSUS_API_BASE_URL)
 products-api: | $(ENV_STAMP) ## Product table from the live Census API (needs CENSUS_API_KEY; REFRESH=1)
 	$(PY) -m analysis.clean.products --source api --level HS2 --level HS4 --level HS6 --out-dir data/processed
 
