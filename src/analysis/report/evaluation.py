@@ -21,14 +21,26 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis.errors import AnalysisError
 from analysis.fileio import write_json_atomic
-from analysis.models.base import LOG_SERIES
-from analysis.models.size import MC_DRAWS_FULL, MC_WIDEN, SIZE_LIMIT, meets_target
 from analysis.report import fmt, theme
 from analysis.report.figures import add_source, headline
-from analysis.report.markup import escape_md
-from analysis.vocab import EVALUATION_SCHEMA_VERSION, FLOWS, SERIES, display_name
+from analysis.report.size_page import (  # noqa: F401 - the page's size section, re-exported
+    NOISE_LABELS,
+    size_block,
+    size_record,
+    size_sentence,
+    size_table,
+)
+from analysis.report.synth_page import (  # noqa: F401 - the synthetic control's robustness
+    DISTINGUISHABLE_P,
+    FILTER_LABELS,
+    conformal_table,
+    donor_rule_sentence,
+    leave_one_out_table,
+    robustness_sentence,
+    robustness_table,
+)
+from analysis.vocab import EVALUATION_SCHEMA_VERSION, FLOWS, display_name
 
 FLOW_LABELS: dict[str, str] = {
     "exports": "U.S. exports to the partner",
@@ -202,142 +214,6 @@ def synth_sentence(sc: Mapping[str, Any], flow: str) -> str:
         f"{s['n_donors'] + 1} (placebo p = {fmt.p_value(s['p_value'])}); a placebo break in "
         f"{str(s['placebo_in_time']['date'])[:4]} gives p = {fmt.p_value(s['placebo_in_time']['p_value'])}."
     )
-
-
-NOISE_LABELS: dict[str, str] = {
-    "break_model": "noise fitted to the break model",
-    "null_model": "noise fitted to the model without breaks",
-}
-
-
-def _flow_order(size: Mapping[str, Any]) -> list[str]:
-    order = SERIES
-    return sorted(size, key=lambda f: (order.index(f) if f in order else len(order), str(f)))
-
-
-def _pts(x: float) -> str:
-    """A rate (0.056) as percent with one decimal ("5.6")."""
-    return fmt.number(100 * float(x), 1)
-
-
-def size_sentence(size: Mapping[str, Any] | None, stale: str = "") -> str:
-    """The simulated size of the segmented-trend tests, when the models report it: per flow
-    under the break model's noise, then (``by_noise``) under both noise models with the Monte
-    Carlo standard error and the power. ``stale``: why the record was refused."""
-    if stale:
-        return (
-            "The size record of the segmented-trend tests (benchmarks/size.json) is not shown: "
-            + escape_md(stale)
-            + "."
-        )
-    if not size:
-        return (
-            "The size of the segmented-trend tests was not simulated in this run "
-            "(see benchmarks/results.md)."
-        )
-    parts = []
-    flows = _flow_order(size)
-    for flow in flows:
-        s = size[flow]
-        if isinstance(s, Mapping) and s.get("actual") is not None:
-            extra = [
-                f"Monte Carlo s.e. {_pts(s['actual_se'])} points"
-                if s.get("actual_se") is not None
-                else "",
-                f"plain HAC {_pts(s['actual_hac'])} %" if s.get("actual_hac") is not None else "",
-            ]
-            extra = [e for e in extra if e]
-            parts.append(
-                f"{escape_md(flow)} {_pts(s['actual'])} %"
-                + (f" ({'; '.join(extra)})" if extra else "")
-            )
-    if not parts:
-        return "The size of the segmented-trend tests is not available."
-    n = next(iter(size.values())).get("n_sim")
-    draws = f"{fmt.count(n)} draws" if isinstance(n, int) else "simulated draws"
-    text = (
-        "Segmented-trend tests at a nominal 5 %, on series simulated with each flow's fitted dynamics "
-        f"and no break ({draws} per flow): actual rejection rate " + "; ".join(parts) + "."
-    )
-    both, missed = [], []
-    for flow in flows:
-        rows = size[flow].get("by_noise") if isinstance(size[flow], Mapping) else None
-        if not rows:
-            continue
-        cells = [
-            f"{_pts(r['actual'])} % (s.e. {_pts(r['actual_se'])}) with "
-            + NOISE_LABELS.get(str(r["noise"]), escape_md(str(r["noise"])))
-            for r in rows
-        ]
-        power = [f"{_pts(r['power'])} %" for r in rows if isinstance(r.get("power"), (int, float))]
-        both.append(
-            f"{escape_md(flow)} {' and '.join(cells)}"
-            + (f", power {' and '.join(power)}" if power else "")
-        )
-        missed += [
-            f"{escape_md(flow)} ({NOISE_LABELS.get(str(r['noise']), escape_md(str(r['noise'])))})"
-            for r in rows
-            if not meets_target(r)
-        ]
-    if both:
-        target = (
-            f"the target of at most {fmt.number(100 * SIZE_LIMIT, 1)} % (plus "
-            f"{fmt.number(MC_WIDEN, 1)} Monte Carlo s.e. for runs of fewer than "
-            # in words: "2,000 draws" would read as a year written with a separator
-            f"{fmt.count(MC_DRAWS_FULL // 1000)} thousand draws)"
-        )
-        verdict = (
-            f"its size is within {target} under both"
-            if not missed
-            else f"its size exceeds {target} for " + ", ".join(missed)
-        )
-        text += (
-            " The reported test draws its noise from the residuals of the model without the "
-            "tested break (the null imposed); simulated with noise fitted to the break model and "
-            f"to the model without breaks, {verdict}: "
-            + "; ".join(both)
-            + ". Power is the share of simulated series in which the test detects a level change "
-            "as large as Korea's estimate at the first break, planted into them."
-        )
-    return text
-
-
-def _planted(flow: str, value: Any) -> str:
-    """The level change planted for the power: percent for the log flows, US$ millions a month
-    for the balance."""
-    if fmt.num(value) is None:
-        return fmt.MISSING
-    if LOG_SERIES.get(str(flow), True):
-        return fmt.pct(100 * math.expm1(float(value)))
-    return fmt.millions(value) + " US$ M a month"
-
-
-def size_table(size: Mapping[str, Any] | None) -> pd.DataFrame:
-    """One row per flow and noise model (``by_noise``): actual size of the reported test with
-    its Monte Carlo s.e., the earlier test (noise fitted to the full model), plain HAC, and the
-    power against Korea's estimated level change at the first break (shown as planted)."""
-    rows = []
-    for flow in _flow_order(size or {}):
-        entry = (size or {})[flow]
-        for r in entry.get("by_noise") or [] if isinstance(entry, Mapping) else []:
-            rows.append(
-                {
-                    "Flow": str(flow),
-                    "Noise": NOISE_LABELS.get(str(r["noise"]), str(r["noise"])),
-                    "Size, reported test (%)": _pts(r["actual"]),
-                    "Monte Carlo s.e. (points)": _pts(r["actual_se"]),
-                    "Earlier test (%)": _pts(r["actual_unrestricted"])
-                    if r.get("actual_unrestricted") is not None
-                    else fmt.MISSING,
-                    "Plain HAC (%)": _pts(r["actual_hac"])
-                    if r.get("actual_hac") is not None
-                    else fmt.MISSING,
-                    "Power (%)": _pts(r["power"]) if r.get("power") is not None else fmt.MISSING,
-                    "Planted level change": _planted(flow, r.get("planted")),
-                    "Draws": fmt.number(int(r["n_sim"]), 0),
-                }
-            )
-    return pd.DataFrame(rows)
 
 
 def summary_lines(es: Mapping[str, Any], sc: Mapping[str, Any]) -> list[str]:
@@ -578,228 +454,6 @@ def floors_sentence(sc: Mapping[str, Any]) -> str:
 
 
 #: What each placebo filter of ``robustness.pools.<pool>.filters`` means, in words.
-FILTER_LABELS: dict[str, str] = {
-    "all": "Post/pre RMSPE ratio, every placebo (the main result)",
-    "exact_fits_excluded": "Ratio, placebos fitted exactly left out",
-    "pre_rmspe_5x": "Ratio, placebos with pre-period RMSPE above 5× Korea's left out",
-    "pre_rmspe_2x": "Ratio, placebos with pre-period RMSPE above 2× Korea's left out",
-    "post_rmspe": "Post-period RMSPE alone, every placebo",
-}
-#: Below this placebo p-value a gap would count as distinguishable from the placebos' (as in
-#: :func:`summary_lines`).
-DISTINGUISHABLE_P: float = 0.1
-_POOLS: tuple[str, ...] = ("no_rule", "donor_rule")
-
-
-def _rob(sc: Mapping[str, Any], flow: str) -> Mapping[str, Any] | None:
-    rob = sc.get(flow, {}).get("robustness")
-    return rob if isinstance(rob, Mapping) and rob.get("pools") else None
-
-
-def _pool_header(rob: Mapping[str, Any], pool: str) -> str:
-    n = rob["pools"][pool]["n_donors"]
-    return (
-        f"Without the donor rule ({n} donors)"
-        if pool == "no_rule"
-        else (f"With the donor rule ({n} donors)")
-    )
-
-
-def _p_cell(r: Mapping[str, Any]) -> str:
-    return f"p = {fmt.p_value(r['p_value'])} (rank {r['rank']} of {r['n_placebos'] + 1})"
-
-
-def _range(pair: Any, show: Any) -> str:
-    if not isinstance(pair, list | tuple) or len(pair) != 2 or None in pair:
-        return fmt.MISSING
-    lo, hi = show(pair[0]), show(pair[1])
-    return lo if lo == hi else f"{lo} to {hi}"
-
-
-def robustness_table(sc: Mapping[str, Any], flow: str) -> pd.DataFrame:
-    """Korea's placebo p-value under each filter, the leave-one-out range and the conformal
-    test of no effect, without and with the donor-pool rule side by side."""
-    rob = _rob(sc, flow)
-    if rob is None:
-        return pd.DataFrame()
-    cols: dict[str, list[str]] = {"Inference": []}
-    keys = [r["filter"] for r in rob["pools"]["no_rule"]["filters"]]
-    cols["Inference"] = [FILTER_LABELS.get(k, escape_md(k)) for k in keys]
-    cols["Inference"] += [
-        "Leave-one-out over donors of weight ≥ 5 %: p",
-        "Leave-one-out: gap in the last year",
-        "Conformal test of no effect in any post year (all years jointly)",
-    ]
-    for pool in _POOLS:
-        p = rob["pools"][pool]
-        by = {r["filter"]: r for r in p["filters"]}
-        loo = p.get("leave_one_out_range") or {}
-        cols[_pool_header(rob, pool)] = [
-            _p_cell(by[k]) if k in by else fmt.MISSING for k in keys
-        ] + [
-            _range(loo.get("p_value"), fmt.p_value),
-            _range(loo.get("gap_pct_last"), fmt.pct),
-            f"p = {fmt.p_value(p['conformal']['p_no_effect'])}",
-        ]
-    return pd.DataFrame(cols)
-
-
-def leave_one_out_table(sc: Mapping[str, Any], flow: str) -> pd.DataFrame:
-    """Each refit without one top donor (weight ≥ 5 %), both pools: the gap in the last year,
-    Korea's RMSPE ratio and its placebo p-value."""
-    rob = _rob(sc, flow)
-    if rob is None:
-        return pd.DataFrame()
-    names = rob.get("names", {})
-    rows = []
-    for pool in _POOLS:
-        for r in rob["pools"][pool]["leave_one_out"]:
-            rows.append(
-                {
-                    "Donor pool": "without the rule" if pool == "no_rule" else "with the rule",
-                    "Donor left out": names.get(str(r["code"]), str(r["code"])),
-                    "Its weight": fmt.number(r["weight"], 3),
-                    "Gap in the last year": fmt.pct(r["gap_pct_last"]),
-                    "Post/pre RMSPE ratio": fmt.number(r["rmspe_ratio"], 1)
-                    if r["rmspe_ratio"] is not None
-                    else "infinite",
-                    "Placebo p": fmt.p_value(r["p_value"]),
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def _ci_pct(r: Mapping[str, Any]) -> str:
-    lo, hi = r.get("ci_low_pct"), r.get("ci_high_pct")
-    return (
-        f"{fmt.pct(lo) if lo is not None else 'beyond the grid'} to "
-        f"{fmt.pct(hi) if hi is not None else 'beyond the grid'}"
-    )
-
-
-def conformal_table(sc: Mapping[str, Any], flow: str) -> pd.DataFrame:
-    """Korea's gap by post year with its conformal interval, both donor pools."""
-    rob = _rob(sc, flow)
-    if rob is None:
-        return pd.DataFrame()
-    conf = rob["pools"]["no_rule"]["conformal"]
-    level = fmt.number(100 * conf.get("level", 1 - conf["alpha"]), 0)
-    table = None
-    for pool in _POOLS:
-        label = "without the rule" if pool == "no_rule" else "with the rule"
-        rows = rob["pools"][pool]["conformal"]["by_year"]
-        part = pd.DataFrame(
-            {
-                "Year": [str(r["year"]) for r in rows],
-                f"Gap, {label}": [fmt.pct(r["gap_pct"]) for r in rows],
-                f"{level}% interval, {label}": [_ci_pct(r) for r in rows],
-            }
-        )
-        table = part if table is None else table.merge(part, on="Year", how="outer")
-    return table
-
-
-def donor_rule_sentence(sc: Mapping[str, Any]) -> str:
-    """The donor-pool rule in words, the donors it removes (with the weight they had) and what
-    the design gives with and without it."""
-    parts = []
-    rule = ""
-    for flow in FLOWS:
-        rob = _rob(sc, flow)
-        if rob is None:
-            continue
-        rule = str(rob.get("rule", ""))
-        names = rob.get("names", {})
-        weights = rob["pools"]["no_rule"]["weights"]
-        dropped = rob["pools"]["donor_rule"].get("excluded", [])
-        listed = ", ".join(
-            escape_md(str(names.get(str(e["code"]), e["code"])))
-            + (
-                f" (weight {fmt.number(weights[str(e['code'])], 3)})"
-                if str(e["code"]) in weights
-                else ""
-            )
-            for e in dropped
-        )
-        free = rob["pools"]["no_rule"]["filters"][0]
-        ruled = rob["pools"]["donor_rule"]["filters"][0]
-        parts.append(
-            f"for {flow} it removes {len(dropped)} of the donors "
-            f"above the floor ({listed or 'none'}); Korea's placebo p-value is "
-            f"{fmt.p_value(ruled['p_value'])} with the rule and {fmt.p_value(free['p_value'])} "
-            "without it"
-        )
-    if not parts:
-        return ""
-    joined = "; ".join(parts)
-    return f"**Donor-pool rule**: {escape_md(rule)}. {joined[0].upper()}{joined[1:]}."
-
-
-def robustness_sentence(sc: Mapping[str, Any]) -> str:
-    """Whether the synthetic control's conclusion survives every filter, both donor pools, the
-    leave-one-out refits and conformal inference, read from the numbers."""
-    ps: dict[str, list[float]] = {}
-    covers: dict[str, tuple[int, int]] = {}
-    joint: dict[str, list[float]] = {}
-    for flow in FLOWS:
-        rob = _rob(sc, flow)
-        if rob is None:
-            continue
-        vals = []
-        zero, n = 0, 0
-        for pool in _POOLS:
-            p = rob["pools"][pool]
-            vals += [r["p_value"] for r in p["filters"] if r["p_value"] is not None]
-            vals += [r["p_value"] for r in p["leave_one_out"] if r["p_value"] is not None]
-            joint.setdefault(flow, []).append(p["conformal"]["p_no_effect"])
-            if pool == "no_rule":
-                for r in p["conformal"]["by_year"]:
-                    n += 1
-                    zero += (r["ci_low"] is None or r["ci_low"] <= 0) and (
-                        r["ci_high"] is None or r["ci_high"] >= 0
-                    )
-        ps[flow] = vals
-        covers[flow] = (zero, n)
-    if not ps:
-        return ""
-    ranges = " and ".join(
-        f"from {fmt.p_value(min(v))} to {fmt.p_value(max(v))} for {f}" for f, v in ps.items() if v
-    )
-    low = [f for f, v in ps.items() if v and min(v) < DISTINGUISHABLE_P]
-    text = (
-        "Across the placebo filters, both donor pools and the leave-one-out refits, Korea's "
-        f"placebo p-value ranges {ranges}. "
-    )
-    if low:
-        text += (
-            f"For {' and '.join(low)} some choices "
-            f"put it below {fmt.number(DISTINGUISHABLE_P, 1)}, so whether Korea's gap is "
-            "distinguishable from the placebos' depends on the filter."
-        )
-    else:
-        text += (
-            f"None is below {fmt.number(DISTINGUISHABLE_P, 1)}: the conclusion that Korea's gap is "
-            "not distinguishable from the placebos' holds across filters, donor pools and "
-            "leave-one-out refits."
-        )
-    conf = "; ".join(
-        f"for {f} the interval contains zero in {z} of {n} "
-        f"post years, joint p = {_range([min(joint[f]), max(joint[f])], fmt.p_value)}"
-        for f, (z, n) in covers.items()
-        if n
-    )
-    if conf:
-        agree = all(z == n for z, n in covers.values()) and all(
-            min(v) >= DISTINGUISHABLE_P for v in joint.values()
-        )
-        text += (
-            " Conformal inference (intervals without the rule; joint p over both pools) "
-            + ("agrees" if agree else "reads")
-            + f": {conf}."
-        )
-    return text
-
-
 # ---- figures -------------------------------------------------------------------------------
 
 
@@ -899,65 +553,6 @@ def plot_synthetic(results: Mapping[str, Any], *, data_through: str) -> Figure:
     headline(fig, "Korea against a weighted mix of partners without a U.S. FTA (synthetic control)")
     add_source(fig, data_through)
     return fig
-
-
-def size_record(
-    size_path: Path, trade: pd.DataFrame | None = None, root: Path | None = None
-) -> tuple[dict[str, Any] | None, str]:
-    """The size simulation of the trend tests (``benchmarks/size.json``, written by
-    ``benchmarks/size_sim.py``: ``{flow: {nominal, actual, actual_hac, n_sim, method, by_noise,
-    ...}, stamp}``) and why it was refused ("" when it was not). ``(None, "")`` when the file
-    is missing or unreadable; ``(None, reason)`` when its stamp does not match the code under
-    ``root`` (default the repository root) or, given the cleaned ``trade`` table, the series of
-    the stamp's partner (:func:`analysis.models.size.stamp_problem`)."""
-    import json
-
-    from analysis import config
-    from analysis.clean.series import partner_monthly, resolve_partner
-    from analysis.models.size import stamp_problem
-
-    try:
-        doc = json.loads(Path(size_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None, ""
-    if not isinstance(doc, Mapping):
-        return None, ""
-    monthly = None
-    stamp = doc.get("stamp")
-    if trade is not None and isinstance(stamp, Mapping):
-        try:
-            who = resolve_partner(trade, str(stamp.get("partner")))
-            monthly = partner_monthly(trade, who.code, str(stamp.get("start")), "")
-        except (AnalysisError, KeyError, ValueError):  # a partner or window no longer in the data
-            return None, "the series it was simulated on are not in the data"
-    problem = stamp_problem(doc, config.ROOT if root is None else Path(root), monthly)
-    if problem:
-        return None, problem
-    keep = (
-        "nominal",
-        "actual",
-        "actual_se",
-        "actual_hac",
-        "actual_boot",
-        "n_sim",
-        "n_boot",
-        "method",
-        "by_noise",
-    )
-    block = {
-        flow: {k: v[k] for k in keep if k in v}
-        for flow, v in doc.items()
-        if isinstance(v, Mapping) and "actual" in v
-    }
-    return block or None, ""
-
-
-def size_block(
-    size_path: Path, trade: pd.DataFrame | None = None, root: Path | None = None
-) -> dict[str, Any] | None:
-    """The size record of :func:`size_record`, or None when it is missing, unreadable or
-    stale."""
-    return size_record(size_path, trade, root)[0]
 
 
 # ---- output --------------------------------------------------------------------------------
