@@ -143,9 +143,21 @@ def test_planted_effect_flagged_and_null_partner_not(tmp_path):
     ftas_path = tmp_path / "us_ftas.csv"
     _fta_csv(ftas_path)
     trade = _panel()
-    records = ag.evaluate(trade, fta.load_ftas(ftas_path), {}, ftas_path, n_boot=199)
+    # The report folders follow `make report`'s one rule, not a second slug: a partner whose
+    # Census name is one the site uses ("Korus") gets its code appended (its evaluation page
+    # must never replace KORUS's), and a partner whose report already has a folder (renamed
+    # by Census) keeps it.
+    trade.loc[trade["partner_code"] == NULL_CODE, "partner"] = "Korus"
+    reports = tmp_path / "reports"
+    (reports / "partner-renamed").mkdir(parents=True)
+    (reports / "partner-renamed" / "params.json").write_text(f'{{"partner": {EFFECT_CODE}}}')
+    records = ag.evaluate(
+        trade, fta.load_ftas(ftas_path), {}, ftas_path, n_boot=199, reports_dir=reports
+    )
     by_code = {r["partner_code"]: r for r in records}
     assert [r["partner_code"] for r in records] == [EFFECT_CODE, NULL_CODE]
+    assert by_code[NULL_CODE]["slug"] == f"korus-{NULL_CODE}"
+    assert by_code[EFFECT_CODE]["slug"] == "partner-renamed"
     assert by_code[EFFECT_CODE]["in_force"] == dt.date.fromisoformat(IN_FORCE).isoformat()
     for flow in ("exports", "imports"):
         planted = by_code[EFFECT_CODE]["flows"][flow]

@@ -22,8 +22,10 @@ import json
 import re
 import sys
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from analysis import cli, config, external
 from analysis.errors import AnalysisError, ParameterError
@@ -91,15 +93,20 @@ def load_partners(path: str | Path = config.PARTNERS_CSV) -> list[Partner]:
             f"{path}: partner table not found; run `make data/processed/trade_monthly.csv` first"
         )
     with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+        return partners_from_rows(csv.DictReader(fh))
+
+
+def partners_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Partner]:
+    """:class:`Partner` objects from rows with the columns of :data:`PARTNER_COLUMNS` (the
+    CSV's text, or the values of the cleaning step's partner table)."""
     return [
         Partner(
             code=int(r["partner_code"]),
-            name=r["partner"],
-            slug=r["slug"],
-            is_aggregate=r["is_aggregate"].strip().lower() in {"true", "1"},
-            first_month=r["first_month"],
-            last_month=r["last_month"],
+            name=str(r["partner"]),
+            slug=str(r["slug"]),
+            is_aggregate=str(r["is_aggregate"]).strip().lower() in {"true", "1"},
+            first_month=str(r["first_month"]),
+            last_month=str(r["last_month"]),
             months=int(r["months"]),
             months_with_trade=int(r["months_with_trade"]),
         )
@@ -226,6 +233,17 @@ def report_slug(partner: Partner, reports_dir: Path | None = None) -> str:
         if str(code) == str(partner.code):
             return params_file.parent.name
     return partner.slug
+
+
+def report_folder(
+    code: int, partners: list[Partner] | None = None, reports_dir: Path | None = None
+) -> str:
+    """The folder under ``reports/`` that ``make report PARTNER=<code>`` writes the partner's
+    report to (``python -m analysis.partners slug <code>``): :func:`report_slug` of the partner
+    with this Census code, i.e. its unique slug of ``partners.csv`` (``israel-5080``,
+    ``korus-<code>`` for a reserved name) unless a report of this code already has a folder.
+    Every page written into a partner's folder names it by this one rule."""
+    return report_slug(resolve(int(code), partners), reports_dir)
 
 
 def countries_covering(

@@ -39,12 +39,13 @@ import pandas as pd
 from analysis import external
 from analysis import params as run_params
 from analysis.clean.series import partner_monthly
+from analysis.clean.table import partner_table
 from analysis.errors import AnalysisError
 from analysis.models import es_sensitivity, synth
 from analysis.models import event_study as es
 from analysis.models.base import SEED, ModelSkipped
 from analysis.models.its import fit_its
-from analysis.partners import slugify
+from analysis.partners import Partner, partners_from_rows, report_folder
 from analysis.vocab import FLOWS, HORIZON_MONTHS
 
 #: Layout version of ``reports/agreements.json``.
@@ -496,6 +497,8 @@ def evaluate(
     ftas_path: str | Path = external.FTA_CSV,
     window: tuple[int, int] = es.WINDOW,
     n_boot: int = N_BOOT,
+    partners: list[Partner] | None = None,
+    reports_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
     """One record per agreement of ``ftas`` (in its order) with every design and the verdict.
 
@@ -503,8 +506,14 @@ def evaluate(
     ``ftas_path``; ``rule``: :func:`analysis.models.synth.load_donor_exclusions`. Record:
     ``{partner, partner_code, slug, agreement, in_force, revisions, flows: {flow:
     {event_study, synthetic_control, trend, readings, verdict, verdict_label}}}``.
+    ``slug``: the partner's report folder by the one rule of ``make report``
+    (:func:`analysis.partners.report_folder`) among ``partners`` (default: the cleaning
+    step's partner table of ``trade``, i.e. ``partners.csv``) and the reports already in
+    ``reports_dir`` (default ``reports/``).
     """
     agreements = {a.partner_code: a for a in external.load_agreements(ftas_path)}
+    if partners is None:
+        partners = partners_from_rows(partner_table(trade).to_dict("records"))
     es_recs = event_study_records(trade, ftas, window)
     records = []
     for code in ftas["partner_code"].astype(int):
@@ -530,7 +539,7 @@ def evaluate(
             {
                 "partner": a.partner,
                 "partner_code": code,
-                "slug": slugify(a.partner),
+                "slug": report_folder(code, partners, reports_dir),
                 "agreement": a.agreement,
                 "short_name": a.short_name,
                 "in_force": a.in_force.isoformat(),
