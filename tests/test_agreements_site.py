@@ -12,6 +12,9 @@ from built_site import settled_site
 from page_checks import check_page
 from repo_copy import run_make
 
+from analysis.partners import load_partners, report_folder
+from analysis.report.bundle import site_files
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
@@ -47,8 +50,27 @@ def test_make_agreements_builds_the_comparison_page(site):
     index = (root / "reports/index.html").read_text(encoding="utf-8")
     assert 'href="agreements.html"' in index
     assert "Where KORUS stands" in index
+    # each agreement's evaluation page, in the partner's folder by `make report`'s one rule,
+    # linked from the comparison page; Korea's links the full KORUS evaluation
+    known = load_partners(root / "data/processed/partners.csv")
+    evaluations = []
+    for rec in records.values():
+        assert rec["slug"] == report_folder(rec["partner_code"], known, root / "reports")
+        ev = root / "reports" / rec["slug"] / "evaluation.html"
+        assert check_page(ev) == [], rec["slug"]
+        data = json.loads((ev.parent / "evaluation.json").read_text(encoding="utf-8"))
+        assert data["agreement"] == rec and set(data["headline"]) == {"exports", "imports"}
+        assert f'href="{rec["slug"]}/evaluation.html"' in html
+        evaluations.append(ev)
+    korea = (root / "reports/korea-south/evaluation.html").read_text(encoding="utf-8")
+    assert 'href="../korus/evaluation.html"' in korea and 'href="../agreements.html"' in korea
+    assert 'href="korea-south/evaluation.html"' in index  # the registry's per-partner page
+    files = site_files(root / "reports")  # make publish's link check: relocatable, offline
+    assert {"colombia/evaluation.html", "korea-south/evaluation.json"} <= set(files)
     # incremental: a second run rebuilds nothing
-    before = {p: p.stat().st_mtime_ns for p in (page, root / "reports/agreements.json")}
+    before = {
+        p: p.stat().st_mtime_ns for p in (page, root / "reports/agreements.json", *evaluations)
+    }
     proc = run_make(root, "agreements", env=env)
     assert "run notebooks/08_agreements.ipynb" not in proc.stdout
     assert {p: p.stat().st_mtime_ns for p in before} == before

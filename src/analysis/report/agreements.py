@@ -123,19 +123,20 @@ def rules_lines() -> list[str]:
 def links_lines(
     records: Sequence[Mapping[str, Any]], reports_dir: Path, page_dir: Path | None = None
 ) -> list[str]:
-    """Markdown bullets linking each partner's pages that exist under ``reports_dir``
-    (trends, sectors; Korea's evaluation), relative to the page's folder ``page_dir``
-    (default ``reports_dir``); a partner without pages says so."""
+    """Markdown bullets linking each partner's pages that exist under ``reports_dir`` (its
+    agreement's evaluation, trends, sectors; Korea's full evaluation), relative to the page's
+    folder ``page_dir`` (default ``reports_dir``); a partner without pages says so."""
     page_dir = page_dir or reports_dir
     lines = []
     for r in records:
         pages = []
         candidates = [
+            (f"{r['slug']}/evaluation.html", "evaluation"),
             (f"{r['slug']}/trends.html", "trends"),
             (f"{r['slug']}/sectors.html", "sectors"),
         ]
         if int(r["partner_code"]) == FOCUS:
-            candidates.append((KOREA_EVALUATION, "evaluation"))
+            candidates.append((KOREA_EVALUATION, f"full {r['short_name']} evaluation"))
         for rel, label in candidates:
             if (reports_dir / rel).is_file():
                 href = Path(reports_dir / rel).resolve().relative_to(page_dir.resolve())

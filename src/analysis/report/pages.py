@@ -52,6 +52,9 @@ class Page:
     executed: str | None = None
     #: Further prerequisites of the publishing rule (``{slug}`` allowed).
     needs: tuple[str, ...] = ()
+    #: For a partner's page that only some partners have (the FTA partners' evaluation):
+    #: the landing page lists it only where it is built (never as "not built yet").
+    only_where_built: bool = False
 
     def path(self, slug: str | None = None) -> str:
         """The page's path under ``reports/`` (``slug`` fills a partner page's ``{slug}``)."""
@@ -101,6 +104,20 @@ PAGES: tuple[Page, ...] = (
         notebook="notebooks/05_evaluation.ipynb",
         executed="reports/korus/05_evaluation.ipynb",
         data=(("evaluation.json", "evaluation results (JSON)"),),
+    ),
+    Page(
+        key="agreement-evaluation",
+        title="Agreement evaluation",
+        caption="The partner's own FTA: each design with its robustness checks, the verdict by "
+        "stated rules, and whether it survives",
+        output="{slug}/evaluation.html",
+        section=PARTNER,
+        template="agreement_evaluation.html.j2",
+        data=(("evaluation.json", "the agreement's estimates, checks and verdicts (JSON)"),),
+        other_partners="agreement evaluation",
+        # Written by `make agreements` (analysis.report.agreement_page) for every FTA partner,
+        # into the partner's report folder; a partner without an agreement has none.
+        only_where_built=True,
     ),
     Page(
         key="sectors",
@@ -167,8 +184,11 @@ def page(key: str, pages: Sequence[Page] = PAGES) -> Page:
 
 
 def page_at(relpath: str, pages: Sequence[Page] = PAGES) -> Page | None:
-    """The page written to ``relpath`` (a POSIX path under ``reports/``), or None."""
-    return next((p for p in pages if p.pattern().match(relpath)), None)
+    """The page written to ``relpath`` (a POSIX path under ``reports/``), or None. A page
+    declared at that very path wins over a partner's page whose pattern it fits
+    (``korus/evaluation.html`` is KORUS's evaluation, not a partner ``korus``'s)."""
+    exact = next((p for p in pages if p.output == relpath), None)
+    return exact or next((p for p in pages if p.pattern().match(relpath)), None)
 
 
 def reports_root(html: Path) -> Path | None:
@@ -204,14 +224,19 @@ def section_links(
 ) -> list[dict[str, Any]]:
     """The landing page's "Sections": ``{"title", "href", "caption", "built"}`` for each
     listed page in declared order (a partner's page for ``default_slug``), then each other
-    partner's pages marked :attr:`Page.other_partners`. ``href`` is relative to
-    ``reports_dir``; ``built`` says whether the file is there."""
+    partner's pages marked :attr:`Page.other_partners`; a page marked
+    :attr:`Page.only_where_built` only where it is. ``href`` is relative to ``reports_dir``;
+    ``built`` says whether the file is there."""
+
+    def absent(p: Page, slug: str) -> bool:
+        return p.only_where_built and not (Path(reports_dir) / p.path(slug)).is_file()
+
     items: list[tuple[str, str, str]] = []
     for p in pages:
         if not p.listed:
             continue
         if p.section == PARTNER:
-            if default_slug:
+            if default_slug and not absent(p, default_slug):
                 items.append((p.title, p.path(default_slug), p.caption))
         else:
             items.append((p.title, p.path(), p.caption))
@@ -221,6 +246,8 @@ def section_links(
             continue
         for p in pages:
             if p.listed and p.other_partners and p.section == PARTNER:
+                if absent(p, str(slug)):
+                    continue
                 name = partner.get("partner") or slug
                 items.append((f"{name}: {p.other_partners}", p.path(str(slug)), "Partner report"))
     return [
