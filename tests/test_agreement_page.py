@@ -141,7 +141,8 @@ def test_pages_are_written_into_the_partners_folder_with_relative_links(tmp_path
     korea = _record(code=5800, partner="Korea, South", slug="korea-south")
     korea["short_name"] = "KORUS"
     colombia = _record()
-    doc = _doc(korea, colombia)
+    nowhere = _record(code=1234, partner="Gone", slug=None)  # a code without data: no folder
+    doc = _doc(korea, colombia, nowhere)
     written = ap.write_pages(doc, reports)
     assert written == [
         reports / "korea-south" / "evaluation.html",
@@ -213,3 +214,5 @@ def test_the_folder_is_make_reports_rule(tmp_path: Path):
     (reports / "israel-old").mkdir()
     (reports / "israel-old" / "params.json").write_text('{"partner": 5081}')
     assert pt.report_folder(5081, known, reports) == "israel-old"
+    assert ag.partner_folder(5081, known, reports) == "israel-old"
+    assert ag.partner_folder(1234, known, reports) is None  # no such code: no page, no error

@@ -40,7 +40,7 @@ from analysis import external
 from analysis import params as run_params
 from analysis.clean.series import partner_monthly
 from analysis.clean.table import partner_table
-from analysis.errors import AnalysisError
+from analysis.errors import AnalysisError, ParameterError
 from analysis.models import es_sensitivity, synth
 from analysis.models import event_study as es
 from analysis.models.base import SEED, ModelSkipped
@@ -490,6 +490,17 @@ def complete_years(trade: pd.DataFrame, code: int) -> tuple[int, int] | None:
     return (int(full.min()), int(full.max())) if len(full) else None
 
 
+def partner_folder(
+    code: int, partners: list[Partner], reports_dir: Path | None = None
+) -> str | None:
+    """The partner's report folder (:func:`analysis.partners.report_folder`, ``make report``'s
+    rule), or None for a code the partner table does not hold (no page is written for it)."""
+    try:
+        return report_folder(code, partners, reports_dir)
+    except ParameterError:
+        return None
+
+
 def evaluate(
     trade: pd.DataFrame,
     ftas: pd.DataFrame,
@@ -507,7 +518,7 @@ def evaluate(
     ``{partner, partner_code, slug, agreement, in_force, revisions, flows: {flow:
     {event_study, synthetic_control, trend, readings, verdict, verdict_label}}}``.
     ``slug``: the partner's report folder by the one rule of ``make report``
-    (:func:`analysis.partners.report_folder`) among ``partners`` (default: the cleaning
+    (:func:`partner_folder`; None for a code without data) among ``partners`` (default: the cleaning
     step's partner table of ``trade``, i.e. ``partners.csv``) and the reports already in
     ``reports_dir`` (default ``reports/``).
     """
@@ -539,7 +550,7 @@ def evaluate(
             {
                 "partner": a.partner,
                 "partner_code": code,
-                "slug": report_folder(code, partners, reports_dir),
+                "slug": partner_folder(code, partners, reports_dir),
                 "agreement": a.agreement,
                 "short_name": a.short_name,
                 "in_force": a.in_force.isoformat(),

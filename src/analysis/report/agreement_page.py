@@ -516,11 +516,13 @@ def write_pages(
     comparison: Mapping[str, Any], out_dir: Path, reports_dir: Path | None = None
 ) -> list[Path]:
     """Write ``out_dir/<slug>/evaluation.json`` and ``evaluation.html`` for every agreement of
-    ``comparison`` (``agreements.json``'s document), each atomically, the data file first
-    (the page links it). Returns the pages' paths."""
+    ``comparison`` (``agreements.json``'s document) with a report folder (``slug``), each
+    atomically, the data file first (the page links it). Returns the pages' paths."""
     out_dir = Path(out_dir)
     written = []
     for record in comparison["agreements"]:
+        if not record.get("slug"):  # a code without data has no report folder
+            continue
         html = out_dir / page(PAGE_KEY).path(str(record["slug"]))
         write_document(html.parent / DATA, document(record, comparison))
         text = render(
