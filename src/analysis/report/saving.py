@@ -90,6 +90,10 @@ def save_figure(fig: Figure, out_dir: Path, name: str) -> SavedFigure:
         write_atomic(
             png, lambda p: fig.savefig(p, format="png", dpi=PNG_DPI, metadata={"Software": None})
         )
+        # The SVG keeps the layout the PNG's drawing found: the constrained layout (the costly
+        # part of a save) runs once, and both files show the same arrangement.
+        if fig.get_layout_engine() is not None:
+            fig.set_layout_engine("none")
         write_atomic(svg, lambda p: fig.savefig(p, format="svg", metadata={"Date": None}))
     alt = describe_figure(fig)
     plt.close(fig)

@@ -201,9 +201,10 @@ def add_events(
 
 def _place_event_labels(ax: Axes, chosen: Sequence[Event], x: str, fontsize: float) -> None:
     fig = ax.figure
-    if fig.get_layout_engine() is not None:
-        fig.draw_without_rendering()  # final axes position, so pixel widths are right
     renderer = fig.canvas.get_renderer()
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)  # the final axes position, so pixel widths are right
     trans = blended_transform_factory(ax.transData, ax.transAxes)
     axbox = ax.get_window_extent(renderer)
     pad_px = 4.0
