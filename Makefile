@@ -353,10 +353,10 @@ publish: | $(ENV_STAMP) ## Bundle the built site: dist/*.zip, manifest and SHA25
 TEST_WORKERS ?= 2
 export ANALYSIS_TEST_WORKERS = $(value TEST_WORKERS)
 test: lint $(ENV_STAMP) $(CACHE) ## Format check, lint, then every test (unit + end-to-end on ANALYSIS_DATA_MIRROR)
-	$(PY) -m pytest -n "$$ANALYSIS_TEST_WORKERS"
+	$(PY) -m pytest -n "$$ANALYSIS_TEST_WORKERS" --maxschedchunk 1
 
 test-fast: $(ENV_STAMP) ## The unit tests only: no make, no notebook kernel, no data mirror (about a minute)
-	$(PY) -m pytest -n "$$ANALYSIS_TEST_WORKERS" -m "not integration and not slow"
+	$(PY) -m pytest -n "$$ANALYSIS_TEST_WORKERS" --maxschedchunk 1 -m "not integration and not slow"
 
 bench: $(ENV_STAMP) $(CACHE) ## Time the pipeline (cold, no-op, one more partner, steps, floor) -> benchmarks/results.md
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
