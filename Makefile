@@ -85,7 +85,11 @@ RAW_ALL := $(RAW_CENSUS) $(RAW_WDI) $(RAW_OPTIONAL)
 # (The venv's interpreter when there is one: it starts in milliseconds, a pyenv shim does not.)
 PY_FAST = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 _STAMPED := $(shell PYTHONPATH=src $(PY_FAST) -m analysis.pipeline.stamps $(RAW_ALL) 2>/dev/null || PYTHONPATH=src $(PYTHON) -m analysis.pipeline.stamps $(RAW_ALL))
-STAMP = build/stamps/$(notdir $(1)).sha256
+# Steps depend on a raw file's *verified* content: build/verified/<file>.ok, dated as its stamp,
+# is made by verifying the file (sha256 against the manifest and the vintage log) once per new
+# content, before any step that reads it starts. A file changed by hand so stops the build in
+# one line, not in each notebook that reads it; the steps verify it again when they read it.
+STAMP = build/verified/$(notdir $(1)).ok
 PROCESSED  := data/processed/trade_monthly.csv data/processed/trade_monthly.parquet \
               data/processed/trade_monthly.meta.json data/processed/partners.csv
 # Which package files each step imports, derived from the imports themselves (DEPS_<step>):
@@ -214,6 +218,10 @@ $(REVISIONS): $(RAW_CENSUS) $(foreach f,$(RAW_CENSUS) $(RAW_CENSUS_2016) $(RAW_A
 
 build/stamps/%.sha256:
 	@PYTHONPATH=src $(PYTHON) -m analysis.pipeline.stamps data/raw/$*
+
+build/verified/%.ok: build/stamps/%.sha256 | $(ENV_STAMP)
+	@$(PY) -m analysis.sources.acquire --verify-file data/raw/$*
+	@mkdir -p $(@D) && touch -r $< $@
 
 $(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) $(call STAMP,$(RAW_CENSUS)) notebooks/01_clean.ipynb $(DEPS_01_clean) | $(ENV_STAMP) $(CACHE)
 	$(RUN_NB) notebooks/01_clean.ipynb build/notebooks/01_clean.ipynb \

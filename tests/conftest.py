@@ -98,8 +98,9 @@ PREBUILD: dict[str, str] = {"gw0": "built_site", "gw1": "mini_site"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The end-to-end tests first, heaviest module first, then the unit tests (stable within
-    each), so that the long tests start early and the short ones fill the gaps at the end."""
+    """The end-to-end tests first, heaviest module first, then the other slow tests, then the
+    unit tests (stable within each), so that the long tests start early and the short ones
+    fill the gaps at the end (``make test`` hands the workers one test at a time)."""
 
     def rank(item: pytest.Item) -> tuple[int, int]:
         names = set(getattr(item, "fixturenames", ()))
@@ -108,7 +109,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             return (0, E2E_ORDER.index(module) if module in E2E_ORDER else len(E2E_ORDER))
         if "built_site" in names:
             return (1, 0)
-        return (2, 0)
+        if item.get_closest_marker("slow") is not None:
+            return (2, 0)
+        return (3, 0)
 
     items.sort(key=rank)
 

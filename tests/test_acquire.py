@@ -655,6 +655,26 @@ def test_verify_catches_a_tampered_file(raw: Path, census_bytes: bytes) -> None:
     assert "\n" not in str(err.value)
 
 
+def test_verify_file_checks_a_raw_file_by_its_name(
+    raw: Path, census_bytes: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # make's build/verified/<file>.ok: one file, by name, before any step reads it.
+    from analysis.sources import acquire
+
+    write_manifest(config.SOURCES_MANIFEST, census_known=[census_bytes], url=closed_port_url())
+    raw.mkdir(parents=True)
+    path = raw / "country.xlsx"
+    assert acquire.main(["--verify-file", str(path)]) == 0  # absent: the reader says so
+    path.write_bytes(census_bytes)
+    assert acquire.main(["--verify-file", str(path)]) == 0
+    path.write_bytes(census_bytes + b"\0")
+    assert acquire.main(["--verify-file", str(path)]) == 2
+    assert acquire.main(["--verify-file", str(raw / "other.csv")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "country.xlsx: sha256 " in err[0], err
+    assert err[1].endswith("other.csv: not the file of any source in data/raw/sources.json")
+
+
 def test_verify_missing_file(raw: Path, manifest: Path) -> None:
     with pytest.raises(DataError, match="not found; run `make data`"):
         fetch.verify("census")

@@ -423,6 +423,8 @@ def test_a_raw_byte_changed_with_its_time_restored_is_caught(site) -> None:
         proc = run_make(root, "all", env=env, check=False)
         assert proc.returncode != 0
         assert "error: " in proc.stderr and "wdi_kor.csv: sha256" in proc.stderr
+        # Refused once, before any step that reads it starts a notebook.
+        assert "run notebooks/" not in proc.stderr + proc.stdout, proc.stderr
     finally:
         raw.write_bytes(data)
         os.utime(raw, ns=(st.st_atime_ns, st.st_mtime_ns))
