@@ -64,24 +64,21 @@ export ANALYSIS_ROOT := $(CURDIR)
 RUN_NB := $(PY) -m analysis.pipeline.run_notebook
 
 # ---- files ---------------------------------------------------------------------------------
-RAW_CENSUS := data/raw/country.xlsx
-RAW_WDI    := data/raw/wdi_kor.csv
-# Optional inputs of the claims check, kept in the data mirror only (no single official file):
-RAW_STEEL  := data/raw/korea_steel_exports_to_us_tonnes.tsv
-RAW_HS2    := data/raw/imports_hs2_by_country_2023_2024.csv.gz
-# Census International Trade API extracts (by country, 2013-2024) and the 2016 vintage of the
-# Census table: mirror-only sources for the revisions between vintages.
-RAW_API_EXPORTS := data/raw/exports_by_country_2013_2024.csv
-RAW_API_IMPORTS := data/raw/imports_by_country_2013_2024.csv
-RAW_CENSUS_2016 := data/raw/census_country_vintage_2016.csv
-RAW_OPTIONAL := $(RAW_STEEL) $(RAW_HS2) $(RAW_API_EXPORTS) $(RAW_API_IMPORTS) $(RAW_CENSUS_2016)
+# One variable per raw source (RAW_<ID>: RAW_CENSUS, RAW_WDI, RAW_CENSUS_HS2_IMPORTS, ...),
+# RAW_OPTIONAL (the sources the pipeline can do without: the claims that need them are reported
+# not_checkable, the revisions skip a vintage), RAW_ALL, and the rule obtaining each: generated
+# from data/raw/sources.json into build/sources.mk (analysis.sources.rules, standard library
+# only), so a new source is its manifest entry and its module, not a Makefile edit.
+SOURCES_MK := build/sources.mk
+-include $(SOURCES_MK)
+$(SOURCES_MK): data/raw/sources.json $(SRC)/sources/rules.py $(SRC)/sources/manifest.py
+	@PYTHONPATH=src $(PYTHON) -m analysis.sources.rules $@
 PRODUCTS  := data/processed/trade_hs_monthly.csv data/processed/trade_hs_monthly.parquet
 REVISIONS := data/processed/revisions.csv
 # A raw file's content, not its mtime: build/stamps/<file>.sha256 is refreshed each time make
 # reads this file, dated by when its content was first seen (analysis.pipeline.stamps), so a
 # byte changed with the file's time restored still re-runs the steps that read it (and their
 # readers refuse it), and putting the good file back leaves everything up to date.
-RAW_ALL := $(RAW_CENSUS) $(RAW_WDI) $(RAW_OPTIONAL)
 # (The venv's interpreter when there is one: it starts in milliseconds, a pyenv shim does not.)
 PY_FAST = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 _STAMPED := $(shell PYTHONPATH=src $(PY_FAST) -m analysis.pipeline.stamps $(RAW_ALL) 2>/dev/null || PYTHONPATH=src $(PYTHON) -m analysis.pipeline.stamps $(RAW_ALL))
@@ -165,35 +162,13 @@ $(CACHE):
 venv: $(ENV_STAMP) ## Create .venv and install the package (re-runs when pyproject.toml changes)
 
 # ---- data ----------------------------------------------------------------------------------
-data: $(RAW_CENSUS) $(RAW_WDI) $(RAW_OPTIONAL) ## Obtain raw data (official URL, or ANALYSIS_DATA_MIRROR) and verify checksums
-
-$(RAW_CENSUS): | data/raw/sources.json $(ENV_STAMP)
-	$(PY) -m analysis.sources.acquire census
-
-$(RAW_WDI): | data/raw/sources.json $(ENV_STAMP)
-	$(PY) -m analysis.sources.acquire wdi
-
-# Optional: when they cannot be had, the claims that need them are reported not_checkable.
-$(RAW_STEEL): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.sources.acquire steel_reference || echo "note: optional source steel_reference unavailable; its claims will be not_checkable"
-
-$(RAW_HS2): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.sources.acquire census_hs2_imports || echo "note: optional source census_hs2_imports unavailable; its claims will be not_checkable"
-
-$(RAW_API_EXPORTS): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.sources.acquire census_api_exports || echo "note: optional source census_api_exports unavailable; revisions skip the API vintage"
-
-$(RAW_API_IMPORTS): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.sources.acquire census_api_imports || echo "note: optional source census_api_imports unavailable; revisions skip the API vintage"
-
-$(RAW_CENSUS_2016): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.sources.acquire census_2016 || echo "note: optional source census_2016 unavailable; revisions skip the 2016 vintage"
+data: $(RAW_ALL) ## Obtain raw data (official URL, or ANALYSIS_DATA_MIRROR) and verify checksums
 
 # The product table (U.S. imports by HS2 chapter and country) and the revisions between
 # vintages. Without their optional sources they are skipped with one line saying what they need.
 products: $(PRODUCTS) ## Product table data/processed/trade_hs_monthly.csv (mirror extract, or `make products-api`)
-$(PRODUCTS) &: $(call STAMP,$(RAW_HS2)) $(DEPS_products) | $(RAW_HS2) $(ENV_STAMP)
-	@if [ -f $(RAW_HS2) ]; then $(PY) -m analysis.clean.products --raw $(RAW_HS2) --out-dir data/processed; \
+$(PRODUCTS) &: $(call STAMP,$(RAW_CENSUS_HS2_IMPORTS)) $(DEPS_products) | $(RAW_CENSUS_HS2_IMPORTS) $(ENV_STAMP)
+	@if [ -f $(RAW_CENSUS_HS2_IMPORTS) ]; then $(PY) -m analysis.clean.products --raw $(RAW_CENSUS_HS2_IMPORTS) --out-dir data/processed; \
 	else echo "note: no product data: the sectors pages need the Census API extract (ANALYSIS_DATA_MIRROR) or CENSUS_API_KEY with make products-api"; fi
 
 # The API client's settings reach it as data, never expanded by make (fixed to their literal
@@ -207,9 +182,9 @@ products-api: | $(ENV_STAMP) ## Product table from the live Census API (needs CE
 	$(PY) -m analysis.clean.products --source api --level HS2 --level HS4 --level HS6 --out-dir data/processed
 
 revisions: $(REVISIONS) ## Revisions between vintages of the Census data: data/processed/revisions.csv
-$(REVISIONS): $(RAW_CENSUS) $(foreach f,$(RAW_CENSUS) $(RAW_CENSUS_2016) $(RAW_API_EXPORTS) $(RAW_API_IMPORTS),$(call STAMP,$(f))) \
-    $(DEPS_revisions) | $(RAW_CENSUS_2016) $(RAW_API_EXPORTS) $(RAW_API_IMPORTS) $(ENV_STAMP)
-	@if [ -f $(RAW_CENSUS_2016) ] || [ -f $(RAW_API_EXPORTS) ]; then $(PY) -m analysis.clean.revisions --out $@; \
+$(REVISIONS): $(RAW_CENSUS) $(foreach f,$(RAW_CENSUS) $(RAW_CENSUS_2016) $(RAW_CENSUS_API_EXPORTS) $(RAW_CENSUS_API_IMPORTS),$(call STAMP,$(f))) \
+    $(DEPS_revisions) | $(RAW_CENSUS_2016) $(RAW_CENSUS_API_EXPORTS) $(RAW_CENSUS_API_IMPORTS) $(ENV_STAMP)
+	@if [ -f $(RAW_CENSUS_2016) ] || [ -f $(RAW_CENSUS_API_EXPORTS) ]; then $(PY) -m analysis.clean.revisions --out $@; \
 	else echo "note: no second vintage: the revisions need the 2016 table or the Census API extracts (ANALYSIS_DATA_MIRROR)"; fi
 
 build/stamps/%.sha256:
