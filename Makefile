@@ -101,9 +101,8 @@ DATES := data/external/us_ftas.csv data/external/events.csv
 # recipe never leaves a half-written target. Make must not delete the last good outputs either:
 # GNU make 4.3 deletes the *unchanged* other targets of a grouped rule (&:) when its recipe
 # fails or is interrupted, and deletes intermediate files (the pattern rules' outputs).
-.PRECIOUS: $(PROCESSED) build/notebooks/01_clean.ipynb reports/korus/04_claims.ipynb reports/claims.csv \
-           reports/korus/05_evaluation.ipynb reports/korus/evaluation.json $(PRODUCTS) $(REVISIONS) \
-           build/notebooks/08_agreements.ipynb reports/agreements.json \
+# (The grouped rules generated into build/pages.mk declare their own targets .PRECIOUS.)
+.PRECIOUS: $(PRODUCTS) $(REVISIONS) \
            reports/%/params.json reports/%/results.json reports/%/02_trends.ipynb reports/%/06_sectors.ipynb
 # Name the pattern rules' outputs of the reports present (and of the one being built), so that
 # they are not intermediate: make remakes them when they are missing. (No blanket .SECONDARY:
@@ -190,10 +189,6 @@ $(REVISIONS): $(RAW_CENSUS) $(foreach f,$(RAW_CENSUS) $(RAW_CENSUS_2016) $(RAW_C
 build/stamps/%.sha256:
 	@PYTHONPATH=src $(PYTHON) -m analysis.pipeline.stamps data/raw/$*
 
-$(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) $(call STAMP,$(RAW_CENSUS)) notebooks/01_clean.ipynb $(DEPS_01_clean) | $(ENV_STAMP) $(CACHE)
-	$(RUN_NB) notebooks/01_clean.ipynb build/notebooks/01_clean.ipynb \
-	  -r raw_path $(RAW_CENSUS) -r out_dir data/processed
-
 ##@ Reports
 # The partner's slug (reports/<slug>/) comes from the Census name, so it is looked up once the
 # partner table exists; an unknown partner stops here with the closest names. Without parameters
@@ -244,30 +239,14 @@ CONTEXT_PAGES := reports/korus/partners.html reports/korus/claims.html reports/c
     reports/vintages.html
 context-pages: $(CONTEXT_PAGES)
 
-reports/korus/03_partners.ipynb: $(PROCESSED) $(DATES) $(RAW_WDI) $(call STAMP,$(RAW_WDI)) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
-	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
-	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
-
 # the documented revision sizes behind the 'within revision' verdict (with sources)
 REVISION_TOLERANCES := data/external/revision_tolerances.csv
-reports/korus/04_claims.ipynb reports/claims.csv: $(REVISION_TOLERANCES)
-
-reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(DEPS_04_claims) $(wildcard $(PRODUCTS)) \
-    $(foreach f,$(RAW_WDI) $(RAW_OPTIONAL),$(call STAMP,$(f))) | $(RAW_OPTIONAL) $(ENV_STAMP) $(CACHE)
-	$(RUN_NB) notebooks/04_claims.ipynb reports/korus/04_claims.ipynb -r out_dir reports \
-	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI) -r claims_path $(CLAIMS_FILE) \
-	  -r reference_dir data/raw -r census_api_dir data/raw
 
 # KORUS among all U.S. FTAs, the synthetic control, and the size of the trend tests (from the
 # size simulation, benchmarks/size.json, which benchmarks/size_sim.py writes: 5,000 draws a flow).
 FTAS := data/external/us_ftas.csv
 # the synthetic control's donor-pool rule (micro-states, territories, entrepôts; with sources)
 DONOR_RULE := data/external/donor_exclusions.csv
-reports/korus/05_evaluation.ipynb reports/korus/evaluation.json: $(DONOR_RULE)
-reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) $(FTAS) $(wildcard benchmarks/size.json) notebooks/05_evaluation.ipynb \
-    $(DEPS_05_evaluation) | $(ENV_STAMP) $(CACHE)
-	$(RUN_NB) notebooks/05_evaluation.ipynb reports/korus/05_evaluation.ipynb -r out_dir reports/korus \
-	  -r data_path data/processed/trade_monthly.csv -r ftas_path $(FTAS) -r size_path benchmarks/size.json
 
 # Sectors: the product composition of trade with a partner (from the product table; one
 # line says what is missing without it). The partner's code is read from its params.json.
@@ -278,14 +257,6 @@ reports/%/06_sectors.ipynb: reports/%/params.json $(PROCESSED) $(DATES) $(SECTIO
 	$(RUN_NB) notebooks/06_sectors.ipynb $@ -r out_dir reports/$* -r partner "$$code" \
 	  -r products_path data/processed/trade_hs_monthly.csv -r sections_path $(SECTIONS)
 
-# Every U.S. FTA evaluated as KORUS and compared (analysis.models.agreements): the event-study
-# cohort, the synthetic control and the segmented trend at each agreement's own dates, a verdict
-# by fixed rules. Run after `make all` (Korea's pages first); the landing page then links it.
-reports/agreements.json build/notebooks/08_agreements.ipynb &: $(PROCESSED) $(FTAS) $(DONOR_RULE) notebooks/08_agreements.ipynb \
-    $(DEPS_08_agreements) | $(ENV_STAMP) $(CACHE)
-	$(RUN_NB) notebooks/08_agreements.ipynb build/notebooks/08_agreements.ipynb -r out_dir reports \
-	  -r data_path data/processed/trade_monthly.csv -r ftas_path $(FTAS) -r donor_rule_path $(DONOR_RULE)
-
 # Vintages: revisions between vintages, and the KORUS models and claims re-run on the data as
 # published in January 2017 (needs the 2016 table; its scratch folder stays in build/).
 reports/vintages.html: $(REVISIONS) $(PROCESSED) $(DATES) $(RAW_WDI) $(CLAIMS_FILE) notebooks/07_vintages.ipynb $(DEPS_07_vintages) \
@@ -295,9 +266,14 @@ reports/vintages.html: $(REVISIONS) $(PROCESSED) $(DATES) $(RAW_WDI) $(CLAIMS_FI
 	  $(PY) -m analysis.report.publish notebook build/notebooks/07_vintages.ipynb $@; \
 	else echo "note: no 2016 vintage or revisions: the vintages page needs ANALYSIS_DATA_MIRROR"; fi
 
-# Publishing a notebook page (executed notebook -> offline HTML): one rule per entry of the page
-# registry (analysis.report.pages.PAGES) that names its executed notebook, generated into
-# build/pages.mk as build/deps.mk is (standard library only). A new page's entry brings its rule.
+# The notebook pages' rules, generated from the page registry (analysis.report.pages.PAGES)
+# into build/pages.mk as build/deps.mk is (standard library only): for each entry, the rule
+# running its notebook (01_clean, 03_partners, 04_claims, 05_evaluation, 08_agreements: the
+# entry's parameters, each one literal word, and inputs, named by the variables above) and the
+# rule publishing the executed notebook (-> offline HTML). A new page's entry brings its rules.
+# Written here instead (pages.RUN_BY_HAND says why): the partner pattern rules of 02_trends and
+# 06_sectors (params.json, the partner's code read by the shell) and the vintages page's
+# conditional run of 07_vintages.
 PAGES_MK := build/pages.mk
 -include $(PAGES_MK)
 $(PAGES_MK): src/analysis/report/pages.py

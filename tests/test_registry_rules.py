@@ -16,6 +16,8 @@ import pytest
 
 from analysis import config
 from analysis.errors import DataError
+from analysis.report import pages
+from analysis.report.pages import Page, Run, Var
 from analysis.sources import manifest, rules
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,3 +138,92 @@ def test_rules_main_writes_the_fragment_or_one_error_line(tmp_path: Path, monkey
     assert not (tmp_path / "other.mk").exists()
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "'a b'" in err[0]
+
+
+# ---- pages -------------------------------------------------------------------------------
+
+HOSTILE = ("$(shell touch pwned)", "a b'c", 'd"$$e`f`', "-r x", "", "%")
+
+
+@needs_make
+def test_a_registry_entry_yields_its_run_rule_with_literal_parameters(tmp_path: Path) -> None:
+    """The generated rule, run by make, hands the runner each value as one argument, as
+    written: nothing in it is expanded by make or read by a shell."""
+    page = Page(
+        key="tariffs",
+        title="Tariffs",
+        caption="c",
+        output="korus/tariffs.html",
+        notebook="notebooks/09_tariffs.ipynb",
+        executed="reports/korus/09_tariffs.ipynb",
+        run=Run(
+            params=(*((f"p{i}", v) for i, v in enumerate(HOSTILE)), ("data", Var("TABLE"))),
+            needs=(Var("TABLE"), "data/external/t.csv"),
+            writes=("reports/tariffs.json",),
+        ),
+    )
+    text = pages.make_rules((page,))
+    assert (
+        "reports/korus/09_tariffs.ipynb reports/tariffs.json &: notebooks/09_tariffs.ipynb" in text
+    )
+    assert "$(DEPS_09_tariffs) | $(ENV_STAMP) $(CACHE)" in text
+    assert ".PRECIOUS: reports/korus/09_tariffs.ipynb reports/tariffs.json" in text
+    (tmp_path / "pages.mk").write_text(text)
+    for f in ("notebooks/09_tariffs.ipynb", "data/external/t.csv", "table.csv", "stamp"):
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).touch()
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "args.py").write_text(
+        "import json, pathlib, sys\n"
+        "pathlib.Path(sys.argv[2]).parent.mkdir(parents=True, exist_ok=True)\n"
+        "pathlib.Path(sys.argv[2]).write_text(json.dumps(sys.argv[1:]))\n"
+        "pathlib.Path('reports/tariffs.json').write_text('{}')\n"
+    )
+    (tmp_path / "Makefile").write_text(
+        f"SHELL := /bin/bash\nRUN_NB := {sys.executable} args.py\nTABLE := table.csv\n"
+        "ENV_STAMP := stamp\nCACHE := cache\nPY := false\ninclude pages.mk\n"
+    )
+    proc = _make(tmp_path, "reports/korus/09_tariffs.ipynb")
+    assert proc.returncode == 0, proc.stderr
+    argv = json.loads((tmp_path / "reports/korus/09_tariffs.ipynb").read_text())
+    expected = ["notebooks/09_tariffs.ipynb", "reports/korus/09_tariffs.ipynb"]
+    for i, v in enumerate(HOSTILE):
+        expected += ["-r", f"p{i}", v]
+    assert argv == [*expected, "-r", "data", "table.csv"]
+    assert not (tmp_path / "pwned").exists() and not list(tmp_path.glob("*pwned*"))
+    assert _make(tmp_path, "-q", "reports/tariffs.json").returncode == 0  # one grouped run
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        Run(needs=("$(shell touch x)",)),
+        Run(writes=("a b.json",)),
+        Run(params=(("bad name", "v"),)),
+        Run(params=(("v", "two\nlines"),)),
+    ],
+)
+def test_a_run_make_would_misread_is_refused(run: Run) -> None:
+    page = Page("k", "t", "c", "k.html", notebook="notebooks/k.ipynb", executed="build/k.ipynb")
+    with pytest.raises(ValueError):
+        pages.make_rules((Page(**{**page.__dict__, "run": run}),))
+    with pytest.raises(ValueError):
+        Var("$(shell touch x)")
+
+
+def test_every_notebook_is_run_by_one_rule_generated_or_written_by_hand() -> None:
+    """A notebook is run by its page's generated rule, or by a rule in the Makefile listed in
+    ``pages.RUN_BY_HAND`` (with the reason), never by both and never by neither."""
+    makefile = MAKEFILE.read_text(encoding="utf-8")
+    generated = pages.make_rules()
+    notebooks = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert len(notebooks) >= 8
+    by_registry = {p.notebook for p in pages.PAGES if p.run}
+    for nb in notebooks:
+        run = f"$(RUN_NB) {nb} "
+        in_makefile, in_generated = run in makefile, run in generated
+        assert in_makefile != in_generated, nb
+        assert in_generated == (nb in by_registry), nb
+        assert in_makefile == (nb in pages.RUN_BY_HAND), nb
+    assert set(pages.RUN_BY_HAND) <= set(notebooks)
+    assert all(len(why) > 40 for why in pages.RUN_BY_HAND.values())
