@@ -64,24 +64,21 @@ export ANALYSIS_ROOT := $(CURDIR)
 RUN_NB := $(PY) -m analysis.pipeline.run_notebook
 
 # ---- files ---------------------------------------------------------------------------------
-RAW_CENSUS := data/raw/country.xlsx
-RAW_WDI    := data/raw/wdi_kor.csv
-# Optional inputs of the claims check, kept in the data mirror only (no single official file):
-RAW_STEEL  := data/raw/korea_steel_exports_to_us_tonnes.tsv
-RAW_HS2    := data/raw/imports_hs2_by_country_2023_2024.csv.gz
-# Census International Trade API extracts (by country, 2013-2024) and the 2016 vintage of the
-# Census table: mirror-only sources for the revisions between vintages.
-RAW_API_EXPORTS := data/raw/exports_by_country_2013_2024.csv
-RAW_API_IMPORTS := data/raw/imports_by_country_2013_2024.csv
-RAW_CENSUS_2016 := data/raw/census_country_vintage_2016.csv
-RAW_OPTIONAL := $(RAW_STEEL) $(RAW_HS2) $(RAW_API_EXPORTS) $(RAW_API_IMPORTS) $(RAW_CENSUS_2016)
+# One variable per raw source (RAW_<ID>: RAW_CENSUS, RAW_WDI, RAW_CENSUS_HS2_IMPORTS, ...),
+# RAW_OPTIONAL (the sources the pipeline can do without: the claims that need them are reported
+# not_checkable, the revisions skip a vintage), RAW_ALL, and the rule obtaining each: generated
+# from data/raw/sources.json into build/sources.mk (analysis.sources.rules, standard library
+# only), so a new source is its manifest entry and its module, not a Makefile edit.
+SOURCES_MK := build/sources.mk
+-include $(SOURCES_MK)
+$(SOURCES_MK): data/raw/sources.json $(SRC)/sources/rules.py $(SRC)/sources/manifest.py
+	@PYTHONPATH=src $(PYTHON) -m analysis.sources.rules $@
 PRODUCTS  := data/processed/trade_hs_monthly.csv data/processed/trade_hs_monthly.parquet
 REVISIONS := data/processed/revisions.csv
 # A raw file's content, not its mtime: build/stamps/<file>.sha256 is refreshed each time make
 # reads this file, dated by when its content was first seen (analysis.pipeline.stamps), so a
 # byte changed with the file's time restored still re-runs the steps that read it (and their
 # readers refuse it), and putting the good file back leaves everything up to date.
-RAW_ALL := $(RAW_CENSUS) $(RAW_WDI) $(RAW_OPTIONAL)
 # (The venv's interpreter when there is one: it starts in milliseconds, a pyenv shim does not.)
 PY_FAST = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 _STAMPED := $(shell PYTHONPATH=src $(PY_FAST) -m analysis.pipeline.stamps $(RAW_ALL) 2>/dev/null || PYTHONPATH=src $(PYTHON) -m analysis.pipeline.stamps $(RAW_ALL))
@@ -108,9 +105,8 @@ DATES := data/external/us_ftas.csv data/external/events.csv
 # recipe never leaves a half-written target. Make must not delete the last good outputs either:
 # GNU make 4.3 deletes the *unchanged* other targets of a grouped rule (&:) when its recipe
 # fails or is interrupted, and deletes intermediate files (the pattern rules' outputs).
-.PRECIOUS: $(PROCESSED) build/notebooks/01_clean.ipynb reports/korus/04_claims.ipynb reports/claims.csv \
-           reports/korus/05_evaluation.ipynb reports/korus/evaluation.json $(PRODUCTS) $(REVISIONS) \
-           build/notebooks/08_agreements.ipynb reports/agreements.json \
+# (The grouped rules generated into build/pages.mk declare their own targets .PRECIOUS.)
+.PRECIOUS: $(PRODUCTS) $(REVISIONS) \
            reports/%/params.json reports/%/results.json reports/%/02_trends.ipynb reports/%/06_sectors.ipynb
 # Name the pattern rules' outputs of the reports present (and of the one being built), so that
 # they are not intermediate: make remakes them when they are missing. (No blanket .SECONDARY:
@@ -169,35 +165,13 @@ $(CACHE):
 venv: $(ENV_STAMP) ## Create .venv and install the package (re-runs when pyproject.toml changes)
 
 # ---- data ----------------------------------------------------------------------------------
-data: $(RAW_CENSUS) $(RAW_WDI) $(RAW_OPTIONAL) ## Obtain raw data (official URL, or ANALYSIS_DATA_MIRROR) and verify checksums
-
-$(RAW_CENSUS): | data/raw/sources.json $(ENV_STAMP)
-	$(PY) -m analysis.sources.acquire census
-
-$(RAW_WDI): | data/raw/sources.json $(ENV_STAMP)
-	$(PY) -m analysis.sources.acquire wdi
-
-# Optional: when they cannot be had, the claims that need them are reported not_checkable.
-$(RAW_STEEL): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.sources.acquire steel_reference || echo "note: optional source steel_reference unavailable; its claims will be not_checkable"
-
-$(RAW_HS2): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.sources.acquire census_hs2_imports || echo "note: optional source census_hs2_imports unavailable; its claims will be not_checkable"
-
-$(RAW_API_EXPORTS): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.sources.acquire census_api_exports || echo "note: optional source census_api_exports unavailable; revisions skip the API vintage"
-
-$(RAW_API_IMPORTS): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.sources.acquire census_api_imports || echo "note: optional source census_api_imports unavailable; revisions skip the API vintage"
-
-$(RAW_CENSUS_2016): | data/raw/sources.json $(ENV_STAMP)
-	-@$(PY) -m analysis.sources.acquire census_2016 || echo "note: optional source census_2016 unavailable; revisions skip the 2016 vintage"
+data: $(RAW_ALL) ## Obtain raw data (official URL, or ANALYSIS_DATA_MIRROR) and verify checksums
 
 # The product table (U.S. imports by HS2 chapter and country) and the revisions between
 # vintages. Without their optional sources they are skipped with one line saying what they need.
 products: $(PRODUCTS) ## Product table data/processed/trade_hs_monthly.csv (mirror extract, or `make products-api`)
-$(PRODUCTS) &: $(call STAMP,$(RAW_HS2)) $(DEPS_products) | $(RAW_HS2) $(ENV_STAMP)
-	@if [ -f $(RAW_HS2) ]; then $(PY) -m analysis.clean.products --raw $(RAW_HS2) --out-dir data/processed; \
+$(PRODUCTS) &: $(call STAMP,$(RAW_CENSUS_HS2_IMPORTS)) $(DEPS_products) | $(RAW_CENSUS_HS2_IMPORTS) $(ENV_STAMP)
+	@if [ -f $(RAW_CENSUS_HS2_IMPORTS) ]; then $(PY) -m analysis.clean.products --raw $(RAW_CENSUS_HS2_IMPORTS) --out-dir data/processed; \
 	else echo "note: no product data: the sectors pages need the Census API extract (ANALYSIS_DATA_MIRROR) or CENSUS_API_KEY with make products-api"; fi
 
 # The API client's settings reach it as data, never expanded by make (fixed to their literal
@@ -211,9 +185,9 @@ products-api: | $(ENV_STAMP) ## Product table from the live Census API (needs CE
 	$(PY) -m analysis.clean.products --source api --level HS2 --level HS4 --level HS6 --out-dir data/processed
 
 revisions: $(REVISIONS) ## Revisions between vintages of the Census data: data/processed/revisions.csv
-$(REVISIONS): $(RAW_CENSUS) $(foreach f,$(RAW_CENSUS) $(RAW_CENSUS_2016) $(RAW_API_EXPORTS) $(RAW_API_IMPORTS),$(call STAMP,$(f))) \
-    $(DEPS_revisions) | $(RAW_CENSUS_2016) $(RAW_API_EXPORTS) $(RAW_API_IMPORTS) $(ENV_STAMP)
-	@if [ -f $(RAW_CENSUS_2016) ] || [ -f $(RAW_API_EXPORTS) ]; then $(PY) -m analysis.clean.revisions --out $@; \
+$(REVISIONS): $(RAW_CENSUS) $(foreach f,$(RAW_CENSUS) $(RAW_CENSUS_2016) $(RAW_CENSUS_API_EXPORTS) $(RAW_CENSUS_API_IMPORTS),$(call STAMP,$(f))) \
+    $(DEPS_revisions) | $(RAW_CENSUS_2016) $(RAW_CENSUS_API_EXPORTS) $(RAW_CENSUS_API_IMPORTS) $(ENV_STAMP)
+	@if [ -f $(RAW_CENSUS_2016) ] || [ -f $(RAW_CENSUS_API_EXPORTS) ]; then $(PY) -m analysis.clean.revisions --out $@; \
 	else echo "note: no second vintage: the revisions need the 2016 table or the Census API extracts (ANALYSIS_DATA_MIRROR)"; fi
 
 build/stamps/%.sha256:
@@ -222,10 +196,6 @@ build/stamps/%.sha256:
 build/verified/%.ok: build/stamps/%.sha256 | $(ENV_STAMP)
 	@$(PY) -m analysis.sources.acquire --verify-file data/raw/$*
 	@mkdir -p $(@D) && touch -r $< $@
-
-$(PROCESSED) build/notebooks/01_clean.ipynb &: $(RAW_CENSUS) $(call STAMP,$(RAW_CENSUS)) notebooks/01_clean.ipynb $(DEPS_01_clean) | $(ENV_STAMP) $(CACHE)
-	$(RUN_NB) notebooks/01_clean.ipynb build/notebooks/01_clean.ipynb \
-	  -r raw_path $(RAW_CENSUS) -r out_dir data/processed
 
 ##@ Reports
 # The partner's slug (reports/<slug>/) comes from the Census name, so it is looked up once the
@@ -277,30 +247,14 @@ CONTEXT_PAGES := reports/korus/partners.html reports/korus/claims.html reports/c
     reports/vintages.html
 context-pages: $(CONTEXT_PAGES)
 
-reports/korus/03_partners.ipynb: $(PROCESSED) $(DATES) $(RAW_WDI) $(call STAMP,$(RAW_WDI)) notebooks/03_partners.ipynb $(DEPS_03_partners) | $(ENV_STAMP) $(CACHE)
-	$(RUN_NB) notebooks/03_partners.ipynb $@ -r out_dir reports/korus \
-	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI)
-
 # the documented revision sizes behind the 'within revision' verdict (with sources)
 REVISION_TOLERANCES := data/external/revision_tolerances.csv
-reports/korus/04_claims.ipynb reports/claims.csv: $(REVISION_TOLERANCES)
-
-reports/korus/04_claims.ipynb reports/claims.csv &: $(PROCESSED) $(RAW_WDI) $(CLAIMS_FILE) notebooks/04_claims.ipynb $(DEPS_04_claims) $(wildcard $(PRODUCTS)) \
-    $(foreach f,$(RAW_WDI) $(RAW_OPTIONAL),$(call STAMP,$(f))) | $(RAW_OPTIONAL) $(ENV_STAMP) $(CACHE)
-	$(RUN_NB) notebooks/04_claims.ipynb reports/korus/04_claims.ipynb -r out_dir reports \
-	  -r data_path data/processed/trade_monthly.csv -r wdi_path $(RAW_WDI) -r claims_path $(CLAIMS_FILE) \
-	  -r reference_dir data/raw -r census_api_dir data/raw
 
 # KORUS among all U.S. FTAs, the synthetic control, and the size of the trend tests (from the
 # size simulation, benchmarks/size.json, which benchmarks/size_sim.py writes: 5,000 draws a flow).
 FTAS := data/external/us_ftas.csv
 # the synthetic control's donor-pool rule (micro-states, territories, entrepôts; with sources)
 DONOR_RULE := data/external/donor_exclusions.csv
-reports/korus/05_evaluation.ipynb reports/korus/evaluation.json: $(DONOR_RULE)
-reports/korus/05_evaluation.ipynb reports/korus/evaluation.json &: $(PROCESSED) $(FTAS) $(wildcard benchmarks/size.json) notebooks/05_evaluation.ipynb \
-    $(DEPS_05_evaluation) | $(ENV_STAMP) $(CACHE)
-	$(RUN_NB) notebooks/05_evaluation.ipynb reports/korus/05_evaluation.ipynb -r out_dir reports/korus \
-	  -r data_path data/processed/trade_monthly.csv -r ftas_path $(FTAS) -r size_path benchmarks/size.json
 
 # Sectors: the product composition of trade with a partner (from the product table; one
 # line says what is missing without it). The partner's code is read from its params.json.
@@ -311,14 +265,6 @@ reports/%/06_sectors.ipynb: reports/%/params.json $(PROCESSED) $(DATES) $(SECTIO
 	$(RUN_NB) notebooks/06_sectors.ipynb $@ -r out_dir reports/$* -r partner "$$code" \
 	  -r products_path data/processed/trade_hs_monthly.csv -r sections_path $(SECTIONS)
 
-# Every U.S. FTA evaluated as KORUS and compared (analysis.models.agreements): the event-study
-# cohort, the synthetic control and the segmented trend at each agreement's own dates, a verdict
-# by fixed rules. Run after `make all` (Korea's pages first); the landing page then links it.
-reports/agreements.json build/notebooks/08_agreements.ipynb &: $(PROCESSED) $(FTAS) $(DONOR_RULE) notebooks/08_agreements.ipynb \
-    $(DEPS_08_agreements) | $(ENV_STAMP) $(CACHE)
-	$(RUN_NB) notebooks/08_agreements.ipynb build/notebooks/08_agreements.ipynb -r out_dir reports \
-	  -r data_path data/processed/trade_monthly.csv -r ftas_path $(FTAS) -r donor_rule_path $(DONOR_RULE)
-
 # Vintages: revisions between vintages, and the KORUS models and claims re-run on the data as
 # published in January 2017 (needs the 2016 table; its scratch folder stays in build/).
 reports/vintages.html: $(REVISIONS) $(PROCESSED) $(DATES) $(RAW_WDI) $(CLAIMS_FILE) notebooks/07_vintages.ipynb $(DEPS_07_vintages) \
@@ -328,9 +274,14 @@ reports/vintages.html: $(REVISIONS) $(PROCESSED) $(DATES) $(RAW_WDI) $(CLAIMS_FI
 	  $(PY) -m analysis.report.publish notebook build/notebooks/07_vintages.ipynb $@; \
 	else echo "note: no 2016 vintage or revisions: the vintages page needs ANALYSIS_DATA_MIRROR"; fi
 
-# Publishing a notebook page (executed notebook -> offline HTML): one rule per entry of the page
-# registry (analysis.report.pages.PAGES) that names its executed notebook, generated into
-# build/pages.mk as build/deps.mk is (standard library only). A new page's entry brings its rule.
+# The notebook pages' rules, generated from the page registry (analysis.report.pages.PAGES)
+# into build/pages.mk as build/deps.mk is (standard library only): for each entry, the rule
+# running its notebook (01_clean, 03_partners, 04_claims, 05_evaluation, 08_agreements: the
+# entry's parameters, each one literal word, and inputs, named by the variables above) and the
+# rule publishing the executed notebook (-> offline HTML). A new page's entry brings its rules.
+# Written here instead (pages.RUN_BY_HAND says why): the partner pattern rules of 02_trends and
+# 06_sectors (params.json, the partner's code read by the shell) and the vintages page's
+# conditional run of 07_vintages.
 PAGES_MK := build/pages.mk
 -include $(PAGES_MK)
 $(PAGES_MK): src/analysis/report/pages.py

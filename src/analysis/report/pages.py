@@ -3,18 +3,26 @@
 Each :class:`Page` names what makes it (a notebook under ``notebooks/`` or a template under
 ``report/templates/``), where it is written (a path under ``reports/``, with ``{slug}`` for a
 partner's page), its title and caption (the landing page's link and the line under it), its
-section, and the data files it links (files beside the page, with their labels).
+section, the data files it links (files beside the page, with their labels), and for a notebook
+page how make runs the notebook (:class:`Run`: its parameters and further inputs).
 
 Derived from :data:`PAGES`: the landing page's "Sections" list (:func:`section_links`, in the
 order declared here), each page's "Data behind this page" links (:func:`data_links`, used by
-:mod:`analysis.report.publish`) and the bundle's list of pages (:mod:`analysis.report.bundle`).
-Adding a page is its notebook or template, one entry here, and its Makefile rule.
+:mod:`analysis.report.publish`), the bundle's list of pages (:mod:`analysis.report.bundle`) and
+the Makefile's rules for the pages (:func:`make_rules`, written to ``build/pages.mk``): the rule
+running the notebook with papermill into the executed notebook, and the rule publishing that
+to HTML. Adding a page is its notebook or template and one entry here (plus, for a page made
+by a target of its own, that target's list: ``CONTEXT_PAGES``, ``PAGES_partner``).
+
+Three notebooks are run by rules written in the Makefile instead (:data:`RUN_BY_HAND`, which
+says why): their recipes have shell logic a declaration would only hide.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +34,58 @@ from typing import Any
 PARTNER = "partner"
 #: The section of a page that exists once for the site.
 SITE = "site"
+
+#: The notebooks make runs by a rule written in the Makefile (not generated), and why.
+RUN_BY_HAND: dict[str, str] = {
+    "notebooks/02_trends.ipynb": "a pattern rule for every partner report (reports/%/): its "
+    "parameters come from the report's params.json (-f) and results.json is a second output",
+    "notebooks/06_sectors.ipynb": "a pattern rule for every partner report whose partner code "
+    "the recipe's shell reads from params.json (python -m analysis.params --print-partner)",
+    "notebooks/07_vintages.ipynb": "run and published in one recipe, and only when its optional "
+    "input (the 2016 vintage) and the revisions exist, else one line says what is missing",
+}
+
+_VAR_NAME = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+#: A file name make and the shell both read literally (a target or prerequisite).
+_MAKE_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\Z")
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+@dataclass(frozen=True)
+class Var:
+    """A make variable, written ``$(NAME)`` into a generated rule: a file or list of files the
+    Makefile or ``build/sources.mk`` defines (``PROCESSED``, ``RAW_WDI``), never a user's
+    parameter (those reach Python through the environment)."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if not _VAR_NAME.match(self.name):
+            raise ValueError(f"make variable {self.name!r}: capitals, digits and '_' only")
+
+
+@dataclass(frozen=True)
+class Run:
+    """How make runs a page's notebook (``$(RUN_NB)``, papermill) into its executed notebook:
+    one rule in ``build/pages.mk`` (:func:`run_rule`). Files are paths (``str``, letters,
+    digits and ``_./-`` only) or make variables (:class:`Var`)."""
+
+    #: ``(name, value)``: one ``-r NAME VALUE`` each, in order. A ``str`` value is written as
+    #: one literal shell word (quoted for the shell, ``$`` doubled for make: never expanded);
+    #: a :class:`Var` as ``$(NAME)``.
+    params: tuple[tuple[str, str | Var], ...] = ()
+    #: Prerequisites besides the notebook and the modules it imports (``$(DEPS_<stem>)``).
+    needs: tuple[str | Var, ...] = ()
+    #: Raw files whose content stamps are prerequisites (``$(call STAMP,...)``, each file of
+    #: a variable's list).
+    stamped: tuple[Var, ...] = ()
+    #: Prerequisites only when they exist (``$(wildcard ...)``).
+    if_present: tuple[str | Var, ...] = ()
+    #: Made first when missing, never compared by date (after ``|``).
+    order_only: tuple[str | Var, ...] = ()
+    #: The run's other outputs: one grouped rule (``&:``) writes them all, and they are
+    #: ``.PRECIOUS`` (GNU make 4.3 deletes a grouped rule's unchanged targets when it fails).
+    writes: tuple[str | Var, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +115,9 @@ class Page:
     #: For a partner's page that only some partners have (the FTA partners' evaluation):
     #: the landing page lists it only where it is built (never as "not built yet").
     only_where_built: bool = False
+    #: How make runs :attr:`notebook` into :attr:`executed` (:func:`run_rule`). None: the
+    #: notebook's run is written in the Makefile (:data:`RUN_BY_HAND`) or there is none.
+    run: Run | None = None
 
     def path(self, slug: str | None = None) -> str:
         """The page's path under ``reports/`` (``slug`` fills a partner page's ``{slug}``)."""
@@ -69,6 +132,9 @@ class Page:
         parts = [re.escape(p) for p in self.output.split("{slug}")]
         return re.compile("[a-z0-9-]+".join(parts) + r"\Z")
 
+
+#: The monthly table the KORUS notebooks read (one of ``$(PROCESSED)``).
+_TRADE = "data/processed/trade_monthly.csv"
 
 PAGES: tuple[Page, ...] = (
     Page(
@@ -103,6 +169,19 @@ PAGES: tuple[Page, ...] = (
         output="korus/evaluation.html",
         notebook="notebooks/05_evaluation.ipynb",
         executed="reports/korus/05_evaluation.ipynb",
+        # The size of the trend tests comes from the size simulation (benchmarks/size.json,
+        # written by benchmarks/size_sim.py), when there is one.
+        run=Run(
+            params=(
+                ("out_dir", "reports/korus"),
+                ("data_path", _TRADE),
+                ("ftas_path", Var("FTAS")),
+                ("size_path", "benchmarks/size.json"),
+            ),
+            needs=(Var("PROCESSED"), Var("FTAS"), Var("DONOR_RULE")),
+            if_present=("benchmarks/size.json",),
+            writes=("reports/korus/evaluation.json",),
+        ),
         data=(("evaluation.json", "evaluation results (JSON)"),),
     ),
     Page(
@@ -143,6 +222,15 @@ PAGES: tuple[Page, ...] = (
         output="korus/partners.html",
         notebook="notebooks/03_partners.ipynb",
         executed="reports/korus/03_partners.ipynb",
+        run=Run(
+            params=(
+                ("out_dir", "reports/korus"),
+                ("data_path", _TRADE),
+                ("wdi_path", Var("RAW_WDI")),
+            ),
+            needs=(Var("PROCESSED"), Var("DATES"), Var("RAW_WDI")),
+            stamped=(Var("RAW_WDI"),),
+        ),
     ),
     Page(
         key="claims",
@@ -151,6 +239,28 @@ PAGES: tuple[Page, ...] = (
         output="korus/claims.html",
         notebook="notebooks/04_claims.ipynb",
         executed="reports/korus/04_claims.ipynb",
+        # The optional sources (RAW_OPTIONAL) are obtained first when they can be; a claim
+        # whose source is absent is not_checkable. The product table counts when present.
+        run=Run(
+            params=(
+                ("out_dir", "reports"),
+                ("data_path", _TRADE),
+                ("wdi_path", Var("RAW_WDI")),
+                ("claims_path", Var("CLAIMS_FILE")),
+                ("reference_dir", "data/raw"),
+                ("census_api_dir", "data/raw"),
+            ),
+            needs=(
+                Var("PROCESSED"),
+                Var("RAW_WDI"),
+                Var("CLAIMS_FILE"),
+                Var("REVISION_TOLERANCES"),
+            ),
+            stamped=(Var("RAW_WDI"), Var("RAW_OPTIONAL")),
+            if_present=(Var("PRODUCTS"),),
+            order_only=(Var("RAW_OPTIONAL"),),
+            writes=("reports/claims.csv",),
+        ),
         data=(("../claims.csv", "claims and verdicts (CSV)"),),
     ),
     Page(
@@ -160,6 +270,19 @@ PAGES: tuple[Page, ...] = (
         output="agreements.html",
         notebook="notebooks/08_agreements.ipynb",
         executed="build/notebooks/08_agreements.ipynb",
+        # Every U.S. FTA evaluated as KORUS (analysis.models.agreements): the event-study
+        # cohort, the synthetic control and the segmented trend at each agreement's own
+        # dates, a verdict by fixed rules. Run by `make agreements`, after `make all`.
+        run=Run(
+            params=(
+                ("out_dir", "reports"),
+                ("data_path", _TRADE),
+                ("ftas_path", Var("FTAS")),
+                ("donor_rule_path", Var("DONOR_RULE")),
+            ),
+            needs=(Var("PROCESSED"), Var("FTAS"), Var("DONOR_RULE")),
+            writes=("reports/agreements.json",),
+        ),
         data=(("agreements.json", "every agreement's estimates and verdicts (JSON)"),),
         # Built by `make agreements`; the landing page links it in its own paragraph.
         listed=False,
@@ -171,6 +294,13 @@ PAGES: tuple[Page, ...] = (
         output="data-quality.html",
         notebook="notebooks/01_clean.ipynb",
         executed="build/notebooks/01_clean.ipynb",
+        # The cleaning step: the processed tables are the run's outputs.
+        run=Run(
+            params=(("raw_path", Var("RAW_CENSUS")), ("out_dir", "data/processed")),
+            needs=(Var("RAW_CENSUS"),),
+            stamped=(Var("RAW_CENSUS"),),
+            writes=(Var("PROCESSED"),),
+        ),
     ),
 )
 
@@ -256,15 +386,83 @@ def section_links(
     ]
 
 
+def _file(item: str | Var) -> str:
+    """A file or variable as make text (a path is checked to be read literally)."""
+    if isinstance(item, Var):
+        return f"$({item.name})"
+    if not _MAKE_WORD.match(item):
+        raise ValueError(f"file {item!r}: letters, digits and '_./-' only (make reads it)")
+    return item
+
+
+def _word(value: str | Var) -> str:
+    """A parameter value as one literal shell word in a recipe (``$`` doubled for make)."""
+    if isinstance(value, Var):
+        return f"$({value.name})"
+    if "\n" in value:
+        raise ValueError(f"parameter value {value!r}: one line only")
+    return shlex.quote(value).replace("$", "$$")
+
+
+def _wrap(head: str, words: Sequence[str], width: int = 100) -> list[str]:
+    """``head`` and ``words`` as recipe lines of at most ``width`` characters (one word
+    per line beyond it), continued with backslashes."""
+    lines, line = [], "\t" + head
+    for w in words:
+        if len(line) + 1 + len(w) + 2 > width and line.strip():
+            lines.append(line + " \\")
+            line = "\t  " + w
+        else:
+            line += " " + w
+    return [*lines, line]
+
+
+def run_rule(p: Page) -> list[str]:
+    """The lines of make's rule running the notebook of page ``p`` (:attr:`Page.run`): the
+    executed notebook and the run's other outputs (one grouped rule, ``.PRECIOUS``), from the
+    notebook, the modules it imports, and the declared files; the recipe is ``$(RUN_NB)``
+    with one ``-r NAME VALUE`` per parameter, each value one literal word."""
+    run = p.run
+    if run is None:
+        return []
+    if not p.notebook or not p.executed or "{slug}" in p.executed:
+        raise ValueError(f"page {p.key!r}: a generated run needs a notebook and a fixed executed")
+    targets = [_file(p.executed), *(_file(w) for w in run.writes)]
+    stem = Path(p.notebook).stem
+    prereqs = [_file(p.notebook), *(_file(n) for n in run.needs)]
+    if run.stamped:
+        files = " ".join(_file(v) for v in run.stamped)
+        prereqs.append(f"$(foreach f,{files},$(call STAMP,$(f)))")
+    prereqs += [f"$(wildcard {_file(f)})" for f in run.if_present]
+    prereqs.append(f"$(DEPS_{stem})")
+    order = [*(_file(f) for f in run.order_only), "$(ENV_STAMP)", "$(CACHE)"]
+    words: list[str] = []
+    for name, value in run.params:
+        if not _PARAM_NAME.match(name):
+            raise ValueError(f"page {p.key!r}: parameter name {name!r} is not an identifier")
+        words.append(f"-r {name} {_word(value)}")
+    lines = [f"# {p.notebook} (page {p.key})"]
+    if len(targets) > 1:
+        lines.append(f".PRECIOUS: {' '.join(targets)}")
+    sep = " &:" if len(targets) > 1 else ":"
+    lines.append(f"{' '.join(targets)}{sep} {' '.join(prereqs)} | {' '.join(order)}")
+    return lines + _wrap(f"$(RUN_NB) {_file(p.notebook)} {_file(p.executed)}", words)
+
+
 def make_rules(pages: Sequence[Page] = PAGES) -> str:
-    """The Makefile fragment (``build/pages.mk``): one rule per page naming its executed
-    notebook, publishing it to ``reports/<output>`` (a pattern rule, ``%`` for the slug, for
-    a partner's page). Included by the Makefile after ``build/deps.mk``."""
+    """The Makefile fragment (``build/pages.mk``), included by the Makefile after
+    ``build/deps.mk`` and the files' variables: for each page with a :attr:`Page.run`, the
+    rule running its notebook (:func:`run_rule`); for each page naming its executed notebook,
+    the rule publishing it to ``reports/<output>`` (a pattern rule, ``%`` for the slug, for a
+    partner's page)."""
     lines = [
         "# Generated by python -m analysis.report.pages from the page registry: do not edit.",
-        "# One rule per page published from an executed notebook (analysis.report.pages.PAGES).",
+        "# Per page (analysis.report.pages.PAGES): the rule running its notebook, if declared,",
+        "# and the rule publishing the executed notebook.",
     ]
     for p in pages:
+        if p.run:
+            lines += ["", *run_rule(p)]
         if not p.executed:
             continue
         target = "reports/" + p.output.replace("{slug}", "%")

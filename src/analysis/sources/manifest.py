@@ -69,6 +69,10 @@ class Source:
     required: bool
     known_vintages: tuple[Vintage, ...] = ()
     zip_member_glob: str | None = None
+    #: For a source the pipeline can do without: what it then does, as make says it when the
+    #: file cannot be had ("note: optional source <id> unavailable; <this>"). A source without
+    #: it stops make when it cannot be had (see :mod:`analysis.sources.rules`).
+    when_unavailable: str | None = None
 
     def known(self, sha256: str) -> Vintage | None:
         """The pinned vintage with this sha256, or None."""
@@ -134,6 +138,8 @@ def _parse_source(path: Path, index: int, entry: Any) -> Source:
     required = entry.get("required", False)
     if not isinstance(required, bool):
         raise DataError(path, f"{where}: 'required' must be true or false")
+    if required and entry.get("when_unavailable") is not None:
+        raise DataError(path, f"{where}: a required source has no 'when_unavailable'")
     vintages = []
     for j, v in enumerate(entry.get("known_vintages") or []):
         sha = v.get("sha256") if isinstance(v, dict) else None
@@ -157,6 +163,7 @@ def _parse_source(path: Path, index: int, entry: Any) -> Source:
         required=required,
         known_vintages=tuple(vintages),
         zip_member_glob=text("zip_member_glob", optional=True),
+        when_unavailable=text("when_unavailable", optional=True),
     )
 
 
