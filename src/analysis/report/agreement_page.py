@@ -293,6 +293,27 @@ def _reason_row(design: str, reason: str) -> dict[str, str]:
     return {"design": design, "reason": reason}
 
 
+def _row(
+    design: str,
+    version: str,
+    reads: str,
+    note: str,
+    estimate: str = fmt.MISSING,
+    interval: str = fmt.MISSING,
+    p: str = fmt.MISSING,
+) -> dict[str, str]:
+    """One row of a flow's table (every value already formatted)."""
+    return {
+        "design": design,
+        "version": version,
+        "estimate": estimate,
+        "interval": interval,
+        "p": p,
+        "reads": reads,
+        "note": note,
+    }
+
+
 def design_rows(flow_record: Mapping[str, Any]) -> list[dict[str, str]]:
     """The table of one flow: per design and robustness version ``{design, version, estimate,
     interval, p, reads, note}`` (numbers formatted), or ``{design, reason}`` for a design or a
@@ -303,31 +324,29 @@ def design_rows(flow_record: Mapping[str, Any]) -> list[dict[str, str]]:
         rows.append(_reason_row("Event study", str(e["reason"])))
     else:
         rows.append(
-            {
-                "design": "Event study",
-                "version": "baseline: partner and year effects",
-                "estimate": _cell(_pct(e.get("att"))),
-                "interval": _ci(e.get("ci")),
-                "p": fmt.MISSING,
-                "reads": READING_WORDS[ag.es_reading(e.get("ci"))],
-                "note": f"average over event years 0 to {fmt.count(ag.es.LAGS)}; 95 % studentised "
+            _row(
+                "Event study",
+                "baseline: partner and year effects",
+                READING_WORDS[ag.es_reading(e.get("ci"))],
+                f"average over event years 0 to {fmt.count(ag.es.LAGS)}; 95 % studentised "
                 "placebo interval",
-            }
+                estimate=_cell(_pct(e.get("att"))),
+                interval=_ci(e.get("ci")),
+            )
         )
         pt = e.get("partner_trends") or {"reason": "not estimated"}
         if "reason" in pt:
             rows.append(_reason_row("Event study with partner trends", str(pt["reason"])))
         else:
             rows.append(
-                {
-                    "design": "",
-                    "version": "with a linear trend per partner",
-                    "estimate": _cell(_pct(pt.get("att"))),
-                    "interval": _ci(pt.get("ci")),
-                    "p": fmt.MISSING,
-                    "reads": READING_WORDS[ag.es_reading(pt.get("ci"))],
-                    "note": "placebos refitted the same way",
-                }
+                _row(
+                    "",
+                    "with a linear trend per partner",
+                    READING_WORDS[ag.es_reading(pt.get("ci"))],
+                    "placebos refitted the same way",
+                    estimate=_cell(_pct(pt.get("att"))),
+                    interval=_ci(pt.get("ci")),
+                )
             )
     s = flow_record.get("synthetic_control") or {}
     if "reason" in s:
@@ -335,42 +354,38 @@ def design_rows(flow_record: Mapping[str, Any]) -> list[dict[str, str]]:
     else:
         y0, g, y1 = (s.get("years") or [None, None, None])[:3]
         g_before = fmt.num(g) - 1 if fmt.num(g) is not None else None
+        time_p = fmt.num(s.get("time_p_value"))
         rows += [
-            {
-                "design": "Synthetic control",
-                "version": "all donors",
-                "estimate": _cell(fmt.pct(s.get("gap_pct"))),
-                "interval": fmt.MISSING,
-                "p": _p(s.get("p_value")),
-                "reads": READING_WORDS[ag.synth_reading(s.get("gap"), s.get("p_value"))],
-                "note": f"average gap after entry; {fmt.count(s.get('n_donors'))} donors without a "
+            _row(
+                "Synthetic control",
+                "all donors",
+                READING_WORDS[ag.synth_reading(s.get("gap"), s.get("p_value"))],
+                f"average gap after entry; {fmt.count(s.get('n_donors'))} donors without a "
                 f"U.S. FTA; fitted {fmt.year(y0)}–{fmt.year(g_before)}, after entry "
                 f"{fmt.year(g)}–{fmt.year(y1)}; pre-period RMSPE "
                 f"{fmt.decimal(s.get('pre_rmspe'), 3, sign=False)} log points",
-            },
-            {
-                "design": "",
-                "version": "with the donor rule",
-                "estimate": fmt.MISSING,
-                "interval": fmt.MISSING,
-                "p": _p(s.get("p_value_rule")),
-                "reads": READING_WORDS[ag.synth_reading(s.get("gap"), s.get("p_value_rule"))],
-                "note": "the donor rule's partners out of the pool; placebo p only",
-            },
-            {
-                "design": "",
-                "version": f"placebo in time ({fmt.year(s.get('placebo_year'))})",
-                "estimate": fmt.MISSING,
-                "interval": fmt.MISSING,
-                "p": _p(s.get("time_p_value")),
-                "reads": fmt.MISSING
-                if fmt.num(s.get("time_p_value")) is None
+                estimate=_cell(fmt.pct(s.get("gap_pct"))),
+                p=_p(s.get("p_value")),
+            ),
+            _row(
+                "",
+                "with the donor rule",
+                READING_WORDS[ag.synth_reading(s.get("gap"), s.get("p_value_rule"))],
+                "the donor rule's partners out of the pool; placebo p only",
+                p=_p(s.get("p_value_rule")),
+            ),
+            _row(
+                "",
+                f"placebo in time ({fmt.year(s.get('placebo_year'))})",
+                fmt.MISSING
+                if time_p is None
                 else "departs"
-                if s["time_p_value"] <= ag.SYNTH_ALPHA
+                if time_p <= ag.SYNTH_ALPHA
                 else "no departure",
-                "note": f"a fake entry in {fmt.year(s.get('placebo_year'))}, same donors; a "
+                f"a fake entry in {fmt.year(s.get('placebo_year'))}, same donors; a "
                 "departure here would predate the agreement",
-            },
+                p=_p(s.get("time_p_value")),
+            ),
         ]
     t = flow_record.get("trend") or {}
     if "reason" in t:
@@ -379,18 +394,17 @@ def design_rows(flow_record: Mapping[str, Any]) -> list[dict[str, str]]:
         window = t.get("window") or ["", ""]
         breaks = ", ".join(str(b) for b in t.get("breaks") or [])
         rows.append(
-            {
-                "design": "Segmented trend",
-                "version": "calibrated test at entry",
-                "estimate": _cell(fmt.pct(t.get("departure_pct"))),
-                "interval": fmt.MISSING,
-                "p": _p(t.get("p_joint")),
-                "reads": READING_WORDS[ag.trend_reading(t.get("departure"), t.get("p_joint"))],
-                "note": f"new path against the old {fmt.count(ag.HORIZON_MONTHS)} months after "
+            _row(
+                "Segmented trend",
+                "calibrated test at entry",
+                READING_WORDS[ag.trend_reading(t.get("departure"), t.get("p_joint"))],
+                f"new path against the old {fmt.count(ag.HORIZON_MONTHS)} months after "
                 f"entry; level {_cell(fmt.pct(t.get('level_pct')))} (p {_p(t.get('p_level'))}), "
                 f"trend {_cell(fmt.pct(t.get('slope_pct_per_year')))} a year "
                 f"(p {_p(t.get('p_slope'))}); months {window[0]} to {window[1]}, breaks {breaks}",
-            }
+                estimate=_cell(fmt.pct(t.get("departure_pct"))),
+                p=_p(t.get("p_joint")),
+            )
         )
     return rows
 
