@@ -243,9 +243,6 @@ context: $(PROCESSED) ## KORUS context pages: comparison partners, Korea macro, 
 	@$(MAKE) --no-print-directory context-pages
 	@$(MAKE) --no-print-directory reports/index.html
 
-CONTEXT_PAGES := reports/korus/partners.html reports/korus/claims.html reports/claims.csv reports/korus/evaluation.html \
-    reports/vintages.html
-context-pages: $(CONTEXT_PAGES)
 
 # the documented revision sizes behind the 'within revision' verdict (with sources)
 REVISION_TOLERANCES := data/external/revision_tolerances.csv
@@ -286,6 +283,11 @@ PAGES_MK := build/pages.mk
 -include $(PAGES_MK)
 $(PAGES_MK): src/analysis/report/pages.py
 	@PYTHONPATH=src $(PYTHON) -m analysis.report.pages $@
+
+# The site pages `make all` builds after the cleaning (the registry's pages marked context),
+# and the claims table the landing page reads.
+CONTEXT_PAGES := $(REGISTRY_CONTEXT_PAGES) reports/claims.csv
+context-pages: $(CONTEXT_PAGES)
 
 # The landing page lists every partner report present (and the one being built).
 # Not the figures: a report's figures are swapped in together with its results.json (written

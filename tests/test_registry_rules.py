@@ -229,3 +229,29 @@ def test_every_notebook_is_run_by_one_rule_generated_or_written_by_hand() -> Non
         assert in_makefile == (nb in pages.RUN_BY_HAND), nb
     assert set(pages.RUN_BY_HAND) <= set(notebooks)
     assert all(len(why) > 40 for why in pages.RUN_BY_HAND.values())
+
+
+def test_a_site_page_marked_context_is_built_by_make_all(tmp_path: Path) -> None:
+    """A new site page is one registry entry: marked ``context``, it lands in the list that
+    ``make context-pages`` (and so ``make all``) builds; the Makefile names no page itself."""
+    page = Page(
+        key="tariffs",
+        title="Tariffs",
+        caption="Tariff lines",
+        output="korus/tariffs.html",
+        notebook="notebooks/09_tariffs.ipynb",
+        executed="reports/korus/09_tariffs.ipynb",
+        context=True,
+    )
+    text = pages.make_rules((*pages.PAGES, page))
+    (listed,) = re.findall(r"^REGISTRY_CONTEXT_PAGES := (.*)$", text, re.M)
+    assert "reports/korus/tariffs.html" in listed.split()
+    assert "reports/korus/evaluation.html" in listed.split()
+    assert "reports/index.html" not in listed.split()  # the landing page comes last, by itself
+    makefile = "\n".join(
+        ln.split("#", 1)[0] for ln in (config.ROOT / "Makefile").read_text("utf-8").splitlines()
+    )
+    assert re.search(
+        r"^CONTEXT_PAGES := \$\(REGISTRY_CONTEXT_PAGES\) reports/claims\.csv$", makefile, re.M
+    )
+    assert "reports/korus/partners.html" not in makefile
