@@ -286,3 +286,27 @@ def test_browser_check_catches_an_off_screen_verdict_and_bad_text(tmp_path: Path
         encoding="utf-8",
     )
     assert browser_checks.problems(browser_checks.probe(fixed, 390, tmp_path), 390) == []
+
+
+def test_a_quote_in_a_name_reads_as_a_quote_on_the_page(tmp_path: Path) -> None:
+    # Cote d'Ivoire's pages said "Cote d&#x27;Ivoire": the escaped quote's '#' was then
+    # escaped as Markdown, so the renderer no longer saw an entity.
+    from analysis.report.markup import escape_md
+
+    names = 'Cote d\'Ivoire, "quoted" <b>bold</b> & more'
+    md = f"- **{escape_md(names)}**: {escape_md('agreement' + chr(39) + 's rule #1')}"
+    out = nbformat.v4.new_output("display_data", data={"text/markdown": md, "text/plain": ""})
+    html = publish.export_notebook(
+        _notebook(tmp_path / "02_trends.ipynb", out), tmp_path / "reports" / "p" / "trends.html"
+    ).read_text(encoding="utf-8")
+    assert "&amp;#x27;" not in html and "&amp;#39;" not in html
+    assert "Cote d'Ivoire" in html or "Cote d&#x27;Ivoire" in html  # one level: a quote
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>bold</b>" not in html  # still escaped
+    assert page_checks.check_html(html) == []
+
+
+def test_an_entity_shown_as_text_is_flagged() -> None:
+    bad = "<html><body><p>Cote d&amp;#x27;Ivoire and AT&amp;amp;T</p></body></html>"
+    kinds = [v.kind for v in page_checks.check_html(bad)]
+    assert kinds == ["entity", "entity"], kinds
+    assert page_checks.check_html("<p>Cote d&#x27;Ivoire &amp; 5 &lt; 6</p>") == []

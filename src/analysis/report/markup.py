@@ -40,10 +40,14 @@ class Trusted(str):
 
 
 def escape_md(value: Any) -> str:
-    """``value`` as literal text inside Markdown: HTML-escaped, Markdown syntax escaped."""
+    """``value`` as literal text inside Markdown: HTML-escaped, Markdown syntax escaped.
+
+    Quotes stay characters (the Markdown renderer escapes them itself): a numeric entity such
+    as ``&#x27;`` would have its ``#`` escaped as Markdown and show as text ("Cote
+    d&#x27;Ivoire")."""
     if isinstance(value, Trusted):
         return str(value)
-    text = html.escape(str(value), quote=True)
+    text = html.escape(str(value), quote=False)
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 

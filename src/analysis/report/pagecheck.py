@@ -15,6 +15,8 @@
   any attribute (a link or image source); ``data:`` URIs are skipped.
 * ``warning``: warning or error output: the words ``Warning`` (also ``RuntimeWarning``, ...)
   or ``Traceback`` in visible text, or an element marked as a notebook's stderr stream.
+* ``entity``: an HTML character reference shown as text (``&#x27;``, ``&amp;``, ``&lt;``):
+  text escaped twice, which a reader sees as code ("Cote d&#x27;Ivoire").
 
 Each violation names its kind and a short excerpt, so a failing test says where to look.
 """
@@ -34,6 +36,8 @@ YEAR_RE = re.compile(r"(?<![\d,.])(?:1,9\d\d|2,0\d\d)(?![\d]|,\d|\.\d)")
 TITLE_RE = re.compile(r"^\s*\d{1,2}\s*[·.:\-–—]\s")
 PATH_RE = re.compile(r"(?<![\w.])/(?:work|root|home|tmp)/")
 WARNING_RE = re.compile(r"\b\w*Warning\b|\bTraceback\b")
+#: A character reference left in visible text (the page decodes one level of them).
+ENTITY_RE = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
 _SKIP = {"script", "style"}
 
 
@@ -101,13 +105,15 @@ def _excerpt(text: str, start: int, end: int, width: int = 30) -> str:
 
 
 def text_violations(text: str) -> list[Violation]:
-    """The ``minus``, ``year``, ``path`` and ``warning`` violations of one piece of visible text."""
+    """The ``minus``, ``year``, ``path``, ``warning`` and ``entity`` violations of one piece of
+    visible text."""
     out: list[Violation] = []
     for kind, pattern in (
         ("minus", MINUS_RE),
         ("year", YEAR_RE),
         ("path", PATH_RE),
         ("warning", WARNING_RE),
+        ("entity", ENTITY_RE),
     ):
         out += [Violation(kind, _excerpt(text, m.start(), m.end())) for m in pattern.finditer(text)]
     return out
