@@ -90,7 +90,28 @@ ENTRY_POINTS = [
     "analysis.clean.revisions",
     "analysis.sources.acquire",
     "analysis.sources.census_api_client",
+    "analysis.sources.rules",
+    "analysis.report.pages",
+    "analysis.report.pagecheck",
+    "analysis.report.bundle",
+    "analysis.pipeline.batch",
 ]
+
+
+#: Modules run with ``python -m`` whose command line is another program's, passed through.
+PASSED_THROUGH = {"analysis.pipeline.lab": "jupyter lab's own options"}
+#: Modules whose ``main`` is the shared error handling, not a command.
+NOT_COMMANDS = {"analysis.cli"}
+
+
+def test_every_module_run_as_a_command_is_checked() -> None:
+    """The list below is every module of the package with a ``__main__`` block."""
+    found = {
+        ".".join(p.relative_to(SRC).with_suffix("").parts)
+        for p in (SRC / "analysis").rglob("*.py")
+        if 'if __name__ == "__main__"' in p.read_text(encoding="utf-8")
+    }
+    assert found - NOT_COMMANDS - set(PASSED_THROUGH) == set(ENTRY_POINTS)
 
 
 @pytest.mark.parametrize("module", ENTRY_POINTS)

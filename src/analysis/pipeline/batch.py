@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from analysis import config
+from analysis import cli, config
 
 #: The Makefile's files (relative to the repository root, as in its recipes).
 TRADE = "data/processed/trade_monthly.csv"
@@ -324,9 +324,10 @@ def _stopped(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m analysis.pipeline.batch``; returns the exit status."""
-    ap = argparse.ArgumentParser(
+    ap = cli.ArgumentParser(
         prog="python -m analysis.pipeline.batch", description=__doc__.splitlines()[0]
     )
     ap.add_argument("slugs", nargs="*", help="report folders (default: every listed country)")

@@ -24,7 +24,6 @@ Command line (the Makefile passes ``DEST`` as the environment variable ``PUBLISH
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -289,7 +288,7 @@ def publish(
 @cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m analysis.report.bundle``; returns the exit status."""
-    ap = argparse.ArgumentParser(
+    ap = cli.ArgumentParser(
         prog="python -m analysis.report.bundle", description="Bundle the site for publication."
     )
     ap.add_argument("--reports", type=Path, default=config.REPORTS_DIR)

@@ -24,9 +24,12 @@ Each violation names its kind and a short excerpt, so a failing test says where 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+
+from analysis import cli
 
 #: A hyphen-minus used as a minus sign: after start, space or an opening/comparison sign.
 MINUS_RE = re.compile(r"(?:^|(?<=[\s(\[=<>≤≥]))-(?=\.?\d)")
@@ -146,12 +149,24 @@ def check_page(path: str | Path) -> list[Violation]:
     return check_html(Path(path).read_text(encoding="utf-8"))
 
 
-if __name__ == "__main__":  # python -m analysis.report.pagecheck reports/**/*.html
-    import sys
-
+@cli.entry_point
+def main(argv: list[str] | None = None) -> int:
+    """``python -m analysis.report.pagecheck PAGE.html ...``: each violation on one line, then
+    the count; status 1 when a page shows anything it must not."""
+    ap = cli.ArgumentParser(
+        prog="python -m analysis.report.pagecheck",
+        description="List what published pages must not show (see the module docstring).",
+    )
+    ap.add_argument("pages", nargs="+", metavar="PAGE.html", type=Path)
+    pages = ap.parse_args(sys.argv[1:] if argv is None else argv).pages
     found = 0
-    for name in sys.argv[1:]:
-        for v in check_page(name):
+    for page in pages:
+        for v in check_page(page):
             found += 1
-            print(f"{name}: {v}")
-    print(f"{found} violation(s) in {len(sys.argv) - 1} page(s)")
+            print(f"{page}: {v}")
+    print(f"{found} violation(s) in {len(pages)} page(s)")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

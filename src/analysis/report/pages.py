@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis import cli
+
 #: The section of a page that exists once per partner report (``output`` holds ``{slug}``).
 PARTNER = "partner"
 #: The section of a page that exists once for the site.
@@ -492,14 +494,16 @@ def make_rules(pages: Sequence[Page] = PAGES) -> str:
     return "\n".join(lines) + "\n"
 
 
+@cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """``python -m analysis.report.pages OUT.mk``: write :func:`make_rules` to ``OUT.mk``
     (atomically; standard library only, so it runs before the environment exists)."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m analysis.report.pages OUT.mk", file=sys.stderr)
-        return 2
-    out = Path(args[0])
+    ap = cli.ArgumentParser(
+        prog="python -m analysis.report.pages",
+        description="Write the Makefile's page rules (build/pages.mk) from the page registry.",
+    )
+    ap.add_argument("out", metavar="OUT.mk", type=Path, help="the fragment to write")
+    out = ap.parse_args(sys.argv[1:] if argv is None else argv).out
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
