@@ -16,6 +16,7 @@ from analysis.clean import series
 from analysis.errors import ParameterError
 from analysis.models import counterfactual as cfmodel
 from analysis.models import seasonal
+from analysis.models.ar_boot import ar_noise, hac_cov_rows
 from analysis.models.breaks import (
     break_regressors,
     hac_wald_boot,
@@ -23,11 +24,21 @@ from analysis.models.breaks import (
     known_break_test,
     supf_search,
 )
-from analysis.models.its import BreakEffect, ar_noise, fit_its, hac_cov_rows, its_design
+from analysis.models.its import BreakEffect, fit_its, its_design
 from analysis.models.run import run_models
 from analysis.report import results, text
 
 N = 180  # 2000-01 .. 2014-12
+#: The columns of data/processed/sa/<slug>.csv: STL's adjusted series, then X-13's.
+SA_CSV_COLUMNS = [
+    "date",
+    "exports_sa",
+    "imports_sa",
+    "balance_sa",
+    "exports_x13",
+    "imports_x13",
+    "balance_x13",
+]
 K = 96  # planted break at 2008-01
 BREAK = "2008-01"
 
@@ -417,15 +428,7 @@ def test_x13_runs_in_the_models_stage_and_its_series_are_written_beside_stl(smal
         res, results.coefficients_table(run), run.sa, tmp_path / "k", sa_path, x13=run.x13
     )
     sa = pd.read_csv(sa_path)
-    assert list(sa.columns) == [
-        "date",
-        "exports_sa",
-        "imports_sa",
-        "balance_sa",
-        "exports_x13",
-        "imports_x13",
-        "balance_x13",
-    ]
+    assert list(sa.columns) == SA_CSV_COLUMNS
     assert np.allclose(sa["exports_x13"], run.x13["exports_x13"].round(1), atol=1e-9)
     assert np.allclose(sa["exports_sa"], run.sa["exports_sa"].round(1), atol=1e-9)
     # X-13 and STL differ (they are two methods), but not by much on this series
@@ -742,15 +745,7 @@ def test_notebook_writes_results_figures_and_sa(tmp_path):
     assert res["params"]["breaks"] == [BREAK, "2011-01"] and res["data_through"] == "2014-12"
     assert (out / "coefficients.csv").is_file()
     sa = pd.read_csv(tmp_path / "processed" / "sa" / "korea-south.csv")
-    assert list(sa.columns) == [
-        "date",
-        "exports_sa",
-        "imports_sa",
-        "balance_sa",
-        "exports_x13",
-        "imports_x13",
-        "balance_x13",
-    ]
+    assert list(sa.columns) == SA_CSV_COLUMNS
     assert (
         sa["exports_x13"].notna().all() and res["seasonal_adjustment_x13"]["exports"]["available"]
     )

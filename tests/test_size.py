@@ -12,19 +12,16 @@ import pytest
 from scipy.signal import lfilter
 from statsmodels.regression.linear_model import OLS
 
-from analysis.models.base import SEED
-from analysis.models.breaks import break_model_design, supf_search
-from analysis.models.its import (
+from analysis.models.ar_boot import (
     AR_MIN_ORDER,
     _yule_walker,
     ar_bias_correct,
     fit_ar,
-    fit_its,
-    its_design,
-    level_name,
-    slope_name,
     yule_walker_rows,
 )
+from analysis.models.base import SEED
+from analysis.models.breaks import break_model_design, supf_search
+from analysis.models.its import fit_its, its_design, level_name, slope_name
 from analysis.models.size import (
     STAMP_FILES,
     by_noise_entry,

@@ -26,6 +26,7 @@ import pandas as pd
 from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.diagnostic import breaks_cusumolsresid
 
+from analysis.models.ar_boot import ar_bias_correct, boot_p, fit_ar, simulate_ar
 from analysis.models.base import (
     MIN_SEARCH_MONTHS,
     SEED,
@@ -35,15 +36,7 @@ from analysis.models.base import (
     month,
     ym,
 )
-from analysis.models.its import (
-    BreakTest,
-    ar_bias_correct,
-    boot_p,
-    fit_ar,
-    fit_its,
-    its_design,
-    simulate_ar,
-)
+from analysis.models.its import BreakTest, fit_its, its_design
 
 
 def known_break_test(
@@ -260,7 +253,7 @@ def supf_search(
     p-value: parametric bootstrap (``n_boot`` replications, fixed ``seed``) of the sup statistic
     under no break, with AR(p) noise fitted to the residuals of the *break* model at ``best``
     (p <= 12 by Hannan-Quinn, at least 3, Yule-Walker estimates ``ar_params``, bias-corrected by
-    :func:`analysis.models.its.ar_bias_correct` to ``ar_params_bc``). Fitting the noise to the
+    :func:`analysis.models.ar_boot.ar_bias_correct` to ``ar_params_bc``). Fitting the noise to the
     no-break residuals would let a real break inflate its persistence (balance: p 0.028 instead
     of 0.004). The statistic is scale-invariant and the base regressors are projected out, so
     the simulated AR noise alone reproduces its null distribution. Also reports the OLS-CUSUM

@@ -56,20 +56,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.models.base import LOG_SERIES, SEED, SERIES
-from analysis.models.its import (
-    ITSResult,
-    cal_method,
+from analysis.models.ar_boot import (
     calibrated_null,
     fit_ar,
-    fit_its,
     hac_cov_rows,
-    level_name,
     null_columns,
     null_imposed,
     simulate_ar,
-    slope_name,
 )
+from analysis.models.base import LOG_SERIES, SEED, SERIES
+from analysis.models.its import ITSResult, cal_method, fit_its, level_name, slope_name
 
 NOMINAL = 0.05
 #: The two noise models of the simulation (see the module docstring).
@@ -82,6 +78,7 @@ MC_WIDEN = 2.5
 #: Files whose code produces ``benchmarks/size.json`` (relative to the repository root).
 STAMP_FILES: tuple[str, ...] = (
     "src/analysis/models/its.py",
+    "src/analysis/models/ar_boot.py",
     "src/analysis/models/size.py",
     "benchmarks/size_sim.py",
 )
@@ -144,7 +141,7 @@ def simulated_pvalues(
 ) -> dict[str, np.ndarray]:
     """p-values of the HAC t tests of regressors ``idx`` for every row of ``Y``, each
     (R, len(idx)): ``"hac"`` (normal); ``"cal"``, the reported test (null-imposed
-    bias-corrected AR bootstrap, :func:`analysis.models.its.null_imposed`): for each group of
+    bias-corrected AR bootstrap, :func:`analysis.models.ar_boot.null_imposed`): for each group of
     ``groups`` (columns of ``X``, together ``idx``; default one group, ``idx``), the noise is
     fitted to the residuals on every other column of ``X`` and gives the null distribution of
     that group's statistics (:func:`fit_its` uses one group per break, its level and slope);
