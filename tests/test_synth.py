@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize
 
-from analysis.models import synth
+from analysis.models import synth, synth_robustness
 
 TREATED = 9999
 YEARS = np.arange(1990, 2020)  # 30 years
@@ -349,7 +349,7 @@ def test_planted_effect_has_small_p_under_every_filter(seed: int) -> None:
     # the treated unit is as noisy as a donor (exchangeable but for the effect), effect +1.0
     panel = factor_panel(seed=seed, effect=1.0, treated_noise=0.1)
     table = synth.placebo_rmspe(panel, TREATED, donors_of(panel), TREAT_YEAR)
-    rows = synth.placebo_filters(table, TREATED)
+    rows = synth_robustness.placebo_filters(table, TREATED)
     assert [r["filter"] for r in rows] == FILTERS
     for r in rows:
         assert r["rank"] == 1, r
@@ -363,7 +363,7 @@ def test_planted_effect_has_small_p_under_every_filter(seed: int) -> None:
 @pytest.mark.parametrize("seed", [2, 3, 4, 5, 6])
 def test_untreated_unit_is_not_significant_under_any_filter(seed: int) -> None:
     panel = factor_panel(seed=seed, effect=0.0, treated_noise=0.1)
-    rows = synth.placebo_filters(
+    rows = synth_robustness.placebo_filters(
         synth.placebo_rmspe(panel, TREATED, donors_of(panel), TREAT_YEAR), TREATED
     )
     assert min(r["p_value"] for r in rows) > 0.1, rows
@@ -380,7 +380,10 @@ def test_filters_drop_exact_fits_and_placebos_with_poor_pre_fit() -> None:
         },
         index=pd.Index([TREATED, 2, 3, 4, 5], name="code"),
     )
-    got = {r["filter"]: (r["n_placebos"], r["rank"]) for r in synth.placebo_filters(table, TREATED)}
+    got = {
+        r["filter"]: (r["n_placebos"], r["rank"])
+        for r in synth_robustness.placebo_filters(table, TREATED)
+    }
     assert got == {
         "all": (4, 3),  # the exact fit and placebo 4 (tie counts against) rank above
         "exact_fits_excluded": (3, 2),
@@ -402,7 +405,7 @@ def test_placebo_rmspe_ratio_matches_placebo_ratios() -> None:
 def test_leave_one_out_refits_without_each_top_donor() -> None:
     panel = factor_panel(seed=1, effect=0.5)
     donors = donors_of(panel)
-    rows = synth.leave_one_out(panel, TREATED, donors, TREAT_YEAR, int(YEARS.max()))
+    rows = synth_robustness.leave_one_out(panel, TREATED, donors, TREAT_YEAR, int(YEARS.max()))
     # every donor of weight >= 5 %, largest first: the true donors (0.5, 0.3, 0.2) lead
     assert [r["code"] for r in rows][:3] == list(TRUE_W)
     assert all(r["weight"] >= 0.05 for r in rows)
@@ -418,7 +421,7 @@ def test_leave_one_out_refits_without_each_top_donor() -> None:
 @pytest.mark.parametrize("seed", [1, 3])
 def test_conformal_intervals_find_a_planted_effect(seed: int) -> None:
     panel = factor_panel(seed=seed, effect=1.0, treated_noise=0.05)
-    out = synth.conformal(panel, TREATED, donors_of(panel), TREAT_YEAR, int(YEARS.max()))
+    out = synth_robustness.conformal(panel, TREATED, donors_of(panel), TREAT_YEAR, int(YEARS.max()))
     assert out["p_no_effect"] <= 0.1
     assert out["level"] == pytest.approx(1 - 2 / 21, abs=1e-4)  # 20 pre years + 1: p in k/21
     assert [r["year"] for r in out["by_year"]] == list(YEARS[YEARS >= TREAT_YEAR])
@@ -435,10 +438,12 @@ def test_conformal_intervals_cover_zero_under_the_null() -> None:
     covered, p_values = [], []
     for seed in range(20):
         panel = factor_panel(seed=seed, effect=0.0, treated_noise=0.1)
-        years, pre, z = synth._demeaned(panel, TREATED, donors_of(panel), TREAT_YEAR, 2019)
-        lo, hi = synth.conformal_interval(z, pre, 0)
+        years, pre, z = synth_robustness._demeaned(
+            panel, TREATED, donors_of(panel), TREAT_YEAR, 2019
+        )
+        lo, hi = synth_robustness.conformal_interval(z, pre, 0)
         covered.append((lo is None or lo <= 0) and (hi is None or 0 <= hi))
-        p_values.append(synth.conformal_p(z, pre, np.zeros(int((~pre).sum()))))
+        p_values.append(synth_robustness.conformal_p(z, pre, np.zeros(int((~pre).sum()))))
     assert np.mean(covered) >= 0.8  # nominal 90 % or more
     assert np.mean(np.array(p_values) <= 0.1) <= 0.25
 
@@ -447,10 +452,12 @@ def test_conformal_p_is_one_when_nothing_is_left_over() -> None:
     # treated = donor 1001 exactly: every residual is zero, so no permutation is smaller
     panel = factor_panel(seed=2, effect=0.0)
     panel[TREATED] = panel[1001]
-    years, pre, z = synth._demeaned(panel, TREATED, donors_of(panel), TREAT_YEAR, 2019)
-    assert synth.conformal_p(z, pre, np.zeros(int((~pre).sum()))) == 1.0
+    years, pre, z = synth_robustness._demeaned(panel, TREATED, donors_of(panel), TREAT_YEAR, 2019)
+    assert synth_robustness.conformal_p(z, pre, np.zeros(int((~pre).sum()))) == 1.0
     # a huge post-period effect imposed as the null is rejected (smallest p: 1 / periods)
-    assert synth.conformal_p(z, pre, np.full(int((~pre).sum()), 5.0)) == pytest.approx(1 / 30)
+    assert synth_robustness.conformal_p(z, pre, np.full(int((~pre).sum()), 5.0)) == pytest.approx(
+        1 / 30
+    )
 
 
 def rule_table() -> pd.DataFrame:
@@ -465,7 +472,7 @@ def rule_table() -> pd.DataFrame:
 
 def test_robustness_applies_the_donor_rule_beside_the_open_design() -> None:
     trade = rule_table()
-    out = synth.robustness(
+    out = synth_robustness.robustness(
         trade,
         "exports",
         exclude=[],
@@ -496,28 +503,30 @@ def test_robustness_applies_the_donor_rule_beside_the_open_design() -> None:
 
 
 def test_donor_exclusions_file_is_read_and_checked(tmp_path) -> None:
-    rule = synth.load_donor_exclusions()
+    rule = synth_robustness.load_donor_exclusions()
     assert rule[2360] == "micro_state" and rule[5820] == "entrepot"  # Bahamas, Hong Kong
-    assert synth.KOREA not in rule and set(rule.values()) <= set(synth.EXCLUSION_CATEGORIES)
+    assert synth.KOREA not in rule and set(rule.values()) <= set(
+        synth_robustness.EXCLUSION_CATEGORIES
+    )
     bad = tmp_path / "x.csv"
     bad.write_text("partner_code,partner,category,source\n1,A,island,somewhere\n")
     with pytest.raises(synth.DataError, match="unknown category"):
-        synth.load_donor_exclusions(bad)
+        synth_robustness.load_donor_exclusions(bad)
     bad.write_text("partner_code,partner,category,source\n1,A,entrepot,\n")
     with pytest.raises(synth.DataError, match="source"):
-        synth.load_donor_exclusions(bad)
+        synth_robustness.load_donor_exclusions(bad)
     bad.write_text("partner_code,partner,category,source\n1,A,entrepot,s\n1,B,entrepot,s\n")
     with pytest.raises(synth.DataError, match="repeated"):
-        synth.load_donor_exclusions(bad)
+        synth_robustness.load_donor_exclusions(bad)
     with pytest.raises(synth.DataError, match="not found"):
-        synth.load_donor_exclusions(tmp_path / "missing.csv")
+        synth_robustness.load_donor_exclusions(tmp_path / "missing.csv")
 
 
 @pytest.mark.integration
 def test_korea_robustness_on_the_real_table(mirror, real_trade) -> None:
-    rule = synth.load_donor_exclusions()
+    rule = synth_robustness.load_donor_exclusions()
     for flow in synth.FLOWS:
-        out = synth.robustness(real_trade, flow, synth.FTA_PARTNERS, rule)
+        out = synth_robustness.robustness(real_trade, flow, synth.FTA_PARTNERS, rule)
         ruled = out["pools"]["donor_rule"]
         assert "2360" not in ruled["weights"] and "5820" not in ruled["weights"]  # Bahamas, HK
         assert {e["code"] for e in ruled["excluded"]} >= {2360}

@@ -514,8 +514,8 @@ def evaluate(
     """One record per agreement of ``ftas`` (in its order) with every design and the verdict.
 
     ``trade``: the cleaned monthly table; ``ftas``: :func:`analysis.models.fta.load_ftas` of
-    ``ftas_path``; ``rule``: :func:`analysis.models.synth.load_donor_exclusions`. Record:
-    ``{partner, partner_code, slug, agreement, in_force, revisions, flows: {flow:
+    ``ftas_path``; ``rule``: :func:`analysis.models.synth_robustness.load_donor_exclusions`.
+    Record: ``{partner, partner_code, slug, agreement, in_force, revisions, flows: {flow:
     {event_study, synthetic_control, trend, readings, verdict, verdict_label}}}``.
     ``slug``: the partner's report folder by the one rule of ``make report``
     (:func:`partner_folder`; None for a code without data) among ``partners`` (default: the cleaning
