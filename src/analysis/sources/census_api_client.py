@@ -19,10 +19,11 @@ per flow x level x year (all months, all countries) for HS2 (about 150,000 rows 
 HS4 and HS6 are split further by HS2 chapter (``E_COMMODITY=87*``: about 100 requests a
 year each); ``by_month=True`` also splits by month, for the largest HS6 chapters.
 
-Bounded requests. Each request has an overall deadline (``$CENSUS_API_DEADLINE`` seconds,
-default 60) that holds across the connection, the headers and the body, so a server that
-drips a byte a second is abandoned; a size cap (``$CENSUS_API_MAX_BYTES``, default 50 MB)
-is enforced while reading, in chunks. A breach is one line and nothing is cached.
+Bounded requests (the transport is :mod:`analysis.sources.census_api_http`). Each request
+has an overall deadline (``$CENSUS_API_DEADLINE`` seconds, default 60) that holds across the
+connection, the headers and the body, so a server that drips a byte a second is abandoned;
+a size cap (``$CENSUS_API_MAX_BYTES``, default 50 MB) is enforced while reading, in chunks.
+A breach is one line and nothing is cached.
 
 Answers. Not following redirects is deliberate: a request without a valid key is redirected
 (302) to an HTML "missing key" page, which a client that follows redirects sees as a 200.
@@ -49,31 +50,27 @@ sha256, first and last month, and as origin the redacted query with its row coun
 from __future__ import annotations
 
 import hashlib
-import http.client
-import io
 import json
 import logging
 import os
 import re
-import socket
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from analysis import cli, config
 from analysis.errors import ParameterError, SourceUnavailable
 from analysis.fileio import write_atomic
+from analysis.sources import census_api_http as transport
 from analysis.sources import retry
-from analysis.sources.download import USER_AGENT
 from analysis.sources.manifest import ACCEPTED, append_vintage_log
 from analysis.sources.retry import attempts, describe, transient, transient_status
 
@@ -99,7 +96,6 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_DEADLINE = 60.0
 #: Largest answer read, in bytes (the largest real answer is a few MB).
 DEFAULT_MAX_BYTES = 50_000_000
-CHUNK = 1 << 16
 #: Longest text of an answer or an error shown in a message (after redaction).
 SHOWN_CHARS = 300
 #: A provisional answer (its year not yet revised) is reused for this long.
@@ -281,123 +277,6 @@ def plan(
 def latest_years(first: int = FIRST_YEAR, today: date | None = None) -> list[int]:
     """``first`` .. this year (the current year's answer holds the months published so far)."""
     return list(range(first, (today or date.today()).year + 1))
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Do not follow redirects: the 3xx reaches the caller as an ``HTTPError``."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-class _Breach(Exception):
-    """A request's deadline or size cap was exceeded (not retried; nothing cached)."""
-
-
-class _Deadline:
-    """The end of one request's allowed time; each socket operation waits at most until it."""
-
-    def __init__(self, seconds: float, per_operation: float) -> None:
-        self.seconds, self.per_operation = seconds, per_operation
-        self.end = time.monotonic() + seconds
-
-    def timeout(self) -> float:
-        """The timeout for the next socket operation; raises :class:`_Breach` once past."""
-        self.check()
-        return min(self.per_operation, self.end - time.monotonic())
-
-    def check(self, slack: float = 0.0) -> None:
-        """Raise :class:`_Breach` when less than ``slack`` seconds are left."""
-        if self.end - time.monotonic() <= slack:
-            raise _Breach(f"no complete answer within the {self.seconds:g} s deadline")
-
-
-class _DeadlineReader(io.RawIOBase):
-    """A socket's reading side whose every read waits only until the request's deadline
-    (a plain socket timeout restarts with each byte a slow server sends)."""
-
-    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
-        self._sock, self._raw, self._deadline = sock, sock.makefile("rb", buffering=0), deadline
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int | None:
-        self._sock.settimeout(self._deadline.timeout())
-        try:
-            return self._raw.readinto(buffer)
-        except TimeoutError:
-            self._deadline.check(slack=0.05)  # the deadline, not the per-read timeout, ended it
-            raise
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-class _DeadlineSocket:
-    """A connected socket whose reads and sends are bounded by a :class:`_Deadline`."""
-
-    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
-        self._sock, self._deadline = sock, deadline
-
-    def makefile(self, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if mode != "rb":
-            return self._sock.makefile(mode, *args, **kwargs)
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
-
-    def sendall(self, data: bytes, *args: Any) -> None:
-        self._sock.settimeout(self._deadline.timeout())
-        try:
-            self._sock.sendall(data, *args)
-        except TimeoutError:
-            self._deadline.check(slack=0.05)
-            raise
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-
-def _bounded_connection(base: type[http.client.HTTPConnection], deadline: _Deadline) -> Any:
-    """A connection factory for ``urllib``: ``base`` whose socket is a :class:`_DeadlineSocket`."""
-
-    class Bounded(base):  # type: ignore[valid-type,misc]
-        def connect(self) -> None:
-            self.timeout = deadline.timeout()
-            try:
-                super().connect()  # for HTTPS this includes the TLS handshake
-            except TimeoutError:
-                deadline.check(slack=0.05)
-                raise
-            self.sock = _DeadlineSocket(self.sock, deadline)
-
-    return Bounded
-
-
-class _BoundedHTTP(urllib.request.HTTPHandler):
-    def __init__(self, deadline: _Deadline) -> None:
-        super().__init__()
-        self._deadline = deadline
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_bounded_connection(http.client.HTTPConnection, self._deadline), req)
-
-
-class _BoundedHTTPS(urllib.request.HTTPSHandler):
-    def __init__(self, deadline: _Deadline) -> None:
-        super().__init__()
-        self._deadline = deadline
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        conn = _bounded_connection(http.client.HTTPSConnection, self._deadline)
-        return self.do_open(conn, req, context=self._context)
-
-
-@dataclass
-class _Answer:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
 
 
 def to_frame(rows: object, query: Query | None = None) -> pd.DataFrame:
@@ -638,8 +517,10 @@ class Client:
                 self.sleep(self._wait(attempt, retry_after))
             log.info("census api: GET %s (attempt %d)", shown, attempt + 1)
             try:
-                answer = self._send(url)
-            except _Breach as exc:
+                answer = transport.send(
+                    url, deadline_s=self.deadline, timeout=self.timeout, max_bytes=self.max_bytes
+                )
+            except transport.Breach as exc:
                 raise CensusApiError(self._say(f"{shown}: {exc}; nothing kept")) from None
             except Exception as exc:  # noqa: BLE001 (any text may hold the key: one line)
                 last = self._say(describe(exc), SHOWN_CHARS)
@@ -661,44 +542,7 @@ class Client:
         """The shared policy's wait (:func:`analysis.sources.retry.wait`), at most ``MAX_WAIT``."""
         return retry.wait(attempt, self.backoff, retry_after, MAX_WAIT)
 
-    def _send(self, url: str) -> _Answer:
-        """One request within the deadline and the size cap (:class:`_Breach` otherwise)."""
-        deadline = _Deadline(self.deadline, self.timeout)
-        opener = urllib.request.build_opener(
-            _NoRedirect(), _BoundedHTTP(deadline), _BoundedHTTPS(deadline)
-        )
-        request = urllib.request.Request(
-            url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"}
-        )
-        try:
-            resp = opener.open(request, timeout=deadline.timeout())
-        except urllib.error.HTTPError as exc:
-            with exc:
-                body = self._read(exc, exc.headers) if exc.fp is not None else b""
-            return _Answer(exc.code, exc.headers, body)
-        with resp:
-            return _Answer(resp.status, resp.headers, self._read(resp, resp.headers))
-
-    def _read(self, resp: Any, headers: Mapping[str, str]) -> bytes:
-        """The body, read in chunks up to ``max_bytes``; a short body is ``IncompleteRead``."""
-        try:
-            declared: int | None = int(headers.get("Content-Length") or "")
-        except ValueError:
-            declared = None
-        if declared is not None and declared > self.max_bytes:
-            raise _Breach(f"an answer of {declared} bytes is over the {self.max_bytes} byte cap")
-        chunks, got = [], 0
-        while block := resp.read1(CHUNK):
-            got += len(block)
-            if got > self.max_bytes:
-                raise _Breach(f"the answer is over the {self.max_bytes} byte cap")
-            chunks.append(block)
-        body = b"".join(chunks)
-        if declared is not None and got < declared and not headers.get("Content-Encoding"):
-            raise http.client.IncompleteRead(body, declared - got)
-        return body
-
-    def _check_key(self, answer: _Answer, shown: str) -> None:
+    def _check_key(self, answer: transport.Answer, shown: str) -> None:
         """A key-error header, a redirect or an HTML page means the key is missing/invalid."""
         for name in KEY_ERROR_HEADERS:
             value = answer.headers.get(name)
@@ -721,7 +565,7 @@ class Client:
                 f"(HTTP {answer.status} answered with an HTML page, not data)"
             )
 
-    def _data(self, answer: _Answer, shown: str) -> bytes:
+    def _data(self, answer: transport.Answer, shown: str) -> bytes:
         if answer.status == 204:
             return b""
         if answer.status != 200:
