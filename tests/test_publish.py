@@ -193,6 +193,8 @@ def reports(tmp_path: Path) -> Path:
     png = _png_bytes()
     (korea / "figures" / "annual_balance.png").write_bytes(png)
     (korea / "figures" / "monthly_trade.png").write_bytes(png)
+    (korea / "sectors-figures").mkdir()
+    (korea / "sectors-figures" / "product_groups.png").write_bytes(png)
     japan = root / "japan"
     japan.mkdir()
     (japan / "results.json").write_text(json.dumps(_results(5880, "Japan", "japan", 2.0)))
@@ -234,6 +236,9 @@ def test_build_index(reports: Path, meta: Path) -> None:
     assert 'href="korus/claims.html"' in text
     assert 'src="korea-south/figures/annual_balance.png"' in text
     assert 'src="korea-south/figures/monthly_trade.png"' in text
+    # the sectors notebook's figures, from their own folder, after the trends figures
+    sectors_at = text.index('src="korea-south/sectors-figures/product_groups.png"')
+    assert sectors_at > text.index('src="korea-south/figures/monthly_trade.png"')
     assert "Japan" in text and "\u221226.4" in text  # Japan 2011 balance (scaled x2)
     assert 'data-verdict="supported" style="background:#1b7837;color:#ffffff">2 supported' in text
     assert ">1 contradicted<" in text and ">1 not checkable<" in text

@@ -103,6 +103,11 @@ def from_root(path: str | Path) -> Path:
 #: without ``out_dir``): never over what the pipeline published.
 INTERACTIVE_DIR: Path = BUILD_DIR / "interactive"
 
+#: A partner report's figure folders, one per notebook (``reports/<slug>/<folder>/``). The
+#: trends notebook replaces its folder whole, together with its results, so no other notebook
+#: writes there: the sectors notebook has its own.
+FIGURE_FOLDERS: dict[str, str] = {"trends": "figures", "sectors": "sectors-figures"}
+
 
 def output_dir(out_dir: str | Path, name: str) -> Path:
     """The folder a notebook writes to: ``out_dir`` when the pipeline passes one (resolved

@@ -328,8 +328,13 @@ def counterfactual(results: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def thumbnails(reports_dir: Path, folder: Path, heading: str) -> dict[str, Any] | None:
-    """``{"heading", "figures": [{"href", "caption"}]}`` for the PNGs in ``folder/figures``."""
-    pngs = sorted((folder / "figures").glob("*.png")) if (folder / "figures").is_dir() else []
+    """``{"heading", "figures": [{"href", "caption"}]}`` for the PNGs in ``folder``'s figure
+    folders (:data:`analysis.config.FIGURE_FOLDERS`, in that order; each sorted by name)."""
+    pngs = [
+        png
+        for sub in config.FIGURE_FOLDERS.values()
+        for png in (sorted((folder / sub).glob("*.png")) if (folder / sub).is_dir() else [])
+    ]
     if not pngs:
         return None
     return {
@@ -532,7 +537,7 @@ def build_index(
 
     Reads every ``reports_dir/*/results.json`` (partners, sorted by slug), the cleaned data's
     metadata (``meta_path``, default ``data/processed/trade_monthly.meta.json``) and, when
-    present, ``reports_dir/claims.csv`` and the figures under ``reports_dir/*/figures/``.
+    present, ``reports_dir/claims.csv`` and the figures of the default partner and of KORUS (:func:`thumbnails`).
     ``built`` is the build date shown (default: :func:`build_date`); ``pages`` the page
     registry whose pages the "Sections" list links (default :data:`analysis.report.pages.PAGES`).
     """

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis import config
 from analysis.clean import series as ser
 from analysis.fileio import replace_dir, write_atomic, write_json_atomic
 from analysis.models.breaks import SearchResult
@@ -415,7 +416,7 @@ def write_outputs(
             )
         )
     if figures_stage is not None:
-        paths.append(replace_dir(figures_stage, out_dir / "figures"))
+        paths.append(replace_dir(figures_stage, out_dir / config.FIGURE_FOLDERS["trends"]))
     paths.append(write_json_atomic(out_dir / "results.json", {**results, "slug": out_dir.name}))
     return paths
 
