@@ -60,6 +60,9 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 # Outputs land in this checkout even when the package is installed from another one.
 export ANALYSIS_ROOT := $(CURDIR)
+# Finished X-13 runs, by their input (analysis.models.x13_cache): a series adjusted before is not
+# adjusted again. Scratch like build/cache, but kept apart from it.
+export ANALYSIS_X13_CACHE := $(CURDIR)/build/x13
 
 RUN_NB := $(PY) -m analysis.pipeline.run_notebook
 

@@ -12,6 +12,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # One BLAS thread: on 2 shared cores threaded OpenBLAS makes model fits many times slower.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# No cache of X-13 runs in the tests' own process (make sets one in each copy it builds): a unit
+# test runs X-13 itself and never reads what the developer's checkout stored.
+os.environ.pop("ANALYSIS_X13_CACHE", None)
 
 from analysis import config  # noqa: E402
 

@@ -602,10 +602,16 @@ def test_killed_model_step_leaves_nothing_half_built(good: Site, tmp_path: Path)
             if not (root / rel).is_file() or sha256(root / rel) != good.good[rel]:
                 problems.append(f"after recovery {rel} differs from the good build")
         # Only the trends notebook ran again: the sectors notebook's figures are still there.
-        good_pngs = {k: v for k, v in good.good.items() if k.startswith(KOREA) and k.endswith(".png")}
-        now_pngs = {p.relative_to(root).as_posix(): sha256(p) for p in (root / KOREA).rglob("*.png")}
+        good_pngs = {
+            k: v for k, v in good.good.items() if k.startswith(KOREA) and k.endswith(".png")
+        }
+        now_pngs = {
+            p.relative_to(root).as_posix(): sha256(p) for p in (root / KOREA).rglob("*.png")
+        }
         if not any("sections_" in k for k in good_pngs) or now_pngs != good_pngs:
-            problems.append(f"the report's figures after recovery: {diff_maps(good_pngs, now_pngs)}")
+            problems.append(
+                f"the report's figures after recovery: {diff_maps(good_pngs, now_pngs)}"
+            )
         if temp_files(root):
             problems.append(
                 f"temporary files of killed runs survive a successful make all "

