@@ -65,6 +65,11 @@ export ANALYSIS_ROOT := $(CURDIR)
 export ANALYSIS_X13_CACHE := $(CURDIR)/build/x13
 
 RUN_NB := $(PY) -m analysis.pipeline.run_notebook
+# The sub-makes that build independent pages (a partner's two notebooks, the context pages) run
+# two recipes at a time when make was given no -j of its own: the machine has two cores, and a
+# notebook's kernel start and imports are mostly waiting on one. `make -j1` runs them one by
+# one; `make -jN` shares make's own N job slots.
+SIDE_BY_SIDE = $(if $(filter -j%,$(MAKEFLAGS)),,-j2)
 
 # ---- files ---------------------------------------------------------------------------------
 # One variable per raw source (RAW_<ID>: RAW_CENSUS, RAW_WDI, RAW_CENSUS_HS2_IMPORTS, ...),
@@ -132,9 +137,9 @@ help: ## List the targets (this text)
 # so the next `make all` retries it (and only it).
 all: $(PROCESSED) $(PRODUCTS) $(REVISIONS) reports/data-quality.html ## Everything: environment, data, cleaning, models, figures, HTML report
 	@failed=; \
-	$(MAKE) --no-print-directory -k context-pages || failed="$$failed context"; \
-	$(MAKE) --no-print-directory -k report KEEP_PARAMS=1 || failed="$$failed partner"; \
-	$(MAKE) --no-print-directory -k partner-pages || failed="$$failed partner"; \
+	$(MAKE) --no-print-directory $(SIDE_BY_SIDE) -k context-pages || failed="$$failed context"; \
+	$(MAKE) --no-print-directory $(SIDE_BY_SIDE) -k report KEEP_PARAMS=1 || failed="$$failed partner"; \
+	$(MAKE) --no-print-directory $(SIDE_BY_SIDE) -k partner-pages || failed="$$failed partner"; \
 	$(MAKE) --no-print-directory reports/index.html || failed="$$failed index"; \
 	if [ -n "$$failed" ]; then $(MAKE) --no-print-directory not-built "NOT_BUILT=$$failed"; exit 1; fi
 
@@ -207,7 +212,7 @@ build/verified/%.ok: build/stamps/%.sha256 | $(ENV_STAMP)
 report: $(PROCESSED) ## Models, figures and HTML for PARTNER (code or name; default 5800)
 	@slug=$$($(PY) -m analysis.partners slug) && \
 	$(PY) -m analysis.params $(if $(value KEEP_PARAMS),--keep) "reports/$$slug/params.json" && \
-	$(MAKE) --no-print-directory "reports/$$slug/trends.html" "reports/$$slug/sectors.html" reports/index.html "SLUG=$$slug"
+	$(MAKE) --no-print-directory $(SIDE_BY_SIDE) "reports/$$slug/trends.html" "reports/$$slug/sectors.html" reports/index.html "SLUG=$$slug"
 
 # Default parameters for a partner whose report has none yet (used by all-partners).
 reports/%/params.json: export ANALYSIS_PARTNER = $*
@@ -243,7 +248,7 @@ agreements: $(PROCESSED) ## Every U.S. FTA evaluated as KORUS, side by side: rep
 	@$(MAKE) --no-print-directory reports/index.html
 
 context: $(PROCESSED) ## KORUS context pages: comparison partners, Korea macro, claims check
-	@$(MAKE) --no-print-directory context-pages
+	@$(MAKE) --no-print-directory $(SIDE_BY_SIDE) context-pages
 	@$(MAKE) --no-print-directory reports/index.html
 
 
@@ -292,11 +297,12 @@ $(PAGES_MK): src/analysis/report/pages.py
 CONTEXT_PAGES := $(REGISTRY_CONTEXT_PAGES) reports/claims.csv
 context-pages: $(CONTEXT_PAGES)
 
-# The landing page lists every partner report present (and the one being built).
+# The landing page lists every partner report present (and the one being built), linking a
+# partner's pages only once they exist: so it comes after them.
 # Not the figures: a report's figures are swapped in together with its results.json (written
 # last), and a figure a re-run no longer draws must not become a missing prerequisite.
-reports/index.html: $(sort $(wildcard reports/*/results.json reports/korus/*.html reports/*/sectors.html) \
-    $(wildcard reports/claims.csv reports/data-quality.html reports/vintages.html reports/korus/evaluation.json reports/agreements.json) $(if $(SLUG),reports/$(SLUG)/results.json reports/$(SLUG)/sectors.html)) \
+reports/index.html: $(sort $(wildcard reports/*/results.json reports/korus/*.html reports/*/trends.html reports/*/sectors.html) \
+    $(wildcard reports/claims.csv reports/data-quality.html reports/vintages.html reports/korus/evaluation.json reports/agreements.json) $(if $(SLUG),reports/$(SLUG)/results.json reports/$(SLUG)/trends.html reports/$(SLUG)/sectors.html)) \
     data/processed/trade_monthly.meta.json $(DATES) $(DEPS_publish) | $(ENV_STAMP) $(CACHE)
 	$(PY) -m analysis.report.publish index reports
 

@@ -143,3 +143,21 @@ def test_make_all_partners_parses_and_lists_each_partners_pages(repo: Path) -> N
         assert f"notebooks/02_trends.ipynb reports/{slug}/02_trends.ipynb" in proc.stdout
         assert f"notebooks/06_sectors.ipynb reports/{slug}/06_sectors.ipynb" in proc.stdout
     assert "reports/korea-north/" not in proc.stdout  # no data around the first break
+
+
+def test_the_landing_page_is_made_after_the_partner_pages_it_links(repo: Path) -> None:
+    """The landing page links a partner's trends page only when the file exists, so it must
+    depend on it: with a report's two notebooks side by side, it was made before
+    ``trends.html`` was written and never again, and Japan's row had no link."""
+    on_disk = repo / "reports" / "zz-on-disk" / "trends.html"
+    on_disk.parent.mkdir(parents=True)
+    on_disk.write_text("<html></html>")
+    try:
+        proc = _make(repo, "-n", "-p", "reports/index.html", "SLUG=japan", env=_copy_env(repo))
+    finally:
+        shutil.rmtree(on_disk.parent)
+    rules = [ln for ln in proc.stdout.splitlines() if ln.startswith("reports/index.html:")]
+    assert rules, proc.stdout[-2000:] + proc.stderr
+    prerequisites = rules[0].split(":", 1)[1].split()
+    for page in ("japan/trends.html", "japan/sectors.html", "zz-on-disk/trends.html"):
+        assert f"reports/{page}" in prerequisites, prerequisites
