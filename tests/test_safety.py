@@ -364,6 +364,9 @@ def test_consumers_refuse_results_of_another_vintage_or_other_parameters(tmp_pat
     (folder / "results.json").write_text(json.dumps(good))
     with pytest.raises(DataError, match="earlier vintage of the data"):
         publish._check_results_beside(folder / "trends.html", meta)
+    # ... but not a page made from other data: the sectors page is published while the
+    # partner's models still run (the two notebooks side by side) and does not show them.
+    publish._check_results_beside(folder / "sectors.html", meta)
 
 
 # ---- issue 14: pages degrade gracefully ---------------------------------------------------------

@@ -131,11 +131,24 @@ def _exporter() -> Any:
     return HTMLExporter(config=c)
 
 
+def _shows_results(html: Path) -> bool:
+    """Whether the page ``html`` shows the ``results.json`` beside it: a partner page whose
+    registry entry needs it (the trends page), not one made from other data (the sectors page,
+    which may be published while the partner's models still run)."""
+    from analysis.report.pages import PAGES
+
+    return any(
+        p.output == f"{{slug}}/{html.name}" and "reports/{slug}/results.json" in p.needs
+        for p in PAGES
+    )
+
+
 def _check_results_beside(html: Path, meta_path: Path | None) -> None:
-    """Refuse to publish a page next to results of another data vintage or other parameters
-    (``DataError`` naming the results file): the page would show one run, its data another."""
+    """Refuse to publish a page that shows results (:func:`_shows_results`) next to results of
+    another data vintage or other parameters (``DataError`` naming the results file): the page
+    would show one run, its data another."""
     results_path = html.parent / "results.json"
-    if not results_path.is_file():
+    if not results_path.is_file() or not _shows_results(html):
         return
     from analysis.report import consistency
 
