@@ -225,14 +225,17 @@ reports/%/params.json: | $(PROCESSED)
 # shows progress and lists a partner that fails on one line without stopping the others.
 BATCH_JOBS = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
 # `make -n all-partners` shows the plan (the notebook runs of each out-of-date partner) and runs
-# nothing: make runs a recipe line that calls $(MAKE) even under -n, so the batch checks.
-DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
-all-partners: $(PROCESSED) ## Reports for every country with data around the first break (use -j 2)
+# nothing: make runs a recipe line that calls $(MAKE) even under -n, so the batch checks. Read
+# when the recipe runs (the single-letter flags are then MAKEFLAGS' first word): read while the
+# Makefile is parsed, it could be a command-line variable (`VENV=/work/main/.venv` has an n).
+DRY_RUN = $(findstring n,$(filter-out -% %=%,$(firstword $(MAKEFLAGS))))
+all-partners: export ANALYSIS_PARTNERS := $(value PARTNERS)
+all-partners: $(PROCESSED) ## Reports for every country with data around the first break (use -j 2; PARTNERS='japan canada': those only)
 	@$(MAKE) --no-print-directory -q $(PRODUCTS) 2>/dev/null || $(MAKE) --no-print-directory $(PRODUCTS) || true
 	@slugs=$$($(PY) -m analysis.partners list) && \
 	pages=$$(printf '%s\n' $$slugs | sed 's|.*|reports/&/trends.html reports/&/sectors.html|') && \
 	if [ -n "$(DRY_RUN)" ]; then $(MAKE) --no-print-directory -n $$pages; exit 0; fi; \
-	stale=$$($(MAKE) --no-print-directory -n -k $$pages 2>/dev/null | grep -v '^make' | grep -o 'reports/[A-Za-z0-9-]*/' | sort -u) ; \
+	stale=$$($(MAKE) --no-print-directory -n -k $$pages 2>/dev/null | grep -v '^make' | grep -o 'reports/[A-Za-z0-9-]*/' | sort -u || true) ; \
 	todo=$$(for s in $$slugs; do case "$$stale" in *"reports/$$s/"*) echo "$$s";; esac; done) && \
 	failed=0 && { [ -z "$$todo" ] || $(PY) -m analysis.pipeline.batch --jobs $(BATCH_JOBS) $$todo || failed=1; } && \
 	$(MAKE) --no-print-directory reports/index.html && exit $$failed

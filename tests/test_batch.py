@@ -8,8 +8,9 @@ does not stop the others.
 
 from __future__ import annotations
 
+import contextlib
 import io
-import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,57 @@ from analysis.pipeline import batch
 # ---- unit tests ------------------------------------------------------------------------------
 
 
-def test_shards_deal_partners_round_robin_and_drop_empty_workers() -> None:
-    assert batch.shards(["a", "b", "c", "d", "e"], 2) == [["a", "c", "e"], ["b", "d"]]
-    assert batch.shards(["a"], 2) == [["a"]]
-    assert batch.shards(["a", "b"], 1) == [["a", "b"]]
+#: A stand-in worker: takes slugs from stdin, notes "<its pid> <slug>" in the file argv[1],
+#: sleeps (1.5 s for "slow"), fails "bad" on one line and stops dead on "boom".
+FAKE_WORKER = """
+import os, sys, time
+for line in iter(sys.stdin.readline, ""):
+    slug = line.strip()
+    with open(sys.argv[1], "a") as fh:
+        fh.write(f"{os.getpid()} {slug}\\n")
+    if slug == "boom":
+        os._exit(3)
+    time.sleep(1.5 if slug == "slow" else 0.05)
+    if slug == "bad":
+        print("failed 0.050 bad: no data", flush=True)
+    else:
+        print(f"ok 0.050 {slug}", flush=True)
+"""
+
+
+def _pool(tmp_path: Path, slugs: list[str]) -> tuple[int, dict[str, list[str]], str]:
+    log = tmp_path / "taken.txt"
+    out = io.StringIO()
+    progress = batch.Progress(len(slugs), 2, stream=out)
+    with contextlib.redirect_stderr(out):
+        failures = batch.run_pool(
+            slugs, 2, progress, worker=[sys.executable, "-c", FAKE_WORKER, str(log)]
+        )
+    by_worker: dict[str, list[str]] = {}
+    for line in log.read_text().splitlines():
+        pid, slug = line.split()
+        by_worker.setdefault(pid, []).append(slug)
+    return failures, by_worker, out.getvalue()
+
+
+def test_the_pool_hands_the_next_partner_to_the_worker_that_is_free(tmp_path: Path) -> None:
+    slugs = ["slow", "a", "b", "c", "d", "e", "bad"]
+    failures, by_worker, out = _pool(tmp_path, slugs)
+    # Each partner built once; while one worker is on the slow partner the other takes every
+    # other one (a fixed split would have given the slow worker "b", "d" and "bad").
+    assert sorted(s for taken in by_worker.values() for s in taken) == sorted(slugs)
+    assert sorted(by_worker.values(), key=len) == [["slow"], ["a", "b", "c", "d", "e", "bad"]]
+    assert failures == 1
+    assert "failed: bad: no data" in out.splitlines()
+    assert f"[{len(slugs)}/{len(slugs)}]" in out
+
+
+def test_a_worker_that_stops_loses_only_its_partner(tmp_path: Path) -> None:
+    failures, by_worker, out = _pool(tmp_path, ["boom", "a", "b", "c"])
+    taken = sorted(s for t in by_worker.values() for s in t)
+    assert taken == ["a", "b", "boom", "c"]  # the others were built by the other worker
+    assert failures == 1
+    assert "failed: 1 partner(s): a worker stopped early" in out
 
 
 def test_remaining_time_in_seconds_then_minutes() -> None:
@@ -67,34 +115,18 @@ PARTNERS = {"korea-south": "5800", "japan": "Japan", "canada": "Canada"}
 COMPARED = ("results.json", "coefficients.csv", "trends.html", "sectors.html")
 
 
-def make_like_env(root: Path, env: dict[str, str]) -> dict[str, str]:
-    """The environment the Makefile's recipes run in (its exports), for the batch by hand."""
-    cache = root / "build" / "cache"
-    out = {k: v for k, v in env.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    out.update(
-        ANALYSIS_ROOT=str(root),
-        PYTHONPATH=str(root / "src"),
-        MPLCONFIGDIR=str(cache / "matplotlib"),
-        IPYTHONDIR=str(cache / "ipython"),
-        JUPYTER_CONFIG_DIR=str(cache / "jupyter" / "config"),
-        JUPYTER_DATA_DIR=str(cache / "jupyter" / "data"),
-        JUPYTER_RUNTIME_DIR=str(cache / "jupyter" / "runtime"),
-        JUPYTER_PLATFORM_DIRS="1",
-        PYDEVD_DISABLE_FILE_VALIDATION="1",
-        MPLBACKEND="Agg",
-        OPENBLAS_NUM_THREADS="1",
-        OMP_NUM_THREADS="1",
-    )
-    for name in ("PARTNER", "START", "END", "BREAKS", "FORECAST"):
-        out[f"ANALYSIS_{name}"] = ""
-    return out
-
-
 @pytest.mark.integration
 @pytest.mark.slow
-def test_batch_equals_make_report_for_three_partners(mini_site) -> None:
+def test_make_all_partners_builds_by_batch_what_make_report_builds(mini_site) -> None:
+    """``make -j2 all-partners`` (here for four partners: ``PARTNERS``) builds the partners whose
+    pages are out of date by the batch, with progress; a partner whose model cannot run (a
+    break after its data, planted) is one line and the others are built all the same; each
+    partner's results, coefficients and pages equal those of ``make report``; a second run
+    finds nothing to do."""
+    import json
+
     from built_site import settled_site
-    from repo_copy import run_make, venv_dir
+    from repo_copy import run_make
 
     site = settled_site(mini_site)
     root = site.root
@@ -103,28 +135,19 @@ def test_batch_equals_make_report_for_three_partners(mini_site) -> None:
         return {f: (root / "reports" / slug / f).read_bytes() for f in COMPARED}
 
     made = {"korea-south": outputs("korea-south")}  # make all's report of the default partner
-    proc = subprocess.run(
-        [
-            str(venv_dir() / "bin" / "python"),
-            "-m",
-            "analysis.pipeline.batch",
-            "korea-south",
-            "no-such-partner",
-            "japan",
-            "canada",
-        ],
-        cwd=root,
-        env=make_like_env(root, site.env),
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    # The unknown partner is one line; the others were built all the same.
-    assert proc.returncode == 1, proc.stderr[-3000:]
+    (root / "reports" / "korea-south" / "results.json").unlink()  # out of date: rebuilt
+    bad = root / "reports" / "mexico" / "params.json"
+    bad.parent.mkdir()
+    bad.write_text(json.dumps({"partner": "2010", "breaks": ["2030-01"], "start": "2000-01"}))
+    chosen = "PARTNERS=korea-south japan mexico canada"
+    proc = run_make(root, "-j2", "all-partners", chosen, env=site.env, check=False)
+    assert proc.returncode != 0
     failed = [line for line in proc.stderr.splitlines() if line.startswith("failed:")]
-    assert len(failed) == 1 and failed[0].startswith("failed: no-such-partner: "), proc.stderr
+    assert len(failed) == 1 and failed[0].startswith("failed: mexico: "), proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
-    assert "[3/4] japan" in proc.stderr and "[4/4] canada" in proc.stderr, proc.stderr
+    progress = [line for line in proc.stderr.splitlines() if line.startswith("[")]
+    assert len(progress) == 3 and progress[-1].startswith("[4/4] "), proc.stderr[-3000:]
+    assert "batch: 3 of 4 partner(s) built" in proc.stderr
     batched = {slug: outputs(slug) for slug in PARTNERS}
     for slug, query in PARTNERS.items():
         if slug != "korea-south":
@@ -135,3 +158,7 @@ def test_batch_equals_make_report_for_three_partners(mini_site) -> None:
             assert batched[slug][name] == made[slug][name], f"{slug}/{name} differs"
     # Not vacuous: the partners' results differ from one another.
     assert len({batched[s]["results.json"] for s in PARTNERS}) == 3
+    index = (root / "reports" / "index.html").read_text(encoding="utf-8")
+    assert 'href="canada/trends.html"' in index and 'href="japan/trends.html"' in index
+    again = run_make(root, "-j2", "all-partners", "PARTNERS=korea-south japan canada", env=site.env)
+    assert "batch:" not in again.stderr and "[1/" not in again.stderr

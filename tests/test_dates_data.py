@@ -393,11 +393,32 @@ def test_all_partners_lists_around_the_default_partners_entry_into_force(
     """``python -m analysis.partners list`` took its month from a typed default of BREAKS."""
     short = partners.Partner(3370, "Chile", "chile", False, "2010-01", "2024-06", 174, 174)
     monkeypatch.setattr(partners, "load_partners", lambda path=None: [*table, short])
-    monkeypatch.setattr(partners, "report_slug", lambda p, reports_dir=None: p.slug)
+    monkeypatch.setattr(partners, "existing_folders", lambda reports_dir=None: {})
     monkeypatch.setenv("ANALYSIS_BREAKS", "")
+    monkeypatch.delenv("ANALYSIS_PARTNERS", raising=False)
     assert partners.main(["list"]) == 0
     listed = capsys.readouterr().out.split()
     assert "korea-south" in listed and "chile" not in listed  # Chile's data start 2010-01
     monkeypatch.setenv("ANALYSIS_BREAKS", "2014-01")
     assert partners.main(["list"]) == 0
     assert "chile" in capsys.readouterr().out.split()
+
+
+def test_all_partners_can_be_given_the_partners_to_build(table, monkeypatch, capsys, tmp_path):
+    """``make all-partners PARTNERS='...'`` (``ANALYSIS_PARTNERS``): those report folders only,
+    in the order given, each checked against the partner table (a renamed partner keeps the
+    folder it has); a name that is no partner's folder is one line and exit 2."""
+    monkeypatch.setattr(partners, "load_partners", lambda path=None: list(table))
+    monkeypatch.setattr(config, "REPORTS_DIR", tmp_path)
+    (tmp_path / "korea-old-name").mkdir()
+    (tmp_path / "korea-old-name" / "params.json").write_text('{"partner": "5800"}')
+    monkeypatch.setenv("ANALYSIS_PARTNERS", " japan  korea-old-name japan ")
+    assert partners.main(["list"]) == 0
+    assert capsys.readouterr().out.split() == ["japan", "korea-old-name"]
+    monkeypatch.setenv("ANALYSIS_PARTNERS", "japan korea-south")  # Korea's folder is the old one
+    assert partners.main(["list"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: PARTNERS: 'korea-south' is no partner's report folder "
+        "(python -m analysis.partners slug NAME prints a partner's)"
+    ]

@@ -220,19 +220,30 @@ def resolve(query: str | int, partners: list[Partner] | None = None) -> Partner:
     )
 
 
-def report_slug(partner: Partner, reports_dir: Path | None = None) -> str:
-    """The report folder of a partner, keyed by its Census code: an existing
-    ``reports/<slug>/params.json`` of this code keeps its folder when Census renames the
-    partner (``Korea, South`` -> ``South Korea``); otherwise the partner's own slug."""
+def existing_folders(reports_dir: Path | None = None) -> dict[str, str]:
+    """Census code (as text) -> the report folder that already holds a ``params.json`` of it
+    (the first in name order)."""
     reports_dir = config.REPORTS_DIR if reports_dir is None else reports_dir
+    out: dict[str, str] = {}
     for params_file in sorted(reports_dir.glob("*/params.json")):
         try:
             code = json.loads(params_file.read_text(encoding="utf-8")).get("partner")
         except (OSError, ValueError, AttributeError):
             continue
-        if str(code) == str(partner.code):
-            return params_file.parent.name
-    return partner.slug
+        out.setdefault(str(code), params_file.parent.name)
+    return out
+
+
+def report_slug(
+    partner: Partner, reports_dir: Path | None = None, existing: Mapping[str, str] | None = None
+) -> str:
+    """The report folder of a partner, keyed by its Census code: an existing
+    ``reports/<slug>/params.json`` of this code keeps its folder when Census renames the
+    partner (``Korea, South`` -> ``South Korea``); otherwise the partner's own slug.
+    ``existing`` (:func:`existing_folders`) saves reading the folders again for many partners."""
+    if existing is None:
+        existing = existing_folders(reports_dir)
+    return existing.get(str(partner.code), partner.slug)
 
 
 def report_folder(
@@ -270,6 +281,26 @@ def countries_covering(
     ]
 
 
+def chosen_folders(folders: Iterable[str], partners: list[Partner] | None = None) -> list[str]:
+    """The report folders ``folders`` (``make all-partners PARTNERS='japan canada'``), each
+    checked against the partner table, in the order given and without repeats; a name that is
+    no partner's report folder is a :class:`~analysis.errors.ParameterError` naming it and the
+    way to find the right one."""
+    if partners is None:
+        partners = load_partners()
+    existing = existing_folders()
+    known = {report_slug(p, existing=existing) for p in partners}
+    out: list[str] = []
+    for folder in dict.fromkeys(folders):
+        if folder not in known:
+            raise ParameterError(
+                f"PARTNERS: {folder!r} is no partner's report folder "
+                "(python -m analysis.partners slug NAME prints a partner's)"
+            )
+        out.append(folder)
+    return out
+
+
 @cli.entry_point
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring). The query defaults to the run
@@ -294,9 +325,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "list":
+        chosen = config.run_parameter("partners").split()
+        if chosen:
+            print("\n".join(chosen_folders(chosen)))
+            return 0
         given = config.run_parameter("breaks").replace(" ", ",").split(",")[0].strip()
         month = args.query or given or external.agreement_months(config.DEFAULT_PARTNER)[0]
-        print("\n".join(report_slug(p) for p in countries_covering(month)))
+        existing = existing_folders()
+        print("\n".join(report_slug(p, existing=existing) for p in countries_covering(month)))
         return 0
     query = (
         args.query

@@ -20,13 +20,14 @@ Each notebook is written through a staging file and renamed into place when all 
 succeeded (:mod:`analysis.pipeline.run_notebook`'s helpers). A partner that fails is one
 line on stderr, ``failed: <SLUG>: <problem>``, and the others go on (a dead kernel is
 replaced); the exit status is 1 when any failed. Progress (partners done / total, time left)
-goes to stderr. ``--jobs 2`` splits the partners over two worker processes, each with its own
-kernel (this machine has two cores).
+goes to stderr. ``--jobs 2`` runs two worker processes, each with its own kernel (this machine
+has two cores), handing each the next partner of one queue when it is done with one.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import os
@@ -36,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -197,8 +198,8 @@ def one_line(exc: BaseException) -> str:
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-def work(slugs: Sequence[str], report: Callable[[str, str, float], None]) -> int:
-    """Build ``slugs`` in one kernel; ``report(status, slug_or_message, seconds)`` after each
+def work(slugs: Iterable[str], report: Callable[[str, str, float], None]) -> int:
+    """Build ``slugs`` (as they come) in one kernel; ``report(status, slug_or_message, seconds)`` after each
     (status ``ok`` or ``failed``). Returns the number of failures."""
     from analysis.pipeline import run_notebook as rn
 
@@ -259,42 +260,50 @@ def remaining(seconds: float) -> str:
     return f"about {round(seconds)} s left"
 
 
-def shards(slugs: Sequence[str], jobs: int) -> list[list[str]]:
-    """``slugs`` dealt round-robin over ``jobs`` workers (empty shards dropped)."""
-    return [s for s in (list(slugs[i::jobs]) for i in range(max(1, jobs))) if s]
+def next_line(stream: Any) -> Iterator[str]:
+    """The non-empty lines of ``stream``, each as soon as it arrives (a worker's slugs)."""
+    for line in iter(stream.readline, ""):
+        if line.strip():
+            yield line.strip()
 
 
-@contextlib.contextmanager
-def _workers(groups: list[list[str]]) -> Iterator[list[subprocess.Popen[str]]]:
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "analysis.pipeline.batch", "--worker", *group],
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=str(config.ROOT),
-        )
-        for group in groups
-    ]
-    try:
-        yield procs
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-            p.wait()
+def run_pool(
+    slugs: Sequence[str], jobs: int, progress: Progress, worker: Sequence[str] | None = None
+) -> int:
+    """Build ``slugs`` in ``jobs`` worker processes; returns the number of failures.
 
+    The partners are handed out one at a time from one queue, the next to whichever worker
+    finished (partners take 3 to 20 s: a fixed split left one core idle at the end). A worker
+    that stops early loses only the partner it was building; the others take the rest."""
+    queue = collections.deque(slugs)
+    lock = threading.Lock()
 
-def run_pool(slugs: Sequence[str], jobs: int, progress: Progress) -> int:
-    """Build ``slugs`` in ``jobs`` worker processes; returns the number of failures."""
+    def feed(p: subprocess.Popen[str]) -> None:
+        assert p.stdin is not None
+        with lock:
+            slug = queue.popleft() if queue else None
+        try:
+            if slug is None:
+                p.stdin.close()
+            else:
+                p.stdin.write(slug + "\n")
+                p.stdin.flush()
+        except (BrokenPipeError, ValueError):  # the worker is gone
+            if slug is not None:
+                with lock:
+                    queue.appendleft(slug)
 
     def relay(p: subprocess.Popen[str]) -> None:
         assert p.stdout is not None
+        feed(p)
         for line in p.stdout:
             status, _, rest = line.rstrip("\n").partition(" ")
             seconds, _, what = rest.partition(" ")
             progress(status, what, float(seconds))
+            feed(p)
 
-    with _workers(shards(slugs, jobs)) as procs:
+    command = list(worker or WORKER)
+    with _workers(max(1, min(jobs, len(slugs))), command) as procs:
         threads = [threading.Thread(target=relay, args=(p,)) for p in procs]
         for t in threads:
             t.start()
@@ -306,6 +315,36 @@ def run_pool(slugs: Sequence[str], jobs: int, progress: Progress) -> int:
         print(f"failed: {max(crashed, 1)} partner(s): a worker stopped early", file=sys.stderr)
         return len(progress.failed) + max(crashed, 1)
     return len(progress.failed)
+
+
+#: A worker process: reads slugs on stdin, writes ``<status> <seconds> <slug or message>`` lines.
+WORKER: tuple[str, ...] = (sys.executable, "-m", "analysis.pipeline.batch", "--worker")
+
+
+@contextlib.contextmanager
+def _workers(n: int, command: list[str]) -> Iterator[list[subprocess.Popen[str]]]:
+    """``n`` worker processes running ``command``."""
+    procs = [
+        subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=str(config.ROOT),
+        )
+        for _ in range(n)
+    ]
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+            p.wait()
+            for stream in (p.stdin, p.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError, ValueError):
+                        stream.close()
 
 
 def all_partners() -> list[str]:
@@ -344,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         def tell(status: str, what: str, seconds: float) -> None:
             print(f"{status} {seconds:.3f} {what}", flush=True)
 
-        return 1 if work(args.slugs, tell) else 0
+        return 1 if work(next_line(sys.stdin), tell) else 0
     slugs = list(dict.fromkeys(args.slugs)) or all_partners()
     for slug in slugs:
         if not slug or not all(c.isalnum() or c == "-" for c in slug):
