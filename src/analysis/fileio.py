@@ -190,3 +190,15 @@ def remove_stale_temps(folder: str | Path, *, depth: int = 1) -> list[Path]:
                 entry.unlink()
                 removed.append(entry)
     return removed
+
+
+def record_timing(step: str, seconds: float, kind: str = "step") -> None:
+    """Append ``{"step": step, "seconds": s, "kind": kind}`` to ``$ANALYSIS_TIMINGS`` when it is
+    set: the benchmark's record of what a real ``make`` run spent where (a notebook run, an X-13
+    run). Never written into an output, which stays the same however long it took."""
+    path = os.environ.get("ANALYSIS_TIMINGS")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(
+                json.dumps({"step": str(step), "seconds": round(seconds, 3), "kind": kind}) + "\n"
+            )

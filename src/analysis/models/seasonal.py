@@ -28,6 +28,7 @@ import pandas as pd
 from statsmodels.tsa.seasonal import STL
 
 from analysis.errors import ParameterError
+from analysis.fileio import record_timing
 from analysis.models import x13_cache
 from analysis.models.base import LOG_SERIES, ModelSkipped, check_series
 
@@ -196,6 +197,7 @@ def run_x13(
             if not issubclass(w.category, ResourceWarning)
         )
     )
+    record_timing(f"x13 {name}", time.perf_counter() - t0, kind="x13")
     sa = pd.Series(np.asarray(res.seasadj, dtype="float64"), index=y.index, name=name)
     if not np.isfinite(sa).all():
         return fail(f"{name}: X-13 returned non-finite values")

@@ -77,7 +77,7 @@ from typing import Any
 
 from analysis import cli, config
 from analysis.errors import AnalysisError, ParameterError
-from analysis.fileio import remove_stale_temps, staging_home
+from analysis.fileio import record_timing, remove_stale_temps, staging_home
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: How often to check whether the kernel has exited after the shutdown request (jupyter_client's
@@ -458,15 +458,6 @@ def _one_line(exc: BaseException) -> str:
     )
 
 
-def _record_timing(output: str, seconds: float) -> None:
-    """Append ``{"step": output, "seconds": s}`` to ``$ANALYSIS_TIMINGS`` when it is set
-    (used by the benchmark to time each step of a real ``make`` run)."""
-    path = os.environ.get("ANALYSIS_TIMINGS")
-    if path:
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"step": str(output), "seconds": round(seconds, 3)}) + "\n")
-
-
 def _parse(argv: list[str]) -> argparse.Namespace:
     ap = cli.ArgumentParser(
         prog="python -m analysis.pipeline.run_notebook", description=__doc__.splitlines()[0]
@@ -510,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _termination_as_interrupt():
             run(args.notebook, args.output, params, kernel=args.kernel)
-        _record_timing(args.output, time.perf_counter() - started)
+        record_timing(args.output, time.perf_counter() - started, kind="notebook")
     except (Exception, KeyboardInterrupt) as exc:  # PapermillExecutionError for cell failures
         failure = exc
     # A signal stops the run even if its exception was lost (the handler records every one:
