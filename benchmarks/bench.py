@@ -62,7 +62,7 @@ from makeruns import (
     run_make,
     run_timed,
 )
-from results_md import render
+from results_md import render, trends_first
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = ROOT / "benchmarks" / "floor.py"
@@ -466,7 +466,9 @@ def noop_and_partner(b: Bench, R: dict[str, Any], copy: Path) -> None:
     R["agreements"] = b.make(copy, ["agreements"], "agreements")
     say(f"make report PARTNER={EXTRA_PARTNER} ...")
     R["partner"] = b.make(copy, ["report", f"PARTNER={EXTRA_PARTNER}"], "partner")
-    notebooks = [label for kind, label, _ in leaves(R["partner"]) if kind == "notebook"]
+    notebooks = trends_first(
+        [label for kind, label, _ in leaves(R["partner"]) if kind == "notebook"]
+    )
     R["partner_cells"] = {label: cells_total(_executed(copy, label)) for label in notebooks}
     kinds = cell_seconds(_executed(copy, notebooks[0])) if notebooks else None
     R["partner_kinds"] = {k: v for k, v in (kinds or {}).items() if k != "parameters"}

@@ -517,7 +517,7 @@ def _cold_target(R: dict[str, Any]) -> str:
 
 def _verdict(seconds: float, target: float) -> str:
     gap = seconds - target
-    return f"met, {-gap:.2f} s to spare" if gap <= 0 else f"missed by {gap:.2f} s"
+    return f"met, {abs(gap):.2f} s to spare" if gap <= 0 else f"missed by {gap:.2f} s"
 
 
 def _partner_target(R: dict[str, Any]) -> str:
@@ -525,20 +525,29 @@ def _partner_target(R: dict[str, Any]) -> str:
     reaching the target would take."""
     partner, target = R["partner"], TARGET_PARTNER_SECONDS
     pk, cells = R.get("partner_kinds", {}), R.get("partner_cells", {})
-    notebooks = [label for k, label, _ in leaves(partner) if k == "notebook"]
+    notebooks = trends_first([label for k, label, _ in leaves(partner) if k == "notebook"])
     p_nb, p_html = _sum(partner, "notebook"), _sum(partner, "html")
     n_html = sum(1 for k, _, _ in leaves(partner) if k == "html")
     p_cells = sum(v for v in cells.values() if v)
-    p_machinery, p_other = p_nb - p_cells, partner.seconds - p_nb - p_html
+    # Steps side by side (make -j) add up to more than the wall time: the parts below are then
+    # those of the commands' own time, on one core.
+    busy = sum(c.seconds for _, _, c in leaves(partner))
+    base = max(partner.seconds, busy)
+    p_machinery, p_other = p_nb - p_cells, base - p_nb - p_html
     fixed = p_machinery + p_html + p_other + pk.get("imports", 0.0)
     later = [(label.split(" -> ")[0], cells.get(label) or 0.0) for label in notebooks[1:]]
-    work = partner.seconds - fixed
+    work = base - fixed
     first = notebooks[0].split(" -> ")[0] if notebooks else "the first notebook"
+    parts = (
+        f"The {s(partner.seconds)} s are: "
+        if base == partner.seconds
+        else f"Its steps ran side by side on two cores; their own times, {s(base)} s, are: "
+    )
     text = (
         f"- **One more partner ≤ {target:g} s** (`make report PARTNER={EXTRA_PARTNER}` after "
         f"`make all`): {s(partner.seconds)} s ({_verdict(partner.seconds, target)}). "
-        f"The {s(partner.seconds)} s are: "
-        f"{len(notebooks)} notebook runs outside their cells (interpreter, papermill, kernel start "
+        + parts
+        + f"{len(notebooks)} notebook runs outside their cells (interpreter, papermill, kernel start "
         f"and stop) {s(p_machinery)} s, the first cell of {first} (imports and data) "
         f"{s(pk.get('imports'))} s, {n_html} HTML pages {s(p_html)} s, make, `params.json` and the "
         f"landing page {s(p_other)} s — {s(fixed)} s paid again for every partner before any model "
@@ -564,6 +573,12 @@ def _partner_target(R: dict[str, Any]) -> str:
             "too (faster models or fewer of them, fewer figures or formats)."
         )
     return text + f"Reaching {target:g} s takes {s(gap)} s less: " + what
+
+
+def trends_first(labels: list[str]) -> list[str]:
+    """Notebook step labels with the trends notebook's first (the steps of a partner report
+    start side by side, in either order)."""
+    return sorted(labels, key=lambda label: not label.startswith("02_trends"))
 
 
 def _all_partners_target(R: dict[str, Any]) -> str:

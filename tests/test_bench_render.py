@@ -177,6 +177,26 @@ def test_one_more_partner_is_held_to_8_seconds() -> None:
     assert "(met, 1.00 s to spare)" in "\n".join(results_md.targets_section(_measured(7.0)))
 
 
+def test_a_partner_whose_notebooks_ran_side_by_side_is_told_in_its_own_times() -> None:
+    # 02 and 06 start together (make -j2): 8 s of wall, 12 s of commands; 06 started first.
+    # The parts add to the commands' own times, none negative, and the trends notebook leads.
+    cmds = [
+        makeruns.Cmd(0.0, 4.0, 0, _NB.format("06_sectors")),
+        makeruns.Cmd(0.1, 7.0, 0, _NB.format("02_trends")),
+        makeruns.Cmd(4.0, 4.6, 0, _HTML.format("06_sectors", "sectors")),
+        makeruns.Cmd(7.0, 7.5, 0, _HTML.format("02_trends", "trends")),
+    ]
+    R = _measured()
+    R["partner"] = makeruns.MakeRun(8.0, cmds)
+    R["partner_kinds"] = {"imports": 1.0, "models": 2.0, "figures": 1.5, "other": 0.5}
+    text = "\n".join(results_md.targets_section(R))
+    line = next(ln for ln in text.splitlines() if ln.startswith("- **One more partner"))
+    assert "(`make report PARTNER=Japan` after `make all`): 8.00 s (met" in line
+    assert "Its steps ran side by side on two cores; their own times, 12.00 s, are: " in line
+    assert "the first cell of 02_trends.ipynb (imports and data) 1.00 s" in line
+    assert "−" not in line and " -" not in line.replace(" -> ", "")
+
+
 def test_all_partners_is_held_to_600_seconds_or_said_unmeasured() -> None:
     def measured(secs: float) -> dict:
         return _measured(all_partners_run=makeruns.MakeRun(secs), all_partners_built=162)
