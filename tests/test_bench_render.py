@@ -197,6 +197,26 @@ def test_a_partner_whose_notebooks_ran_side_by_side_is_told_in_its_own_times() -
     assert "−" not in line and " -" not in line.replace(" -> ", "")
 
 
+def test_a_cold_run_with_steps_side_by_side_says_so_and_shows_no_negative_glue() -> None:
+    # Two 30 s notebooks at once in a 40 s wall: 60 s of commands (1.00x a 60 s floor on one
+    # core) where the wall time is 0.667x; "make and glue" is not made up as -20 s.
+    cmds = [
+        makeruns.Cmd(0.0, 30.0, 0, _NB.format("03_partners")),
+        makeruns.Cmd(0.0, 30.0, 0, _NB.format("05_evaluation")),
+    ]
+    R = _measured(cold=makeruns.MakeRun(40.0, cmds), cold_all=[40.0], floor_phases={})
+    R["notebook_cells"] = {}
+    text = "\n".join(results_md.targets_section(R))
+    assert (
+        "so this wall time used both cores where the floor uses one; its steps' own times add "
+        "up to 60.00 s (1.00× the floor)"
+    ) in text
+    page = "\n".join(results_md.steps_section(R) + results_md.versus_floor_section(R))
+    assert "| the steps above added up (they ran two at a time) | 60.00 |" in page
+    assert "-20.00" not in page and "−20.00" not in page
+    assert "not told apart: the steps ran two at a time, 60.00 s of commands in 40.00 s" in page
+
+
 def test_all_partners_is_held_to_600_seconds_or_said_unmeasured() -> None:
     def measured(secs: float) -> dict:
         return _measured(all_partners_run=makeruns.MakeRun(secs), all_partners_built=162)
