@@ -199,8 +199,8 @@ def one_line(exc: BaseException) -> str:
 
 
 def work(slugs: Iterable[str], report: Callable[[str, str, float], None]) -> int:
-    """Build ``slugs`` (as they come) in one kernel; ``report(status, slug_or_message, seconds)`` after each
-    (status ``ok`` or ``failed``). Returns the number of failures."""
+    """Build ``slugs`` (as they come) in one kernel; ``report(status, slug_or_message, seconds)``
+    after each (status ``ok`` or ``failed``). Returns the number of failures."""
     from analysis.pipeline import run_notebook as rn
 
     rn._quiet()
@@ -260,7 +260,7 @@ def remaining(seconds: float) -> str:
     return f"about {round(seconds)} s left"
 
 
-def next_line(stream: Any) -> Iterator[str]:
+def lines_as_they_come(stream: Any) -> Iterator[str]:
     """The non-empty lines of ``stream``, each as soon as it arrives (a worker's slugs)."""
     for line in iter(stream.readline, ""):
         if line.strip():
@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         def tell(status: str, what: str, seconds: float) -> None:
             print(f"{status} {seconds:.3f} {what}", flush=True)
 
-        return 1 if work(next_line(sys.stdin), tell) else 0
+        return 1 if work(lines_as_they_come(sys.stdin), tell) else 0
     slugs = list(dict.fromkeys(args.slugs)) or all_partners()
     for slug in slugs:
         if not slug or not all(c.isalnum() or c == "-" for c in slug):
