@@ -60,16 +60,55 @@ AR_ORDER_IC: str = "hqic"
 AR_MIN_ORDER: int = 3
 
 
-def fit_ar(resid: np.ndarray, maxlag: int = 12) -> tuple[np.ndarray, int]:
-    """AR(p) fitted to ``resid``: p <= ``maxlag`` (capped at n/10) by :data:`AR_ORDER_IC`
-    (Hannan-Quinn) with statsmodels ``ar_select_order``, at least :data:`AR_MIN_ORDER` (within
-    the cap), Yule-Walker coefficients (always stationary). Returns (coefs, p)."""
-    cap = max(1, min(maxlag, len(resid) // 10))
+#: Two criteria closer than this (relative) are left to statsmodels to rank (:func:`hq_order`).
+_IC_TIE: float = 1e-9
+
+
+def _statsmodels_order(x: np.ndarray, maxlag: int) -> int:
+    """statsmodels ``ar_select_order(x, maxlag, ic=AR_ORDER_IC, trend="n")``'s order."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=FutureWarning)
-        sel = ar_select_order(resid, maxlag=cap, ic=AR_ORDER_IC, trend="n")
-    lags = sel.ar_lags or []
-    p = max(int(max(lags)) if lags else 0, min(AR_MIN_ORDER, cap))
+        lags = ar_select_order(x, maxlag=maxlag, ic=AR_ORDER_IC, trend="n").ar_lags or []
+    return int(max(lags)) if lags else 0
+
+
+def hq_order(x: np.ndarray, maxlag: int) -> int:
+    """The AR order 0..``maxlag`` with the smallest Hannan-Quinn criterion, no constant, all
+    orders fitted on the same sample (the last n - ``maxlag`` months): statsmodels
+    ``ar_select_order(x, maxlag, ic="hqic", trend="n")``, computed from one QR factorisation of
+    the lag matrix (the residual sum of squares of each order is the data's minus its leading
+    projections) instead of ``maxlag + 1`` regressions. Where the two best criteria are too
+    close for the rounding of the two computations to agree on their order, statsmodels ranks
+    them. Rank-deficient lag matrices (a constant series) are left to statsmodels too."""
+    x = np.asarray(x, dtype="float64")
+    n = len(x) - maxlag
+    y = x[maxlag:]
+    lags = np.column_stack([x[maxlag - j : len(x) - j] for j in range(1, maxlag + 1)])
+    q, r = np.linalg.qr(lags)
+    diag = np.abs(np.diag(r))
+    if n <= maxlag or not np.all(diag > 1e-10 * max(diag.max(), 1e-300)):
+        return _statsmodels_order(x, maxlag)
+    c = q.T @ y
+    rss = float(y @ y) - np.r_[0.0, np.cumsum(c**2)]
+    if not np.all(rss > 0):
+        return _statsmodels_order(x, maxlag)
+    k = np.arange(maxlag + 1)
+    # -2 llf + 2 ln ln n (k + 1), llf = -n (ln(2 pi rss / n) + 1) / 2 (statsmodels' AutoReg)
+    ic = n * (np.log(2 * np.pi * rss / n) + 1) + 2 * np.log(np.log(n)) * (k + 1)
+    order = np.argsort(ic, kind="stable")
+    best, second = ic[order[0]], ic[order[1]]
+    if abs(second - best) <= _IC_TIE * max(abs(best), 1.0):
+        return _statsmodels_order(x, maxlag)
+    return int(order[0])
+
+
+def fit_ar(resid: np.ndarray, maxlag: int = 12) -> tuple[np.ndarray, int]:
+    """AR(p) fitted to ``resid``: p <= ``maxlag`` (capped at n/10) by :data:`AR_ORDER_IC`
+    (Hannan-Quinn, :func:`hq_order`: statsmodels ``ar_select_order``'s choice), at least
+    :data:`AR_MIN_ORDER` (within the cap), Yule-Walker coefficients (always stationary).
+    Returns (coefs, p)."""
+    cap = max(1, min(maxlag, len(resid) // 10))
+    p = max(hq_order(resid, cap), min(AR_MIN_ORDER, cap))
     return (_yule_walker(resid, p) if p else np.zeros(0)), p
 
 
