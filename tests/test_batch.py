@@ -156,6 +156,11 @@ def test_make_all_partners_builds_by_batch_what_make_report_builds(mini_site) ->
     for slug in PARTNERS:
         for name in COMPARED:
             assert batched[slug][name] == made[slug][name], f"{slug}/{name} differs"
+    # make report took Japan by name; a misspelt name is one line naming the closest partner.
+    assert json.loads(made["japan"]["results.json"])["partner_code"] == 5880
+    typo = run_make(root, "report", "PARTNER=Jpan", env=site.env, check=False)
+    assert typo.returncode != 0
+    assert "error: partner 'Jpan': unknown; closest: Japan (5880)" in typo.stderr
     # Not vacuous: the partners' results differ from one another.
     assert len({batched[s]["results.json"] for s in PARTNERS}) == 3
     index = (root / "reports" / "index.html").read_text(encoding="utf-8")

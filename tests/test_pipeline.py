@@ -80,18 +80,6 @@ def test_second_make_all_does_nothing(mini: tuple[Path, dict[str, str]]) -> None
     assert before == after
 
 
-def test_second_partner_by_name_and_unknown_partner(mini: tuple[Path, dict[str, str]]) -> None:
-    root, env = mini
-    _make(root, "report", "PARTNER=Japan", env=env)
-    results = json.loads((root / "reports/japan/results.json").read_text())
-    assert results["partner_code"] == 5880
-    assert (root / "reports/japan/trends.html").is_file()
-    assert "japan/trends.html" in (root / "reports/index.html").read_text()
-    proc = _make(root, "report", "PARTNER=Jpan", env=env, check=False)
-    assert proc.returncode != 0
-    assert "error: partner 'Jpan': unknown; closest: Japan (5880)" in proc.stderr
-
-
 def test_real_index_has_key_numbers_and_renders(
     built: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:

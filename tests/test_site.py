@@ -263,15 +263,29 @@ def test_every_page_reads_right_in_a_browser(full, tmp_path: Path, width: int) -
 
 
 def test_papermill_by_hand_for_another_partner_leaves_the_korea_report_alone(site) -> None:
+    """Another partner run by hand with a new first break: its results go to
+    build/interactive/<slug>/ with the training end derived from that break (the month before),
+    and the published Korea report is untouched."""
     root, _ = site
     before = digests(root, KOREA)
     proc = papermill(
-        root, "notebooks/02_trends.ipynb", "-p", "partner", "Japan", env=notebook_env(root)
+        root,
+        "notebooks/02_trends.ipynb",
+        "-p",
+        "partner",
+        "Japan",
+        "-p",
+        "breaks",
+        '["2010-01"]',
+        env=notebook_env(root),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert digests(root, KOREA) == before
     scratch = json.loads((root / "build/interactive/japan/results.json").read_text())
     assert scratch["partner"] == "Japan"
+    assert (
+        scratch["params"]["breaks"] == ["2010-01"] and scratch["params"]["train_end"] == "2009-12"
+    )
 
 
 def test_claims_notebook_by_hand_gives_the_pipelines_verdicts(site) -> None:
@@ -282,16 +296,6 @@ def test_claims_notebook_by_hand_gives_the_pipelines_verdicts(site) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (root / "reports/claims.csv").read_bytes() == published
     assert (root / "build/interactive/claims/claims.csv").read_bytes() == published
-
-
-def test_a_new_first_break_derives_its_training_end(site) -> None:
-    root, _ = site
-    proc = papermill(
-        root, "notebooks/02_trends.ipynb", "-p", "breaks", '["2010-01"]', env=notebook_env(root)
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    res = json.loads((root / "build/interactive/korea-south/results.json").read_text())
-    assert res["params"]["breaks"] == ["2010-01"] and res["params"]["train_end"] == "2009-12"
 
 
 # ---- finding 2: text from files and data is escaped -------------------------------------------
