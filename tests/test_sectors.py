@@ -101,6 +101,34 @@ def test_no_table_and_no_partner() -> None:
     )
 
 
+def test_the_product_table_is_read_once_a_process_while_its_file_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch kernel builds many partners' sectors pages from one product table: the CSV is
+    parsed once (about 1.2 s for the real one) while the file is the same (path, inode, size,
+    mtime), each call gets its own copy, and a rewritten file is read again."""
+    import os
+
+    path = tmp_path / "trade_hs_monthly.csv"
+    table = fixture_table()
+    table.assign(date=table["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    reads = []
+    real = pd.read_csv
+    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: reads.append(a) or real(*a, **k))
+    first = sec.load_products(path)
+    first.loc[:, "value"] = -1.0  # a notebook that changes its copy
+    second = sec.load_products(path)
+    assert len(reads) == 1
+    assert second["value"].sum() == table["value"].sum() and second.equals(sec.load_products(path))
+    pd.testing.assert_frame_equal(second, table)  # the same dtypes as read from the file
+    table.assign(value=table["value"] * 2, date=table["date"].dt.strftime("%Y-%m-%d")).to_csv(
+        path, index=False
+    )
+    os.utime(path, ns=(1, 1))  # whatever the clock: another mtime
+    assert sec.load_products(path)["value"].sum() == 2 * table["value"].sum()
+    assert len(reads) == 2
+
+
 def test_sentences_and_tables() -> None:
     annual = sec.group_annual(fixture_table(), 5800)
     text = page.groups_sentence(annual, "Korea, South")

@@ -118,12 +118,32 @@ def load_sections(path: str | Path = SECTIONS_PATH) -> pd.DataFrame:
     return out
 
 
+#: The product table last read in this process, by the file's identity (:func:`load_products`).
+_READ: dict[tuple[str, int, int, int], pd.DataFrame] = {}
+
+
 def load_products(path: str | Path = PRODUCTS_PATH) -> pd.DataFrame | None:
     """The product table with dtypes (``date`` datetime, ``hs_code`` text); None when the file
-    does not exist (no product data in this checkout). ``DataError`` when it is unreadable."""
+    does not exist (no product data in this checkout). ``DataError`` when it is unreadable.
+
+    A process reads a file once while it is unchanged (same path, inode, size and mtime): the
+    partner batch (:mod:`analysis.pipeline.batch`) builds every partner's sectors page in one
+    kernel from the same table, whose CSV takes about 1.2 s to parse. Each call returns its own
+    copy."""
     path = Path(path)
     if not path.is_file():
         return None
+    st = path.stat()
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _READ:
+        table = _read_products(path)
+        _READ.clear()
+        _READ[key] = table
+    return _READ[key].copy()
+
+
+def _read_products(path: Path) -> pd.DataFrame:
+    """Parse and check the product table's CSV (:func:`load_products`)."""
     try:
         df = pd.read_csv(
             path,
