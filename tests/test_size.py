@@ -17,7 +17,7 @@ from analysis.models.ar_boot import (
     _yule_walker,
     ar_bias_correct,
     fit_ar,
-    hq_order,
+    ic_order,
     yule_walker_rows,
 )
 from analysis.models.base import SEED
@@ -90,7 +90,7 @@ def test_hannan_quinn_order_equals_statsmodels_ar_select_order():
             warnings.simplefilter("ignore", category=FutureWarning)
             lags = ar_select_order(x, maxlag=cap, ic="hqic", trend="n").ar_lags or []
         want = int(max(lags)) if lags else 0
-        assert hq_order(x, cap) == want, (len(x), want)
+        assert ic_order(x, cap) == want, (len(x), want)
         seen.add(want)
     assert {0, 1, 2, 5} <= seen  # not vacuous: the cases choose different orders
 

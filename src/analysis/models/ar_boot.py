@@ -60,8 +60,15 @@ AR_ORDER_IC: str = "hqic"
 AR_MIN_ORDER: int = 3
 
 
-#: Two criteria closer than this (relative) are left to statsmodels to rank (:func:`hq_order`).
+#: Two criteria closer than this (relative) are left to statsmodels to rank (:func:`ic_order`).
 _IC_TIE: float = 1e-9
+#: Each criterion's penalty per estimated parameter, for ``n`` observations (statsmodels'
+#: ``eval_measures``: -2 llf + penalty * (k + 1)).
+_PENALTY = {
+    "aic": lambda n: 2.0,
+    "bic": lambda n: float(np.log(n)),
+    "hqic": lambda n: 2.0 * float(np.log(np.log(n))),
+}
 
 
 def _statsmodels_order(x: np.ndarray, maxlag: int) -> int:
@@ -72,14 +79,15 @@ def _statsmodels_order(x: np.ndarray, maxlag: int) -> int:
     return int(max(lags)) if lags else 0
 
 
-def hq_order(x: np.ndarray, maxlag: int) -> int:
-    """The AR order 0..``maxlag`` with the smallest Hannan-Quinn criterion, no constant, all
+def ic_order(x: np.ndarray, maxlag: int) -> int:
+    """The AR order 0..``maxlag`` with the smallest :data:`AR_ORDER_IC`, no constant, all
     orders fitted on the same sample (the last n - ``maxlag`` months): statsmodels
-    ``ar_select_order(x, maxlag, ic="hqic", trend="n")``, computed from one QR factorisation of
-    the lag matrix (the residual sum of squares of each order is the data's minus its leading
-    projections) instead of ``maxlag + 1`` regressions. Where the two best criteria are too
-    close for the rounding of the two computations to agree on their order, statsmodels ranks
-    them. Rank-deficient lag matrices (a constant series) are left to statsmodels too."""
+    ``ar_select_order(x, maxlag, ic=AR_ORDER_IC, trend="n")``, computed from one QR
+    factorisation of the lag matrix (the residual sum of squares of each order is the data's
+    minus its leading projections) instead of ``maxlag + 1`` regressions. Where the two best
+    criteria are too close for the rounding of the two computations to agree on their order,
+    statsmodels ranks them. Rank-deficient lag matrices (a constant series) are left to
+    statsmodels too."""
     x = np.asarray(x, dtype="float64")
     n = len(x) - maxlag
     y = x[maxlag:]
@@ -93,8 +101,8 @@ def hq_order(x: np.ndarray, maxlag: int) -> int:
     if not np.all(rss > 0):
         return _statsmodels_order(x, maxlag)
     k = np.arange(maxlag + 1)
-    # -2 llf + 2 ln ln n (k + 1), llf = -n (ln(2 pi rss / n) + 1) / 2 (statsmodels' AutoReg)
-    ic = n * (np.log(2 * np.pi * rss / n) + 1) + 2 * np.log(np.log(n)) * (k + 1)
+    # -2 llf + penalty (k + 1), llf = -n (ln(2 pi rss / n) + 1) / 2 (statsmodels' AutoReg)
+    ic = n * (np.log(2 * np.pi * rss / n) + 1) + _PENALTY[AR_ORDER_IC](n) * (k + 1)
     order = np.argsort(ic, kind="stable")
     best, second = ic[order[0]], ic[order[1]]
     if abs(second - best) <= _IC_TIE * max(abs(best), 1.0):
@@ -104,11 +112,11 @@ def hq_order(x: np.ndarray, maxlag: int) -> int:
 
 def fit_ar(resid: np.ndarray, maxlag: int = 12) -> tuple[np.ndarray, int]:
     """AR(p) fitted to ``resid``: p <= ``maxlag`` (capped at n/10) by :data:`AR_ORDER_IC`
-    (Hannan-Quinn, :func:`hq_order`: statsmodels ``ar_select_order``'s choice), at least
+    (Hannan-Quinn, :func:`ic_order`: statsmodels ``ar_select_order``'s choice), at least
     :data:`AR_MIN_ORDER` (within the cap), Yule-Walker coefficients (always stationary).
     Returns (coefs, p)."""
     cap = max(1, min(maxlag, len(resid) // 10))
-    p = max(hq_order(resid, cap), min(AR_MIN_ORDER, cap))
+    p = max(ic_order(resid, cap), min(AR_MIN_ORDER, cap))
     return (_yule_walker(resid, p) if p else np.zeros(0)), p
 
 
