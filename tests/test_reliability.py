@@ -508,11 +508,11 @@ def kill_during_model_step(site: Site, sig: signal.Signals, log: Path) -> list[s
             _wait_for(lambda: f"run {MODEL_NB}" in log.read_text(), 300, "the model step")
             _wait_for(
                 lambda: (
-                    any((root / STAGING / KOREA).glob(".02_trends.*.tmp.ipynb"))
+                    any((root / STAGING / KOREA).glob(".figures.*.staging"))
                     or proc.poll() is not None
                 ),
                 120,
-                "the model notebook's temporary output",
+                "the model notebook's figures folder (made by its first cells)",
             )
             time.sleep(2.0)  # the kernel is now executing cells and writing figures
             if proc.poll() is not None:
@@ -823,7 +823,16 @@ def _sleeping_notebook(path: Path) -> Path:
     }
     params = nbformat.v4.new_code_cell("out_dir = '.'")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("import time\ntime.sleep(60)")]
+    # The sleeping cell touches $SLEEPING (when set): the sign that cells are running.
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(
+            "import os, pathlib, time\n"
+            "if os.environ.get('SLEEPING'):\n"
+            "    pathlib.Path(os.environ['SLEEPING']).touch()\n"
+            "time.sleep(60)"
+        ),
+    ]
     nbformat.write(nb, path)
     return path
 
@@ -836,18 +845,18 @@ def test_run_notebook_stopped_by_sigterm_removes_its_temp_file(tmp_path: Path) -
     out.write_text("previous good run")
     old = out.parent / f".done.{_dead_pid()}.tmp.ipynb"  # left by a SIGKILLed run
     old.write_text("{}")
+    sleeping = tmp_path / "sleeping"
     proc = subprocess.Popen(
         [sys.executable, "-m", "analysis.pipeline.run_notebook", str(nb), str(out)],
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        env=dict(os.environ, SLEEPING=str(sleeping)),
     )
     try:
-        _wait_for(
-            lambda: any(out.parent.glob(f".done.{proc.pid}.tmp.ipynb")), 120, "the temp output"
-        )
+        _wait_for(sleeping.exists, 120, "the notebook's cells to run")
         assert not old.exists(), "the stale temporary file of a killed run was not removed"
-        time.sleep(1.0)
+        time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=60)
     finally:

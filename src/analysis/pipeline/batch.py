@@ -141,7 +141,7 @@ class Kernel:
         try:
             nb = pm.execute_notebook(
                 str(notebook),
-                str(tmp),
+                None,  # written once below (rn.SAVE_EACH_CELL)
                 parameters=parameters,
                 kernel_name=self.kernel,
                 language="python",
@@ -149,6 +149,7 @@ class Kernel:
                 progress_bar=False,
                 report_mode=False,
                 log_output=False,
+                request_save_on_cell_execute=rn.SAVE_EACH_CELL,
                 km=self.km,
             )
             rn._write_publishable(nb, tmp, notebook, output, config.ROOT)
