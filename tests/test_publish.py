@@ -93,6 +93,44 @@ def test_export_notebook_offline(tmp_path: Path, meta: Path) -> None:
     assert again.read_text(encoding="utf-8") == text
 
 
+def test_pages_in_one_process_share_one_exporter_and_keep_their_own_content(
+    tmp_path: Path, meta: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch publishes hundreds of pages in one process: the exporter (its templates
+    compiled on first use) is made once, and each page still gets its own title, header link
+    and content (nothing of one page's resources leaks into the next)."""
+    import nbconvert
+
+    made: list[object] = []
+
+    class Counting(nbconvert.HTMLExporter):  # type: ignore[misc]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            made.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(nbconvert, "HTMLExporter", Counting)
+    publish._exporter.cache_clear()
+    try:
+        first = _notebook(tmp_path / "a.ipynb")
+        second = tmp_path / "b.ipynb"
+        nb = nbformat.read(first, as_version=4)
+        nb.cells[0].source = "# Japan sectors\n\nAnother page."
+        nb.cells[3].outputs[1].text = "seventeen computed\n"
+        nbformat.write(nb, second)
+        a = publish.export_notebook(first, tmp_path / "a" / "trends.html", meta_path=meta)
+        b = publish.export_notebook(
+            second, tmp_path / "b" / "sectors.html", meta_path=meta, index_href="../../x.html"
+        )
+    finally:
+        publish._exporter.cache_clear()
+    assert len(made) == 1
+    text_a, text_b = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
+    assert "<title>U.S.–Korea trade trends</title>" in text_a and "forty-two" in text_a
+    assert "<title>Japan sectors</title>" in text_b and "seventeen" in text_b
+    assert "forty-two" not in text_b and "Korea" not in text_b
+    assert 'href="../../x.html"' in text_b and 'href="../../x.html"' not in text_a
+
+
 def test_index_href_depends_on_depth(tmp_path: Path) -> None:
     assert publish.index_href_for(tmp_path / "reports" / "data-quality.html") == "index.html"
     assert publish.index_href_for(tmp_path / "reports" / "korus" / "x.html") == "../index.html"
