@@ -367,3 +367,32 @@ def test_its_clips_a_fanning_interval(monthly: pd.DataFrame) -> None:
     assert ax.get_ylim()[1] < 40000 * 0.5  # the lines, not the interval, set the y-range
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("clipped at the axis" in t for t in legend)
+
+
+def test_date_axis_ticks_are_worked_out_once_per_view_and_are_the_automatic_ones(
+    tmp_path, monthly: pd.DataFrame, sa: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Laying out and saving a figure asks each date axis for its ticks hundreds of times with
+    the same limits; dateutil works them out once per view interval, and the ticks and labels
+    are those of matplotlib's own AutoDateLocator and ConciseDateFormatter."""
+    import matplotlib.dates as mdates
+
+    asked: list[tuple[float, float]] = []
+    plain = mdates.AutoDateLocator.get_locator
+
+    def counting(self, dmin, dmax):  # type: ignore[no-untyped-def]
+        asked.append((dmin, dmax))
+        return plain(self, dmin, dmax)
+
+    monkeypatch.setattr(mdates.AutoDateLocator, "get_locator", counting)
+    fig = _build(monthly, sa)
+    ax = fig.axes[-1]
+    figures.save_figure(fig, tmp_path, "monthly")
+    assert 0 < len(asked) <= 4, len(asked)  # hundreds without recalling them
+    ticks = ax.xaxis.get_majorticklocs()
+    labels = [t.get_text() for t in ax.xaxis.get_ticklabels()]
+    own = mdates.AutoDateLocator(minticks=5, maxticks=14)
+    own.set_axis(ax.xaxis)
+    assert list(ticks) == list(own())
+    assert labels == mdates.ConciseDateFormatter(own).format_ticks(ticks)
+    assert len(ticks) >= 5

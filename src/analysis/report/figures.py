@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -130,11 +131,48 @@ def _new_figure(
     return fig, axes[:, 0]
 
 
+class _RecallingDateLocator(mpl.dates.AutoDateLocator):
+    """``AutoDateLocator`` that recalls the ticks of the last view interval it was asked for.
+
+    Laying out and drawing a figure asks an axis for its ticks hundreds of times with the
+    same limits (every tight-box and draw pass of the constrained layout), and each answer
+    runs dateutil's rrule in Python: about a tenth of a partner report's time. The ticks are a
+    function of the view interval alone, so they are the same ones.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._recalled: tuple[tuple[float, float], np.ndarray] | None = None
+
+    def __call__(self) -> np.ndarray:
+        if self.axis is None:
+            return super().__call__()
+        key = tuple(float(v) for v in self.axis.get_view_interval())
+        if self._recalled is None or self._recalled[0] != key:
+            self._recalled = (key, np.asarray(super().__call__()))  # type: ignore[assignment]
+        return self._recalled[1].copy()  # type: ignore[union-attr]
+
+
+class _RecallingDateFormatter(mpl.dates.ConciseDateFormatter):
+    """``ConciseDateFormatter`` that recalls the labels of the last ticks it formatted (its
+    offset text, set by that call, is still the one of those ticks)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._recalled: tuple[tuple[float, ...], list[str]] | None = None
+
+    def format_ticks(self, values: Any) -> list[str]:
+        key = tuple(float(v) for v in values)
+        if self._recalled is None or self._recalled[0] != key:
+            self._recalled = (key, list(super().format_ticks(values)))
+        return list(self._recalled[1])
+
+
 def date_axis(ax: Axes) -> None:
     """Monthly date axis: automatic ticks, concise labels."""
-    locator = mpl.dates.AutoDateLocator(minticks=5, maxticks=14)
+    locator = _RecallingDateLocator(minticks=5, maxticks=14)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mpl.dates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(_RecallingDateFormatter(locator))
 
 
 def _check_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
