@@ -116,10 +116,9 @@ def test_ready_wait_reports_a_kernel_that_dies(tmp_path: Path) -> None:
 
 
 def test_published_notebook_names_no_temporary_or_absolute_path(tmp_path: Path) -> None:
-    """papermill records the file it writes (the temporary ``.<stem>.<pid>.tmp.ipynb``) in the
-    notebook's metadata; the published notebook names its input and output relative to the
-    repository root instead, and None for a file outside it (issue 13: no absolute paths or
-    pids in any published file)."""
+    """papermill records the paths it is given in the notebook's metadata; the published
+    notebook names its input and output relative to the repository root instead, and None
+    for a file outside it (no absolute paths or pids in any published file)."""
     root = tmp_path / "repo"
     (root / "notebooks").mkdir(parents=True)
     nb = _notebook(root / "notebooks" / "in.ipynb")
