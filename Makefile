@@ -88,8 +88,16 @@ REVISIONS := data/processed/revisions.csv
 # byte changed with the file's time restored still re-runs the steps that read it (and their
 # readers refuse it), and putting the good file back leaves everything up to date.
 # (The venv's interpreter when there is one: it starts in milliseconds, a pyenv shim does not.)
+# Each make of a run (`make all` reads this file six times) first compares the size, inode,
+# modification and change times of the raw files and their stamps with those recorded after the
+# last refresh (build/stamps/keys, GNU stat): the same, and nothing was written to any of them
+# since (a write changes the change time, which no one can set back), so the stamps are up to
+# date and no Python starts. Without GNU stat the keys are empty and the stamps are refreshed.
 PY_FAST = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
-_STAMPED := $(shell PYTHONPATH=src $(PY_FAST) -m analysis.pipeline.stamps $(RAW_ALL) 2>/dev/null || PYTHONPATH=src $(PYTHON) -m analysis.pipeline.stamps $(RAW_ALL))
+STAMP_KEYS = stat -c '%n:%s:%i:%.9Y:%.9Z' $(RAW_ALL) $(foreach f,$(RAW_ALL),build/stamps/$(notdir $(f)).sha256) 2>/dev/null
+_STAMPED := $(shell k=$$($(STAMP_KEYS)); [ -n "$$k" ] && [ "$$k" = "$$(cat build/stamps/keys 2>/dev/null)" ] || \
+  { { PYTHONPATH=src $(PY_FAST) -m analysis.pipeline.stamps $(RAW_ALL) 2>/dev/null || PYTHONPATH=src $(PYTHON) -m analysis.pipeline.stamps $(RAW_ALL); } && \
+    mkdir -p build/stamps && { $(STAMP_KEYS); } > build/stamps/keys.$$$$; mv -f build/stamps/keys.$$$$ build/stamps/keys; })
 # Steps depend on a raw file's *verified* content: build/verified/<file>.ok, dated as its stamp,
 # is made by verifying the file (sha256 against the manifest and the vintage log) once per new
 # content, before any step that reads it starts. A file changed by hand so stops the build in
@@ -114,7 +122,7 @@ DATES := data/external/us_ftas.csv data/external/events.csv
 # GNU make 4.3 deletes the *unchanged* other targets of a grouped rule (&:) when its recipe
 # fails or is interrupted, and deletes intermediate files (the pattern rules' outputs).
 # (The grouped rules generated into build/pages.mk declare their own targets .PRECIOUS.)
-.PRECIOUS: $(PRODUCTS) $(REVISIONS) \
+.PRECIOUS: $(PRODUCTS) $(REVISIONS) build/stamps/%.sha256 \
            reports/%/params.json reports/%/results.json reports/%/02_trends.ipynb reports/%/06_sectors.ipynb
 # Name the pattern rules' outputs of the reports present (and of the one being built), so that
 # they are not intermediate: make remakes them when they are missing. (No blanket .SECONDARY:

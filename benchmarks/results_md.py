@@ -669,8 +669,9 @@ def targets_section(R: dict[str, Any]) -> list[str]:
         f"{100 * noop_share:.2f} % ({_verdict(noop, TARGET_NOOP_SHARE * cold)})."
         + " It is make reading the Makefile six times (`make all` and its sub-makes: context pages,"
         " the default partner's report and its pages, every partner page, the landing page), each"
-        " time checking the raw files' content stamps (a short Python process), and two Python"
-        " commands (partner slug, params.json).",
+        " time comparing the raw files' and their stamps' `stat` keys with the ones recorded when"
+        " the stamps were last refreshed (no Python process when nothing was written), and two"
+        " Python commands (partner slug, params.json).",
         _partner_target(R),
         _all_partners_target(R),
         f"- **`make agreements` ≤ {TARGET_AGREEMENTS_SECONDS:g} s** (after `make all`: every U.S. "

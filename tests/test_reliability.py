@@ -146,13 +146,50 @@ def test_second_make_all_after_first_build_runs_nothing(site: Site) -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_noop_make_all_runs_no_recipe_and_changes_nothing(good: Site) -> None:
+def test_noop_make_all_runs_no_recipe_and_changes_nothing(good: Site, tmp_path: Path) -> None:
+    """Nothing runs, not even the raw files' stamps (no Python starts for them when no raw file
+    or stamp was written since the last refresh); yet a raw file rewritten with its size and
+    modification time restored is still seen, and putting the good one back is up to date."""
     before = output_mtimes(good.root)
+    starts = tmp_path / "stamps-python"
+    spy = tmp_path / "python"
+    spy.write_text(f'#!/bin/sh\necho "$*" >> "{starts}"\nexec "{sys.executable}" "$@"\n')
+    spy.chmod(0o755)
     proc = run_make(good.root, "all", env=good.env)
     assert recipe_lines(proc) == [], proc.stdout + proc.stderr
     assert "run notebooks/" not in proc.stderr
     assert output_mtimes(good.root) == before
     assert temp_files(good.root) == []
+    # (That first run may refresh the stamps once: this copy's files have new inodes.)
+    proc = run_make(good.root, "all", f"PY_FAST={spy}", env=good.env)
+    assert recipe_lines(proc) == [], proc.stdout + proc.stderr
+    assert not starts.exists(), starts.read_text()
+
+    def cleaning_up_to_date() -> bool:
+        q = subprocess.run(
+            make_cmd(good.root, f"PY_FAST={spy}", "-q", "data/processed/trade_monthly.csv"),
+            env=good.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert q.returncode in (0, 1), q.stderr
+        return q.returncode == 0
+
+    raw = good.root / "data/raw/country.xlsx"
+    good_bytes, st = raw.read_bytes(), raw.stat()
+    flipped = bytearray(good_bytes)
+    flipped[time.time_ns() % len(flipped)] ^= 0xFF  # a content no other test has made
+    raw.chmod(0o644)
+    raw.write_bytes(bytes(flipped))
+    os.utime(raw, ns=(st.st_atime_ns, st.st_mtime_ns))
+    try:
+        assert raw.stat().st_size == st.st_size and raw.stat().st_mtime_ns == st.st_mtime_ns
+        assert not cleaning_up_to_date(), "a rewritten raw file went unnoticed"
+    finally:
+        restore_raw(good.root, good_bytes, st)
+    assert cleaning_up_to_date()
+    assert starts.read_text().count("analysis.pipeline.stamps") == 2
 
 
 # ---- 2. bad parameters fail before any work -----------------------------------------------
