@@ -19,7 +19,8 @@ What papermill's public API does here, and what it cannot do. The notebook runs 
 ``papermill.execute_notebook`` with its engine options (``km``, ``cwd``, ``kernel_name``,
 ``progress_bar``, ``log_output``, ``request_save_on_cell_execute``); atomic output and
 one-line errors need nothing more (papermill returns the executed notebook, written once to a
-staging path renamed afterwards; ``PapermillExecutionError`` carries the kernel's exception). Papermill cannot, on its own:
+staging path renamed afterwards; ``PapermillExecutionError`` carries the kernel's exception).
+Papermill cannot, on its own:
 
 1. *Stop the run on a signal at any moment, say so, and leave no kernel.* nbclient's own
    handlers (SIGINT and SIGTERM, installed on its event loop only while it executes) schedule
