@@ -6,7 +6,8 @@ points it at this checkout's virtual environment (``VENV=``) and the data mirror
 command, as a contributor would run them. Writes the section "Test suite" of
 ``benchmarks/results.md`` (the other sections are left as they are): both wall times against
 their targets, the load of the machine before and after, pytest's summary line, and the 15
-slowest tests of ``make test`` as pytest reports them (``--durations=15``).
+slowest tests of ``make test`` as pytest reports them (``--durations=15``), and the tests that
+failed, if any (their node ids; both logs are kept in ``build/bench-tests/``).
 
     python benchmarks/test_timing.py [--keep] [--output benchmarks/results.md]
 """
@@ -33,6 +34,10 @@ BEGIN = "<!-- test-timing:begin -->"
 END = "<!-- test-timing:end -->"
 _DURATION = re.compile(r"^\s*(\d+\.\d+)s (call|setup|teardown)\s+(\S+)")
 _SUMMARY = re.compile(r"^=+ (.*\d+ passed.*) in [\d.]+s.*=+$")
+#: pytest's short summary line of a failed test (``-ra``/``-rf``): its node id.
+_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+)")
+#: Where the logs of the last run are kept (in this checkout's build folder, not committed).
+LOGS = ROOT / "build" / "bench-tests"
 
 
 def load() -> str:
@@ -56,6 +61,12 @@ def slowest(output: str, n: int = 15) -> list[tuple[float, str, str]]:
         if (m := _DURATION.match(line))
     ]
     return sorted(rows, reverse=True)[:n]
+
+
+def failed(output: str) -> list[str]:
+    """The node ids of the tests pytest lists as failed or in error, in its order, once each
+    (the ids only: a failure's message may name local paths)."""
+    return list(dict.fromkeys(m.group(1) for ln in output.splitlines() if (m := _FAILED.match(ln))))
 
 
 def summary(output: str) -> str:
@@ -91,6 +102,16 @@ def section(r: dict) -> str:
         f"≤ {TARGET_TEST_S:,.0f} | {verdict(r['test_s'], TARGET_TEST_S, r['test_rc'])} | "
         f"{r['test_summary']} |",
         "",
+    ]
+    for name, key in (("make test-fast", "fast_failed"), ("make test", "test_failed")):
+        if r.get(key):
+            lines += [
+                f"Failed in `{name}` (the run's logs are kept in `build/bench-tests/`): "
+                + ", ".join(f"`{t}`" for t in r[key])
+                + ".",
+                "",
+            ]
+    lines += [
         "The 15 slowest tests of `make test` (pytest `--durations=15`; *setup* of an end-to-end "
         "test includes the shared build it waits for):",
         "",
@@ -117,7 +138,11 @@ def write_section(path: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    parser.add_argument("--keep", action="store_true", help="keep the clone and the logs")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the clone (the logs are copied to build/bench-tests/ in any case)",
+    )
     args = parser.parse_args(argv)
     mirror = os.environ.get("ANALYSIS_DATA_MIRROR", "").strip()
     if not mirror:
@@ -146,11 +171,16 @@ def main(argv: list[str] | None = None) -> int:
         }
         print("make test-fast ...", flush=True)
         r["fast_s"], r["fast_rc"], out = timed([*make, "test-fast"], clone, env, work / "fast.log")
-        r["fast_summary"] = summary(out)
+        r["fast_summary"], r["fast_failed"] = summary(out), failed(out)
         print(f"  {r['fast_s']:.1f} s: {r['fast_summary']}\nmake test ...", flush=True)
         r["test_s"], r["test_rc"], out = timed([*make, "test"], clone, env, work / "test.log")
-        r["test_summary"] = summary(out)
+        r["test_summary"], r["test_failed"] = summary(out), failed(out)
         r["slowest"] = slowest(out)
+        LOGS.mkdir(parents=True, exist_ok=True)
+        for log in ("fast.log", "test.log"):
+            shutil.copyfile(work / log, LOGS / log)
+        for t in r["fast_failed"] + r["test_failed"]:
+            print(f"  failed: {t}", flush=True)
         r["load_after"] = load()
         print(f"  {r['test_s']:.1f} s: {r['test_summary']}", flush=True)
         write_section(args.output, section(r))

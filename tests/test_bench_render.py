@@ -251,3 +251,45 @@ def test_all_partners_is_held_to_600_seconds_or_said_unmeasured() -> None:
     assert results_md.NOT_MEASURED == "not measured in this run (needs --all-partners)"
     text = "\n".join(results_md.targets_section(_measured()))
     assert "≤ 600 s** (every country report, on 2 jobs): not measured in this run" in text
+
+
+def test_the_test_timing_section_names_the_tests_that_failed() -> None:
+    """A run with a failure says which tests failed (node ids only, no messages that could
+    name local paths), not just how many."""
+    import test_timing
+
+    out = "\n".join(
+        [
+            "91.5s setup    tests/test_site.py::test_a",
+            "FAILED tests/test_reliability.py::test_killed[SIGINT] - AssertionError: /tmp/x gone",
+            "ERROR tests/test_site.py::test_b - RuntimeError",
+            "FAILED tests/test_reliability.py::test_killed[SIGINT] - AssertionError: again",
+            "======= 2 failed, 870 passed, 1 error in 389.10s (0:06:29) =======",
+        ]
+    )
+    assert test_timing.failed(out) == [
+        "tests/test_reliability.py::test_killed[SIGINT]",
+        "tests/test_site.py::test_b",
+    ]
+    r = {
+        "date": "2026-12-03 13:11 UTC",
+        "cpus": 2,
+        "load_before": "1 1 1",
+        "load_after": "2 2 2",
+        "fast_s": 50.0,
+        "fast_rc": 0,
+        "fast_summary": "781 passed",
+        "fast_failed": [],
+        "test_s": 389.1,
+        "test_rc": 2,
+        "test_summary": test_timing.summary(out),
+        "test_failed": test_timing.failed(out),
+        "slowest": test_timing.slowest(out),
+    }
+    text = test_timing.section(r)
+    assert (
+        "Failed in `make test` (the run's logs are kept in `build/bench-tests/`): "
+        "`tests/test_reliability.py::test_killed[SIGINT]`, `tests/test_site.py::test_b`." in text
+    )
+    assert "/tmp/x" not in text and text.count("Failed in") == 1  # make test-fast passed
+    assert "| 91.50 | setup | `tests/test_site.py::test_a` |" in text
