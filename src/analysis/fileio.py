@@ -68,6 +68,14 @@ def write_json_atomic(target: str | Path, obj: Any) -> Path:
     return write_text_atomic(target, text)
 
 
+def stat_key(path: str | Path) -> str:
+    """Size, inode, modification and change times of ``path``: a write changes the change time
+    (ctime), which no user command can set back, so an unchanged key means unchanged bytes.
+    (The Makefile's stamps check uses the same four fields, from GNU ``stat``.)"""
+    st = Path(path).stat()
+    return f"{st.st_size}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     """Hex sha256 of a file, read in chunks (the file is opened read-only)."""
     h = hashlib.sha256()

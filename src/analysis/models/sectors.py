@@ -24,6 +24,7 @@ import pandas as pd
 
 from analysis import config
 from analysis.errors import DataError
+from analysis.fileio import stat_key
 
 SECTIONS_PATH: Path = config.EXTERNAL_DIR / "hs_sections.csv"
 PRODUCTS_PATH: Path = config.PROCESSED_DIR / "trade_hs_monthly.csv"
@@ -119,22 +120,21 @@ def load_sections(path: str | Path = SECTIONS_PATH) -> pd.DataFrame:
 
 
 #: The product table last read in this process, by the file's identity (:func:`load_products`).
-_READ: dict[tuple[str, int, int, int], pd.DataFrame] = {}
+_READ: dict[tuple[str, str], pd.DataFrame] = {}
 
 
 def load_products(path: str | Path = PRODUCTS_PATH) -> pd.DataFrame | None:
     """The product table with dtypes (``date`` datetime, ``hs_code`` text); None when the file
     does not exist (no product data in this checkout). ``DataError`` when it is unreadable.
 
-    A process reads a file once while it is unchanged (same path, inode, size and mtime): the
-    partner batch (:mod:`analysis.pipeline.batch`) builds every partner's sectors page in one
-    kernel from the same table, whose CSV takes about 1.2 s to parse. Each call returns its own
-    copy."""
+    A process reads a file once while it is unchanged (same path and
+    :func:`~analysis.fileio.stat_key`): the partner batch (:mod:`analysis.pipeline.batch`)
+    builds every partner's sectors page in one kernel from the same table, whose CSV takes
+    0.5-1.2 s to parse. Each call returns its own copy."""
     path = Path(path)
     if not path.is_file():
         return None
-    st = path.stat()
-    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    key = (str(path.resolve()), stat_key(path))
     if key not in _READ:
         table = _read_products(path)
         _READ.clear()

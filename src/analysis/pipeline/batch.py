@@ -125,8 +125,6 @@ class Kernel:
     def run(self, notebook: Path, output: Path, parameters: dict[str, Any]) -> Path:
         """Execute ``notebook`` into ``output`` with papermill in this kernel (atomic, as
         :func:`analysis.pipeline.run_notebook.run`)."""
-        import papermill as pm
-
         from analysis.fileio import staging_home
 
         rn = self._rn
@@ -139,19 +137,7 @@ class Kernel:
         rn._remove_leftovers(output, parameters, config.ROOT)
         tmp = staging_home(output.parent) / f".{output.stem}.{os.getpid()}.tmp.ipynb"
         try:
-            nb = pm.execute_notebook(
-                str(notebook),
-                None,  # written once below (rn.SAVE_EACH_CELL)
-                parameters=parameters,
-                kernel_name=self.kernel,
-                language="python",
-                cwd=str(config.ROOT),
-                progress_bar=False,
-                report_mode=False,
-                log_output=False,
-                request_save_on_cell_execute=rn.SAVE_EACH_CELL,
-                km=self.km,
-            )
+            nb = rn.papermill_execute(notebook, parameters, self.km, self.kernel, config.ROOT)
             rn._write_publishable(nb, tmp, notebook, output, config.ROOT)
             os.replace(tmp, output)
         finally:

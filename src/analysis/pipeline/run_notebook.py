@@ -252,6 +252,29 @@ def _kill_kernels() -> None:
 # ---- one run ---------------------------------------------------------------------------------
 
 
+def papermill_execute(
+    notebook: Path, parameters: dict[str, Any], km: Any, kernel: str, workdir: Path
+) -> Any:
+    """Execute ``notebook`` with papermill in the started kernel of ``km``, in ``workdir``;
+    return the executed notebook, not written (the caller writes it once, when every cell has
+    run: :data:`SAVE_EACH_CELL`). Used by :func:`run` and by the partner batch."""
+    import papermill as pm  # imported late: slow (and overlapped by the kernel's start)
+
+    return pm.execute_notebook(
+        str(notebook),
+        None,
+        parameters=parameters,
+        kernel_name=kernel,
+        language="python",
+        cwd=str(workdir),
+        progress_bar=False,
+        report_mode=False,
+        log_output=False,
+        request_save_on_cell_execute=SAVE_EACH_CELL,
+        km=km,
+    )
+
+
 def _execute(
     notebook: Path,
     parameters: dict[str, Any],
@@ -274,21 +297,7 @@ def _execute(
                 "--HistoryManager.hist_file=:memory:",
             ],
         )
-        import papermill as pm  # imported late: slow (and overlapped by the kernel's start)
-
-        nb = pm.execute_notebook(
-            str(notebook),
-            None,  # written once, by run(), when every cell has run (SAVE_EACH_CELL)
-            parameters=parameters,
-            kernel_name=kernel,
-            language="python",
-            cwd=str(workdir),
-            progress_bar=False,
-            report_mode=False,
-            log_output=False,
-            request_save_on_cell_execute=SAVE_EACH_CELL,
-            km=km,
-        )
+        nb = papermill_execute(notebook, parameters, km, kernel, workdir)
     except BaseException:
         _stop_kernel(km, now=True)
         raise

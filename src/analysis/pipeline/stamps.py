@@ -25,26 +25,19 @@ import time
 from pathlib import Path
 
 from analysis import cli
-from analysis.fileio import sha256_file
+from analysis.fileio import sha256_file, stat_key
 
 STAMPS = Path("build") / "stamps"
 MISSING = "missing"
 
 
-def _stat_key(path: Path) -> str:
-    """Size, inode, modification and change times: a write changes the change time (ctime),
-    which no user command can set back, so an unchanged key means unchanged bytes."""
-    st = path.stat()
-    return f"{st.st_size}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
-
-
 def _digest(path: Path, cache: Path | None = None) -> str:
     """:func:`~analysis.fileio.sha256_file` of ``path``, or ``missing``; with ``cache`` (a small
-    file), the digest is re-read only when the file's :func:`_stat_key` changed since it was
+    file), the digest is re-read only when the file's :func:`~analysis.fileio.stat_key` changed since it was
     last hashed."""
     if not path.is_file():
         return MISSING
-    key = _stat_key(path)
+    key = stat_key(path)
     if cache is not None and cache.is_file():
         cached_key, _, digest = cache.read_text(encoding="utf-8").partition(" ")
         if cached_key == key and digest.strip():
