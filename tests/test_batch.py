@@ -167,3 +167,38 @@ def test_make_all_partners_builds_by_batch_what_make_report_builds(mini_site) ->
     assert 'href="canada/trends.html"' in index and 'href="japan/trends.html"' in index
     again = run_make(root, "-j2", "all-partners", "PARTNERS=korea-south japan canada", env=site.env)
     assert "batch:" not in again.stderr and "[1/" not in again.stderr
+
+
+@pytest.mark.slow
+def test_reset_waits_until_the_kernel_reaches_it_on_iopub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before ``%reset -f`` the new client waits for the kernel's ``idle`` on IOPub (its
+    ``wait_for_ready``): a request sent while the subscription is still connecting loses the
+    status and waits out its timeout (the batch failed a worker's first partner so, now and
+    then). Checked right after the kernel starts, the case that failed."""
+    from analysis.pipeline import run_notebook as rn
+
+    calls: list[str] = []
+    ready_class = rn._ready_client_class
+
+    def spy() -> type:
+        class Spy(ready_class()):
+            async def wait_for_ready(self, timeout: float | None = None) -> None:
+                calls.append("wait_for_ready")
+                await super().wait_for_ready(timeout)
+
+            async def execute_interactive(self, code: str, **kwargs: object) -> object:
+                calls.append(f"execute {code}")
+                return await super().execute_interactive(code, **kwargs)
+
+        return Spy
+
+    monkeypatch.setattr(rn, "_ready_client_class", spy)
+    kernel = batch.Kernel(str(tmp_path))
+    kernel.start()
+    try:
+        kernel.reset()
+    finally:
+        kernel.stop(now=True)
+    assert calls == ["wait_for_ready", "execute %reset -f"]

@@ -112,10 +112,16 @@ class Kernel:
         self.km.clients.clear()
 
     def reset(self) -> None:
-        """Empty the kernel's namespace (``%reset -f``); imported modules stay loaded."""
+        """Empty the kernel's namespace (``%reset -f``); imported modules stay loaded.
+
+        The new client first waits until the kernel's ``idle`` reaches it on IOPub (its
+        ``wait_for_ready``): a subscription still connecting when the kernel answers loses
+        the status, and the request then waited out its whole timeout ("Timeout waiting for
+        output", seen on the first partner of a worker, whose kernel had just started)."""
         kc = self.km.client()
         kc.start_channels()
         try:
+            self._rn._sync(kc.wait_for_ready)(timeout=60)
             self._rn._sync(kc.execute_interactive)(
                 "%reset -f", silent=True, store_history=False, timeout=60
             )
