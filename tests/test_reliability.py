@@ -957,3 +957,92 @@ def test_run_notebook_stopped_at_any_moment_leaves_no_kernel(
                 f"files {files}, stderr {stderr[-400:]!r}"
             )
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="needs POSIX signal masks")
+def test_a_second_signal_while_the_kernel_stops_still_cleans_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``make`` passes on a SIGTERM, so the runner can get a second one while it stops the
+    kernel that the first one killed. Under load, that kernel may not have died yet: the second
+    signal used to cut the stop short, and the kernel's figures staging folder outlived the run
+    (seen in ``test_killed_model_step_leaves_nothing_half_built``). Simulated exactly here: the
+    kill of the first signal has not taken effect, and a second SIGTERM arrives as the stop
+    begins. The stop and the clean-up still finish; the run still says it was stopped."""
+    import threading
+
+    from analysis import config
+    from analysis.fileio import _pid_alive
+    from analysis.pipeline import run_notebook as rn
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers need the main thread")
+    root = tmp_path / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    params = nbformat.v4.new_code_cell("out_dir = ''")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(
+            "import os, time\n"
+            "from pathlib import Path\n"
+            "from analysis.fileio import staging_dir\n"
+            "stage = staging_dir(Path(out_dir) / 'figures')\n"
+            "Path(os.environ['SLEEPING']).write_text(str(os.getpid()))\n"
+            "time.sleep(60)"
+        ),
+    ]
+    nbformat.write(nb, root / "notebooks" / "in.ipynb")
+    sleeping = tmp_path / "sleeping"
+    src = str(Path(rn.__file__).parents[2])
+    monkeypatch.setenv("SLEEPING", str(sleeping))
+    monkeypatch.setenv("ANALYSIS_ROOT", str(root))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))
+    )
+    monkeypatch.setattr(config, "ROOT", root)
+    monkeypatch.setattr(config, "BUILD_DIR", root / "build")
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(rn, "_STOPPED_BY", [])
+    monkeypatch.setattr(rn, "_kill_kernels", lambda: None)  # the first kill: not yet in effect
+    real_stop, seconds = rn._stop_kernel, []
+
+    def second_signal_then_stop(km: object, *, now: bool) -> None:
+        if now and not seconds:
+            seconds.append(signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGTERM)
+        real_stop(km, now=now)
+
+    monkeypatch.setattr(rn, "_stop_kernel", second_signal_then_stop)
+
+    def first_signal() -> None:
+        deadline = time.monotonic() + 120
+        while not sleeping.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=first_signal, daemon=True).start()
+    try:
+        status = rn.main(
+            ["notebooks/in.ipynb", "reports/japan/done.ipynb", "-r", "out_dir", "reports/japan"]
+        )
+    finally:
+        kernel = int(sleeping.read_text()) if sleeping.exists() else 0
+        alive = kernel > 0 and _pid_alive(kernel)
+        if alive:
+            os.kill(kernel, signal.SIGKILL)
+    assert seconds == [signal.SIGTERM]
+    assert status == 128 + signal.SIGTERM
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: notebooks/in.ipynb: stopped by SIGTERM"
+    )
+    assert not alive, "the kernel outlived the run"
+    assert [p.relative_to(root).as_posix() for p in root.rglob(".*")] == []
+    assert not (root / "reports" / "japan" / "done.ipynb").exists()

@@ -69,6 +69,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -298,12 +299,18 @@ def _execute(
             ],
         )
         nb = papermill_execute(notebook, parameters, km, kernel, workdir)
+        _stop_kernel(km, now=False)
     except BaseException:
-        _stop_kernel(km, now=True)
+        with _signals_held():  # a second signal must not cut the stop short
+            process = _kernel_process(km)
+            _stop_kernel(km, now=True)
+            if process is not None:  # gone before its staging folders are removed
+                with contextlib.suppress(Exception):
+                    process.kill()
+                    process.wait(timeout=10)
         raise
     finally:
         _KERNELS.remove(km)
-    _stop_kernel(km, now=False)
     return nb
 
 
@@ -352,11 +359,12 @@ def run(
         _write_publishable(nb, tmp, notebook, output, workdir)
         os.replace(tmp, output)
     finally:
-        if tmp.exists():
-            tmp.unlink()
-        # A stopped or failed kernel's staging folders (its figures) go too, if it has exited.
-        with contextlib.suppress(OSError):
-            _remove_leftovers(output, parameters, workdir)
+        with _signals_held():
+            if tmp.exists():
+                tmp.unlink()
+            # A stopped or failed kernel's staging folders (its figures) go too, if it has exited.
+            with contextlib.suppress(OSError):
+                _remove_leftovers(output, parameters, workdir)
     return output
 
 
@@ -439,6 +447,24 @@ def _termination_as_interrupt() -> Iterator[None]:
         # when the task is collected, which may be after this block.
         for logger in loggers if not _STOPPED_BY else ():
             logger.removeFilter(after_signal)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP while inside; one that arrived meanwhile is handled on
+    leaving. For the clean-up after a stop: ``make`` passes a SIGTERM on to its job, so the
+    runner may get a second one while it stops the kernel that the first one killed, which under
+    load may not have died yet; cut short, the stop left it running, and its staging folders
+    behind. (Only in the main thread, where the handlers run; elsewhere it does nothing.)"""
+    held = hasattr(signal, "pthread_sigmask") and (
+        threading.current_thread() is threading.main_thread()
+    )
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS) if held else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class _AfterSignal(logging.Filter):
