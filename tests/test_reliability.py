@@ -1022,11 +1022,14 @@ def test_a_second_signal_while_the_kernel_stops_still_cleans_up(
 
     monkeypatch.setattr(rn, "_stop_kernel", second_signal_then_stop)
 
+    done = threading.Event()
+
     def first_signal() -> None:
         deadline = time.monotonic() + 120
         while not sleeping.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGTERM)
+        done.wait(120)  # a thread that takes signals stays: the runner has threads too
 
     threading.Thread(target=first_signal, daemon=True).start()
     try:
@@ -1038,6 +1041,7 @@ def test_a_second_signal_while_the_kernel_stops_still_cleans_up(
         alive = kernel > 0 and _pid_alive(kernel)
         if alive:
             os.kill(kernel, signal.SIGKILL)
+        done.set()
     assert seconds == [signal.SIGTERM]
     assert status == 128 + signal.SIGTERM
     assert capsys.readouterr().err.strip().splitlines()[-1] == (

@@ -69,7 +69,6 @@ import os
 import re
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -233,6 +232,9 @@ def _stop_kernel(km: Any, *, now: bool) -> None:
 # Kernels of runs in progress in this process, and the signals received (see the handler).
 _KERNELS: list[Any] = []
 _STOPPED_BY: list[int] = []
+# While clean-up runs (_signals_held): its depth, and the signals it holds back.
+_HOLDING: list[bool] = []
+_HELD: list[int] = []
 
 
 def _kernel_process(km: Any) -> Any:
@@ -397,6 +399,9 @@ def _handle(signum: int, frame: object) -> None:
     """The signal handler: record the signal, kill the running kernels, raise Terminated."""
     _STOPPED_BY.append(signum)
     _kill_kernels()
+    if _HOLDING:  # inside _signals_held: raised on leaving it
+        _HELD.append(signum)
+        return
     raise Terminated(signum)
 
 
@@ -451,20 +456,21 @@ def _termination_as_interrupt() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP while inside; one that arrived meanwhile is handled on
-    leaving. For the clean-up after a stop: ``make`` passes a SIGTERM on to its job, so the
-    runner may get a second one while it stops the kernel that the first one killed, which under
-    load may not have died yet; cut short, the stop left it running, and its staging folders
-    behind. (Only in the main thread, where the handlers run; elsewhere it does nothing.)"""
-    held = hasattr(signal, "pthread_sigmask") and (
-        threading.current_thread() is threading.main_thread()
-    )
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS) if held else None
+    """A signal that arrives while inside is recorded (and kills the kernels, as always) but
+    raises :class:`Terminated` only on leaving. For the clean-up after a stop: ``make`` passes
+    a SIGTERM on to its job, so the runner may get a second one while it stops the kernel that
+    the first one killed, which under load may not have died yet; cut short, the stop left it
+    running, and its staging folders behind. (Deferred in the handler, not by a signal mask:
+    a mask holds a signal for one thread only, and another thread may take it.)"""
+    _HOLDING.append(True)
     try:
         yield
     finally:
-        if previous is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        _HOLDING.pop()
+        if not _HOLDING and _HELD:
+            signum = _HELD[0]
+            _HELD.clear()
+            raise Terminated(signum)
 
 
 class _AfterSignal(logging.Filter):
