@@ -396,3 +396,45 @@ def test_date_axis_ticks_are_worked_out_once_per_view_and_are_the_automatic_ones
     assert list(ticks) == list(own())
     assert labels == mdates.ConciseDateFormatter(own).format_ticks(ticks)
     assert len(ticks) >= 5
+
+
+def test_the_theme_is_seaborns_whitegrid_without_importing_seaborn() -> None:
+    """The project's theme sets what seaborn's ``set_theme(context="notebook",
+    style="whitegrid", palette=<Okabe-Ito without black>)`` sets (but its "rocket" colormap,
+    which no figure uses), and drawing a report's figures imports neither seaborn nor
+    ``scipy.stats`` (half a second of every kernel that fits no model)."""
+    import subprocess
+    import sys
+
+    import matplotlib as mpl
+    import seaborn as sns
+
+    from analysis.report import theme
+
+    def rc_after(apply) -> dict[str, object]:
+        with mpl.rc_context():
+            mpl.rcdefaults()
+            mpl.rcParams.update({"image.cmap": "viridis", "lines.solid_capstyle": "projecting"})
+            apply()
+            return dict(mpl.rcParams)
+
+    ours = rc_after(theme.set_theme)
+    seaborns = rc_after(
+        lambda: (
+            sns.set_theme(
+                context="notebook", style="whitegrid", palette=list(theme.OKABE_ITO.values())[1:]
+            ),
+            mpl.rcParams.update(theme._THEME_RC),
+        )
+    )
+    assert seaborns.pop("image.cmap") == "rocket" and ours.pop("image.cmap") == "viridis"
+    assert {k: v for k, v in ours.items() if seaborns[k] != v} == {}
+    code = (
+        "import sys\n"
+        "from analysis.report import figures, sectors, context_plots\n"
+        "from analysis.claims import check, view\n"
+        "figures.set_theme() if hasattr(figures, 'set_theme') else None\n"
+        "print(sorted(m for m in ('seaborn', 'scipy.stats', 'statsmodels') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

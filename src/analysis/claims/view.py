@@ -13,9 +13,8 @@ import pandas as pd
 from analysis import config
 from analysis.claims.check import ClaimsContext
 from analysis.report import fmt
-from analysis.report.figures import display_name
 from analysis.report.markup import escape_md
-from analysis.vocab import VERDICT_LABELS, VERDICTS, verdict_css
+from analysis.vocab import VERDICT_LABELS, VERDICTS, display_name, verdict_css
 
 #: Cell colours of the verdicts (:data:`analysis.vocab.VERDICT_STYLE`, as on every page).
 VERDICT_COLOURS: dict[str, str] = {k: verdict_css(k) for k in VERDICTS}

@@ -1,4 +1,4 @@
-"""The plotting theme: colour-blind-safe palette, one seaborn theme, a partner's events on time axes.
+"""The plotting theme: colour-blind-safe palette, seaborn's whitegrid theme, a partner's events on time axes.
 
 Shared by :mod:`analysis.report.figures` (partner reports) and
 :mod:`analysis.report.context_plots` (KORUS context pages).
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-import seaborn as sns
+from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory, offset_copy
@@ -57,6 +57,71 @@ SVG_HASHSALT = "korus-trade"
 PNG_DPI = 150
 
 
+#: What seaborn's ``set_theme(context="notebook", style="whitegrid", palette=<OKABE_ITO without
+#: black>)`` sets, written out: importing seaborn (it imports ``scipy.stats``) cost a kernel
+#: that draws but fits no model more than half a second, for this call alone. The figures are
+#: byte for byte those of the call; ``tests/test_figures.py`` checks these values against
+#: seaborn's own. Left out: its ``image.cmap`` ("rocket", a colormap seaborn registers), as no
+#: figure here uses a colormap.
+_SEABORN_WHITEGRID_RC: dict[str, object] = {
+    # seaborn.axes_style("whitegrid")
+    "axes.axisbelow": True,
+    "axes.edgecolor": ".8",
+    "axes.facecolor": "white",
+    "axes.grid": True,
+    "axes.labelcolor": ".15",
+    "axes.linewidth": 1.25,
+    "axes.spines.bottom": True,
+    "axes.spines.left": True,
+    "axes.spines.right": True,
+    "axes.spines.top": True,
+    "figure.facecolor": "white",
+    "font.family": ["sans-serif"],
+    "font.sans-serif": [
+        "Arial",
+        "DejaVu Sans",
+        "Liberation Sans",
+        "Bitstream Vera Sans",
+        "sans-serif",
+    ],
+    "grid.color": ".8",
+    "grid.linestyle": "-",
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "text.color": ".15",
+    "xtick.bottom": False,
+    "xtick.color": ".15",
+    "xtick.direction": "out",
+    "xtick.top": False,
+    "ytick.color": ".15",
+    "ytick.direction": "out",
+    "ytick.left": False,
+    "ytick.right": False,
+    # seaborn.plotting_context("notebook")
+    "axes.labelsize": 12,
+    "axes.titlesize": 12,
+    "font.size": 12,
+    "grid.linewidth": 1,
+    "legend.fontsize": 11,
+    "legend.title_fontsize": 12,
+    "lines.linewidth": 1.5,
+    "lines.markersize": 6,
+    "patch.linewidth": 1,
+    "xtick.labelsize": 11,
+    "xtick.major.size": 6,
+    "xtick.major.width": 1.25,
+    "xtick.minor.size": 4,
+    "xtick.minor.width": 1,
+    "ytick.labelsize": 11,
+    "ytick.major.size": 6,
+    "ytick.major.width": 1.25,
+    "ytick.minor.size": 4,
+    "ytick.minor.width": 1,
+    # seaborn.set_palette(<OKABE_ITO without black>)
+    "axes.prop_cycle": cycler(color=[mpl.colors.to_rgb(c) for c in list(OKABE_ITO.values())[1:]]),
+}
+
 _THEME_RC: dict[str, object] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -83,13 +148,13 @@ _THEME_RC: dict[str, object] = {
 
 
 def set_theme() -> None:
-    """Apply the project's one plotting theme (seaborn whitegrid, Okabe-Ito palette).
+    """Apply the project's one plotting theme (seaborn's whitegrid, Okabe-Ito palette).
 
     In a Jupyter kernel it also makes a returned Figure display as PNG (``fig`` as the last
     expression of a cell, or ``display(fig)``) whatever the matplotlib backend, so reports
     run with ``MPLBACKEND=Agg`` still embed their figures.
     """
-    sns.set_theme(context="notebook", style="whitegrid", palette=list(OKABE_ITO.values())[1:])
+    mpl.rcParams.update(_SEABORN_WHITEGRID_RC)
     mpl.rcParams.update(_THEME_RC)
     _enable_notebook_display()
 
