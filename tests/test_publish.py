@@ -469,3 +469,32 @@ def test_size_note_covers_both_noise_models(tmp_path: Path) -> None:
         "time at a nominal 5 %, these 4.8–6.3 % whether the simulated noise was fitted with or "
         "without the breaks (evaluation page)"
     )
+
+
+def test_the_page_exporter_gives_nbconverts_page_without_css_selectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page exporter's last step (a placeholder for an image without alt text,
+    ``tabindex="0"`` on the cells' input and output areas) gives the stock HTMLExporter's page
+    byte for byte, and compiles no CSS selector (soupsieve's grammar: 0.2 s a page process)."""
+    import nbconvert
+    import soupsieve
+
+    nb = nbformat.read(_notebook(tmp_path / "a.ipynb"), as_version=4)
+    png = base64.b64encode(_png_bytes()).decode("ascii")
+    nb.cells.append(
+        nbformat.v4.new_markdown_cell(f'An inline image: <img src="data:image/png;base64,{png}">')
+    )
+    publish._exporter.cache_clear()
+    exporter = publish._exporter()
+    stock = nbconvert.HTMLExporter(config=exporter.config)
+    expected, _ = stock.from_notebook_node(nb)
+    assert "No description has been provided for this image" in expected
+    assert expected.count('tabindex="0"') >= 3
+
+    def no_selectors(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a CSS selector was compiled")
+
+    monkeypatch.setattr(soupsieve, "compile", no_selectors)
+    got, _ = exporter.from_notebook_node(nb)
+    assert got == expected
