@@ -38,14 +38,13 @@ def mirror() -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_trade(tmp_path_factory: pytest.TempPathFactory, mirror: Path):
-    """The real cleaned table, cleaned from the mirror's ``country.xlsx`` with
-    ``analysis.clean.table.run`` into the run's shared temporary folder: once per test run (the
-    first pytest-xdist worker cleans it, the others wait), never the developer's own
-    ``data/processed`` (which may be stale, or from another vintage)."""
+def real_processed(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+    """The real cleaned tables (``trade_monthly.csv``, ``partners.csv``, ...), cleaned from the
+    mirror's ``country.xlsx`` with ``analysis.clean.table.run`` into the run's shared temporary
+    folder: once per test run (the first pytest-xdist worker cleans it, the others wait), never
+    the developer's own ``data/processed`` (which may be stale, or from another vintage)."""
     from built_site import file_lock, shared_dir
 
-    from analysis.clean import series
     from analysis.clean import table as clean
 
     out = shared_dir(tmp_path_factory) / "real-processed"
@@ -53,7 +52,27 @@ def real_trade(tmp_path_factory: pytest.TempPathFactory, mirror: Path):
     with file_lock(out.with_name("real-processed.lock")):
         if not done.is_file():
             clean.run(mirror / "census" / "country.xlsx", out, verify=False)
-    return series.load_trade(done)
+    return out
+
+
+@pytest.fixture(scope="session")
+def real_trade(real_processed: Path):
+    """The real cleaned table (:func:`real_processed`), loaded."""
+    from analysis.clean import series
+
+    return series.load_trade(real_processed / config.TRADE_MONTHLY_CSV.name)
+
+
+@pytest.fixture
+def real_root(tmp_path: Path, real_processed: Path) -> Path:
+    """A project root for commands run with ``ANALYSIS_ROOT``: the real cleaned tables
+    (:func:`real_processed`) as its ``data/processed``, the repository's ``data/external``, no
+    reports. Not the developer's checkout, whose ``data/processed`` may be missing or stale."""
+    root = tmp_path / "root"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "processed").symlink_to(real_processed, target_is_directory=True)
+    (root / "data" / "external").symlink_to(config.ROOT / "data" / "external")
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -616,11 +616,17 @@ def test_product_claims_without_a_table_and_from_paths(
         "product_share(partner=5800, chapters=87, year=2018)",
     )
     assert got.value is None and "HS 87 share" in got.detail and "no product table" in got.detail
+
+
+@pytest.mark.integration
+def test_claims_context_from_paths_without_the_product_table(
+    tmp_path: Path, trade: pd.DataFrame, mirror: Path
+) -> None:
+    """A product table that is not there is recorded as unavailable (the mirror's WDI file,
+    not the developer's data/raw)."""
     trade_csv = tmp_path / "trade.csv"
     trade.assign(date=trade["date"].dt.strftime("%Y-%m-%d")).to_csv(trade_csv, index=False)
-    wdi_csv = config.RAW_DIR / "wdi_kor.csv"
-    if not wdi_csv.exists():
-        pytest.skip("no WDI file (make data)")
+    wdi_csv = mirror / "worldbank" / "API_KOR_DS2_en_csv_v2_15934.csv"
     missing = cl.ClaimsContext.from_paths(trade_csv, wdi_csv, products_path=tmp_path / "none.csv")
     assert missing.products is None and "does not exist" in missing.unavailable["products"]
 

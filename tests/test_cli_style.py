@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from analysis import config, partners
+from analysis import config
 from analysis.pipeline import deps
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -58,18 +59,27 @@ def test_a_bad_command_line_is_one_error_line(argv: list[str], problem: str, tmp
     assert not list(tmp_path.iterdir())  # nothing written
 
 
-def test_the_makefile_calls_keep_their_behaviour(tmp_path: Path, capsys, monkeypatch) -> None:
+@pytest.mark.integration
+def test_the_makefile_calls_keep_their_behaviour(
+    tmp_path: Path, real_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``partners slug`` reads the partner from the environment, ``slug QUERY`` takes it from the
-    command line, ``list MONTH`` lists the countries; ``deps OUT`` writes the fragment."""
-    if not config.PARTNERS_CSV.is_file():
-        pytest.skip("needs data/processed/partners.csv (make data/processed/trade_monthly.csv)")
-    monkeypatch.setenv("ANALYSIS_PARTNER", "Japan")
-    assert partners.main(["slug"]) == 0
-    assert partners.main(["slug", "5800"]) == 0
-    assert partners.main(["code", "South Korea"]) == 0
-    assert partners.main(["name", "5880"]) == 0
-    assert partners.main(["list", "2012-03"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    command line, ``list MONTH`` lists the countries (on the real partner table, not the
+    developer's); ``deps OUT`` writes the fragment."""
+    code = (
+        "from analysis import partners\n"
+        "for argv in (['slug'], ['slug', '5800'], ['code', 'South Korea'], ['name', '5880'],"
+        " ['list', '2012-03']):\n"
+        "    assert partners.main(argv) == 0\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "ANALYSIS_ROOT": str(real_root), "ANALYSIS_PARTNER": "Japan"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = proc.stdout.splitlines()
     assert out[:4] == ["japan", "korea-south", "5800", "Japan"]
     assert "korea-south" in out[4:] and "canada" in out[4:]
     monkeypatch.chdir(config.ROOT)
