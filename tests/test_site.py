@@ -378,8 +378,30 @@ def test_hostile_partner_name_is_shown_as_text(site, tmp_path: Path) -> None:
         timeout=300,
     )
     html = page.read_text(encoding="utf-8")
-    assert "<img src=x onerror" not in html
+    # As elements, not as a string: the page is re-serialized (attributes reordered, quoted),
+    # so an injected <img src=x onerror=...> would read <img alt=... onerror="alert(1)" src="x"/>.
+    injected = [
+        (tag, attrs)
+        for tag, attrs in _elements(html)
+        if any(name.startswith("on") for name, _ in attrs)
+        or (tag == "img" and ("src", "x") in attrs)
+    ]
+    assert injected == []
     assert "&lt;img src=x onerror=alert(1)&gt; a&lt;b &amp; c&gt;d" in html
+
+
+def _elements(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    """Every start tag of ``html`` with its attributes, as the browser's parser reads them."""
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, attrs))
+
+    Collect().feed(html)
+    return found
 
 
 # ---- finding 3: parameters are data, never shell text -----------------------------------------
