@@ -277,10 +277,12 @@ def test_the_test_timing_section_names_the_tests_that_failed() -> None:
         "load_before": "1 1 1",
         "load_after": "2 2 2",
         "fast_s": 50.0,
+        "fast_cpu": 96.4,
         "fast_rc": 0,
         "fast_summary": "781 passed",
         "fast_failed": [],
         "test_s": 389.1,
+        "test_cpu": 748.6,
         "test_rc": 2,
         "test_summary": test_timing.summary(out),
         "test_failed": test_timing.failed(out),
@@ -293,3 +295,6 @@ def test_the_test_timing_section_names_the_tests_that_failed() -> None:
     )
     assert "/tmp/x" not in text and text.count("Failed in") == 1  # make test-fast passed
     assert "| 91.50 | setup | `tests/test_site.py::test_a` |" in text
+    # The CPU the suite used, and the wall time it cannot go under on the machine's CPUs.
+    assert "| 389.1 | ≤ 360 | **failed** (exit 2) | 749 | 2 failed, 870 passed, 1 error |" in text
+    assert "cannot take less than 374 s of wall time" in text and "at most 720 CPU" in text
