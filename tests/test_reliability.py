@@ -851,27 +851,31 @@ def test_remove_stale_temps_removes_staging_folders_of_dead_writers(tmp_path: Pa
     assert all(d.is_dir() for d in keep) and not any(d.exists() for d in stale)
 
 
-def _sleeping_notebook(path: Path) -> Path:
+def _code_notebook(path: Path, params: str, code: str) -> Path:
+    """A notebook at ``path``: a cell tagged ``parameters`` (``params``), then one cell (``code``)."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
         "language": "python",
     }
-    params = nbformat.v4.new_code_cell("out_dir = '.'")
-    params.metadata["tags"] = ["parameters"]
-    # The sleeping cell touches $SLEEPING (when set): the sign that cells are running.
-    nb.cells = [
-        params,
-        nbformat.v4.new_code_cell(
-            "import os, pathlib, time\n"
-            "if os.environ.get('SLEEPING'):\n"
-            "    pathlib.Path(os.environ['SLEEPING']).touch()\n"
-            "time.sleep(60)"
-        ),
-    ]
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(code)]
     nbformat.write(nb, path)
     return path
+
+
+def _sleeping_notebook(path: Path) -> Path:
+    # The sleeping cell touches $SLEEPING (when set): the sign that cells are running.
+    return _code_notebook(
+        path,
+        "out_dir = '.'",
+        "import os, pathlib, time\n"
+        "if os.environ.get('SLEEPING'):\n"
+        "    pathlib.Path(os.environ['SLEEPING']).touch()\n"
+        "time.sleep(60)",
+    )
 
 
 @pytest.mark.slow
@@ -980,26 +984,16 @@ def test_a_second_signal_while_the_kernel_stops_still_cleans_up(
         pytest.skip("signal handlers need the main thread")
     root = tmp_path / "repo"
     (root / "notebooks").mkdir(parents=True)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    params = nbformat.v4.new_code_cell("out_dir = ''")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [
-        params,
-        nbformat.v4.new_code_cell(
-            "import os, time\n"
-            "from pathlib import Path\n"
-            "from analysis.fileio import staging_dir\n"
-            "stage = staging_dir(Path(out_dir) / 'figures')\n"
-            "Path(os.environ['SLEEPING']).write_text(str(os.getpid()))\n"
-            "time.sleep(60)"
-        ),
-    ]
-    nbformat.write(nb, root / "notebooks" / "in.ipynb")
+    _code_notebook(
+        root / "notebooks" / "in.ipynb",
+        "out_dir = ''",
+        "import os, time\n"
+        "from pathlib import Path\n"
+        "from analysis.fileio import staging_dir\n"
+        "stage = staging_dir(Path(out_dir) / 'figures')\n"
+        "Path(os.environ['SLEEPING']).write_text(str(os.getpid()))\n"
+        "time.sleep(60)",
+    )
     sleeping = tmp_path / "sleeping"
     src = str(Path(rn.__file__).parents[2])
     monkeypatch.setenv("SLEEPING", str(sleeping))
