@@ -63,6 +63,11 @@ export ANALYSIS_ROOT := $(CURDIR)
 # Finished X-13 runs, by their input (analysis.models.x13_cache): a series adjusted before is not
 # adjusted again. Scratch like build/cache, but kept apart from it.
 export ANALYSIS_X13_CACHE := $(CURDIR)/build/x13
+# Python writes its bytecode caches (__pycache__/, git-ignored) even where the environment
+# sets PYTHONDONTWRITEBYTECODE: a build starts dozens of Python processes, each notebook's kernel
+# among them, and without the caches each one compiles the package's modules again (a miniature
+# build took about 75 CPU seconds instead of 65).
+unexport PYTHONDONTWRITEBYTECODE
 
 RUN_NB := $(PY) -m analysis.pipeline.run_notebook
 # The sub-makes that build independent pages (a partner's two notebooks, the context pages) run
