@@ -2,7 +2,9 @@
 
 Clones the repository (what is committed, as a contributor gets it) into a temporary folder,
 points it at this checkout's virtual environment (``VENV=``) and the data mirror
-(``ANALYSIS_DATA_MIRROR``), then times ``make test-fast`` and ``make test`` there, each as one
+(``ANALYSIS_DATA_MIRROR``), imports the package from the clone's own ``src/`` (``PYTHONPATH``:
+the venv's editable install points at this checkout, whose compiled modules a fresh clone does
+not have), then times ``make test-fast`` and ``make test`` there, each as one
 command, as a contributor would run them. Writes the section "Test suite" of
 ``benchmarks/results.md`` (the other sections are left as they are): both wall times against
 their targets, the load of the machine before and after, pytest's summary line, and the 15
@@ -100,8 +102,8 @@ def section(r: dict) -> str:
         "## Test suite",
         "",
         f"Measured by `make bench-tests` (`benchmarks/test_timing.py`) on {r['date']}: a fresh "
-        "clone of the committed repository, this checkout's virtual environment, the data "
-        f"mirror set; {r['cpus']} CPUs. Load before `{r['load_before']}`, after "
+        "clone of the committed repository importing its own `src/`, this checkout's virtual "
+        f"environment, the data mirror set; {r['cpus']} CPUs. Load before `{r['load_before']}`, after "
         f"`{r['load_after']}` (the machine is shared).",
         "",
         "| command | seconds | target | met? | CPU seconds | pytest |",
@@ -177,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
             if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS") and not k.startswith("PYTEST")
         }
         env["ANALYSIS_DATA_MIRROR"] = str(mirror_path.resolve())
+        # The clone's own package, as a new user's editable install would import it: not this
+        # checkout's (the venv's editable install), whose bytecode caches a clone has not.
+        env["PYTHONPATH"] = str(clone / "src")
         # The clone's pyproject.toml is newer than the venv: make would reinstall it.
         installed = (venv / ".installed").stat().st_mtime_ns
         os.utime(clone / "pyproject.toml", ns=(installed, installed))
