@@ -730,19 +730,20 @@ def test_notebook_rejects_bad_parameters_before_model_work(tmp_path):
 
 @pytest.mark.slow
 def test_notebook_writes_results_figures_and_sa(tmp_path):
+    # As `papermill notebooks/02_trends.ipynb out.ipynb -r breaks 2008-01,2011-01`: breaks
+    # given alone, as one text, and no train_end, so the counterfactual is trained up to the
+    # month before the first break, not a default month. (make passes breaks as a list: every
+    # end-to-end build runs the notebook so. A train_end given is params.validate's, tested.)
     proc, out = _run_notebook(
         tmp_path,
-        {
-            "partner": "5800",
-            "start": "2000-01",
-            "end": "",
-            "breaks": [BREAK, "2011-01"],
-            "train_end": "2007-12",
-        },
+        {"partner": "5800", "start": "2000-01", "end": ""},
+        raw=(("breaks", f"{BREAK},2011-01"),),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads((out / "results.json").read_text())
     assert res["params"]["breaks"] == [BREAK, "2011-01"] and res["data_through"] == "2014-12"
+    assert res["params"]["train_end"] == "2007-12"
+    assert res["counterfactual"]["exports"]["train_end"] == "2007-12"
     assert (out / "coefficients.csv").is_file()
     sa = pd.read_csv(tmp_path / "processed" / "sa" / "korea-south.csv")
     assert list(sa.columns) == SA_CSV_COLUMNS
@@ -767,16 +768,3 @@ def test_notebook_writes_results_figures_and_sa(tmp_path):
         if o["output_type"] == "stream" and o.get("name") == "stderr"
     ]
     assert streams == [], "unexpected warnings in the notebook output"
-
-
-@pytest.mark.slow
-def test_notebook_derives_train_end_from_breaks_given_alone(tmp_path):
-    # As `papermill notebooks/02_trends.ipynb out.ipynb -p breaks 2010-01`: no train_end given,
-    # so the counterfactual is trained up to the month before the break, not a default month.
-    proc, out = _run_notebook(
-        tmp_path, {"partner": "5800", "start": "2000-01", "end": ""}, raw=(("breaks", "2010-01"),)
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    res = json.loads((out / "results.json").read_text())
-    assert res["params"]["breaks"] == ["2010-01"] and res["params"]["train_end"] == "2009-12"
-    assert res["counterfactual"]["exports"]["train_end"] == "2009-12"
