@@ -63,6 +63,25 @@ def real_trade(real_processed: Path):
     return series.load_trade(real_processed / config.TRADE_MONTHLY_CSV.name)
 
 
+@pytest.fixture(scope="session")
+def real_products(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+    """The real product table's CSV (``trade_hs_monthly.csv``), built from the mirror's HS2
+    imports extract with ``analysis.clean.products.run_mirror`` into the run's shared temporary
+    folder: once per test run, like :func:`real_processed`, never the developer's
+    ``data/raw`` or ``data/processed``."""
+    from built_site import file_lock, shared_dir
+
+    from analysis.clean import products
+
+    out = shared_dir(tmp_path_factory) / "real-products"
+    done = out / products.CSV_NAME
+    with file_lock(out.with_name("real-products.lock")):
+        if not done.is_file():
+            raw = mirror / "census-api" / "imports_hs2_by_country_2023_2024.csv.gz"
+            products.run_mirror(raw, out)
+    return done
+
+
 @pytest.fixture
 def real_root(tmp_path: Path, real_processed: Path) -> Path:
     """A project root for commands run with ``ANALYSIS_ROOT``: the real cleaned tables

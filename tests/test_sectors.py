@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from analysis import config
-from analysis.clean import products as clean_products
 from analysis.models import sectors as sec
 from analysis.report import sectors as page
 
@@ -142,14 +141,8 @@ def test_sentences_and_tables() -> None:
 
 
 @pytest.mark.integration
-def test_korea_vehicles_imports_2023_2024(mirror: Path, tmp_path: Path) -> None:
-    raw = config.RAW_DIR / "imports_hs2_by_country_2023_2024.csv.gz"
-    if not raw.exists():
-        raw = mirror / "census-api" / "imports_hs2_by_country_2023_2024.csv.gz"
-    if not raw.exists():
-        pytest.skip("no HS2 imports extract")
-    table = clean_products.run_mirror(raw, tmp_path)
-    table["hs_code"] = table["hs_code"].astype(str)
+def test_korea_vehicles_imports_2023_2024(real_products: Path) -> None:
+    table = sec.load_products(real_products)
     annual = sec.group_annual(table, 5800).set_index(["group", "year"])
     assert annual.loc[("vehicles", 2023), "value"] / 1000 == pytest.approx(37.52, abs=0.005)
     assert annual.loc[("vehicles", 2024), "value"] / 1000 == pytest.approx(44.47, abs=0.005)
