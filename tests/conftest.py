@@ -118,6 +118,17 @@ def built_site(tmp_path_factory: pytest.TempPathFactory, mirror: Path):
 
 
 @pytest.fixture(scope="session")
+def published_evaluation(built_site) -> dict:
+    """The KORUS evaluation the full build published (``reports/korus/evaluation.json``): the
+    event study and its robustness checks on the real Census table, read off the build rather
+    than computed again by each test that checks them."""
+    import json
+
+    path = built_site.root / "reports" / "korus" / "evaluation.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
 def mini_site(tmp_path_factory: pytest.TempPathFactory, mini_mirror: Path):
     """``make all`` (twice) on the miniature mirror, once per run, in this worker's own copy:
     for the end-to-end tests that change the copy and run make again. Each such test starts
