@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +173,18 @@ def shared_dir(tmp_path_factory) -> Path:
     pytest-xdist, the parent of the workers' own)."""
     base = Path(tmp_path_factory.getbasetemp())
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def made_once(tmp_path_factory, name: str, make: Callable[[Path], object]) -> Path:
+    """The folder ``name`` of the run's shared folder, filled by ``make(folder)`` once for the
+    whole run: the first worker to ask makes it under a lock (a ``.complete`` file records that
+    it finished), the others wait and take it as it is."""
+    out = shared_dir(tmp_path_factory) / name
+    with file_lock(out.with_name(f"{name}.lock")):
+        if not (out / ".complete").is_file():
+            make(out)
+            (out / ".complete").touch()
+    return out
 
 
 def shared_site(tmp_path_factory, name: str, mirror: Path) -> Site:

@@ -43,16 +43,15 @@ def real_processed(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Pa
     mirror's ``country.xlsx`` with ``analysis.clean.table.run`` into the run's shared temporary
     folder: once per test run (the first pytest-xdist worker cleans it, the others wait), never
     the developer's own ``data/processed`` (which may be stale, or from another vintage)."""
-    from built_site import file_lock, shared_dir
+    from built_site import made_once
 
     from analysis.clean import table as clean
 
-    out = shared_dir(tmp_path_factory) / "real-processed"
-    done = out / config.TRADE_MONTHLY_CSV.name
-    with file_lock(out.with_name("real-processed.lock")):
-        if not done.is_file():
-            clean.run(mirror / "census" / "country.xlsx", out, verify=False)
-    return out
+    return made_once(
+        tmp_path_factory,
+        "real-processed",
+        lambda out: clean.run(mirror / "census" / "country.xlsx", out, verify=False),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -69,17 +68,13 @@ def real_products(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Pat
     imports extract with ``analysis.clean.products.run_mirror`` into the run's shared temporary
     folder: once per test run, like :func:`real_processed`, never the developer's
     ``data/raw`` or ``data/processed``."""
-    from built_site import file_lock, shared_dir
+    from built_site import made_once
 
     from analysis.clean import products
 
-    out = shared_dir(tmp_path_factory) / "real-products"
-    done = out / products.CSV_NAME
-    with file_lock(out.with_name("real-products.lock")):
-        if not done.is_file():
-            raw = mirror / "census-api" / "imports_hs2_by_country_2023_2024.csv.gz"
-            products.run_mirror(raw, out)
-    return done
+    raw = mirror / "census-api" / "imports_hs2_by_country_2023_2024.csv.gz"
+    out = made_once(tmp_path_factory, "real-products", lambda out: products.run_mirror(raw, out))
+    return out / products.CSV_NAME
 
 
 @pytest.fixture
@@ -97,15 +92,10 @@ def real_root(tmp_path: Path, real_processed: Path) -> Path:
 @pytest.fixture(scope="session")
 def mini_mirror(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
     """The miniature data mirror (``tests/mini_mirror.py``) cut from the full one, once per run."""
-    from built_site import file_lock, shared_dir
+    from built_site import made_once
     from mini_mirror import write_mini_mirror
 
-    dest = shared_dir(tmp_path_factory) / "mini-mirror"
-    with file_lock(dest.with_name("mini-mirror.lock")):
-        if not (dest / ".complete").is_file():
-            write_mini_mirror(mirror, dest)
-            (dest / ".complete").touch()
-    return dest
+    return made_once(tmp_path_factory, "mini-mirror", lambda dest: write_mini_mirror(mirror, dest))
 
 
 @pytest.fixture(scope="session")
